@@ -1,0 +1,35 @@
+/** Typed engine events: past-tense facts. Subscriptions return a disposer. */
+import { EventEmitter } from 'node:events';
+import type { OverallProgress, TransferSnapshot, TransferState } from './types.js';
+
+export interface EngineEvents {
+  'transfer-added': TransferSnapshot;
+  'transfer-state-changed': { transfer: TransferSnapshot; from: TransferState };
+  /** throttled: at most a few per second per transfer */
+  'transfer-progressed': { id: string; bytesDone: number; speed: number; eta: number | null };
+  'transfer-removed': { id: string };
+  /** throttled aggregate over all transfers */
+  'overall-progressed': OverallProgress;
+  'account-changed': { loggedIn: boolean; email?: string };
+  'log': { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+}
+
+export type Disposer = () => void;
+
+export class TypedEmitter<M extends { [K in keyof M]: unknown }> {
+  private readonly ee = new EventEmitter();
+  constructor() {
+    this.ee.setMaxListeners(100);
+  }
+  on<K extends keyof M & string>(name: K, fn: (payload: M[K]) => void): Disposer {
+    this.ee.on(name, fn);
+    return () => this.ee.off(name, fn);
+  }
+  once<K extends keyof M & string>(name: K, fn: (payload: M[K]) => void): Disposer {
+    this.ee.once(name, fn);
+    return () => this.ee.off(name, fn);
+  }
+  emit<K extends keyof M & string>(name: K, payload: M[K]): void {
+    this.ee.emit(name, payload);
+  }
+}

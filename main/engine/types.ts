@@ -1,0 +1,65 @@
+/** Domain types shared by the engine, the CLI and (mapped to wire DTOs) the desktop shell. */
+
+export type IfExists = 'skip' | 'overwrite' | 'rename';
+
+/**
+ * States of one upload transfer (see transfer/upload-job.ts for the machine).
+ * Terminal: done, skipped, failed, cancelled.
+ */
+export type TransferState =
+  | 'queued'
+  | 'preflight'
+  | 'creating-session'
+  | 'uploading'
+  | 'completing'
+  | 'paused'
+  | 'waiting-retry'
+  | 'waiting-file' // the file changed during upload; re-queued once it settles
+  | 'done'
+  | 'skipped'
+  | 'failed'
+  | 'cancelled';
+
+export const TERMINAL_STATES: ReadonlySet<TransferState> = new Set(['done', 'skipped', 'failed', 'cancelled']);
+
+export interface TransferError {
+  code: string;
+  message: string;
+  serverCode?: number;
+}
+
+/** A read-only view of one transfer, as the CLI and the UI show it. */
+export interface TransferSnapshot {
+  id: string;
+  localPath: string;
+  targetUri: string;
+  size: number;
+  state: TransferState;
+  priority: number;
+  bytesDone: number;
+  /** bytes/s, smoothed */
+  speed: number;
+  /** seconds, null when unknown */
+  eta: number | null;
+  encrypted: boolean;
+  error: TransferError | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface OverallProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  speed: number;
+  eta: number | null;
+  active: number;
+  queued: number;
+}
+
+export interface AccountInfo {
+  server: string;
+  email: string;
+  userId: string;
+  nickname: string;
+  serverVersion: string;
+}

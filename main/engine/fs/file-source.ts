@@ -1,0 +1,101 @@
+/**
+ * Reading the local file: its fingerprint (size, mtime, inode) and byte ranges as streams that refuse to
+ * deliver the last piece of a range if the file changed while it was read.
+ */
+import { createReadStream, promises as fsp } from 'node:fs';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { EngineError } from '../errors.js';
+
+export interface Fingerprint {
+  size: number;
+  mtimeMs: number;
+  /** decimal string: inodes can exceed 2^53 */
+  inode: string;
+}
+
+export const READ_CHUNK = 1024 * 1024; // 1 MiB reads: 2-3x faster than the 64 KiB default (toolchain notes §5)
+
+export async function fingerprint(path: string): Promise<Fingerprint> {
+  const st = await fsp.stat(path, { bigint: true });
+  if (!st.isFile()) throw new EngineError('local-io', `${path}: not a regular file`);
+  return { size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1000n) / 1000, inode: st.ino.toString() };
+}
+
+export function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.inode === b.inode;
+}
+
+/** fingerprint(), but a vanished file is `null` instead of an error. */
+export async function fingerprintOrNull(path: string): Promise<Fingerprint | null> {
+  try {
+    return await fingerprint(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw err;
+  }
+}
+
+export function fileChanged(path: string, what: string): EngineError {
+  return new EngineError('file-changed', `${path}: ${what} during upload`);
+}
+
+/**
+ * A stream of bytes [start, end) of `path`. It holds back the latest piece until the next arrives; at the end of
+ * the range it re-checks the file's fingerprint and the byte count, and only then releases the last piece.
+ * A file that changed or shrank therefore errors the stream before the receiver has the whole range, so a
+ * part (and above all the part that completes the upload) is never delivered with mixed content.
+ */
+export function openRange(path: string, start: number, end: number, expected: Fingerprint): Readable {
+  const length = end - start;
+  const guard = new RangeGuard(path, length, expected);
+  if (length === 0) {
+    guard.end();
+    return guard;
+  }
+  const src = createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK });
+  src.on('error', (err) => guard.destroy(toLocalError(path, err)));
+  guard.on('close', () => src.destroy());
+  src.pipe(guard);
+  return guard;
+}
+
+function toLocalError(path: string, err: unknown): EngineError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return fileChanged(path, 'disappeared');
+  return new EngineError('local-io', `${path}: cannot read (${code ?? 'error'})`, { cause: err });
+}
+
+class RangeGuard extends Transform {
+  private held: Buffer | null = null;
+  private seen = 0;
+  constructor(
+    private readonly path: string,
+    private readonly length: number,
+    private readonly expected: Fingerprint,
+  ) {
+    super({ readableHighWaterMark: READ_CHUNK, writableHighWaterMark: READ_CHUNK });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.length) return cb(fileChanged(this.path, 'grew'));
+    const prev = this.held;
+    this.held = chunk;
+    if (prev) this.push(prev);
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.seen !== this.length) return cb(fileChanged(this.path, 'shrank'));
+    fingerprintOrNull(this.path).then(
+      (now) => {
+        if (!now) return cb(fileChanged(this.path, 'disappeared'));
+        if (!sameFingerprint(now, this.expected)) return cb(fileChanged(this.path, 'changed'));
+        if (this.held) this.push(this.held);
+        this.held = null;
+        cb();
+      },
+      (err) => cb(toLocalError(this.path, err)),
+    );
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The transfer queue: which uploads run, in what order, and the verbs that act on them.
+ *
+ * - At most `maxActiveFiles` files run at once, plus `smallFileSlots` extra slots that only small files
+ *   (at most `smallFileBytes`) may use, so hundreds of small files never wait behind one huge file.
+ * - Order: priority (higher first), then age. Priorities can change while queued.
+ * - pause keeps the server session; cancel deletes it; retry/resume put a transfer back in the queue.
+ * - A transfer whose file changed mid-upload waits until the file has been still for `settleMs`, then
+ *   goes back in the queue from scratch.
+ *
+ * Only transfers admitted to this queue run: a CLI `upload` runs what it enqueued, not what an earlier,
+ * interrupted process left in the journal (that is `resume`'s job).
+ */
+import { EngineError } from '../errors.js';
+import { fingerprintOrNull, sameFingerprint } from '../fs/file-source.js';
+import type { Journal, UploadRow } from '../journal/journal.js';
+import { TERMINAL_STATES, type TransferState } from '../types.js';
+import { sleep } from './retry.js';
+import type { StopReason, UploadJob } from './upload-job.js';
+
+export interface QueueOptions {
+  maxActiveFiles: number;
+  smallFileSlots: number;
+  smallFileBytes: number;
+  settleMs: number;
+  /** give up waiting for a file that keeps changing after this long */
+  maxSettleWaitMs: number;
+}
+
+export const DEFAULT_QUEUE: QueueOptions = {
+  maxActiveFiles: 3,
+  smallFileSlots: 4,
+  smallFileBytes: 4 * 1024 * 1024,
+  settleMs: 2000,
+  maxSettleWaitMs: 60 * 60_000,
+};
+
+interface Running {
+  job: UploadJob;
+  controller: AbortController;
+  small: boolean;
+  done: Promise<void>;
+}
+
+/** States a transfer can be continued from (after a crash they are "interrupted"). */
+export const RESUMABLE_STATES: ReadonlySet<TransferState> = new Set([
+  'queued', 'preflight', 'creating-session', 'uploading', 'completing', 'waiting-retry', 'waiting-file', 'paused',
+]);
+
+interface Entry {
+  state: TransferState;
+  priority: number;
+  createdAt: number;
+  size: number;
+}
+
+export class TransferQueue {
+  /** admitted transfers, mirrored from the journal so scheduling never scans it */
+  private readonly admitted = new Map<string, Entry>();
+  private readonly running = new Map<string, Running>();
+  private readonly settling = new Map<string, AbortController>();
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly makeJob: (row: UploadRow) => UploadJob,
+    private readonly opts: QueueOptions,
+    /** called whenever the queue itself changes a row's state (jobs report their own changes) */
+    private readonly onState: (row: UploadRow, from: TransferState) => void,
+  ) {}
+
+  /** Admit transfers (already in the journal) and start what fits. */
+  admit(ids: string[]): void {
+    for (const id of ids) {
+      const row = this.journal.uploads.get(id);
+      if (!row) continue;
+      this.mirror(row);
+      if (row.state === 'waiting-file') this.watchSettle(row);
+      else if (RESUMABLE_STATES.has(row.state as TransferState) && row.state !== 'paused' && row.state !== 'queued') {
+        this.setState(row, 'queued'); // interrupted mid-flight by a crash: run again from the journal
+      }
+    }
+    this.pump();
+  }
+
+  isAdmitted(id: string): boolean {
+    return this.admitted.has(id);
+  }
+
+  /** Jobs report their state changes here (through the engine) so the mirror stays true. */
+  noteState(row: UploadRow): void {
+    if (this.admitted.has(row.id)) this.mirror(row);
+  }
+
+  private mirror(row: UploadRow): void {
+    this.admitted.set(row.id, { state: row.state as TransferState, priority: row.priority, createdAt: row.createdAt, size: row.size });
+  }
+
+  activeCount(): number {
+    return this.running.size;
+  }
+
+  pause(id?: string): void {
+    for (const row of this.targets(id)) {
+      const r = this.running.get(row.id);
+      if (r) r.controller.abort('pause' satisfies StopReason);
+      else if (row.state === 'queued' || row.state === 'waiting-file') {
+        this.settling.get(row.id)?.abort();
+        this.setState(row, 'paused');
+      }
+    }
+    this.notifyIdle();
+  }
+
+  resume(id?: string): void {
+    for (const row of this.targets(id)) {
+      if (row.state === 'paused') {
+        this.mirror(row);
+        this.setState(row, 'queued');
+      }
+    }
+    this.pump();
+  }
+
+  retry(id: string): void {
+    const row = this.journal.uploads.get(id);
+    if (!row) throw new EngineError('not-found', `no transfer ${id}`);
+    if (row.state !== 'failed' && row.state !== 'cancelled' && row.state !== 'paused') return;
+    this.mirror(row);
+    this.journal.uploads.update(id, { error: null, attempts: 0 });
+    this.setState({ ...row, error: null, attempts: 0 }, 'queued');
+    this.pump();
+  }
+
+  async cancel(id: string): Promise<void> {
+    const row = this.journal.uploads.get(id);
+    if (!row) throw new EngineError('not-found', `no transfer ${id}`);
+    if (TERMINAL_STATES.has(row.state as TransferState) && row.state !== 'failed') return;
+    this.settling.get(id)?.abort();
+    const r = this.running.get(id);
+    if (r) {
+      r.controller.abort('cancel' satisfies StopReason);
+      await r.done;
+    } else {
+      await this.makeJob(row).cancelIdle();
+    }
+    this.notifyIdle();
+  }
+
+  setPriority(id: string, priority: number): void {
+    this.journal.uploads.update(id, { priority });
+    const e = this.admitted.get(id);
+    if (e) e.priority = priority;
+    this.pump();
+  }
+
+  /** Resolves when none of the admitted transfers is queued, running or waiting for its file. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops everything; rows stay as they are in the journal so that `resume` continues them. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    for (const c of this.settling.values()) c.abort();
+    const all = [...this.running.values()];
+    for (const r of all) r.controller.abort('shutdown' satisfies StopReason);
+    await Promise.all(all.map((r) => r.done));
+    this.notifyIdle(true);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  private targets(id?: string): UploadRow[] {
+    if (id !== undefined) {
+      const row = this.journal.uploads.get(id);
+      if (!row) throw new EngineError('not-found', `no transfer ${id}`);
+      return [row];
+    }
+    return [...this.admitted.keys()].map((i) => this.journal.uploads.get(i)).filter((r): r is UploadRow => !!r);
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const queued = [...this.admitted]
+      .filter(([id, e]) => e.state === 'queued' && !this.running.has(id))
+      .sort(([, a], [, b]) => b.priority - a.priority || a.createdAt - b.createdAt);
+    let normal = [...this.running.values()].filter((r) => !r.small).length;
+    let small = this.running.size - normal;
+    for (const [id, e] of queued) {
+      const isSmall = e.size <= this.opts.smallFileBytes;
+      const lane = normal < this.opts.maxActiveFiles ? 'normal' : isSmall && small < this.opts.smallFileSlots ? 'small' : null;
+      if (!lane) continue;
+      const row = this.journal.uploads.get(id);
+      if (!row) {
+        this.admitted.delete(id);
+        continue;
+      }
+      if (lane === 'normal') normal++;
+      else small++;
+      this.start(row, lane === 'small');
+      if (normal >= this.opts.maxActiveFiles && small >= this.opts.smallFileSlots) break;
+    }
+    this.notifyIdle();
+  }
+
+  private start(row: UploadRow, small: boolean): void {
+    const controller = new AbortController();
+    const job = this.makeJob(row);
+    const entry: Running = { job, controller, small, done: Promise.resolve() };
+    entry.done = job.run(controller.signal).then((final) => {
+      this.running.delete(row.id);
+      if (final.state === 'waiting-file') this.watchSettle(final);
+      this.pump();
+    });
+    this.running.set(row.id, entry);
+  }
+
+  /** Polls a changed file until it has been still for settleMs, then queues it again from scratch. */
+  private watchSettle(row: UploadRow): void {
+    if (this.settling.has(row.id) || this.closed) return;
+    const controller = new AbortController();
+    this.settling.set(row.id, controller);
+    const started = Date.now();
+    const loop = async () => {
+      let prev = await fingerprintOrNull(row.localPath);
+      while (Date.now() - started < this.opts.maxSettleWaitMs) {
+        await sleep(this.opts.settleMs, controller.signal);
+        const cur = await fingerprintOrNull(row.localPath);
+        if (!cur) {
+          this.journal.uploads.update(row.id, { error: { code: 'file-changed', message: `${row.localPath}: the file disappeared` } });
+          return this.setState(row, 'failed');
+        }
+        if (prev && sameFingerprint(prev, cur)) {
+          this.journal.uploads.update(row.id, { size: cur.size, mtimeMs: cur.mtimeMs, inode: cur.inode, error: null, bytesDone: 0 });
+          return this.setState({ ...row, size: cur.size, mtimeMs: cur.mtimeMs, inode: cur.inode }, 'queued');
+        }
+        prev = cur;
+      }
+      this.journal.uploads.update(row.id, { error: { code: 'file-changed', message: `${row.localPath}: the file kept changing` } });
+      this.setState(row, 'failed');
+    };
+    loop()
+      .catch(() => undefined) // aborted by pause/cancel/shutdown: they set the state themselves
+      .finally(() => {
+        this.settling.delete(row.id);
+        this.pump();
+      });
+  }
+
+  private setState(row: UploadRow, state: TransferState): void {
+    const fresh = this.journal.uploads.get(row.id) ?? row;
+    const from = fresh.state as TransferState;
+    if (from === state) return;
+    this.journal.uploads.update(row.id, { state });
+    if (this.admitted.has(row.id)) this.mirror({ ...fresh, state });
+    this.onState({ ...fresh, state }, from);
+  }
+
+  private isIdle(): boolean {
+    if (this.running.size > 0 || this.settling.size > 0) return false;
+    for (const e of this.admitted.values()) if (e.state === 'queued') return false;
+    return true;
+  }
+
+  private notifyIdle(force = false): void {
+    if (!force && !this.isIdle()) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The baseline the engine is measured against: a plain Node HTTP client that logs in, creates an upload
+ * session and streams the same parts (same chunk size, same concurrency, last part last) to the same
+ * emulator with node:http and 1 MiB reads — no journal, no retries, no progress, no throttle.
+ */
+import { request, Agent } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
+import { createCipheriv } from 'node:crypto';
+import type { Readable } from 'node:stream';
+
+async function api(base: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const env = (await res.json()) as { code: number; data: any; msg: string };
+  if (env.code !== 0) throw new Error(`${method} ${path}: ${env.msg} (${env.code})`);
+  return env.data;
+}
+
+function post(agent: Agent, url: URL, token: string, body: Readable, length: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': length } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        const env = JSON.parse(text);
+        if (env.code !== 0) reject(new Error(`chunk: ${env.msg}`));
+        else resolve();
+      });
+    });
+    req.on('error', reject);
+    body.pipe(req);
+  });
+}
+
+export async function baselineUpload(base: string, email: string, password: string, path: string, uri: string, encrypt: boolean): Promise<void> {
+  const { token } = await api(base, 'POST', '/api/v4/session/token', { email, password });
+  const size = statSync(path).size;
+  const session = await api(base, 'PUT', '/api/v4/file/upload', { uri, size, encryption_supported: encrypt ? ['aes-256-ctr'] : undefined }, token.access_token);
+  const chunk: number = session.chunk_size || size;
+  const n = Math.max(1, Math.ceil(size / chunk));
+  const conc = session.storage_policy.chunk_concurrency ?? 1;
+  const agent = new Agent({ keepAlive: true, maxSockets: conc });
+  const meta = session.encrypt_metadata;
+  const send = (i: number) => {
+    const start = i * chunk;
+    const end = Math.min(size, start + chunk);
+    let body: Readable = createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024 });
+    if (meta) {
+      // counter = IV + start/16 (chunk sizes here are multiples of 16)
+      const iv = Buffer.from(meta.iv, 'base64');
+      let carry = BigInt(start / 16);
+      for (let k = 15; k >= 0 && carry > 0n; k--) {
+        const v = BigInt(iv[k]) + (carry & 0xffn);
+        iv[k] = Number(v & 0xffn);
+        carry = (carry >> 8n) + (v >> 8n);
+      }
+      body = body.pipe(createCipheriv('aes-256-ctr', Buffer.from(meta.key_plain_text, 'base64'), iv));
+    }
+    return post(agent, new URL(`${base}/api/v4/file/upload/${session.session_id}/${i}`), token.access_token, body, end - start);
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < n - 1) await send(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(conc, Math.max(1, n - 1)) }, worker));
+  await send(n - 1);
+  agent.destroy();
+}

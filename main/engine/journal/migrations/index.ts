@@ -1,0 +1,7 @@
+/** The journal's schema history, in order. Append new steps; never edit an applied one. */
+import type { Migration } from './migration.js';
+import { migration0001 } from './0001-initial.js';
+
+export type { Migration } from './migration.js';
+
+export const MIGRATIONS: readonly Migration[] = [migration0001];

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
+import { fingerprint, openRange } from '../../main/engine/fs/file-source.js';
+import { tmpDir } from '../helpers/tmp-tree.js';
+
+async function read(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+test('ranges read exactly their bytes', async () => {
+  const d = tmpDir();
+  try {
+    const f = d.random('a.bin', 3 * 1024 * 1024 + 5);
+    const fp = await fingerprint(f.path);
+    assert.ok((await read(openRange(f.path, 0, 0, fp))).equals(Buffer.alloc(0)));
+    assert.ok((await read(openRange(f.path, 7, 2 * 1024 * 1024 + 9, fp))).equals(f.data.subarray(7, 2 * 1024 * 1024 + 9)));
+    assert.ok((await read(openRange(f.path, 0, f.data.length, fp))).equals(f.data));
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('a file that changed, grew, shrank or vanished errors the range before its last bytes', async () => {
+  const d = tmpDir();
+  try {
+    const p = d.file('b.txt', 'hello world');
+    const fp = await fingerprint(p);
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(p, 'HELLO WORLD'); // same size, new mtime
+    await assert.rejects(text(openRange(p, 0, 11, fp)), { code: 'file-changed' });
+    const fp2 = await fingerprint(p);
+    appendFileSync(p, '!');
+    await assert.rejects(text(openRange(p, 0, 11, fp2)), { code: 'file-changed' });
+    const q = d.file('c.txt', 'short');
+    const fq = await fingerprint(q);
+    await assert.rejects(text(openRange(q, 0, 10, fq)), { code: 'file-changed' }); // fewer bytes than expected
+    d.cleanup();
+    await assert.rejects(text(openRange(q, 0, 5, fq)), { code: 'file-changed' });
+  } finally {
+    d.cleanup();
+  }
+});

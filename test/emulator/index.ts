@@ -1,0 +1,75 @@
+// Protocol-faithful Cloudreve v4 server emulator — public entry point.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Core, emptyStats } from './state.js';
+import { EmulatorServer } from './server.js';
+import type { Emulator, EmulatorOptions } from './types.js';
+
+export type {
+  Emulator,
+  EmulatorOptions,
+  EmulatorPolicy,
+  EmulatorPolicyType,
+  EmulatorStats,
+  EmulatorUser,
+  EntityInfo,
+  FaultRule,
+  SessionInfo,
+} from './types.js';
+export { totp } from './auth.js';
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cr-emu-'));
+  fs.mkdirSync(dataDir, { recursive: true });
+  const core = new Core(opts, dataDir);
+  const srv = new EmulatorServer(core);
+  const host = core.settings.host;
+  await new Promise<void>((resolve, reject) => {
+    srv.http.once('error', reject);
+    srv.http.listen(opts.port ?? 0, host, () => {
+      srv.http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (srv.http.address() as AddressInfo).port;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${hostPart}:${port}`;
+  core.baseUrl = url;
+  const first = core.users[0];
+  let closed = false;
+
+  return {
+    url,
+    port,
+    email: first.email,
+    password: first.password,
+    dataDir,
+    stats: () => ({ ...core.stats }),
+    resetStats: () => {
+      core.stats = emptyStats();
+    },
+    addFault: (rule) => srv.faults.add(rule),
+    clearFaults: () => srv.faults.clear(),
+    setPolicy: (p) => srv.setPolicy(p),
+    setVersion: (v) => {
+      core.settings.version = v;
+    },
+    blob: (uri) => srv.blob(uri),
+    entity: (uri) => srv.entity(uri),
+    file: (uri) => srv.file(uri),
+    sessions: () => srv.sessions(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      srv.hub.closeAll();
+      await new Promise<void>((resolve) => {
+        srv.http.close(() => resolve());
+        srv.http.closeAllConnections();
+      });
+      if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

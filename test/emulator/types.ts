@@ -1,0 +1,105 @@
+// Public types of the Cloudreve v4 server emulator (test/emulator).
+// The emulator is written from /work/shared/spec/cloudreve-v4-protocol.md only;
+// it must never import client code from main/.
+
+export interface EmulatorUser {
+  email: string;
+  password: string;
+  /** base32; when set the account has 2FA */
+  totpSecret?: string;
+}
+
+export type EmulatorPolicyType = 'local' | 'remote';
+
+export interface EmulatorPolicy {
+  type: EmulatorPolicyType;
+  /** relay: chunk_size forced 0, no encrypt_metadata, server encrypts if encryption */
+  relay?: boolean;
+  encryption?: boolean;
+  /** default 25 MiB (26214400) */
+  chunkSize?: number;
+  /** omitted from policy JSON when undefined */
+  chunkConcurrency?: number;
+  /** local: default true. false → a chunk whose offset is beyond current stored length → 50004 */
+  preAllocate?: boolean;
+  /** 0 = unlimited */
+  maxSize?: number;
+  allowedSuffix?: string[];
+  deniedSuffix?: string[];
+  allowedNameRegexp?: string;
+  deniedNameRegexp?: string;
+}
+
+export interface EmulatorOptions {
+  host?: string;
+  port?: number;
+  dataDir?: string;
+  version?: string;
+  policy?: EmulatorPolicy;
+  quota?: number;
+  users?: EmulatorUser[];
+  accessTtl?: number;
+  refreshTtl?: number;
+  sessionTtl?: number;
+  maxPageSize?: number;
+  keepAliveMs?: number;
+  eventDebounceMs?: number;
+  maxEditSize?: number;
+}
+
+export interface FaultRule {
+  method?: string;
+  /** RegExp source matched against the URL pathname */
+  path: string;
+  /** how many matching requests it affects, default 1 */
+  times?: number;
+  action:
+    | { type: 'reset'; afterBytes: number }
+    | { type: 'status'; status: number; body?: string; headers?: Record<string, string> }
+    | { type: 'envelope'; code: number; msg?: string }
+    | { type: 'delay'; ms: number };
+}
+
+export interface EmulatorStats {
+  bytes_received: number;
+  requests: number;
+  chunk_requests: number;
+  sessions_created: number;
+  sessions_completed: number;
+  sessions_cancelled: number;
+}
+
+export interface EntityInfo {
+  size: number;
+  encrypted: boolean;
+  /** base64 */
+  key?: string;
+  /** base64 */
+  iv?: string;
+}
+
+export interface SessionInfo {
+  id: string;
+  uri: string;
+  expires: number;
+  received: number[];
+}
+
+export interface Emulator {
+  url: string;
+  port: number;
+  email: string;
+  password: string;
+  dataDir: string;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  addFault(rule: FaultRule): void;
+  clearFaults(): void;
+  setPolicy(p: Partial<EmulatorPolicy>): void;
+  setVersion(v: string): void;
+  blob(uri: string): Buffer | null;
+  entity(uri: string): EntityInfo | null;
+  file(uri: string): unknown | null;
+  sessions(): SessionInfo[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,111 @@
+/**
+ * Retry timing, pure apart from `sleep`.
+ *
+ * - backoffDelay(): exponential backoff with a jittered fraction, capped; a server's Retry-After wins when
+ *   it asks for longer (itself capped at MAX_RETRY_AFTER_MS).
+ * - RetryBudget: one per transfer. Each retryable failure spends one attempt; progress (an acknowledged
+ *   part, a created session) renews the budget, so a long upload over a flaky link keeps going as long as it
+ *   keeps moving, while a transfer that fails the same way over and over gives up.
+ * - Whether an error is worth retrying is decided in one place, errors.ts classify(); this module only asks.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { classify, EngineError, isAbort } from '../errors.js';
+
+export interface RetryPolicy {
+  /** delay before the first retry, before jitter (ms) */
+  baseMs: number;
+  /** cap of the exponential delay (ms) */
+  maxMs: number;
+  /** growth per attempt */
+  factor: number;
+  /**
+   * 0..1: the fraction of each delay that is randomised ("full jitter" over that fraction). The delay is
+   * uniform in [d·(1−jitter), d]: 0 = deterministic, 1 = uniform in [0, d].
+   */
+  jitter: number;
+  /** failed attempts in a row, without progress in between, after which the budget is spent */
+  maxAttemptsWithoutProgress: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
+  baseMs: 500,
+  maxMs: 30_000,
+  factor: 2,
+  jitter: 0.5,
+  maxAttemptsWithoutProgress: 8,
+});
+
+/** A server's Retry-After is honoured up to this (ms). */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/** setTimeout's limit; longer timers fire immediately in Node (with a TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const finiteOr = (v: number, fallback: number): number => (Number.isFinite(v) ? v : fallback);
+const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
+
+/**
+ * Delay (ms, integer) before retry number `attempt` (1-based: 1 = the first retry):
+ *   d = min(maxMs, baseMs · factor^(attempt−1)), then uniform in [d·(1−jitter), d];
+ *   with retryAfterMs: max(that, min(retryAfterMs, MAX_RETRY_AFTER_MS)).
+ * `random` returns [0, 1) like Math.random (inject it for deterministic tests).
+ */
+export function backoffDelay(attempt: number, p: RetryPolicy, random: () => number = Math.random, retryAfterMs?: number): number {
+  const n = Math.max(1, Math.floor(finiteOr(attempt, 1)));
+  const base = Math.max(0, finiteOr(p.baseMs, 0));
+  const max = Math.max(0, finiteOr(p.maxMs, 0));
+  const factor = Math.max(1, finiteOr(p.factor, 1));
+  const jitter = clamp(finiteOr(p.jitter, 0), 0, 1);
+  // factor^(n-1) may overflow to Infinity for large n; min() caps it.
+  const exp = Math.min(max, base * factor ** (n - 1));
+  const r = clamp(finiteOr(random(), 0), 0, 1);
+  let d = exp * (1 - jitter) + exp * jitter * r;
+  if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0) {
+    d = Math.max(d, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
+  }
+  return Math.round(d);
+}
+
+/** The retry allowance of one transfer: failures spend it, progress renews it. */
+export class RetryBudget {
+  private failures = 0;
+  private readonly policy: RetryPolicy;
+  private readonly random: () => number;
+
+  constructor(p: RetryPolicy = DEFAULT_RETRY, random: () => number = Math.random) {
+    this.policy = p;
+    this.random = random;
+  }
+
+  /** Failed attempts since the last progress. */
+  get attempts(): number {
+    return this.failures;
+  }
+
+  /**
+   * Records a failed attempt. Returns the delay (ms) before trying again, or null when the error is not
+   * worth retrying (classify(err) !== 'retry', or an abort) or when maxAttemptsWithoutProgress attempts
+   * have now failed in a row. With the default of 8 that is the first attempt plus 7 retries.
+   */
+  next(err: unknown): number | null {
+    if (isAbort(err) || classify(err) !== 'retry') return null;
+    this.failures++;
+    if (this.failures >= this.policy.maxAttemptsWithoutProgress) return null;
+    const retryAfter = err instanceof EngineError ? err.retryAfterMs : undefined;
+    return backoffDelay(this.failures, this.policy, this.random, retryAfter);
+  }
+
+  /** Something moved forward: the next failure starts from the first delay again. */
+  progressed(): void {
+    this.failures = 0;
+  }
+}
+
+/**
+ * Resolves after `ms` (clamped to 0 … 2^31−1). Rejects with an AbortError (name 'AbortError', code
+ * 'ABORT_ERR', the signal's reason as `cause`) when `signal` aborts first or is already aborted.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  const t = clamp(Math.round(finiteOr(ms, 0)), 0, MAX_TIMER_MS);
+  return delay(t, undefined, { signal });
+}

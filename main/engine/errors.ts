@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'session-expired' // 40011
   | 'invalid-chunk' // 40012 / 40013
   | 'not-found' // 40016 / 404
+  | 'unsupported-feature' // 40019, or the server version predates the feature (e.g. events < 4.11)
   | 'permission' // 403 / 40082
   | 'size-mismatch' // 40055
   | 'file-changed' // the local file changed/vanished during upload
@@ -116,6 +117,8 @@ export function codeForServer(serverCode: number): ErrorCode {
     case 40017:
     case 40018:
       return 'account-disabled';
+    case 40019:
+      return 'unsupported-feature';
     case 40022:
       return 'otp-invalid';
     case 40026:
@@ -193,5 +196,9 @@ export function redact(text: string): string {
     .replace(/(Bearer\s+(?:Cr\s+)?)[^\s"']+/gi, '$1[redacted]')
     .replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, '[redacted-jwt]')
     .replace(/([?&](?:sign|X-Amz-Signature|X-Amz-Credential|Signature|token|access_token|refresh_token)=)[^&\s"']+/gi, '$1[redacted]')
-    .replace(/("(?:password|key_plain_text|iv|access_token|refresh_token|credential)"\s*:\s*")[^"]*"/gi, '$1[redacted]"');
+    .replace(/("(?:password|key_plain_text|iv|access_token|refresh_token|credential|callback_secret|otp)"\s*:\s*")[^"]*"/gi, '$1[redacted]"')
+    // share passwords in cloudreve://<id>:<password>@share/...
+    .replace(/(cloudreve:\/\/[^:@/\s"']*:)[^@/\s"']+@/gi, '$1[redacted]@')
+    // callback secrets: /api/v4/callback/<type>/<session>/<secret>
+    .replace(/(\/api\/v4\/callback\/[a-z0-9]+\/[^/\s"'?]+\/)[^/\s"'?]+/gi, '$1[redacted]');
 }

@@ -1,0 +1,334 @@
+/**
+ * The main-process side of the contract:
+ *   - createHandlers(): one handler per contract method, as a `Handlers` record, so a method without a
+ *     handler does not compile. Handlers receive the raw (untrusted) argument list and validate it.
+ *   - registerIpcServer(): `ipcMain.handle('cloudreve:invoke:<name>')` for every method; rejects callers that
+ *     are not our window's top frame showing our page; turns every outcome into a Result.
+ *   - forwardEngineEvents(): engine events → DTOs → the window, with progress coalesced per transfer.
+ *
+ * Electron is imported for types only and handed in (`ipcMain`, the sender check), so this file loads
+ * in plain Node for the tests.
+ */
+import { posix, win32 } from 'node:path';
+import type { IpcMain, IpcMainInvokeEvent } from 'electron';
+import type { Engine } from '../engine/index.js';
+import type { Disposer } from '../engine/events.js';
+import {
+  invokeChannel,
+  METHOD_NAMES,
+  type EventMap,
+  type EventName,
+  type IfExistsDto,
+  type MethodName,
+  type MethodValue,
+  type OverallDto,
+  type Result,
+  type SettingsDto,
+} from './contract.js';
+import { fail, IpcError, ok, toAccountDto, toErrorData, toOverallDto, toTransferDto } from './serialize.js';
+
+// ---------------------------------------------------------------- handlers
+
+/** Persisted settings, owned by the shell. `update` applies side effects (bandwidth limit, shell menu). */
+export interface SettingsPort {
+  get(): SettingsDto;
+  update(patch: Partial<SettingsDto>): Promise<SettingsDto>;
+}
+
+export interface HandlerDeps {
+  engine: Engine;
+  settings: SettingsPort;
+}
+
+/** One entry per contract method; `args` is whatever the renderer sent and must be validated. */
+export type Handlers = {
+  [K in MethodName]: (args: readonly unknown[]) => MethodValue<K> | Promise<MethodValue<K>>;
+};
+
+export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
+  return {
+    getAccount: () => toAccountDto(engine.account()),
+    login: async (args) => {
+      const server = argString(args, 0, 'server');
+      const email = argString(args, 1, 'email');
+      const password = argString(args, 2, 'password', { allowEmpty: true });
+      const otp = argOptionalString(args, 3, 'otp');
+      const account = toAccountDto(await engine.login(server, email, password, otp));
+      if (!account) throw new IpcError('unavailable', 'Login did not produce an account');
+      return account;
+    },
+    logout: async () => {
+      await engine.logout();
+      return null;
+    },
+    listTransfers: () => engine.listTransfers().map(toTransferDto),
+    enqueuePaths: async (args) => {
+      const paths = argPaths(args, 0);
+      const target = argFolderUri(args, 1, 'targetFolderUri');
+      return engine.enqueue(paths, target);
+    },
+    pause: (args) => {
+      engine.pause(argOptionalString(args, 0, 'id'));
+      return null;
+    },
+    resume: (args) => {
+      engine.resume(argOptionalString(args, 0, 'id'));
+      return null;
+    },
+    cancel: async (args) => {
+      await engine.cancel(argString(args, 0, 'id'));
+      return null;
+    },
+    retry: (args) => {
+      engine.retry(argString(args, 0, 'id'));
+      return null;
+    },
+    setPriority: (args) => {
+      engine.setPriority(argString(args, 0, 'id'), argInteger(args, 1, 'priority', { min: -1_000_000, max: 1_000_000 }));
+      return null;
+    },
+    setBandwidthLimit: async (args) => {
+      await settings.update({ bandwidthLimit: argInteger(args, 0, 'bytesPerSecond', { min: 0 }) });
+      return null;
+    },
+    getSettings: () => settings.get(),
+    setSettings: (args) => settings.update(parseSettingsPatch(args[0])),
+  };
+}
+
+// ---------------------------------------------------------------- argument validation
+
+function invalid(message: string): IpcError {
+  return new IpcError('invalid-argument', message);
+}
+
+function argString(args: readonly unknown[], i: number, name: string, opts: { allowEmpty?: boolean } = {}): string {
+  const v = args[i];
+  if (typeof v !== 'string' || (!opts.allowEmpty && v.length === 0)) throw invalid(`${name} must be a non-empty string`);
+  return v;
+}
+
+function argOptionalString(args: readonly unknown[], i: number, name: string): string | undefined {
+  const v = args[i];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0) throw invalid(`${name} must be a non-empty string when given`);
+  return v;
+}
+
+function argInteger(args: readonly unknown[], i: number, name: string, range: { min?: number; max?: number } = {}): number {
+  const v = args[i];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw invalid(`${name} must be an integer`);
+  if (range.min !== undefined && v < range.min) throw invalid(`${name} must be ≥ ${range.min}`);
+  if (range.max !== undefined && v > range.max) throw invalid(`${name} must be ≤ ${range.max}`);
+  return v;
+}
+
+function argPaths(args: readonly unknown[], i: number): string[] {
+  const v = args[i];
+  if (!Array.isArray(v) || v.length === 0) throw invalid('paths must be a non-empty array');
+  if (v.length > 100_000) throw invalid('too many paths');
+  for (const p of v) {
+    if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalid('each path must be a non-empty string');
+    if (!posix.isAbsolute(p) && !win32.isAbsolute(p)) throw invalid(`not an absolute path: ${p}`);
+  }
+  return [...(v as string[])];
+}
+
+function argFolderUri(args: readonly unknown[], i: number, name: string): string {
+  const v = argString(args, i, name);
+  if (!isCloudreveUri(v)) throw invalid(`${name} must be a cloudreve:// URI`);
+  return v;
+}
+
+function isCloudreveUri(v: string): boolean {
+  return /^cloudreve:\/\/[^\s]*$/.test(v);
+}
+
+const IF_EXISTS: readonly IfExistsDto[] = ['skip', 'overwrite', 'rename'];
+
+/** Validates a settings patch field by field; unknown keys are rejected so typos do not vanish silently. */
+export function parseSettingsPatch(v: unknown): Partial<SettingsDto> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('settings must be an object');
+  const out: Partial<SettingsDto> = {};
+  for (const [key, value] of Object.entries(v as Record<string, unknown>)) {
+    switch (key) {
+      case 'defaultTargetFolderUri':
+        if (typeof value !== 'string' || !isCloudreveUri(value)) throw invalid(`${key} must be a cloudreve:// URI`);
+        out.defaultTargetFolderUri = value;
+        break;
+      case 'bandwidthLimit':
+        out.bandwidthLimit = argInteger([value], 0, key, { min: 0 });
+        break;
+      case 'maxActiveFiles':
+        out.maxActiveFiles = argInteger([value], 0, key, { min: 1, max: 32 });
+        break;
+      case 'chunkConcurrencyCap':
+        out.chunkConcurrencyCap = argInteger([value], 0, key, { min: 1, max: 32 });
+        break;
+      case 'ifExists':
+        if (!IF_EXISTS.includes(value as IfExistsDto)) throw invalid(`${key} must be one of ${IF_EXISTS.join(', ')}`);
+        out.ifExists = value as IfExistsDto;
+        break;
+      case 'shellIntegration':
+        if (typeof value !== 'boolean') throw invalid(`${key} must be a boolean`);
+        out.shellIntegration = value;
+        break;
+      default:
+        throw invalid(`unknown setting: ${key}`);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- registration
+
+/** The parts of an invoke event the sender check reads (structural, so tests can fake it). */
+export interface SenderInfo {
+  sender: unknown;
+  senderFrame: { url: string; parent: unknown } | null;
+}
+
+export interface IpcServerOptions {
+  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>;
+  handlers: Handlers;
+  /** Only our window's top frame, showing our page, may call. */
+  isTrustedSender: (event: SenderInfo) => boolean;
+  /** Called for unexpected (non-domain) failures, e.g. to log them. */
+  onInternalError?: (method: MethodName, err: unknown) => void;
+}
+
+export function registerIpcServer(opts: IpcServerOptions): Disposer {
+  for (const name of METHOD_NAMES) {
+    opts.ipcMain.handle(invokeChannel(name), (event: IpcMainInvokeEvent, ...args: unknown[]) =>
+      dispatch(opts, name, event, args),
+    );
+  }
+  return () => {
+    for (const name of METHOD_NAMES) opts.ipcMain.removeHandler(invokeChannel(name));
+  };
+}
+
+/** Runs one call: sender check, then the handler; always resolves to a Result. */
+export async function dispatch<K extends MethodName>(
+  opts: Pick<IpcServerOptions, 'handlers' | 'isTrustedSender' | 'onInternalError'>,
+  name: K,
+  event: SenderInfo,
+  args: readonly unknown[],
+): Promise<Result<MethodValue<K>>> {
+  if (!opts.isTrustedSender(event)) {
+    return fail(toErrorData(new IpcError('untrusted-sender', `Refused ${name} from an untrusted frame`)));
+  }
+  try {
+    const handler = opts.handlers[name] as (a: readonly unknown[]) => MethodValue<K> | Promise<MethodValue<K>>;
+    return ok(await handler(args));
+  } catch (err) {
+    const data = toErrorData(err);
+    if (data.code === 'internal') opts.onInternalError?.(name, err);
+    return fail(data);
+  }
+}
+
+/**
+ * A sender check for one window: the call must come from that window's webContents, from its top frame,
+ * and the frame must show `pageUrl` (query and hash ignored).
+ */
+export function createSenderCheck(
+  getWebContents: () => unknown,
+  pageUrl: string,
+): (event: SenderInfo) => boolean {
+  const expected = stripUrl(pageUrl);
+  return (event) => {
+    const contents = getWebContents();
+    if (!contents || event.sender !== contents) return false;
+    const frame = event.senderFrame;
+    if (!frame || frame.parent !== null) return false;
+    return stripUrl(frame.url) === expected;
+  };
+}
+
+function stripUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.hash = '';
+    u.search = '';
+    return u.href;
+  } catch {
+    return '';
+  }
+}
+
+// ---------------------------------------------------------------- events
+
+export type EventSink = <K extends EventName>(name: K, payload: EventMap[K]) => void;
+
+export interface ForwardOptions {
+  /** Progress is coalesced and sent at most once per interval (default 200 ms). */
+  intervalMs?: number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+/**
+ * Engine events → DTO events on `send`. Discrete facts (added, state changed, removed, account) go at once;
+ * progress for each transfer and the overall aggregate are coalesced (latest wins) and flushed on a timer.
+ * A discrete event for a transfer drops that transfer's pending progress, so a stale progress value can never
+ * arrive after the state change that superseded it.
+ */
+export function forwardEngineEvents(engine: Engine, send: EventSink, opts: ForwardOptions = {}): Disposer {
+  const intervalMs = opts.intervalMs ?? 200;
+  const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+  const clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  const progress = new Map<string, EventMap['transfer-progressed']>();
+  let overall: OverallDto | null = null;
+  let timer: unknown = null;
+
+  const flush = (): void => {
+    timer = null;
+    const batch = [...progress.values()];
+    progress.clear();
+    for (const p of batch) send('transfer-progressed', p);
+    if (overall) {
+      const o = overall;
+      overall = null;
+      send('overall-progressed', o);
+    }
+  };
+  const schedule = (): void => {
+    if (timer === null) timer = setTimer(flush, intervalMs);
+  };
+
+  const ev = engine.events;
+  const disposers: Disposer[] = [
+    ev.on('transfer-added', (t) => {
+      progress.delete(t.id);
+      send('transfer-added', toTransferDto(t));
+    }),
+    ev.on('transfer-state-changed', ({ transfer, from }) => {
+      progress.delete(transfer.id);
+      send('transfer-state-changed', { transfer: toTransferDto(transfer), from });
+    }),
+    ev.on('transfer-removed', ({ id }) => {
+      progress.delete(id);
+      send('transfer-removed', { id });
+    }),
+    ev.on('transfer-progressed', (p) => {
+      progress.set(p.id, { id: p.id, bytesDone: p.bytesDone, speed: p.speed, eta: p.eta ?? null });
+      schedule();
+    }),
+    ev.on('overall-progressed', (o) => {
+      overall = toOverallDto(o);
+      schedule();
+    }),
+    ev.on('account-changed', ({ loggedIn }) => {
+      send('account-changed', { account: loggedIn ? toAccountDto(engine.account()) : null });
+    }),
+  ];
+
+  return () => {
+    for (const d of disposers) d();
+    if (timer !== null) clearTimer(timer);
+    timer = null;
+    progress.clear();
+    overall = null;
+  };
+}

@@ -1,0 +1,29 @@
+/** The aggregate over all transfers: a summary line, details (bytes, speed, ETA) and one progress bar. */
+import type { OverallVm } from '../state/transfers-store.js';
+import { el, setAttr, setText } from './element.js';
+
+export interface OverallBarView {
+  readonly element: HTMLElement;
+  update(vm: OverallVm): void;
+}
+
+export function createOverallBar(): OverallBarView {
+  const summary = el('span', { class: 'overall-summary' });
+  const detail = el('span', { class: 'overall-detail' });
+  const percent = el('span', { class: 'overall-percent' });
+  const bar = el('progress', { class: 'progress progress-large', attrs: { max: '100', 'aria-label': 'Overall progress' } });
+  const element = el('section', { class: 'overall', attrs: { 'aria-live': 'polite' } }, [
+    el('div', { class: 'overall-text' }, [summary, detail, percent]),
+    bar,
+  ]);
+
+  function update(vm: OverallVm): void {
+    setText(summary, vm.summary);
+    setText(detail, vm.detail);
+    setText(percent, vm.percentText);
+    if (bar.value !== vm.percent) bar.value = vm.percent;
+    setAttr(element, 'data-busy', String(vm.busy));
+  }
+
+  return { element, update };
+}

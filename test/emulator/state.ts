@@ -267,14 +267,14 @@ export class Core {
   }
 
   /** mkdir -p; throws 40004 when a path component is a file. */
-  mkdirp(user: UserRec, segs: string[]): FileNode {
+  mkdirp(user: UserRec, segs: string[], clientId?: string): FileNode {
     let n = user.root;
     for (const s of segs) {
       let c = n.children!.get(s);
       if (!c) {
         validateName(s);
         c = this.newNode(user, n, s, 1);
-        this.emit(user, 'create', c, this.segsOf(c), undefined, undefined);
+        this.emit(user, 'create', c, this.segsOf(c), undefined, clientId);
       } else if (c.type !== 1) throw E.exist();
       n = c;
     }
@@ -401,7 +401,7 @@ export class Core {
   }
 
   /** Commit an upload session (§5.4 completion). */
-  complete(s: UploadSession): FileNode {
+  complete(s: UploadSession, clientId?: string): FileNode {
     const node = s.node;
     const e = s.entity;
     e.placeholder = false;
@@ -423,7 +423,7 @@ export class Core {
     s.done = true;
     this.sessions.delete(s.id);
     this.stats.sessions_completed++;
-    if (!node.trashed) this.emit(s.user, s.isNew ? 'create' : 'modify', node, this.segsOf(node), undefined, s.clientId);
+    if (!node.trashed) this.emit(s.user, 'modify', node, this.segsOf(node), undefined, clientId ?? s.clientId);
     return node;
   }
 

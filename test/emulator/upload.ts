@@ -160,7 +160,7 @@ async function createSession(ctx: Ctx): Promise<unknown> {
     // WithRemoveStaleEntities: leftover placeholder entities of dead sessions go away
     for (const e of [...node.entities]) if (e.placeholder && e !== node.primary) core.dropEntity(node, e);
   } else {
-    const parent = core.mkdirp(user, segs.slice(0, -1));
+    const parent = core.mkdirp(user, segs.slice(0, -1), ctx.clientId);
     node = core.newNode(user, parent, name, 0);
   }
   const entity = core.newEntity(user, size, { placeholder: true, preAllocate: preAllocates(policy), uploadSessionId: sid });
@@ -199,6 +199,7 @@ async function createSession(ctx: Ctx): Promise<unknown> {
   };
   core.sessions.set(sid, s);
   core.stats.sessions_created++;
+  if (s.isNew) core.emit(user, 'create', node, segs, undefined, ctx.clientId);
   return sessionResponse(core, s);
 }
 
@@ -272,7 +273,7 @@ async function uploadChunk(ctx: Ctx, [id, idx]: string[]): Promise<unknown> {
   const start = index * s.chunkSize;
   if (policyChunk(s.policy) === 0 && index > 0) throw new ApiError(40012, 'Chunk index cannot be greater than 0');
   if (start > 0 && start >= s.size) throw new ApiError(40012, 'Chunk offset cannot be greater than file size');
-  await processChunk(ctx, s, index, { slave: false, complete: (x) => void core.complete(x) });
+  await processChunk(ctx, s, index, { slave: false, complete: (x) => void core.complete(x, ctx.clientId) });
   return undefined;
 }
 
@@ -301,9 +302,8 @@ async function cancelSession(ctx: Ctx): Promise<unknown> {
   core.stats.sessions_cancelled++;
   if (node.entities.length === 1) {
     const segs = core.segsOf(node);
-    const wasVisible = !!node.primary || node.size > 0;
     core.purge(node);
-    if (wasVisible) core.emit(user, 'delete', node, segs, undefined, ctx.clientId);
+    core.emit(user, 'delete', node, segs, undefined, ctx.clientId);
   } else {
     core.dropEntity(node, entity);
   }

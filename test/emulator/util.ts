@@ -31,6 +31,11 @@ export const E = {
   io: (msg = 'Failed to upload file') => new ApiError(50004, msg),
 };
 
+/** Text of an error as Go's AppError.Error() would give it (no raw error here). */
+export function errMsgOf(err: ApiError): string {
+  return err.msg;
+}
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(s: string | undefined | null): boolean {
   return typeof s === 'string' && UUID_RE.test(s);

@@ -1,0 +1,298 @@
+// Tests of the Cloudreve v4 emulator against the protocol spec, over plain HTTP.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEmulator, totp, type Emulator } from './index.js';
+import { api, createSession, login, putChunk, uploadFile, sleep } from './helpers.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+describe('envelope, site, routing', () => {
+  let emu: Emulator;
+  before(async () => {
+    emu = await startEmulator();
+  });
+  after(() => emu.close());
+
+  it('ping answers the version in the envelope; v3 ping is a gin 404', async () => {
+    const r = await api(emu, 'GET', '/api/v4/site/ping');
+    assert.equal(r.status, 200);
+    assert.equal(r.text, '{"code":0,"data":"4.18.0","msg":""}');
+    const v3 = await api(emu, 'GET', '/api/v3/site/ping');
+    assert.equal(v3.status, 404);
+    assert.equal(v3.text, '404 page not found');
+    const wrongMethod = await api(emu, 'DELETE', '/api/v4/site/ping');
+    assert.equal(wrongMethod.status, 404);
+  });
+
+  it('errors carry a correlation id (echoed when a valid UUID is sent)', async () => {
+    const cid = '0b5a8c43-7e0a-4a4c-9a55-2f6c5e0d1a11';
+    const r = await api(emu, 'GET', '/api/v4/user/me', { headers: { 'X-Cr-Correlation-Id': cid } });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.code, 401);
+    assert.equal(r.json.correlation_id, cid);
+    const r2 = await api(emu, 'GET', '/api/v4/user/me', { headers: { 'X-Cr-Correlation-Id': 'nope' } });
+    assert.match(r2.json.correlation_id, UUID_RE);
+    assert.notEqual(r2.json.correlation_id, cid);
+  });
+
+  it('bad JSON → 40001; site config sections answer', async () => {
+    const r = await api(emu, 'POST', '/api/v4/session/token', { raw: '{not json', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.json.code, 40001);
+    const c = await api(emu, 'GET', '/api/v4/site/config/login');
+    assert.equal(c.json.code, 0);
+    const b = await api(emu, 'GET', '/api/v4/site/config/basic');
+    assert.equal(b.json.code, 0);
+    assert.equal(b.json.data.title, 'Cloudreve');
+  });
+});
+
+describe('authentication', () => {
+  let emu: Emulator;
+  const secret = 'JBSWY3DPEHPK3PXP';
+  before(async () => {
+    emu = await startEmulator({
+      users: [
+        { email: 'admin@cloudreve.org', password: 'password123' },
+        { email: 'otp@example.com', password: 'secret-pw', totpSecret: secret },
+      ],
+      accessTtl: 1,
+    });
+  });
+  after(() => emu.close());
+
+  it('login returns user + RFC 3339 token pair of HS256 JWTs', async () => {
+    const r = await api(emu, 'POST', '/api/v4/session/token', { body: { email: emu.email, password: emu.password } });
+    assert.equal(r.json.code, 0);
+    const t = r.json.data.token;
+    assert.equal(r.json.data.user.email, emu.email);
+    assert.match(t.access_expires, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
+    const [h, p] = t.access_token.split('.').slice(0, 2).map((x: string) => JSON.parse(Buffer.from(x, 'base64url').toString()));
+    assert.equal(h.alg, 'HS256');
+    assert.equal(p.token_type, 'access');
+    assert.equal(p.sub, r.json.data.user.id);
+    assert.ok(Number.isInteger(p.exp) && Number.isInteger(p.nbf));
+    const rp = JSON.parse(Buffer.from(t.refresh_token.split('.')[1], 'base64url').toString());
+    assert.equal(rp.token_type, 'refresh');
+    assert.match(rp.root_token_id, UUID_RE);
+  });
+
+  it('validation and wrong credentials', async () => {
+    assert.equal((await api(emu, 'POST', '/api/v4/session/token', { body: { email: 'not-an-email', password: 'password123' } })).json.code, 40001);
+    assert.equal((await api(emu, 'POST', '/api/v4/session/token', { body: { email: emu.email, password: 'abc' } })).json.code, 40001);
+    const w = await api(emu, 'POST', '/api/v4/session/token', { body: { email: emu.email, password: 'wrong-password' } });
+    assert.equal(w.json.code, 40080);
+    assert.equal(w.json.msg, 'Incorrect password or email address');
+    const u = await api(emu, 'POST', '/api/v4/session/token', { body: { email: 'nobody@example.com', password: 'wrong-password' } });
+    assert.equal(u.json.code, 40080);
+  });
+
+  it('2FA: 203 + session id, 40022 wrong code, 404 unknown session, success with TOTP', async () => {
+    const r = await api(emu, 'POST', '/api/v4/session/token', { body: { email: 'otp@example.com', password: 'secret-pw' } });
+    assert.equal(r.json.code, 203);
+    assert.match(r.json.data, UUID_RE);
+    const good = totp(secret);
+    const bad = good === '000000' ? '111111' : '000000';
+    const w = await api(emu, 'POST', '/api/v4/session/token/2fa', { body: { otp: bad, session_id: r.json.data } });
+    assert.equal(w.json.code, 40022);
+    const nf = await api(emu, 'POST', '/api/v4/session/token/2fa', { body: { otp: good, session_id: '5d2f6a3e-0000-4000-8000-000000000000' } });
+    assert.equal(nf.json.code, 404);
+    const ok = await api(emu, 'POST', '/api/v4/session/token/2fa', { body: { otp: good, session_id: r.json.data } });
+    assert.equal(ok.json.code, 0);
+    assert.equal(ok.json.data.user.email, 'otp@example.com');
+    assert.ok(ok.json.data.token.access_token);
+  });
+
+  it('TOTP helper matches RFC 6238 test vector', () => {
+    // RFC 6238 SHA1 secret "12345678901234567890" = base32 GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ; T=59 → 94287082 (8 digits) → 287082
+    assert.equal(totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', 59_000), '287082');
+    assert.equal(totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', 1111111109_000), '081804');
+  });
+
+  it('refresh issues a new pair in the same chain; refresh tokens are reusable; wrong type → 40020', async () => {
+    const t = await login(emu);
+    const r1 = await api(emu, 'POST', '/api/v4/session/token/refresh', { body: { refresh_token: t.refresh } });
+    assert.equal(r1.json.code, 0);
+    const r2 = await api(emu, 'POST', '/api/v4/session/token/refresh', { body: { refresh_token: t.refresh } });
+    assert.equal(r2.json.code, 0, 'old refresh token still valid');
+    const root1 = JSON.parse(Buffer.from(r1.json.data.refresh_token.split('.')[1], 'base64url').toString()).root_token_id;
+    const root0 = JSON.parse(Buffer.from(t.refresh.split('.')[1], 'base64url').toString()).root_token_id;
+    assert.equal(root1, root0);
+    const wrong = await api(emu, 'POST', '/api/v4/session/token/refresh', { body: { refresh_token: t.access } });
+    assert.equal(wrong.json.code, 40020);
+    const garbage = await api(emu, 'POST', '/api/v4/session/token/refresh', { body: { refresh_token: 'a.b.c' } });
+    assert.equal(garbage.json.code, 40020);
+    // refresh token used as bearer: the server rejects the token type
+    const asBearer = await api(emu, 'GET', '/api/v4/user/me', { token: t.refresh });
+    assert.equal(asBearer.json.code, 40020);
+  });
+
+  it('sign-out answers data "" and kills the refresh chain', async () => {
+    const t = await login(emu);
+    const r = await api(emu, 'DELETE', '/api/v4/session/token', { body: { refresh_token: t.refresh } });
+    assert.equal(r.text.includes('"data":""'), true);
+    assert.deepEqual(r.json, { code: 0, data: '', msg: '' });
+    const again = await api(emu, 'POST', '/api/v4/session/token/refresh', { body: { refresh_token: t.refresh } });
+    assert.equal(again.json.code, 40020);
+  });
+
+  it('expired access token = anonymous: 401 on /user/me, 40011 on a chunk', async () => {
+    const t = await login(emu);
+    const me = await api(emu, 'GET', '/api/v4/user/me', { token: t.access });
+    // accessTtl 1 s: the token may already be dead (exp truncated), so do not insist on success here
+    assert.ok(me.json.code === 0 || me.json.code === 401);
+    const fresh = await login(emu);
+    const s = await createSession(emu, fresh.access, { uri: 'cloudreve://my/expired.bin', size: 4 });
+    assert.equal(s.json.code, 0);
+    await sleep(1100);
+    const me2 = await api(emu, 'GET', '/api/v4/user/me', { token: t.access });
+    assert.equal(me2.json.code, 401);
+    const c = await putChunk(emu, fresh.access, s.json.data.session_id, 0, 'abcd');
+    assert.equal(c.json.code, 40011);
+  });
+
+  it('prepare login', async () => {
+    const r = await api(emu, 'GET', `/api/v4/session/prepare?email=${encodeURIComponent(emu.email)}`);
+    assert.deepEqual(r.json.data, { webauthn_enabled: false, password_enabled: true });
+    const nf = await api(emu, 'GET', '/api/v4/session/prepare?email=x%40y.z');
+    assert.equal(nf.json.code, 404);
+  });
+});
+
+describe('files API', () => {
+  let emu: Emulator;
+  let tok: string;
+  before(async () => {
+    emu = await startEmulator();
+    tok = (await login(emu)).access;
+  });
+  after(() => emu.close());
+
+  it('create is idempotent mkdir -p; type clash → 40004; err_on_conflict', async () => {
+    const a = await api(emu, 'POST', '/api/v4/file/create', { token: tok, body: { uri: 'cloudreve://my/a/b/c', type: 'folder' } });
+    assert.equal(a.json.code, 0);
+    assert.equal(a.json.data.type, 1);
+    assert.equal(a.json.data.path, 'cloudreve://my/a/b/c');
+    assert.ok(a.json.data.primary_entity, 'primary_entity present on folders too (§11.1)');
+    const b = await api(emu, 'POST', '/api/v4/file/create', { token: tok, body: { uri: 'cloudreve://my/a/b/c', type: 'folder' } });
+    assert.equal(b.json.data.id, a.json.data.id);
+    const clash = await api(emu, 'POST', '/api/v4/file/create', { token: tok, body: { uri: 'cloudreve://my/a/b/c', type: 'file' } });
+    assert.equal(clash.json.code, 40004);
+    const eoc = await api(emu, 'POST', '/api/v4/file/create', { token: tok, body: { uri: 'cloudreve://my/a/b/c', type: 'folder', err_on_conflict: true } });
+    assert.equal(eoc.json.code, 40004);
+    const bad = await api(emu, 'POST', '/api/v4/file/create', { token: tok, body: { uri: 'cloudreve://my/a/b%3Ac', type: 'folder' } });
+    assert.equal(bad.json.code, 40052);
+    const anon = await api(emu, 'POST', '/api/v4/file/create', { body: { uri: 'cloudreve://my/x', type: 'folder' } });
+    assert.equal(anon.json.code, 401);
+  });
+
+  it('info: 403 for root, 40016 missing, encoded paths round-trip', async () => {
+    assert.equal((await api(emu, 'GET', '/api/v4/file/info?uri=' + encodeURIComponent('cloudreve://my'), { token: tok })).json.code, 403);
+    assert.equal((await api(emu, 'GET', '/api/v4/file/info?uri=' + encodeURIComponent('cloudreve://my/nope'), { token: tok })).json.code, 40016);
+    const name = 'héllo wörld #1 (x)+&.txt';
+    const uri = 'cloudreve://my/a/' + encodeURIComponent(name);
+    const c = await api(emu, 'POST', '/api/v4/file/create', { token: tok, body: { uri, type: 'file' } });
+    assert.equal(c.json.code, 0);
+    assert.equal(c.json.data.path, uri);
+    assert.equal(c.json.data.name, name);
+    const i = await api(emu, 'GET', '/api/v4/file/info?uri=' + encodeURIComponent(uri), { token: tok });
+    assert.equal(i.json.data.id, c.json.data.id);
+    assert.equal(i.json.data.size, 0);
+  });
+
+  it('list: 40016 for a missing folder; parent, props, storage_policy present', async () => {
+    const nf = await api(emu, 'GET', '/api/v4/file?uri=' + encodeURIComponent('cloudreve://my/missing'), { token: tok });
+    assert.equal(nf.json.code, 40016);
+    const r = await api(emu, 'GET', '/api/v4/file?uri=' + encodeURIComponent('cloudreve://my'), { token: tok });
+    assert.equal(r.json.code, 0);
+    assert.equal(r.json.data.parent.path, 'cloudreve://my');
+    assert.equal(r.json.data.props.max_page_size, 2000);
+    assert.equal(r.json.data.pagination.page_size, 100);
+    assert.equal(r.json.data.storage_policy.type, 'local');
+    assert.ok(r.json.data.files.some((f: any) => f.name === 'a'));
+  });
+
+  it('cursor pagination over 2,500 entries with page_size 2000 (capped) follows next_token', async () => {
+    const small = await startEmulator({ maxPageSize: 2000 });
+    try {
+      const t = (await login(small)).access;
+      await api(small, 'POST', '/api/v4/file/create', { token: t, body: { uri: 'cloudreve://my/big', type: 'folder' } });
+      const names: string[] = [];
+      for (let i = 0; i < 2500; i += 50) {
+        await Promise.all(
+          Array.from({ length: 50 }, (_, k) => {
+            const n = `f${String(i + k).padStart(5, '0')}.txt`;
+            names.push(n);
+            return api(small, 'POST', '/api/v4/file/create', { token: t, body: { uri: `cloudreve://my/big/${n}`, type: 'file' } });
+          }),
+        );
+      }
+      const seen: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      for (let guard = 0; guard < 10; guard++) {
+        const q = `/api/v4/file?uri=${encodeURIComponent('cloudreve://my/big')}&page_size=5000${token ? `&next_page_token=${encodeURIComponent(token)}` : ''}`;
+        const r = await api(small, 'GET', q, { token: t });
+        assert.equal(r.json.code, 0);
+        pages++;
+        assert.equal(r.json.data.pagination.page_size, 2000);
+        seen.push(...r.json.data.files.map((f: any) => f.name));
+        token = r.json.data.pagination.next_token;
+        if (!token) break;
+      }
+      assert.equal(pages, 2);
+      assert.equal(seen.length, 2500);
+      assert.deepEqual([...seen].sort(), [...names].sort());
+      assert.equal(new Set(seen).size, 2500);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('rename, move, copy, delete (soft and permanent), batch errors', async () => {
+    const mk = (uri: string, type = 'file') => api(emu, 'POST', '/api/v4/file/create', { token: tok, body: { uri, type } });
+    await mk('cloudreve://my/m/one.txt');
+    await mk('cloudreve://my/m/two.txt');
+    await mk('cloudreve://my/dst', 'folder');
+    const rn = await api(emu, 'POST', '/api/v4/file/rename', { token: tok, body: { uri: 'cloudreve://my/m/one.txt', new_name: 'uno.txt' } });
+    assert.equal(rn.json.code, 0);
+    assert.equal(rn.json.data.path, 'cloudreve://my/m/uno.txt');
+    const clash = await api(emu, 'POST', '/api/v4/file/rename', { token: tok, body: { uri: 'cloudreve://my/m/uno.txt', new_name: 'two.txt' } });
+    assert.equal(clash.json.code, 40004);
+    const mv = await api(emu, 'POST', '/api/v4/file/move', { token: tok, body: { uris: ['cloudreve://my/m/uno.txt'], dst: 'cloudreve://my/dst' } });
+    assert.deepEqual(mv.json, { code: 0, msg: '' });
+    assert.ok(emu.file('cloudreve://my/dst/uno.txt'));
+    assert.equal(emu.file('cloudreve://my/m/uno.txt'), null);
+    const cp = await api(emu, 'POST', '/api/v4/file/move', { token: tok, body: { uris: ['cloudreve://my/m/two.txt'], dst: 'cloudreve://my/dst', copy: true } });
+    assert.equal(cp.json.code, 0);
+    assert.ok(emu.file('cloudreve://my/m/two.txt') && emu.file('cloudreve://my/dst/two.txt'));
+    // batch partial failure: one ok, one missing
+    const part = await api(emu, 'POST', '/api/v4/file/move', {
+      token: tok,
+      body: { uris: ['cloudreve://my/m/two.txt', 'cloudreve://my/m/ghost.txt'], dst: 'cloudreve://my/dst' },
+    });
+    assert.equal(part.json.code, 40081);
+    assert.equal(part.json.aggregated_error['cloudreve://my/m/ghost.txt'].code, 40016);
+    assert.equal(part.json.aggregated_error['cloudreve://my/m/two.txt'].code, 40004);
+    const into = await api(emu, 'POST', '/api/v4/file/move', { token: tok, body: { uris: ['cloudreve://my/m'], dst: 'cloudreve://my/m' } });
+    assert.equal(into.json.code, 40081);
+    assert.equal(into.json.aggregated_error['cloudreve://my/m'].code, 403);
+    const noDst = await api(emu, 'POST', '/api/v4/file/move', { token: tok, body: { uris: ['cloudreve://my/m'], dst: 'cloudreve://my/nowhere' } });
+    assert.equal(noDst.json.code, 40016);
+    // soft delete → trash
+    const del = await api(emu, 'DELETE', '/api/v4/file', { token: tok, body: { uris: ['cloudreve://my/dst/uno.txt'] } });
+    assert.equal(del.json.code, 0);
+    assert.equal(emu.file('cloudreve://my/dst/uno.txt'), null);
+    const trash = await api(emu, 'GET', '/api/v4/file?uri=' + encodeURIComponent('cloudreve://trash'), { token: tok });
+    const t = trash.json.data.files.find((f: any) => f.name === 'uno.txt');
+    assert.ok(t);
+    assert.equal(t.metadata['sys:restore_uri'], 'cloudreve://my/dst/uno.txt');
+    const perm = await api(emu, 'DELETE', '/api/v4/file', { token: tok, body: { uris: ['cloudreve://my/dst/two.txt'], skip_soft_delete: true } });
+    assert.equal(perm.json.code, 0);
+    const miss = await api(emu, 'DELETE', '/api/v4/file', { token: tok, body: { uris: ['cloudreve://my/dst/none'] } });
+    assert.equal(miss.json.code, 40081);
+    assert.equal(miss.json.aggregated_error['cloudreve://my/dst/none'].code, 40016);
+    assert.equal(miss.json.msg, 'Path not exist');
+    const root = await api(emu, 'DELETE', '/api/v4/file', { token: tok, body: { uris: ['cloudreve://my'] } });
+    assert.equal(root.json.aggregated_error['cloudreve://my'].code, 403);
+  });
+});

@@ -296,3 +296,238 @@ describe('files API', () => {
     assert.equal(root.json.aggregated_error['cloudreve://my'].code, 403);
   });
 });
+
+describe('upload sessions and local chunks', () => {
+  let emu: Emulator;
+  let tok: string;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 1024 }, quota: 1024 * 1024 });
+    tok = (await login(emu)).access;
+  });
+  after(() => emu.close());
+
+  it('session response shape (§5.2) and placeholder file', async () => {
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/up/new.bin', size: 3000, last_modified: 1736000000123 });
+    assert.equal(s.json.code, 0);
+    const d = s.json.data;
+    assert.match(d.session_id, UUID_RE);
+    assert.equal(d.upload_id, '');
+    assert.equal(d.chunk_size, 1024);
+    assert.ok(Number.isInteger(d.expires) && d.expires > Date.now() / 1000 + 86000);
+    assert.equal(d.uri, 'cloudreve://my/up/new.bin');
+    assert.equal(d.callback_secret.length, 32);
+    assert.equal('upload_urls' in d, false);
+    assert.equal('credential' in d, false);
+    assert.equal('encrypt_metadata' in d, false);
+    assert.equal(d.storage_policy.type, 'local');
+    const ph: any = emu.file('cloudreve://my/up/new.bin');
+    assert.equal(ph.size, 0);
+    assert.equal(ph.metadata['sys:upload_session_id'], d.session_id);
+    assert.ok(ph.primary_entity);
+    // second session on a path with an upload placeholder → 40004 (§11.2)
+    const again = await createSession(emu, tok, { uri: 'cloudreve://my/up/new.bin', size: 10 });
+    assert.equal(again.json.code, 40004);
+    // with entity_type version → lock conflict 40073 with data
+    const v = await createSession(emu, tok, { uri: 'cloudreve://my/up/new.bin', size: 10, entity_type: 'version' });
+    assert.equal(v.json.code, 40073);
+    assert.equal(v.json.data[0].owner.application.type, 'upload');
+    assert.equal(v.json.data[0].path, 'cloudreve://my/up/new.bin');
+    // complete it; updated_at = last_modified
+    const buf = Buffer.alloc(3000, 7);
+    for (let i = 0; i < 3; i++) {
+      const r = await putChunk(emu, tok, d.session_id, i, buf.subarray(i * 1024, Math.min(3000, (i + 1) * 1024)));
+      assert.equal(r.json.code, 0, r.text);
+    }
+    const f: any = emu.file('cloudreve://my/up/new.bin');
+    assert.equal(f.size, 3000);
+    assert.equal(f.metadata, null);
+    assert.equal(new Date(f.updated_at).getTime(), 1736000000123);
+    assert.notEqual(f.primary_entity, ph.primary_entity);
+    assert.deepEqual(emu.blob('cloudreve://my/up/new.bin'), buf);
+    assert.equal(emu.sessions().length, 0);
+  });
+
+  it('validation: 40052 name/suffix/regexp, 40049 max_size, 40051 quota, 40004 exists/folder, 40076 previous', async () => {
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/bad%3Aname', size: 1 })).json.code, 40052);
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/' + 'x'.repeat(256), size: 1 })).json.code, 40052);
+    emu.setPolicy({ deniedSuffix: ['exe'] });
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/a.EXE', size: 1 })).json.code, 40052);
+    emu.setPolicy({ deniedSuffix: undefined, allowedNameRegexp: '^ok' });
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/notok.txt', size: 1 })).json.code, 40052);
+    emu.setPolicy({ allowedNameRegexp: undefined, maxSize: 100 });
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/big.txt', size: 101 })).json.code, 40049);
+    // name check comes before the size check
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/b*d', size: 101 })).json.code, 40052);
+    emu.setPolicy({ maxSize: 0 });
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/huge.txt', size: 2 * 1024 * 1024 })).json.code, 40051);
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/new.bin', size: 5 })).json.code, 40004);
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up', size: 5, entity_type: 'version' })).json.code, 40004);
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/x', size: 5, entity_type: 'bogus' })).json.code, 40001);
+    assert.equal((await createSession(emu, tok, { uri: 'not a uri', size: 5 })).json.code, 40001);
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/x', size: -1 })).json.code, 40001);
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/x', size: 1, metadata: { nokey: 'v' } })).json.code, 40001);
+    assert.equal((await createSession(emu, tok, { uri: 'cloudreve://my/up/lp', size: 1, entity_type: 'live_photo' })).json.code, 40016);
+    const prev = await createSession(emu, tok, { uri: 'cloudreve://my/up/new.bin', size: 5, entity_type: 'version', previous: 'kkkk' });
+    assert.equal(prev.json.code, 40076);
+  });
+
+  it('entity_type version creates or replaces; previous guard passes with the current entity', async () => {
+    const before: any = emu.file('cloudreve://my/up/new.bin');
+    const d = await uploadFile(emu, tok, 'cloudreve://my/up/new.bin', Buffer.from('replaced'), { entity_type: 'version', previous: before.primary_entity });
+    assert.ok(d.session_id);
+    const f: any = emu.file('cloudreve://my/up/new.bin');
+    assert.equal(f.size, 8);
+    assert.equal(f.id, before.id);
+    assert.notEqual(f.primary_entity, before.primary_entity);
+    assert.equal(emu.blob('cloudreve://my/up/new.bin')!.toString(), 'replaced');
+    await uploadFile(emu, tok, 'cloudreve://my/up/fresh-version.txt', Buffer.from('hi'), { entity_type: 'version' });
+    assert.equal(emu.blob('cloudreve://my/up/fresh-version.txt')!.toString(), 'hi');
+  });
+
+  it('quota is reserved at session creation and released on cancel', async () => {
+    const cap0 = (await api(emu, 'GET', '/api/v4/user/capacity', { token: tok })).json.data;
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/up/cancel-me.bin', size: 5000 });
+    const cap1 = (await api(emu, 'GET', '/api/v4/user/capacity', { token: tok })).json.data;
+    assert.equal(cap1.used, cap0.used + 5000);
+    const c = await api(emu, 'DELETE', '/api/v4/file/upload', { token: tok, body: { id: s.json.data.session_id, uri: s.json.data.uri } });
+    assert.deepEqual(c.json, { code: 0, msg: '' });
+    const cap2 = (await api(emu, 'GET', '/api/v4/user/capacity', { token: tok })).json.data;
+    assert.equal(cap2.used, cap0.used);
+    assert.equal(emu.file('cloudreve://my/up/cancel-me.bin'), null);
+    // already removed path → 40016
+    const again = await api(emu, 'DELETE', '/api/v4/file/upload', { token: tok, body: { id: s.json.data.session_id, uri: s.json.data.uri } });
+    assert.equal(again.json.code, 40016);
+    // unknown session id on an existing file succeeds (§11.4)
+    const unk = await api(emu, 'DELETE', '/api/v4/file/upload', { token: tok, body: { id: '8e4b3f7a-1111-4222-8333-944455556666', uri: 'cloudreve://my/up/new.bin' } });
+    assert.equal(unk.json.code, 0);
+    // cancelling a new version keeps the old content
+    const v = await createSession(emu, tok, { uri: 'cloudreve://my/up/new.bin', size: 4, entity_type: 'version' });
+    assert.equal(v.json.code, 0);
+    assert.equal((emu.file('cloudreve://my/up/new.bin') as any).metadata['sys:upload_session_id'], v.json.data.session_id);
+    await api(emu, 'DELETE', '/api/v4/file/upload', { token: tok, body: { id: v.json.data.session_id, uri: v.json.data.uri } });
+    assert.equal(emu.blob('cloudreve://my/up/new.bin')!.toString(), 'replaced');
+    assert.equal((emu.file('cloudreve://my/up/new.bin') as any).metadata, null);
+    assert.equal(emu.stats().sessions_cancelled >= 2, true);
+  });
+
+  it('chunk checks: 40012 index, 40013 message, 40011 foreign/unknown session, 50004 short body', async () => {
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/up/chk.bin', size: 2500 });
+    const sid = s.json.data.session_id;
+    const r12 = await putChunk(emu, tok, sid, 3, Buffer.alloc(1));
+    assert.equal(r12.json.code, 40012);
+    const r13 = await putChunk(emu, tok, sid, 0, Buffer.alloc(1000));
+    assert.equal(r13.json.code, 40013);
+    assert.equal(r13.json.msg, 'Invalid Content-Length (expected: 1024)');
+    const last = await putChunk(emu, tok, sid, 2, Buffer.alloc(453));
+    assert.equal(last.json.msg, 'Invalid Content-Length (expected: 452)');
+    const unknown = await putChunk(emu, tok, '0f0f0f0f-0000-4000-8000-000000000000', 0, Buffer.alloc(1024));
+    assert.equal(unknown.json.code, 40011);
+    const anon = await putChunk(emu, undefined, sid, 0, Buffer.alloc(1024));
+    assert.equal(anon.json.code, 40011);
+    // another user's session
+    const other = await startEmulator({ users: [{ email: 'a@x.io', password: 'pass1' }, { email: 'b@x.io', password: 'pass2' }] });
+    try {
+      const ta = (await login(other, 'a@x.io', 'pass1')).access;
+      const tb = (await login(other, 'b@x.io', 'pass2')).access;
+      const so = await createSession(other, ta, { uri: 'cloudreve://my/f', size: 3 });
+      const foreign = await putChunk(other, tb, so.json.data.session_id, 0, 'abc');
+      assert.equal(foreign.json.code, 40011);
+      const cancelForeign = await api(other, 'DELETE', '/api/v4/file/upload', { token: tb, body: { id: so.json.data.session_id, uri: 'cloudreve://my/f' } });
+      assert.equal(cancelForeign.json.code, 40016, "b has no such path");
+    } finally {
+      await other.close();
+    }
+    // short body with X-Expected-Entity-Length over chunked transfer → 50004
+    const { rawPost } = await import('./helpers.js');
+    const short = await rawPost(`${emu.url}/api/v4/file/upload/${sid}/0`, {
+      authorization: `Bearer ${tok}`,
+      'content-type': 'application/octet-stream',
+      'x-expected-entity-length': 1024,
+      'transfer-encoding': 'chunked',
+    }, Buffer.alloc(100));
+    assert.equal(short.json.code, 50004);
+    const noLen = await rawPost(`${emu.url}/api/v4/file/upload/${sid}/0`, {
+      authorization: `Bearer ${tok}`,
+      'transfer-encoding': 'chunked',
+    }, Buffer.alloc(1024));
+    assert.equal(noLen.json.code, 40013);
+    assert.equal(noLen.json.msg, 'Invalid Content-Length (expected: 1024)');
+    await api(emu, 'DELETE', '/api/v4/file/upload', { token: tok, body: { id: sid, uri: 'cloudreve://my/up/chk.bin' } });
+  });
+
+  it('4.18 rule: concurrent out-of-order chunks complete once the set is complete; re-sent index overwrites', async () => {
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/up/conc.bin', size: data.length });
+    const sid = s.json.data.session_id;
+    const part = (i: number) => data.subarray(i * 1024, Math.min(data.length, (i + 1) * 1024));
+    // last chunk first: must not complete
+    assert.equal((await putChunk(emu, tok, sid, 4, part(4))).json.code, 0);
+    assert.equal(emu.blob('cloudreve://my/up/conc.bin'), null);
+    assert.deepEqual(emu.sessions().find((x) => x.id === sid)!.received, [4]);
+    await putChunk(emu, tok, sid, 1, Buffer.alloc(1024, 0xff)); // garbage, re-sent below
+    const rs = await Promise.all([0, 1, 2, 3].map((i) => putChunk(emu, tok, sid, i, part(i))));
+    for (const r of rs) assert.equal(r.json.code, 0);
+    assert.deepEqual(emu.blob('cloudreve://my/up/conc.bin'), data);
+    assert.equal((await putChunk(emu, tok, sid, 0, part(0))).json.code, 40011, 'session gone after completion');
+  });
+
+  it('< 4.18 rule: the last index completes immediately, missing ranges stay zero', async () => {
+    emu.setVersion('4.17.0');
+    try {
+      const ping = await api(emu, 'GET', '/api/v4/site/ping');
+      assert.equal(ping.json.data, '4.17.0');
+      const s = await createSession(emu, tok, { uri: 'cloudreve://my/up/old.bin', size: 2100 });
+      const sid = s.json.data.session_id;
+      assert.equal((await putChunk(emu, tok, sid, 0, Buffer.alloc(1024, 1))).json.code, 0);
+      assert.equal((await putChunk(emu, tok, sid, 2, Buffer.alloc(52, 3))).json.code, 0);
+      const blob = emu.blob('cloudreve://my/up/old.bin')!;
+      assert.equal(blob.length, 2100);
+      assert.deepEqual(blob.subarray(0, 1024), Buffer.alloc(1024, 1));
+      assert.deepEqual(blob.subarray(1024, 2048), Buffer.alloc(1024, 0));
+      assert.deepEqual(blob.subarray(2048), Buffer.alloc(52, 3));
+    } finally {
+      emu.setVersion('4.18.0');
+    }
+  });
+
+  it('preAllocate=false: a chunk beyond the stored length → 50004; in order works', async () => {
+    emu.setPolicy({ preAllocate: false });
+    try {
+      const s = await createSession(emu, tok, { uri: 'cloudreve://my/up/nopre.bin', size: 2048 });
+      const sid = s.json.data.session_id;
+      assert.equal((await putChunk(emu, tok, sid, 1, Buffer.alloc(1024, 2))).json.code, 50004);
+      assert.equal((await putChunk(emu, tok, sid, 0, Buffer.alloc(1024, 1))).json.code, 0);
+      assert.equal((await putChunk(emu, tok, sid, 1, Buffer.alloc(1024, 2))).json.code, 0);
+      assert.equal(emu.blob('cloudreve://my/up/nopre.bin')!.length, 2048);
+    } finally {
+      emu.setPolicy({ preAllocate: true });
+    }
+  });
+
+  it('empty file: one zero-length chunk at index 0', async () => {
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/up/empty', size: 0 });
+    assert.equal((await putChunk(emu, tok, s.json.data.session_id, 0, Buffer.alloc(0))).json.code, 0);
+    assert.equal((emu.file('cloudreve://my/up/empty') as any).size, 0);
+    assert.deepEqual(emu.blob('cloudreve://my/up/empty'), Buffer.alloc(0));
+  });
+
+  it('session expiry (sessionTtl 1 s) → 40011 and the reservation is released', async () => {
+    const e2 = await startEmulator({ sessionTtl: 1 });
+    try {
+      const t = (await login(e2)).access;
+      const s = await createSession(e2, t, { uri: 'cloudreve://my/exp.bin', size: 10 });
+      assert.equal((await api(e2, 'GET', '/api/v4/user/capacity', { token: t })).json.data.used, 10);
+      await sleep(1100);
+      const r = await putChunk(e2, t, s.json.data.session_id, 0, Buffer.alloc(10));
+      assert.equal(r.json.code, 40011);
+      assert.equal((await api(e2, 'GET', '/api/v4/user/capacity', { token: t })).json.data.used, 0);
+      // the placeholder stays; cancel after expiry still removes it
+      assert.ok(e2.file('cloudreve://my/exp.bin'));
+      const c = await api(e2, 'DELETE', '/api/v4/file/upload', { token: t, body: { id: s.json.data.session_id, uri: 'cloudreve://my/exp.bin' } });
+      assert.equal(c.json.code, 0);
+      assert.equal(e2.file('cloudreve://my/exp.bin'), null);
+    } finally {
+      await e2.close();
+    }
+  });
+});

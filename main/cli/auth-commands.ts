@@ -1,0 +1,260 @@
+/** login, logout, whoami, ls — the account half of `cloudreve-sync`. */
+import type { ReadStream } from 'node:tty';
+import type { Readable } from 'node:stream';
+import { CloudreveClient } from '../engine/api/client.js';
+import { clearAccount, loadAccount, saveAccount } from '../engine/api/credentials.js';
+import { normalizeBaseUrl } from '../engine/api/http.js';
+import type { FileResponse } from '../engine/api/types.js';
+import { toUri } from '../engine/api/uri.js';
+import { openConfig } from '../engine/config.js';
+import { EngineError } from '../engine/errors.js';
+import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
+import { openClient } from './home.js';
+
+function str(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags[name];
+  if (Array.isArray(v)) return v[v.length - 1];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function noPositionals(args: ParsedArgs, max = 0): void {
+  if (args.positionals.length > max) throw new UsageError(`unexpected argument: ${args.positionals[max]}`);
+}
+
+/** Reads all of stdin (bounded), for --password-stdin. */
+async function readAll(stream: Readable, limit = 64 * 1024): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    const b = Buffer.isBuffer(c) ? c : Buffer.from(String(c));
+    n += b.length;
+    if (n > limit) throw new UsageError('--password-stdin: input is too long');
+    parts.push(b);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function stdinIsTTY(ctx: CliContext): boolean {
+  return (ctx.stdin as Partial<ReadStream>).isTTY === true && typeof (ctx.stdin as Partial<ReadStream>).setRawMode === 'function';
+}
+
+/** Prompts on stderr and reads one line from a TTY without echo. */
+export function promptHidden(ctx: CliContext, question: string): Promise<string> {
+  const input = ctx.stdin as ReadStream;
+  ctx.stderr.write(question);
+  input.setRawMode(true);
+  input.setEncoding('utf8');
+  input.resume();
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const finish = (err: Error | null) => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      ctx.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(buf);
+    };
+    const onData = (s: string) => {
+      for (const ch of s) {
+        if (ch === '\r' || ch === '\n') return finish(null);
+        if (ch === '\u0003') return finish(new EngineError('cancelled', 'cancelled'));
+        if (ch === '\u0004') return finish(buf ? null : new EngineError('cancelled', 'cancelled'));
+        if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
+        else buf += ch;
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
+async function readPassword(ctx: CliContext, args: ParsedArgs): Promise<string> {
+  let pw: string;
+  if (args.flags['password-stdin'] === true) {
+    pw = (await readAll(ctx.stdin)).replace(/\r?\n$/, '');
+  } else if (ctx.env.CLOUDREVE_PASSWORD !== undefined && ctx.env.CLOUDREVE_PASSWORD !== '') {
+    pw = ctx.env.CLOUDREVE_PASSWORD;
+  } else if (stdinIsTTY(ctx)) {
+    pw = await promptHidden(ctx, 'Password: ');
+  } else {
+    throw new UsageError('no password: use --password-stdin, set CLOUDREVE_PASSWORD, or run in a terminal');
+  }
+  if (pw === '') throw new UsageError('the password is empty');
+  return pw;
+}
+
+function timeoutsOf(home: string) {
+  return openConfig(home).get('timeouts');
+}
+
+const login: CommandSpec = {
+  summary: 'sign in to a Cloudreve v4 server and remember the login',
+  usage: 'login --server URL --email EMAIL [--password-stdin] [--otp CODE]',
+  flags: {
+    server: { type: 'string' },
+    email: { type: 'string' },
+    'password-stdin': { type: 'boolean' },
+    otp: { type: 'string' },
+  },
+  async run(ctx, args) {
+    noPositionals(args);
+    const serverFlag = str(args, 'server');
+    const email = str(args, 'email');
+    if (!serverFlag) throw new UsageError('--server URL is required');
+    if (!email) throw new UsageError('--email EMAIL is required');
+    let server: string;
+    try {
+      server = normalizeBaseUrl(serverFlag);
+    } catch (err) {
+      throw new UsageError(`--server: ${(err as Error).message}`);
+    }
+    const password = await readPassword(ctx, args);
+    const timeouts = timeoutsOf(ctx.home);
+    const { version } = await CloudreveClient.detect(server, { timeouts });
+    const clientId = openConfig(ctx.home).get('clientId');
+    const client = new CloudreveClient({ baseUrl: server, clientId, version, timeouts });
+    try {
+      let result;
+      try {
+        result = await client.login(email, password);
+      } catch (err) {
+        if (!(err instanceof EngineError) || err.code !== 'otp-required') throw err;
+        const sessionId = (err.data as { sessionId: string }).sessionId;
+        let otp = str(args, 'otp');
+        if (!otp && stdinIsTTY(ctx)) otp = await promptHidden(ctx, 'Two-factor code: ');
+        if (!otp) throw new EngineError('otp-required', 'two-factor code required: pass --otp');
+        result = await client.login2fa(sessionId, otp.trim());
+      }
+      const { user, token } = result;
+      saveAccount(ctx.home, {
+        server,
+        email: user.email ?? email,
+        userId: user.id,
+        nickname: user.nickname,
+        serverVersion: version,
+        tokens: token,
+      });
+      ctx.stdout.write(`Logged in to ${server} (Cloudreve ${version}) as ${user.email ?? email}${user.nickname ? ` (${user.nickname})` : ''}\n`);
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};
+
+const logout: CommandSpec = {
+  summary: 'sign out (revokes the login on the server when it is reachable) and forget it',
+  usage: 'logout',
+  flags: {},
+  async run(ctx, args) {
+    noPositionals(args);
+    const rec = loadAccount(ctx.home);
+    if (!rec) {
+      ctx.stdout.write('Not logged in\n');
+      return 0;
+    }
+    if (rec.tokens) {
+      const client = new CloudreveClient({
+        baseUrl: rec.server,
+        clientId: openConfig(ctx.home).get('clientId'),
+        tokens: rec.tokens,
+        version: rec.serverVersion || undefined,
+        timeouts: timeoutsOf(ctx.home),
+      });
+      try {
+        await client.logout();
+      } finally {
+        client.close();
+      }
+    }
+    clearAccount(ctx.home);
+    ctx.stdout.write(`Logged out of ${rec.server} (${rec.email})\n`);
+    return 0;
+  },
+};
+
+function human(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+const whoami: CommandSpec = {
+  summary: 'show the signed-in account, the server and the storage used',
+  usage: 'whoami [--json]',
+  flags: { json: { type: 'boolean' } },
+  async run(ctx, args) {
+    noPositionals(args);
+    const client = await openClient(ctx.home);
+    try {
+      const [user, cap] = await Promise.all([client.me(), client.capacity()]);
+      const rec = loadAccount(ctx.home);
+      const info = {
+        email: user.email ?? rec?.email ?? '',
+        nickname: user.nickname,
+        userId: user.id,
+        server: client.baseUrl,
+        version: client.serverVersion() ?? rec?.serverVersion ?? '',
+        capacity: { used: cap.used, total: cap.total },
+      };
+      if (rec && (rec.nickname !== user.nickname || rec.userId !== user.id)) {
+        saveAccount(ctx.home, { ...rec, nickname: user.nickname, userId: user.id });
+      }
+      if (args.flags.json === true) {
+        ctx.stdout.write(JSON.stringify(info) + '\n');
+      } else {
+        const pct = cap.total > 0 ? ` (${((cap.used / cap.total) * 100).toFixed(1)}%)` : '';
+        ctx.stdout.write(
+          [
+            `email:    ${info.email}`,
+            `nickname: ${info.nickname}`,
+            `server:   ${info.server}`,
+            `version:  ${info.version}`,
+            `storage:  ${human(cap.used)} of ${human(cap.total)} used${pct}`,
+          ].join('\n') + '\n',
+        );
+      }
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};
+
+function lsLine(f: FileResponse, sizeWidth: number): string {
+  const kind = f.type === 1 ? 'dir ' : 'file';
+  const size = f.type === 1 ? '-' : String(f.size);
+  const uploading = f.metadata && typeof f.metadata === 'object' && 'sys:upload_session_id' in f.metadata ? '  (uploading)' : '';
+  return `${kind}  ${size.padStart(sizeWidth)}  ${f.updated_at}  ${f.name}${f.type === 1 ? '/' : ''}${uploading}`;
+}
+
+const ls: CommandSpec = {
+  summary: 'list a remote folder (default cloudreve://my; plain paths are under cloudreve://my)',
+  usage: 'ls [URI|PATH] [--json]',
+  flags: { json: { type: 'boolean' } },
+  async run(ctx, args) {
+    noPositionals(args, 1);
+    const uri = toUri(args.positionals[0] ?? '');
+    const client = await openClient(ctx.home);
+    try {
+      if (args.flags.json === true) {
+        const all = await client.listAll(uri);
+        ctx.stdout.write(JSON.stringify(all) + '\n');
+        return 0;
+      }
+      // Print page by page: a huge folder starts showing at once and never sits in memory whole.
+      const WIDTH = 12;
+      for await (const f of client.list(uri)) ctx.stdout.write(lsLine(f, WIDTH) + '\n');
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const authCommands: Record<string, CommandSpec> = { login, logout, whoami, ls };

@@ -1,0 +1,120 @@
+/**
+ * The signed-in account of one installation: `<home>/credentials.json`, mode 0600 in a 0700 dir,
+ * always written atomically (temp file in the same dir + fsync + rename), so a crash never leaves a
+ * half-written file and a concurrent reader sees either the old or the new record.
+ *
+ * The Electron shell may keep the tokens in safeStorage instead; the engine only needs the record.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { EngineError } from '../errors.js';
+import { clientIdFor, openConfig } from '../config.js';
+import { CloudreveClient } from './client.js';
+import type { TokenPair } from './types.js';
+
+export interface AccountRecord {
+  /** normalized site root */
+  server: string;
+  email: string;
+  userId: string;
+  nickname: string;
+  serverVersion: string;
+  tokens: TokenPair | null;
+}
+
+export const CREDENTIALS_FILE = 'credentials.json';
+
+export function credentialsPath(home: string): string {
+  return join(home, CREDENTIALS_FILE);
+}
+
+function isTokenPair(v: unknown): v is TokenPair {
+  const t = v as Record<string, unknown> | null;
+  return (
+    t !== null &&
+    typeof t === 'object' &&
+    typeof t.access_token === 'string' &&
+    typeof t.refresh_token === 'string' &&
+    typeof t.access_expires === 'string' &&
+    typeof t.refresh_expires === 'string'
+  );
+}
+
+/** The stored account, or null when nobody is signed in. A damaged file throws 'local-io'. */
+export function loadAccount(home: string): AccountRecord | null {
+  const path = credentialsPath(home);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new EngineError('local-io', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+  }
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new EngineError('local-io', `${path} is damaged (not JSON); log in again`);
+  }
+  if (!v || typeof v !== 'object' || typeof v.server !== 'string' || typeof v.email !== 'string') {
+    throw new EngineError('local-io', `${path} is damaged (no server/email); log in again`);
+  }
+  return {
+    server: v.server,
+    email: v.email,
+    userId: typeof v.userId === 'string' ? v.userId : '',
+    nickname: typeof v.nickname === 'string' ? v.nickname : '',
+    serverVersion: typeof v.serverVersion === 'string' ? v.serverVersion : '',
+    tokens: isTokenPair(v.tokens) ? v.tokens : null,
+  };
+}
+
+/** Writes the record atomically with mode 0600 (the directory is created 0700 when missing). */
+export function saveAccount(home: string, rec: AccountRecord): void {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const path = credentialsPath(home);
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const data = JSON.stringify(rec, null, 2) + '\n';
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+    writeSync(fd, data);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw new EngineError('local-io', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+  }
+}
+
+/** Forgets the account (no error when there is none). */
+export function clearAccount(home: string): void {
+  rmSync(credentialsPath(home), { force: true });
+}
+
+/**
+ * A client for the stored account. Refreshed tokens are written back at once (onTokens); a logout
+ * through this client stores `tokens: null` (clearAccount() removes the record entirely).
+ * Throws 'login-required' when nobody is signed in.
+ */
+export async function openClient(home: string): Promise<CloudreveClient> {
+  const rec = loadAccount(home);
+  if (!rec || !rec.tokens) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
+  const conf = openConfig(home);
+  const timeouts = conf.get('timeouts');
+  return new CloudreveClient({
+    baseUrl: rec.server,
+    clientId: clientIdFor(home),
+    tokens: rec.tokens,
+    version: rec.serverVersion || undefined,
+    timeouts,
+    onTokens: (t) => {
+      const cur = loadAccount(home) ?? rec;
+      saveAccount(home, { ...cur, tokens: t });
+    },
+  });
+}

@@ -37,6 +37,7 @@ function start(root: HTMLElement): void {
     },
     pauseAll: () => void call('pause').then((r) => report(r, 'pause all')),
     resumeAll: () => void call('resume').then((r) => report(r, 'resume all')),
+    clearFinished: () => void call('clearFinished').then((r) => report(r, 'clear finished uploads')),
     transferAction: (action: RowAction, id: string) => {
       const run = action === 'pause' ? call('pause', id) : action === 'resume' ? call('resume', id) : action === 'retry' ? call('retry', id) : call('cancel', id);
       void run.then((r) => report(r, action));

@@ -142,6 +142,8 @@ export interface Methods {
   retry(id: string): null;
   setPriority(id: string, priority: number): null;
   setBandwidthLimit(bytesPerSecond: number): null;
+  /** Removes finished (done, skipped, cancelled) transfers from the list; returns how many. */
+  clearFinished(): number;
   getSettings(): SettingsDto;
   /** Returns the settings after the change. */
   setSettings(partial: Partial<SettingsDto>): SettingsDto;
@@ -163,6 +165,7 @@ export const METHOD_NAMES = [
   'retry',
   'setPriority',
   'setBandwidthLimit',
+  'clearFinished',
   'getSettings',
   'setSettings',
 ] as const satisfies readonly MethodName[];

@@ -91,6 +91,7 @@ export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
       await settings.update({ bandwidthLimit: argInteger(args, 0, 'bytesPerSecond', { min: 0 }) });
       return null;
     },
+    clearFinished: () => engine.clearFinished(),
     getSettings: () => settings.get(),
     setSettings: (args) => settings.update(parseSettingsPatch(args[0])),
   };

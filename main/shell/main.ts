@@ -94,6 +94,7 @@ async function run(): Promise<void> {
     chunkConcurrencyCap: initial.chunkConcurrencyCap,
     bandwidthLimit: initial.bandwidthLimit,
     ifExists: initial.ifExists,
+    autoResume: true,
   };
   const started = await createEngine(config);
   engine = started;

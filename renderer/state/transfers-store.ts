@@ -149,6 +149,7 @@ export interface QueueVm {
   overall: OverallVm;
   canPauseAll: boolean;
   canResumeAll: boolean;
+  canClearFinished: boolean;
 }
 
 const STATE_LABELS: Record<TransferStateDto, string> = {
@@ -238,5 +239,6 @@ export function toQueueVm(state: TransfersState): QueueVm {
     overall: toOverallVm(overall, transfers),
     canPauseAll: transfers.some((t) => PAUSABLE.has(t.state)),
     canResumeAll: transfers.some((t) => t.state === 'paused'),
+    canClearFinished: transfers.some((t) => t.state === 'done' || t.state === 'skipped' || t.state === 'cancelled'),
   };
 }

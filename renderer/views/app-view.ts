@@ -17,6 +17,7 @@ export interface AppActions {
   logout(): void;
   pauseAll(): void;
   resumeAll(): void;
+  clearFinished(): void;
   transferAction(action: RowAction, id: string): void;
   enqueue(paths: string[]): void;
   openSettings(): void;
@@ -43,9 +44,10 @@ export function createAppView(root: HTMLElement, actions: AppActions): AppView {
   const who = el('div', { class: 'account' });
   const pauseAll = el('button', { class: 'btn', text: 'Pause all', attrs: { type: 'button' } });
   const resumeAll = el('button', { class: 'btn', text: 'Resume all', attrs: { type: 'button' } });
+  const clearFinished = el('button', { class: 'btn btn-quiet', text: 'Clear finished', attrs: { type: 'button' } });
   const settingsButton = el('button', { class: 'btn btn-quiet', text: 'Settings', attrs: { type: 'button' } });
   const logout = el('button', { class: 'btn btn-quiet', text: 'Sign out', attrs: { type: 'button' } });
-  const toolbar = el('div', { class: 'toolbar' }, [pauseAll, resumeAll, settingsButton, logout]);
+  const toolbar = el('div', { class: 'toolbar' }, [pauseAll, resumeAll, clearFinished, settingsButton, logout]);
   const header = el('header', { class: 'app-header' }, [
     el('div', { class: 'brand' }, [el('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }), 'Cloudreve Sync']),
     who,
@@ -68,6 +70,7 @@ export function createAppView(root: HTMLElement, actions: AppActions): AppView {
 
   pauseAll.addEventListener('click', () => actions.pauseAll());
   resumeAll.addEventListener('click', () => actions.resumeAll());
+  clearFinished.addEventListener('click', () => actions.clearFinished());
   settingsButton.addEventListener('click', () => actions.openSettings());
   logout.addEventListener('click', () => actions.logout());
   noticeClose.addEventListener('click', () => actions.dismissNotice());
@@ -90,6 +93,7 @@ export function createAppView(root: HTMLElement, actions: AppActions): AppView {
     setText(who, state.account ? `${state.account.nickname || state.account.email} · ${hostOf(state.account.server)}` : '');
     pauseAll.disabled = !state.queue.canPauseAll;
     resumeAll.disabled = !state.queue.canResumeAll;
+    clearFinished.disabled = !state.queue.canClearFinished;
     setText(noticeText, state.notice);
     notice.hidden = state.notice === '';
     drop.setTarget(state.targetUri);

@@ -71,7 +71,9 @@ function fakeEngine() {
       calls.push(['enqueue', paths, target]);
       return paths.map((_, i) => `id${i}`);
     },
+    resumeInterrupted: () => [],
     listTransfers: () => [snapshot()],
+    transfer: () => snapshot(),
     overall: () => ({ bytesDone: 0, bytesTotal: 0, speed: 0, eta: null, active: 0, queued: 0 }),
     pause: (id) => void calls.push(['pause', id]),
     resume: (id) => void calls.push(['resume', id]),
@@ -82,6 +84,7 @@ function fakeEngine() {
     },
     setPriority: (id, p) => void calls.push(['setPriority', id, p]),
     setBandwidthLimit: (bps) => void calls.push(['setBandwidthLimit', bps]),
+    clearFinished: () => (calls.push(['clearFinished']), 2),
     idle: async () => {},
     close: async () => {},
   };
@@ -192,6 +195,7 @@ test('calls resolve to Results: values, engine errors with codes, internal error
     if (!r.ok) assert.equal(r.error.code, 'invalid-argument', `${name} ${JSON.stringify(args)}`);
   }
 
+  assert.deepEqual(await dispatch(opts, 'clearFinished', trusted, []), { ok: true, value: 2 });
   assert.deepEqual(await dispatch(opts, 'setBandwidthLimit', trusted, [2048]), { ok: true, value: null });
   assert.deepEqual(settings.patches.at(-1), { bandwidthLimit: 2048 });
   const after = await dispatch(opts, 'setSettings', trusted, [{ ifExists: 'skip', shellIntegration: true }]);

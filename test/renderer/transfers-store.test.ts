@@ -133,6 +133,7 @@ test('queue view model: overall from the engine when present, derived before tha
   assert.equal(vm.overall.detail, '250 B of 2.0 KB · 100 B/s · 18s left');
   assert.ok(vm.canPauseAll);
   assert.ok(!vm.canResumeAll);
+  assert.ok(vm.canClearFinished, 'a cancelled row can be cleared');
 
   s = run([{ type: 'overall-progressed', payload: { bytesDone: 1500, bytesTotal: 2000, speed: 500, eta: 1, active: 2, queued: 0 } }], s);
   vm = toQueueVm(s);

@@ -2,7 +2,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEmulator, totp, type Emulator } from './index.js';
-import { api, createSession, login, putChunk, uploadFile, sleep } from './helpers.js';
+import * as cryptoMod from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { api, createSession, login, putChunk, rawPost, uploadFile, sleep } from './helpers.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -438,7 +440,6 @@ describe('upload sessions and local chunks', () => {
       await other.close();
     }
     // short body with X-Expected-Entity-Length over chunked transfer → 50004
-    const { rawPost } = await import('./helpers.js');
     const short = await rawPost(`${emu.url}/api/v4/file/upload/${sid}/0`, {
       authorization: `Bearer ${tok}`,
       'content-type': 'application/octet-stream',
@@ -526,6 +527,227 @@ describe('upload sessions and local chunks', () => {
       const c = await api(e2, 'DELETE', '/api/v4/file/upload', { token: t, body: { id: s.json.data.session_id, uri: 'cloudreve://my/exp.bin' } });
       assert.equal(c.json.code, 0);
       assert.equal(e2.file('cloudreve://my/exp.bin'), null);
+    } finally {
+      await e2.close();
+    }
+  });
+});
+
+describe('encryption, relay, content, download URLs', () => {
+  let emu: Emulator;
+  let tok: string;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 1000, encryption: true }, maxEditSize: 4096 });
+    tok = (await login(emu)).access;
+  });
+  after(() => emu.close());
+
+  async function download(uri: string, range?: string): Promise<{ status: number; body: Buffer }> {
+    const u = await api(emu, 'POST', '/api/v4/file/url', { token: tok, body: { uris: [uri], download: true } });
+    assert.equal(u.json.code, 0, u.text);
+    assert.ok(u.json.data.expires);
+    const r = await fetch(u.json.data.urls[0].url, { headers: range ? { range } : {} });
+    return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };
+  }
+
+  it('client-side encryption: encrypt_metadata shape, blob = client bytes, download decrypts (ranges too)', async () => {
+    const plain = randomBytes(4321);
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/enc/a.bin', size: plain.length, encryption_supported: ['aes-256-ctr'] });
+    assert.equal(s.json.code, 0);
+    const m = s.json.data.encrypt_metadata;
+    assert.equal(m.algorithm, 'aes-256-ctr');
+    assert.equal(m.key, null);
+    assert.ok('key' in m);
+    assert.equal(m.key_plain_text.length, 44);
+    assert.equal(m.iv.length, 24);
+    const key = Buffer.from(m.key_plain_text, 'base64');
+    const iv = Buffer.from(m.iv, 'base64');
+    const c = createCipheriv('aes-256-ctr', key, iv);
+    const cipher = Buffer.concat([c.update(plain), c.final()]);
+    const sid = s.json.data.session_id;
+    // chunk boundaries (1000) are not multiples of 16; upload out of order
+    for (const i of [4, 2, 0, 3, 1]) {
+      const r = await putChunk(emu, tok, sid, i, cipher.subarray(i * 1000, Math.min(plain.length, (i + 1) * 1000)));
+      assert.equal(r.json.code, 0, r.text);
+    }
+    assert.deepEqual(emu.blob('cloudreve://my/enc/a.bin'), cipher);
+    const info = emu.entity('cloudreve://my/enc/a.bin')!;
+    assert.equal(info.encrypted, true);
+    assert.equal(info.key, m.key_plain_text);
+    assert.equal(info.iv, m.iv);
+    const hookEntity = await api(emu, 'GET', '/__emulator/entity?uri=' + encodeURIComponent('cloudreve://my/enc/a.bin'));
+    assert.equal(hookEntity.json.encrypted, true);
+    const d = await download('cloudreve://my/enc/a.bin');
+    assert.equal(d.status, 200);
+    assert.deepEqual(d.body, plain);
+    const part = await download('cloudreve://my/enc/a.bin', 'bytes=1001-2050');
+    assert.equal(part.status, 206);
+    assert.deepEqual(part.body, plain.subarray(1001, 2051));
+  });
+
+  it('no encryption_supported → nothing is encrypted even on an encryption policy', async () => {
+    const plain = Buffer.from('plain text stays plain');
+    const d = await uploadFile(emu, tok, 'cloudreve://my/enc/plain.txt', plain);
+    assert.equal('encrypt_metadata' in d, false);
+    assert.deepEqual(emu.blob('cloudreve://my/enc/plain.txt'), plain);
+    assert.equal(emu.entity('cloudreve://my/enc/plain.txt')!.encrypted, false);
+  });
+
+  it('relay + encryption: chunk_size 0, no encrypt_metadata, server stores ciphertext, download is plaintext', async () => {
+    emu.setPolicy({ relay: true });
+    try {
+      const plain = randomBytes(3000);
+      const s = await createSession(emu, tok, { uri: 'cloudreve://my/enc/relay.bin', size: plain.length, encryption_supported: ['aes-256-ctr'] });
+      assert.equal(s.json.data.chunk_size, 0);
+      assert.equal('encrypt_metadata' in s.json.data, false);
+      assert.equal(s.json.data.storage_policy.relay, true);
+      assert.equal((await putChunk(emu, tok, s.json.data.session_id, 0, plain)).json.code, 0);
+      const blob = emu.blob('cloudreve://my/enc/relay.bin')!;
+      assert.notDeepEqual(blob, plain);
+      const info = emu.entity('cloudreve://my/enc/relay.bin')!;
+      assert.equal(info.encrypted, true);
+      const c = createCipheriv('aes-256-ctr', Buffer.from(info.key!, 'base64'), Buffer.from(info.iv!, 'base64'));
+      assert.deepEqual(Buffer.concat([c.update(plain), c.final()]), blob);
+      assert.deepEqual((await download('cloudreve://my/enc/relay.bin')).body, plain);
+    } finally {
+      emu.setPolicy({ relay: false });
+    }
+  });
+
+  it('PUT /file/content: create, new version with previous, 40076, 40049, 40073, server-side encryption', async () => {
+    const put = (uri: string, body: Buffer | string, previous?: string) =>
+      api(emu, 'PUT', `/api/v4/file/content?uri=${encodeURIComponent(uri)}${previous ? `&previous=${previous}` : ''}`, {
+        token: tok,
+        raw: typeof body === 'string' ? Buffer.from(body) : body,
+      });
+    const a = await put('cloudreve://my/content/new/doc.txt', 'first');
+    assert.equal(a.json.code, 0, a.text);
+    assert.equal(a.json.data.size, 5);
+    assert.equal(a.json.data.path, 'cloudreve://my/content/new/doc.txt');
+    const blob = emu.blob('cloudreve://my/content/new/doc.txt')!;
+    assert.notEqual(blob.toString(), 'first', 'policy encryption → the server encrypts');
+    assert.equal(emu.entity('cloudreve://my/content/new/doc.txt')!.encrypted, true);
+    assert.equal((await download('cloudreve://my/content/new/doc.txt')).body.toString(), 'first');
+    const b = await put('cloudreve://my/content/new/doc.txt', 'second!', a.json.data.primary_entity);
+    assert.equal(b.json.code, 0);
+    assert.notEqual(b.json.data.primary_entity, a.json.data.primary_entity);
+    const stale = await put('cloudreve://my/content/new/doc.txt', 'third', a.json.data.primary_entity);
+    assert.equal(stale.json.code, 40076);
+    const big = await put('cloudreve://my/content/big.bin', Buffer.alloc(5000));
+    assert.equal(big.json.code, 40049);
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/content/new/doc.txt', size: 3, entity_type: 'version' });
+    assert.equal(s.json.code, 0);
+    const locked = await put('cloudreve://my/content/new/doc.txt', 'x');
+    assert.equal(locked.json.code, 40073);
+    await api(emu, 'DELETE', '/api/v4/file/upload', { token: tok, body: { id: s.json.data.session_id, uri: s.json.data.uri } });
+    assert.equal((await download('cloudreve://my/content/new/doc.txt')).body.toString(), 'second!');
+  });
+
+  it('/file/url errors and signature checks on the content route', async () => {
+    const miss = await api(emu, 'POST', '/api/v4/file/url', { token: tok, body: { uris: ['cloudreve://my/none.txt'] } });
+    assert.equal(miss.json.code, 40081);
+    assert.equal(miss.json.aggregated_error['cloudreve://my/none.txt'].code, 40016);
+    const u = await api(emu, 'POST', '/api/v4/file/url', { token: tok, body: { uris: ['cloudreve://my/enc/plain.txt'] } });
+    const bad = new URL(u.json.data.urls[0].url);
+    bad.searchParams.set('sign', 'AAAA' + bad.searchParams.get('sign')!.slice(4));
+    const r = await api(emu.url, 'GET', bad.pathname + bad.search);
+    assert.equal(r.json.code, 40071);
+  });
+});
+
+
+describe('remote (slave) policy', () => {
+  let emu: Emulator;
+  let tok: string;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'remote', chunkSize: 1024, chunkConcurrency: 2 } });
+    tok = (await login(emu)).access;
+  });
+  after(() => emu.close());
+
+  it('session: upload_urls + Bearer Cr credential; master chunk → 40006', async () => {
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/r/a.bin', size: 10 });
+    const d = s.json.data;
+    assert.deepEqual(d.upload_urls, [`${emu.url}/api/v4/slave/upload/${d.session_id}`]);
+    assert.match(d.credential, new RegExp(`^Bearer Cr [A-Za-z0-9_-]+={0,2}:${d.expires}$`));
+    assert.equal(d.storage_policy.chunk_concurrency, 2);
+    assert.equal(d.storage_policy.type, 'remote');
+    assert.equal((await putChunk(emu, tok, d.session_id, 0, Buffer.alloc(10))).json.code, 40006);
+    await api(emu, 'DELETE', '/api/v4/file/upload', { token: tok, body: { id: d.session_id, uri: d.uri } });
+  });
+
+  it('slave upload with the credential completes through the signed master callback', async () => {
+    const data = cryptoMod.randomBytes(2500);
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/r/b.bin', size: data.length });
+    const d = s.json.data;
+    const url = d.upload_urls[0];
+    const hdr = (len: number) => ({ authorization: d.credential, 'content-type': 'application/octet-stream', 'content-length': len });
+    // signature failures
+    const extra = await rawPost(`${url}?chunk=0`, { ...hdr(1024), 'X-Cr-Client-Id': '0b5a8c43-7e0a-4a4c-9a55-2f6c5e0d1a11' }, data.subarray(0, 1024));
+    assert.equal(extra.json.code, 40071);
+    const tampered = await rawPost(`${url}?chunk=0`, { ...hdr(1024), authorization: d.credential.replace(/^Bearer Cr ./, 'Bearer Cr x') }, data.subarray(0, 1024));
+    assert.equal(tampered.json.code, 40071);
+    const none = await rawPost(`${url}?chunk=0`, { 'content-length': 1024 }, data.subarray(0, 1024));
+    assert.equal(none.json.code, 403);
+    // X-Cr-Filename is not part of the signed content
+    const fname = await rawPost(`${url}?chunk=0`, { ...hdr(1024), 'X-Cr-Filename': 'b.bin' }, data.subarray(0, 1024));
+    assert.equal(fname.json.code, 0, fname.text);
+    // no index range check on the slave: past the end → 40013 with a negative expected length
+    const past = await rawPost(`${url}?chunk=5`, hdr(1), Buffer.alloc(1));
+    assert.equal(past.json.code, 40013);
+    assert.equal(past.json.msg, 'Invalid Content-Length (expected: -2620)');
+    assert.equal((await rawPost(`${url}?chunk=2`, hdr(452), data.subarray(2048))).json.code, 0);
+    assert.equal(emu.blob('cloudreve://my/r/b.bin'), null, 'not complete yet');
+    const last = await rawPost(`${url}?chunk=1`, hdr(1024), data.subarray(1024, 2048));
+    assert.equal(last.json.code, 0, last.text);
+    assert.deepEqual(emu.blob('cloudreve://my/r/b.bin'), data);
+    assert.equal((emu.file('cloudreve://my/r/b.bin') as any).size, 2500);
+    // the callback consumed the session: a second call → HTTP 401 + 40011
+    const again = await api(emu, 'POST', `/api/v4/callback/remote/${d.session_id}/${d.callback_secret}`);
+    assert.equal(again.status, 401);
+    assert.equal(again.json.code, 40011);
+  });
+
+  it('callback route checks: wrong secret 40020, wrong type 40006, missing signature 403 (all HTTP 401)', async () => {
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/r/c.bin', size: 4 });
+    const d = s.json.data;
+    const w = await api(emu, 'POST', `/api/v4/callback/remote/${d.session_id}/wrong`);
+    assert.equal(w.status, 401);
+    assert.equal(w.json.code, 40020);
+    const t = await api(emu, 'GET', `/api/v4/callback/s3/${d.session_id}/${d.callback_secret}`);
+    assert.equal(t.status, 401);
+    assert.equal(t.json.code, 40006);
+    const od = await api(emu, 'POST', `/api/v4/callback/onedrive/${d.session_id}/${d.callback_secret}`);
+    assert.equal(od.json.code, 40006);
+    const ns = await api(emu, 'POST', `/api/v4/callback/remote/${d.session_id}/${d.callback_secret}`);
+    assert.equal(ns.status, 401);
+    assert.equal(ns.json.code, 403);
+    assert.ok(emu.file('cloudreve://my/r/c.bin'), 'still a placeholder');
+    // callback failure (master answers garbage) → 50007 from the slave
+    emu.addFault({ method: 'POST', path: '^/api/v4/callback/remote/', action: { type: 'status', status: 502, body: 'bad gateway' } });
+    const r = await rawPost(`${d.upload_urls[0]}?chunk=0`, { authorization: d.credential, 'content-length': 4 }, Buffer.from('abcd'));
+    assert.equal(r.json.code, 50007);
+    emu.clearFaults();
+    await api(emu, 'DELETE', '/api/v4/file/upload', { token: tok, body: { id: d.session_id, uri: d.uri } });
+  });
+
+  it('expired credential → 40005; encryption on remote is client-side (slave stores bytes as received)', async () => {
+    const e2 = await startEmulator({ policy: { type: 'remote', encryption: true, chunkSize: 0 }, sessionTtl: 1 });
+    try {
+      const t = (await login(e2)).access;
+      const s = await createSession(e2, t, { uri: 'cloudreve://my/x.bin', size: 32, encryption_supported: ['aes-256-ctr'] });
+      const d = s.json.data;
+      assert.equal(d.chunk_size, 0);
+      assert.ok(d.encrypt_metadata);
+      const payload = cryptoMod.randomBytes(32);
+      const ok = await rawPost(`${d.upload_urls[0]}?chunk=0`, { authorization: d.credential, 'content-length': 32 }, payload);
+      assert.equal(ok.json.code, 0, ok.text);
+      assert.deepEqual(e2.blob('cloudreve://my/x.bin'), payload, 'slave never encrypts');
+      const s2 = await createSession(e2, t, { uri: 'cloudreve://my/y.bin', size: 4 });
+      const d2 = s2.json.data;
+      while (Math.floor(Date.now() / 1000) <= d2.expires) await sleep(100);
+      const r = await rawPost(`${d2.upload_urls[0]}?chunk=0`, { authorization: d2.credential, 'content-length': 4 }, Buffer.from('abcd'));
+      assert.equal(r.json.code, 40005);
     } finally {
       await e2.close();
     }

@@ -401,7 +401,7 @@ export class Core {
   }
 
   /** Commit an upload session (§5.4 completion). */
-  complete(s: UploadSession, clientId?: string): FileNode {
+  complete(s: UploadSession, clientId?: string, internal = false): FileNode {
     const node = s.node;
     const e = s.entity;
     e.placeholder = false;
@@ -422,7 +422,7 @@ export class Core {
     if (node.lock?.sessionId === s.id) node.lock = null;
     s.done = true;
     this.sessions.delete(s.id);
-    this.stats.sessions_completed++;
+    if (!internal) this.stats.sessions_completed++;
     if (!node.trashed) this.emit(s.user, 'modify', node, this.segsOf(node), undefined, clientId ?? s.clientId);
     return node;
   }

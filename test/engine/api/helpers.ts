@@ -1,0 +1,141 @@
+/** Throwaway loopback servers for the API client tests (odd servers, counting proxies). */
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Seen {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface TestServer {
+  url: string;
+  port: number;
+  seen: Seen[];
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer, seen: Seen) => void | Promise<void>;
+
+/** A loopback server that records every request (with its body) and hands it to `handler`. */
+export async function startServer(handler: Handler, opts: { readBody?: boolean } = {}): Promise<TestServer> {
+  const seen: Seen[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const rec: Seen = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body: Buffer.alloc(0) };
+    seen.push(rec);
+    if (opts.readBody === false) {
+      void Promise.resolve(handler(req, res, rec.body, rec)).catch(() => res.destroy());
+      return;
+    }
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      rec.body = Buffer.concat(parts);
+      void Promise.resolve(handler(req, res, rec.body, rec)).catch(() => res.destroy());
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function sendJson(res: ServerResponse, obj: unknown, status = 200, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(obj);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), ...headers });
+  res.end(body);
+}
+
+export function sendText(res: ServerResponse, text: string, status = 200, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+
+/** A port nothing listens on (bound once, then closed). */
+export async function refusedPort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/**
+ * A transparent proxy in front of `target` that records method, path and headers of every request
+ * (bodies are streamed through untouched). Used to count refresh/list requests against the emulator.
+ */
+export async function startCountingProxy(target: string): Promise<TestServer & { count(method: string, path: string | RegExp): number }> {
+  const t = new URL(target);
+  const agent = new http.Agent({ keepAlive: true });
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    seen.push({ method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body: Buffer.alloc(0) });
+    const up = http.request(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host }, agent },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    seen,
+    count: (method, path) => seen.filter((s) => s.method === method && (typeof path === 'string' ? s.path === path : path.test(s.path))).length,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        agent.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export const CLIENT_ID = '3f1d2c4b-5a69-4e7d-8c0b-9a1e2f3d4c5b';
+
+/** A JWT-looking token with the given lifetime (seconds from now). Not signed for real. */
+export function fakeJwt(kind: 'access' | 'refresh', ttlSec: number, nonce = Math.random().toString(36).slice(2)): string {
+  const now = Math.floor(Date.now() / 1000);
+  const b = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${b({ alg: 'HS256', typ: 'JWT' })}.${b({ token_type: kind, sub: 'lUpa', nbf: now, exp: now + ttlSec, n: nonce })}.${Buffer.from('sig-' + nonce).toString('base64url')}`;
+}
+
+export function tokenPair(accessTtlSec: number, refreshTtlSec: number) {
+  return {
+    access_token: fakeJwt('access', accessTtlSec),
+    refresh_token: fakeJwt('refresh', refreshTtlSec),
+    access_expires: new Date(Date.now() + accessTtlSec * 1000).toISOString(),
+    refresh_expires: new Date(Date.now() + refreshTtlSec * 1000).toISOString(),
+  };
+}
+
+export const USER = { id: 'lUpa', email: 'a@b.c', nickname: 'alice', created_at: '2025-01-01T00:00:00Z' };
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -753,3 +753,230 @@ describe('remote (slave) policy', () => {
     }
   });
 });
+
+/** Minimal SSE reader over fetch. */
+async function openEvents(emu: Emulator, token: string, uri: string, clientId?: string) {
+  const ac = new AbortController();
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (clientId) headers['X-Cr-Client-Id'] = clientId;
+  const r = await fetch(`${emu.url}/api/v4/file/events?uri=${encodeURIComponent(uri)}`, { headers, signal: ac.signal });
+  const events: Array<{ event: string; data: string }> = [];
+  const waiters: Array<() => void> = [];
+  let raw = '';
+  if (r.headers.get('content-type')?.startsWith('text/event-stream')) {
+    const reader = r.body!.getReader();
+    const dec = new TextDecoder();
+    (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          raw += dec.decode(value, { stream: true });
+          let i: number;
+          while ((i = raw.indexOf('\n\n')) >= 0) {
+            const block = raw.slice(0, i);
+            raw = raw.slice(i + 2);
+            const ev = /^event:(.*)$/m.exec(block)?.[1] ?? '';
+            const data = /^data:(.*)$/m.exec(block)?.[1] ?? '';
+            events.push({ event: ev, data });
+            waiters.splice(0).forEach((w) => w());
+          }
+        }
+      } catch {
+        /* aborted */
+      }
+    })();
+  }
+  const waitFor = async (pred: (e: Array<{ event: string; data: string }>) => boolean, ms = 3000) => {
+    const deadline = Date.now() + ms;
+    while (!pred(events)) {
+      if (Date.now() > deadline) throw new Error(`timeout; got ${JSON.stringify(events)}`);
+      await Promise.race([new Promise<void>((res) => waiters.push(res)), sleep(50)]);
+    }
+  };
+  return { response: r, events, waitFor, close: () => ac.abort() };
+}
+
+describe('SSE file events', () => {
+  let emu: Emulator;
+  let tok: string;
+  const A = '11111111-2222-4333-8444-555555555555';
+  const B = '99999999-2222-4333-8444-555555555555';
+  before(async () => {
+    emu = await startEmulator({ eventDebounceMs: 100, keepAliveMs: 300 });
+    tok = (await login(emu)).access;
+    await api(emu, 'POST', '/api/v4/file/create', { token: tok, body: { uri: 'cloudreve://my/watch', type: 'folder' } });
+  });
+  after(() => emu.close());
+
+  it('requires a UUID X-Cr-Client-Id and an existing folder', async () => {
+    const no = await api(emu, 'GET', '/api/v4/file/events?uri=' + encodeURIComponent('cloudreve://my/watch'), { token: tok });
+    assert.equal(no.json.code, 40001);
+    const bad = await api(emu, 'GET', '/api/v4/file/events?uri=' + encodeURIComponent('cloudreve://my/watch'), { token: tok, headers: { 'X-Cr-Client-Id': 'xyz' } });
+    assert.equal(bad.json.code, 40001);
+    const missing = await api(emu, 'GET', '/api/v4/file/events?uri=' + encodeURIComponent('cloudreve://my/nope'), { token: tok, headers: { 'X-Cr-Client-Id': A } });
+    assert.equal(missing.json.code, 40001);
+    const anon = await api(emu, 'GET', '/api/v4/file/events?uri=' + encodeURIComponent('cloudreve://my/watch'), { headers: { 'X-Cr-Client-Id': A } });
+    assert.equal(anon.json.code, 401);
+  });
+
+  it('subscribed, subtree events with relative paths, debounce, no echo, keep-alive, resume', async () => {
+    const s = await openEvents(emu, tok, 'cloudreve://my/watch', A);
+    await s.waitFor((e) => e.length >= 1);
+    assert.deepEqual(s.events[0], { event: 'subscribed', data: '<nil>' });
+    const asB = { 'X-Cr-Client-Id': B };
+    // upload by B: create (placeholder) + modify (completion) debounce into a single create
+    const sess = await api(emu, 'PUT', '/api/v4/file/upload', { token: tok, headers: asB, body: { uri: 'cloudreve://my/watch/sub/a.txt', size: 3 } });
+    await api(emu, 'POST', `/api/v4/file/upload/${sess.json.data.session_id}/0`, { token: tok, headers: asB, raw: Buffer.from('abc') });
+    await s.waitFor((e) => e.filter((x) => x.event === 'event').length >= 2);
+    const evs = () => s.events.filter((x) => x.event === 'event').map((x) => JSON.parse(x.data));
+    const first = evs();
+    assert.deepEqual(first.map((e: any) => [e.type, e.from]), [['create', '/sub'], ['create', '/sub/a.txt']]);
+    const aId = (emu.file('cloudreve://my/watch/sub/a.txt') as any).id;
+    assert.equal(first[1].file_id, aId);
+    assert.equal(first[1].to, '');
+    // rename by B
+    await api(emu, 'POST', '/api/v4/file/rename', { token: tok, headers: asB, body: { uri: 'cloudreve://my/watch/sub/a.txt', new_name: 'b.txt' } });
+    await s.waitFor((e) => e.filter((x) => x.event === 'event').length >= 3);
+    assert.deepEqual(evs()[2], { type: 'rename', file_id: aId, from: '/sub/a.txt', to: '/sub/b.txt' });
+    // a change made by A itself is not echoed; one by B is
+    await api(emu, 'POST', '/api/v4/file/create', { token: tok, headers: { 'X-Cr-Client-Id': A }, body: { uri: 'cloudreve://my/watch/mine.txt', type: 'file' } });
+    await api(emu, 'DELETE', '/api/v4/file', { token: tok, headers: asB, body: { uris: ['cloudreve://my/watch/sub/b.txt'] } });
+    await s.waitFor((e) => e.filter((x) => x.event === 'event').length >= 4);
+    await sleep(250);
+    const all = evs();
+    assert.equal(all.length, 4);
+    assert.deepEqual([all[3].type, all[3].from], ['delete', '/sub/b.txt']);
+    // changes outside the subscribed folder are not delivered
+    await api(emu, 'POST', '/api/v4/file/create', { token: tok, headers: asB, body: { uri: 'cloudreve://my/elsewhere.txt', type: 'file' } });
+    await s.waitFor((e) => e.some((x) => x.event === 'keep-alive'));
+    assert.equal(evs().length, 4);
+    // disconnect, change, reconnect with the same client id → resumed + buffered event
+    s.close();
+    await sleep(100);
+    await api(emu, 'POST', '/api/v4/file/create', { token: tok, headers: asB, body: { uri: 'cloudreve://my/watch/while-away.txt', type: 'file' } });
+    const s2 = await openEvents(emu, tok, 'cloudreve://my/watch', A);
+    await s2.waitFor((e) => e.filter((x) => x.event === 'event').length >= 1);
+    assert.equal(s2.events[0].event, 'resumed');
+    assert.equal(JSON.parse(s2.events.find((x) => x.event === 'event')!.data).from, '/while-away.txt');
+    s2.close();
+  });
+});
+
+describe('fault injection, stats and hooks', () => {
+  let emu: Emulator;
+  let tok: string;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 1024 } });
+    tok = (await login(emu)).access;
+  });
+  after(() => emu.close());
+
+  it('status, envelope and delay faults (API and HTTP hook)', async () => {
+    emu.addFault({ method: 'GET', path: '^/api/v4/user/me$', action: { type: 'status', status: 503, body: 'busy', headers: { 'Retry-After': '1' } } });
+    const a = await api(emu, 'GET', '/api/v4/user/me', { token: tok });
+    assert.equal(a.status, 503);
+    assert.equal(a.text, 'busy');
+    assert.equal(a.headers.get('retry-after'), '1');
+    assert.equal((await api(emu, 'GET', '/api/v4/user/me', { token: tok })).json.code, 0, 'times defaults to 1');
+    const set = await api(emu, 'POST', '/__emulator/faults', {
+      body: [{ path: '^/api/v4/user/capacity$', times: 2, action: { type: 'envelope', code: 50001, msg: 'db down' } }],
+    });
+    assert.equal(set.status, 200);
+    for (let i = 0; i < 2; i++) {
+      const r = await api(emu, 'GET', '/api/v4/user/capacity', { token: tok });
+      assert.equal(r.status, 200);
+      assert.equal(r.json.code, 50001);
+      assert.equal(r.json.msg, 'db down');
+    }
+    assert.equal((await api(emu, 'GET', '/api/v4/user/capacity', { token: tok })).json.code, 0);
+    emu.addFault({ path: '^/api/v4/site/ping$', action: { type: 'delay', ms: 300 } });
+    const t0 = Date.now();
+    const p = await api(emu, 'GET', '/api/v4/site/ping');
+    assert.ok(Date.now() - t0 >= 290);
+    assert.equal(p.json.code, 0);
+    emu.addFault({ path: '^/api/v4/site/ping$', times: 5, action: { type: 'status', status: 500 } });
+    await api(emu, 'DELETE', '/__emulator/faults');
+    assert.equal((await api(emu, 'GET', '/api/v4/site/ping')).status, 200);
+  });
+
+  it('reset fault drops the connection mid-body; the retry succeeds; stats count bytes and chunks', async () => {
+    await api(emu, 'POST', '/__emulator/stats/reset');
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/fault.bin', size: 2048 });
+    const sid = s.json.data.session_id;
+    emu.addFault({ method: 'POST', path: `^/api/v4/file/upload/${sid}/1$`, action: { type: 'reset', afterBytes: 100 } });
+    const part = Buffer.alloc(1024, 9);
+    await assert.rejects(() => rawPost(`${emu.url}/api/v4/file/upload/${sid}/1`, { authorization: `Bearer ${tok}`, 'content-length': 1024 }, [part.subarray(0, 512), part.subarray(512)]));
+    assert.equal((await putChunk(emu, tok, sid, 1, part)).json.code, 0);
+    assert.equal((await putChunk(emu, tok, sid, 0, part)).json.code, 0);
+    const st = (await api(emu, 'GET', '/__emulator/stats')).json;
+    assert.equal(st.chunk_requests, 2);
+    assert.equal(st.sessions_created, 1);
+    assert.equal(st.sessions_completed, 1);
+    assert.ok(st.bytes_received >= 2048 + 100 && st.bytes_received <= 3072, String(st.bytes_received));
+    assert.deepEqual(emu.stats(), st);
+    const blob = await fetch(`${emu.url}/__emulator/blob?uri=${encodeURIComponent('cloudreve://my/fault.bin')}`);
+    assert.equal(blob.status, 200);
+    assert.deepEqual(Buffer.from(await blob.arrayBuffer()), Buffer.alloc(2048, 9));
+    const none = await fetch(`${emu.url}/__emulator/blob?uri=${encodeURIComponent('cloudreve://my/none')}`);
+    assert.equal(none.status, 404);
+    await none.text();
+  });
+
+  it('sessions and policy hooks', async () => {
+    const s = await createSession(emu, tok, { uri: 'cloudreve://my/hook.bin', size: 3000 });
+    await putChunk(emu, tok, s.json.data.session_id, 1, Buffer.alloc(1024));
+    const list = (await api(emu, 'GET', '/__emulator/sessions')).json;
+    const mine = list.find((x: any) => x.id === s.json.data.session_id);
+    assert.equal(mine.uri, 'cloudreve://my/hook.bin');
+    assert.deepEqual(mine.received, [1]);
+    assert.equal(mine.expires, s.json.data.expires);
+    const pol = await api(emu, 'POST', '/__emulator/policy', { body: { chunkSize: 2048, chunkConcurrency: 4 } });
+    assert.equal(pol.json.chunkSize, 2048);
+    const s2 = await createSession(emu, tok, { uri: 'cloudreve://my/hook2.bin', size: 1 });
+    assert.equal(s2.json.data.chunk_size, 2048);
+    assert.equal(s2.json.data.storage_policy.chunk_concurrency, 4);
+    const list2 = await api(emu, 'GET', '/api/v4/file?uri=' + encodeURIComponent('cloudreve://my'), { token: tok });
+    assert.equal(list2.json.data.storage_policy.chunk_concurrency, 4);
+  });
+});
+
+describe('CLI', () => {
+  it('prints one JSON line and serves until SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/emulator/cli.ts', '--port', '0', '--version', '4.17.2', '--policy', 'remote', '--chunk-size', '4096', '--user', 'cli@example.com:pw-1234'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        const timer = setTimeout(() => reject(new Error('CLI did not print in time')), 20000);
+        child.stdout.on('data', (c) => {
+          buf += c;
+          const i = buf.indexOf('\n');
+          if (i >= 0) {
+            clearTimeout(timer);
+            resolve(buf.slice(0, i));
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`CLI exited early with ${code}`)));
+      });
+      const info = JSON.parse(line);
+      assert.deepEqual(Object.keys(info).sort(), ['data', 'email', 'password', 'port', 'url', 'version']);
+      assert.equal(info.email, 'cli@example.com');
+      assert.equal(info.version, '4.17.2');
+      assert.equal(info.url, `http://127.0.0.1:${info.port}`);
+      const ping = await api(info.url, 'GET', '/api/v4/site/ping');
+      assert.equal(ping.json.data, '4.17.2');
+      const t = await api(info.url, 'POST', '/api/v4/session/token', { body: { email: info.email, password: info.password } });
+      const s = await api(info.url, 'PUT', '/api/v4/file/upload', { token: t.json.data.token.access_token, body: { uri: 'cloudreve://my/x', size: 1 } });
+      assert.equal(s.json.data.chunk_size, 4096);
+      assert.equal(s.json.data.storage_policy.type, 'remote');
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});

@@ -174,6 +174,7 @@ export class CloudreveClient {
       method: 'POST',
       path: '/api/v4/session/token',
       json: { email, password },
+      secrets: [password],
       op: 'login',
     });
     return this.finishLogin(env, raw, ctx);
@@ -184,6 +185,7 @@ export class CloudreveClient {
       method: 'POST',
       path: '/api/v4/session/token/2fa',
       json: { otp, session_id: sessionId },
+      secrets: [otp],
       op: 'login (two-factor)',
     });
     if (env.code === 404) {
@@ -226,6 +228,7 @@ export class CloudreveClient {
       method: 'POST',
       path: '/api/v4/session/token/refresh',
       json: { refresh_token: t.refresh_token },
+      secrets: [t.refresh_token, t.access_token],
       op: 'refresh login',
     });
     if (env.code !== 0) {
@@ -267,6 +270,7 @@ export class CloudreveClient {
           path: '/api/v4/session/token',
           json: { refresh_token: t.refresh_token },
           bearer: t.access_token,
+          secrets: [t.refresh_token],
           op: 'logout',
           timeouts: { responseMs: Math.min(this.timeoutCfg.responseMs ?? 10_000, 10_000) },
         });
@@ -290,7 +294,8 @@ export class CloudreveClient {
         await this.ensureFreshToken();
         bearer = this.tok?.access_token;
       }
-      const { env, raw, ctx } = await this.http.envelope<T>({ ...req, bearer });
+      const secrets = [...(req.secrets ?? []), this.tok?.access_token, this.tok?.refresh_token];
+      const { env, raw, ctx } = await this.http.envelope<T>({ ...req, bearer, secrets });
       if (env.code === 0 || req.allow?.includes(env.code)) return { env, ctx };
       // An access token the server no longer honours makes us anonymous (§2.5): refresh once, re-send once.
       if (auth && env.code === 401 && attempt === 0 && replayable && this.tok) {
@@ -505,6 +510,7 @@ export class CloudreveClient {
       path: `/api/v4/callback/${policy}/${sid}/${encodeURIComponent(secret)}`,
       displayPath: `/api/v4/callback/${policy}/${sid}/…`,
       bearer: this.tok?.access_token,
+      secrets: [secret, this.tok?.refresh_token],
       op: `complete upload (${policy} callback)`,
     });
     if (env.code === 0) return;
@@ -556,6 +562,7 @@ export class CloudreveClient {
         path: '/api/v4/file/events',
         query: { uri },
         bearer: this.tok?.access_token,
+        secrets: [this.tok?.refresh_token],
         signal: opts.signal,
         headers: { accept: 'text/event-stream' },
         op: `watch ${uri}`,

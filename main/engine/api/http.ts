@@ -82,7 +82,7 @@ export function foreignHeaders(headers: Record<string, string>): Record<string, 
   for (const [k, v] of Object.entries(headers)) {
     if (/^x-cr-/i.test(k)) throw new EngineError('usage', `refusing to send ${k} to a non-master URL`);
     if (/^authorization$/i.test(k) && /^bearer\s+(?!cr\s)/i.test(v)) {
-      throw new EngineError('usage', 'refusing to send the Cloudreve bearer token to a non-master URL');
+      throw new EngineError('usage', 'refusing to send the Cloudreve access token to a non-master URL');
     }
     out[k] = v;
   }
@@ -118,6 +118,8 @@ export interface MasterRequest {
   displayPath?: string;
   timeouts?: Partial<Timeouts>;
   headers?: Record<string, string>;
+  /** values that must never appear in a message (password, tokens, callback secret); scrubbed from server text */
+  secrets?: (string | undefined | null)[];
 }
 
 /** Context for building messages. */
@@ -126,6 +128,17 @@ export interface RequestContext {
   /** `GET /api/v4/file` (no query, no secrets) */
   endpoint: string;
   host: string;
+  /** known secrets of this request, replaced in any server text quoted in a message */
+  secrets?: string[];
+}
+
+/** Replaces every known secret (≥ 4 chars) of the request in `text`. */
+export function scrub(text: string, ctx: Pick<RequestContext, 'secrets'>): string {
+  let out = text;
+  for (const s of ctx.secrets ?? []) {
+    if (s.length >= 4) out = out.split(s).join('[redacted]');
+  }
+  return out;
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
@@ -176,7 +189,7 @@ function contentTypeOf(raw: RawResponse): string {
 
 /** An envelope error as an EngineError (see codeForServer). */
 export function envelopeError(env: Envelope, ctx: RequestContext, raw?: RawResponse, codeOverride?: ErrorCode): EngineError {
-  const msg = typeof env.msg === 'string' && env.msg ? env.msg : 'request failed';
+  const msg = scrub(typeof env.msg === 'string' && env.msg ? env.msg : 'request failed', ctx);
   return new EngineError(codeOverride ?? codeForServer(env.code), `${ctx.op}: ${msg} (code ${env.code})`, {
     serverCode: env.code,
     correlationId: typeof env.correlation_id === 'string' ? env.correlation_id : undefined,
@@ -209,7 +222,7 @@ export function decodeEnvelope<T = unknown>(raw: RawResponse, ctx: RequestContex
     }
   }
   if (ok && isEnvelope(parsed)) return parsed as Envelope<T>;
-  const what = describeBody(raw.status, contentTypeOf(raw), raw.body);
+  const what = describeBody(raw.status, contentTypeOf(raw), scrub(raw.body, ctx));
   const opts = { httpStatus: raw.status, retryAfterMs: retryAfterMs(raw.headers) };
   if (raw.status < 200 || raw.status >= 300) {
     return throwLocal(new EngineError('http-status', `${ctx.op}: ${ctx.endpoint} answered ${what}`, opts));
@@ -299,8 +312,9 @@ export class MasterHttp {
     return url.href;
   }
 
-  context(req: Pick<MasterRequest, 'op' | 'method' | 'path' | 'displayPath'>): RequestContext {
-    return { op: req.op, endpoint: `${req.method} ${req.displayPath ?? req.path}`, host: this.host };
+  context(req: Pick<MasterRequest, 'op' | 'method' | 'path' | 'displayPath' | 'secrets' | 'bearer'>): RequestContext {
+    const secrets = [...(req.secrets ?? []), req.bearer].filter((x): x is string => typeof x === 'string' && x.length > 0);
+    return { op: req.op, endpoint: `${req.method} ${req.displayPath ?? req.path}`, host: this.host, secrets };
   }
 
   private headersFor(req: MasterRequest): Record<string, string> {

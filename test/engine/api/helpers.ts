@@ -120,17 +120,22 @@ export async function startCountingProxy(target: string): Promise<TestServer & {
 
 export const CLIENT_ID = '3f1d2c4b-5a69-4e7d-8c0b-9a1e2f3d4c5b';
 
-/** A JWT-looking token with the given lifetime (seconds from now). Not signed for real. */
-export function fakeJwt(kind: 'access' | 'refresh', ttlSec: number, nonce = Math.random().toString(36).slice(2)): string {
+/**
+ * A JWT-looking token that expires `ttlSec` from now and was issued `lifetimeSec` before its expiry
+ * (default: just now). Not signed for real.
+ */
+export function fakeJwt(kind: 'access' | 'refresh', ttlSec: number, lifetimeSec = ttlSec, nonce = Math.random().toString(36).slice(2)): string {
   const now = Math.floor(Date.now() / 1000);
   const b = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${b({ alg: 'HS256', typ: 'JWT' })}.${b({ token_type: kind, sub: 'lUpa', nbf: now, exp: now + ttlSec, n: nonce })}.${Buffer.from('sig-' + nonce).toString('base64url')}`;
+  const exp = now + ttlSec;
+  return `${b({ alg: 'HS256', typ: 'JWT' })}.${b({ token_type: kind, sub: 'lUpa', nbf: exp - lifetimeSec, exp, n: nonce })}.${Buffer.from('sig-' + nonce).toString('base64url')}`;
 }
 
-export function tokenPair(accessTtlSec: number, refreshTtlSec: number) {
+/** A token pair with `accessTtlSec`/`refreshTtlSec` left; lifetimes default to the server defaults (1 h / 14 d). */
+export function tokenPair(accessTtlSec: number, refreshTtlSec: number, lifetimes: { access?: number; refresh?: number } = {}) {
   return {
-    access_token: fakeJwt('access', accessTtlSec),
-    refresh_token: fakeJwt('refresh', refreshTtlSec),
+    access_token: fakeJwt('access', accessTtlSec, lifetimes.access ?? Math.max(accessTtlSec, 3600)),
+    refresh_token: fakeJwt('refresh', refreshTtlSec, lifetimes.refresh ?? Math.max(refreshTtlSec, 14 * 86400)),
     access_expires: new Date(Date.now() + accessTtlSec * 1000).toISOString(),
     refresh_expires: new Date(Date.now() + refreshTtlSec * 1000).toISOString(),
   };

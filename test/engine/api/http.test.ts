@@ -277,7 +277,9 @@ test('a server that never answers → timeout (retry); a reset mid-request → n
     },
   );
   await withServer(
-    (req) => req.socket.destroy(),
+    (req) => {
+      req.socket.destroy();
+    },
     async (s) => {
       const c = client(s.url);
       await rejects(c.me(), (e) => {

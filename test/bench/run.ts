@@ -48,7 +48,7 @@ async function makeFile(path: string, size: number): Promise<void> {
   const ws = createWriteStream(path);
   for (let left = size; left > 0; ) {
     const n = Math.min(left, block.length);
-    if (!ws.write(n === block.length ? block : block.subarray(0, n))) await new Promise((r) => ws.once('drain', r));
+    if (!ws.write(n === block.length ? block : block.subarray(0, n))) await new Promise<void>((r) => ws.once('drain', () => r()));
     left -= n;
   }
   await new Promise<void>((r, j) => ws.end((e?: Error | null) => (e ? j(e) : r())));

@@ -3,7 +3,7 @@
  * deliver the last piece of a range if the file changed while it was read.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { EngineError } from '../errors.js';
 
 export interface Fingerprint {
@@ -39,24 +39,34 @@ export function fileChanged(path: string, what: string): EngineError {
   return new EngineError('file-changed', `${path}: ${what} during upload`);
 }
 
-/**
- * A stream of bytes [start, end) of `path`. It holds back the latest piece until the next arrives; at the end of
- * the range it re-checks the file's fingerprint and the byte count, and only then releases the last piece.
- * A file that changed or shrank therefore errors the stream before the receiver has the whole range, so a
- * part (and above all the part that completes the upload) is never delivered with mixed content.
- */
-export function openRange(path: string, start: number, end: number, expected: Fingerprint): Readable {
-  const length = end - start;
-  const guard = new RangeGuard(path, length, expected);
-  if (length === 0) {
-    guard.end();
-    return guard;
-  }
+/** The raw bytes [start, end) of `path` (1 MiB reads); read errors become EngineErrors. */
+export function readRange(path: string, start: number, end: number): Readable {
+  if (end <= start) return Readable.from([]);
   const src = createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK });
-  src.on('error', (err) => guard.destroy(toLocalError(path, err)));
+  const out = new PassThrough({ highWaterMark: READ_CHUNK });
+  src.on('error', (err) => out.destroy(toLocalError(path, err)));
+  out.on('close', () => src.destroy());
+  return src.pipe(out);
+}
+
+/**
+ * A pass-through for the bytes of one range, placed last before the network: it holds back the latest piece
+ * until the next arrives, and at the end of the range re-checks the file's fingerprint and the byte count before
+ * releasing the last piece. A file that changed, grew, shrank or vanished while the range was read and sent
+ * therefore errors the stream before the receiver has the whole range, so a part (above all the one that
+ * completes the upload) is never delivered with mixed content.
+ */
+export function changeGuard(path: string, length: number, expected: Fingerprint): Transform {
+  return new RangeGuard(path, length, expected);
+}
+
+/** readRange → changeGuard */
+export function openRange(path: string, start: number, end: number, expected: Fingerprint): Readable {
+  const guard = changeGuard(path, end - start, expected);
+  const src = readRange(path, start, end);
+  src.on('error', (err) => guard.destroy(err));
   guard.on('close', () => src.destroy());
-  src.pipe(guard);
-  return guard;
+  return src.pipe(guard);
 }
 
 function toLocalError(path: string, err: unknown): EngineError {

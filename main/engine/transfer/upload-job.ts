@@ -21,7 +21,7 @@
  * On 40011 the token is refreshed and the part retried once; a second 40011 means the session is gone:
  * it is cancelled and a new one made (at most twice per run).
  */
-import { pipeline, PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { CloudreveClient } from '../api/client.js';
 import type { EntityType, FileResponse, StoragePolicy, UploadSession } from '../api/types.js';
 import { baseName, joinUri, parentUri } from '../api/uri.js';
@@ -29,7 +29,7 @@ import type { PolicyAdapter } from '../adapters/adapter.js';
 import { adapterFor } from '../adapters/registry.js';
 import { createCtrCipher, decodeEncryptMetadata, type CtrKey } from '../crypto/ctr-stream.js';
 import { EngineError, classify, isAbort } from '../errors.js';
-import { fingerprintOrNull, openRange, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
+import { changeGuard, fingerprintOrNull, readRange, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
 import type { TransferState } from '../types.js';
 import { planParts, schedule, type Part } from './chunk-plan.js';
@@ -277,7 +277,7 @@ export class UploadJob {
     }
   }
 
-  /** file range → (AES-256-CTR at the part's offset) → shared bandwidth limit → progress counter */
+  /** file range → (AES-256-CTR at the part's offset) → shared bandwidth limit → progress → change guard */
   private partBody(part: Part, fp: Fingerprint, key: CtrKey | null, signal: AbortSignal): Readable {
     const stages: NodeJS.ReadWriteStream[] = [];
     if (key) stages.push(createCtrCipher(key, part.start));
@@ -286,8 +286,9 @@ export class UploadJob {
       this.inflight.set(part.index, (this.inflight.get(part.index) ?? 0) + n);
       this.emitProgress();
     });
-    const src = openRange(this.row.localPath, part.start, part.end, fp);
-    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const src = readRange(this.row.localPath, part.start, part.end);
+    // Last, so that its end-of-range check happens when the bytes really go out, not when they were read.
+    const out = changeGuard(this.row.localPath, part.length, fp);
     pipeline([src, ...stages, counter, out] as unknown as [Readable, ...NodeJS.ReadWriteStream[]], (err) => {
       if (err) out.destroy(err);
     });

@@ -169,7 +169,8 @@ export class UploadJob {
               size: fp.size,
               last_modified: Math.floor(fp.mtimeMs),
               entity_type: entityType || undefined,
-              encryption_supported: policy?.encryption && !policy.relay ? ['aes-256-ctr'] : undefined,
+              // also for relay policies: without the flag the server does not encrypt what it relays (spec §7)
+              encryption_supported: policy?.encryption ? ['aes-256-ctr'] : undefined,
             },
             { signal },
           ),

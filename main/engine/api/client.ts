@@ -251,9 +251,9 @@ export class CloudreveClient {
     const t = this.tok;
     if (!t) throw new EngineError('login-required', 'not logged in');
     const now = Date.now();
-    const accessLeft = Date.parse(t.access_expires) - now;
+    const accessLeft = expiryMs(t.access_token, t.access_expires) - now;
     if (accessLeft > this.margin(t.access_token, t.access_expires)) return;
-    const refreshLeft = Date.parse(t.refresh_expires) - now;
+    const refreshLeft = expiryMs(t.refresh_token, t.refresh_expires) - now;
     if (refreshLeft <= this.margin(t.refresh_token, t.refresh_expires)) {
       throw new EngineError('login-required', 'the saved login has expired; log in again');
     }
@@ -625,18 +625,36 @@ function describeUris(uris: string[]): string {
   return `${uris.length} items`;
 }
 
-/** exp − nbf (or iat) of a JWT, in ms; undefined for anything else. Never verifies, never logs. */
-export function jwtLifetimeMs(token: string): number | undefined {
+function jwtClaims(token: string): Record<string, unknown> | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   try {
-    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as Record<string, unknown>;
-    const start = isNum(claims.nbf) ? claims.nbf : isNum(claims.iat) ? claims.iat : undefined;
-    if (!isNum(claims.exp) || start === undefined) return undefined;
-    return (claims.exp - start) * 1000;
+    const c = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as unknown;
+    return isObj(c) ? c : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * When a token stops working: the earlier of the RFC 3339 expiry the server sent and the JWT `exp`
+ * (which the server truncates to whole seconds, §11.6).
+ */
+export function expiryMs(token: string, expires: string): number {
+  const a = Date.parse(expires);
+  const exp = jwtClaims(token)?.exp;
+  const b = isNum(exp) ? exp * 1000 : NaN;
+  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : b;
+  return Number.isNaN(b) ? a : Math.min(a, b);
+}
+
+/** exp − nbf (or iat) of a JWT, in ms; undefined for anything else. Never verifies, never logs. */
+export function jwtLifetimeMs(token: string): number | undefined {
+  const claims = jwtClaims(token);
+  if (!claims) return undefined;
+  const start = isNum(claims.nbf) ? claims.nbf : isNum(claims.iat) ? claims.iat : undefined;
+  if (!isNum(claims.exp) || start === undefined) return undefined;
+  return (claims.exp - start) * 1000;
 }
 
 function asTokenPair(v: unknown, ctx: RequestContext): TokenPair {

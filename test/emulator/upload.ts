@@ -4,7 +4,7 @@ import { HANDLED, type Ctx, type Router, int, readJson, requireUser, str } from 
 import { DEFAULT_CHUNK, validateNewFile, type Core, type FileNode, type UploadSession, type UserRec } from './state.js';
 import type { EmulatorPolicy } from './types.js';
 import { ApiError, E, HT, buildUri, cmpVersion, hashid, newUuid, parseUri, unhashid, type ParsedUri } from './util.js';
-import { receiveInto, fileSize } from './blobio.js';
+import { ClientGone, receiveInto, fileSize } from './blobio.js';
 import { ctrAt } from './ctr.js';
 import { hmacSign, signContent } from './auth.js';
 
@@ -71,6 +71,25 @@ export function slaveCredential(core: Core, sessionId: string, expires: number):
   return 'Bearer Cr ' + hmacSign(core.nodeSecret, content, expires);
 }
 
+/**
+ * Per-policy-type behaviour (the storage driver's part of §5.2/§6). Add new vendor types here
+ * (e.g. s3: presigned upload_urls + completeURL), and their callbacks in slave.ts `callbackProcessors`.
+ */
+export interface PolicyAdapter {
+  /** fill driver-specific fields of the session response (upload_urls, credential, completeURL, upload_id…) */
+  token?: (core: Core, s: UploadSession, out: Record<string, unknown>) => void;
+}
+
+export const policyAdapters: Record<string, PolicyAdapter> = {
+  local: {},
+  remote: {
+    token: (core, s, out) => {
+      out.upload_urls = [`${core.baseUrl}/api/v4/slave/upload/${s.id}`];
+      out.credential = slaveCredential(core, s.id, s.expires);
+    },
+  },
+};
+
 export function sessionResponse(core: Core, s: UploadSession): Record<string, unknown> {
   const out: Record<string, unknown> = {
     session_id: s.id,
@@ -78,11 +97,8 @@ export function sessionResponse(core: Core, s: UploadSession): Record<string, un
     chunk_size: s.chunkSize,
     expires: s.expires,
   };
-  const remoteDirect = s.policy.type === 'remote' && !s.policy.relay;
-  if (remoteDirect) {
-    out.upload_urls = [`${core.baseUrl}/api/v4/slave/upload/${s.id}`];
-    out.credential = slaveCredential(core, s.id, s.expires);
-  }
+  // Relay sessions always upload to the master; otherwise the policy type decides (driver Token()).
+  if (!s.policy.relay) policyAdapters[s.policy.type]?.token?.(core, s, out);
   out.storage_policy = core.policyJson(s.policy);
   out.uri = s.uri;
   out.callback_secret = s.callbackSecret;
@@ -230,15 +246,22 @@ export async function processChunk(
   if (!preAllocates(s.policy) && fileSize(e.blobPath) < offset) throw E.io('Failed to upload file');
   // The slave never encrypts; the master encrypts only for relay+encryption sessions.
   const enc = !opts.slave && s.serverEncrypt ? s.serverEncrypt : undefined;
-  const n = await receiveInto(ctx.req, {
+  let n: number;
+  try {
+    n = await receiveInto(ctx.req, {
       file: e.blobPath,
       offset,
       length: expected,
       cipher: enc ? ctrAt(enc.key, enc.iv, offset) : undefined,
-    onBytes: (k) => {
-      core.stats.bytes_received += k;
-    },
-  });
+      onBytes: (k) => {
+        core.stats.bytes_received += k;
+      },
+    });
+  } catch (err) {
+    if (err instanceof ClientGone) throw err;
+    // storage errors (e.g. the placeholder was removed while the chunk streamed) → driver Put failure
+    throw E.io('Failed to upload file');
+  }
   if (n !== expected) throw E.io('Uploaded data does not match purposed size');
 
   const set = opts.slave ? s.slaveReceived : s.received;

@@ -50,6 +50,8 @@ async function run(): Promise<void> {
   let tray: ShellTray | null = null;
   let quitting = false;
   let closed = false;
+  /** Set once the IPC handlers exist: the window must not load before it can be answered. */
+  let ready = false;
   const pendingUploads: UploadRequest[] = startArgs.upload ? [startArgs.upload] : [];
 
   app.on('second-instance', (_event, argv, workingDirectory, additionalData) => {
@@ -106,10 +108,12 @@ async function run(): Promise<void> {
     onInternalError: (method, err) => console.error(`[ipc] ${method} failed:`, err),
   });
   forwardEngineEvents(started, (name, payload) => {
+    // Sent even while the page loads: it subscribes before it pulls its snapshot, so whatever it misses
+    // before subscribing is already in that snapshot.
     const contents = window && !window.isDestroyed() ? window.webContents : null;
-    // Before the page has loaded nothing listens; the page pulls a fresh snapshot when it starts.
-    if (contents && !contents.isLoading()) contents.send(eventChannel(name), payload);
+    if (contents && !contents.isDestroyed()) contents.send(eventChannel(name), payload);
   });
+  ready = true;
 
   tray = new ShellTray({ Tray, Menu, nativeImage }, trayIconPath(), onTrayAction);
   const refreshTray = throttle(() => {
@@ -129,7 +133,7 @@ async function run(): Promise<void> {
   flushUploads();
 
   function openWindow(): void {
-    if (!app.isReady()) return;
+    if (!ready) return; // start-up opens it once the IPC server is up
     if (!window || window.isDestroyed()) {
       window = createMainWindow({ iconPath: appIconPath(), show: true });
       window.on('close', (event) => {

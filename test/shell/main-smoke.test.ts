@@ -1,0 +1,96 @@
+/**
+ * Smoke test of the real shell entry (main/shell/main.ts) without an Electron binary: a child process runs it with
+ * `electron` resolved to a small recording fake (test/shell/fixtures) and the real engine in a temp userData.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { METHOD_NAMES } from '../../main/ipc/contract.js';
+
+const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const LOADER = pathToFileURL(join(ROOT, 'test/shell/fixtures/electron-loader.mjs')).href;
+
+function runShell(env: Record<string, string>): Record<string, unknown> {
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--import', `data:text/javascript,import{register}from"node:module";register(${JSON.stringify(LOADER)})`, 'test/shell/fixtures/shell-harness.ts'],
+    { cwd: ROOT, env: { ...process.env, FAKE_APP_PATH: ROOT, ...env }, encoding: 'utf8', timeout: 60_000 },
+  );
+  const line = res.stdout.split('\n').find((l) => l.startsWith('REPORT '));
+  assert.ok(line, `no report (exit ${res.status})\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
+  return JSON.parse(line.slice('REPORT '.length)) as Record<string, unknown>;
+}
+
+test('shell entry: lock, IPC for every method, secure window, tray, close-to-tray, second instance, quit', () => {
+  const home = mkdtempSync(join(tmpdir(), 'cr-shell-'));
+  try {
+    const r = runShell({ FAKE_ELECTRON_HOME: home });
+    assert.deepEqual(r.lock, { upload: { paths: [join(ROOT, 'first.txt')], targetUri: null } });
+    assert.deepEqual(r.channels, METHOD_NAMES.map((n) => `cloudreve:invoke:${n}`).sort());
+    assert.deepEqual(
+      { ...(r.webPreferences as object), preload: undefined },
+      {
+        preload: undefined,
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        nodeIntegrationInWorker: false,
+        nodeIntegrationInSubFrames: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        webviewTag: false,
+        navigateOnDragDrop: false,
+        spellcheck: false,
+      },
+    );
+    assert.match(String((r.webPreferences as { preload: string }).preload), /preload[/\\]index\.cjs$/);
+    assert.match(String(r.loadedFile), /renderer[/\\]index\.html$/);
+    assert.deepEqual(r.getAccount, { ok: true, value: null });
+    assert.deepEqual(r.untrusted, { ok: false, error: { code: 'untrusted-sender', message: 'Refused getAccount from an untrusted frame', retryable: false } });
+    assert.equal((r.setSettings as { ok: boolean; value: { bandwidthLimit: number } }).value.bandwidthLimit, 4096);
+    assert.equal(JSON.parse(readFileSync(join(home, 'userData', 'settings.json'), 'utf8')).bandwidthLimit, 4096);
+    assert.deepEqual(r.listTransfers, { ok: true, value: [] });
+    assert.ok(existsSync(join(home, 'userData', 'engine')), 'engine home under userData');
+    assert.equal(r.navigationPrevented, true);
+    assert.deepEqual(r.windowOpen, { action: 'deny' });
+    assert.deepEqual(r.windowOpenFile, { action: 'deny' });
+    assert.equal(r.permission, false);
+    assert.equal(r.closeHidesWindow, true);
+    assert.match(String(r.trayIcon), /assets[/\\]tray[/\\]tray(Template)?\.png$/);
+    assert.equal(r.trayTooltip, 'Cloudreve Sync — Signed out');
+    assert.deepEqual(r.trayMenu, [
+      'Signed out (disabled)',
+      '---',
+      'Open Cloudreve Sync',
+      'Pause all (disabled)',
+      'Resume all (disabled)',
+      '---',
+      'Quit Cloudreve Sync',
+    ]);
+    assert.equal(r.secondInstanceShowsWindow, true);
+    const record = r.record as Array<[string, ...unknown[]]>;
+    assert.deepEqual(record.filter((e) => e[0] === 'openExternal'), [['openExternal', 'https://cloudreve.org/']]);
+    assert.ok(!record.some((e) => e[0] === 'showErrorBox' || e[0] === 'exit'), JSON.stringify(record));
+    // quit: will-quit is deferred until the engine has closed, then the app quits for real
+    assert.deepEqual(record.filter((e) => e[0].startsWith('quit')).map((e) => e[0]), ['quit', 'quit', 'quit-completed']);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('shell entry: a second instance hands over its request and quits', () => {
+  const home = mkdtempSync(join(tmpdir(), 'cr-shell-'));
+  try {
+    const r = runShell({ FAKE_ELECTRON_HOME: home, FAKE_LOCK: 'lost' });
+    assert.deepEqual(r.lock, { upload: { paths: [join(ROOT, 'first.txt')], targetUri: null } });
+    const record = r.record as Array<[string]>;
+    assert.deepEqual(record.map((e) => e[0]), ['requestSingleInstanceLock', 'quit', 'quit-completed']);
+    assert.ok(!existsSync(join(home, 'userData')), 'the losing instance touches no state');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});

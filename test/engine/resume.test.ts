@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import { openJournal } from '../../main/engine/journal/journal.js';
@@ -13,8 +13,21 @@ import { tmpDir } from '../helpers/tmp-tree.js';
 const CLI = ['--import', 'tsx', 'main/cli.ts'];
 const CHUNK = 128 * 1024;
 
-function cli(home: string, args: string[], input?: string) {
-  return spawnSync(process.execPath, [...CLI, '--home', home, ...args], { input, encoding: 'utf8', timeout: 120_000 });
+/** Runs the CLI in a child process (asynchronously: the emulator lives in this process's event loop). */
+function cli(home: string, args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [...CLI, '--home', home, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    p.stdin.end(input ?? '');
+  });
 }
 
 function ackedParts(home: string): { id: string; parts: number[] } | null {
@@ -34,7 +47,7 @@ for (const encryption of [false, true]) {
     const dir = tmpDir();
     const home = join(dir.path, 'home');
     try {
-      const login = cli(home, ['login', '--server', emu.url, '--email', emu.email, '--password-stdin'], emu.password + '\n');
+      const login = await cli(home, ['login', '--server', emu.url, '--email', emu.email, '--password-stdin'], emu.password + '\n');
       assert.equal(login.status, 0, login.stderr);
       const parts = 40;
       const f = dir.random('big.bin', parts * CHUNK - 777);
@@ -62,13 +75,13 @@ for (const encryption of [false, true]) {
       assert.ok(after.parts.length < parts, 'the kill came before the end');
 
       emu.resetStats();
-      const list = cli(home, ['transfers', '--json']);
+      const list = await cli(home, ['transfers', '--json']);
       assert.equal(list.status, 0, list.stderr);
       const rows = JSON.parse(list.stdout);
       assert.equal(rows.length, 1);
       assert.notEqual(rows[0].state, 'done');
 
-      const res = cli(home, ['resume']);
+      const res = await cli(home, ['resume']);
       assert.equal(res.status, 0, res.stdout + res.stderr);
       const stats = emu.stats();
       assert.equal(stats.chunk_requests, parts - after.parts.length, 'exactly the missing parts were sent');
@@ -94,7 +107,7 @@ test('resume after the session expired starts a new session and still stores the
   const dir = tmpDir();
   const home = join(dir.path, 'home');
   try {
-    assert.equal(cli(home, ['login', '--server', emu.url, '--email', emu.email, '--password-stdin'], emu.password + '\n').status, 0);
+    assert.equal((await cli(home, ['login', '--server', emu.url, '--email', emu.email, '--password-stdin'], emu.password + '\n')).status, 0);
     const f = dir.random('e.bin', 20 * CHUNK);
     const child = spawn(process.execPath, [...CLI, '--home', home, 'upload', f.path, '--to', 'k', '--limit-rate', '512k'], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
@@ -111,7 +124,7 @@ test('resume after the session expired starts a new session and still stores the
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     await new Promise((r) => setTimeout(r, 3500)); // the server session expires
-    const res = cli(home, ['resume']);
+    const res = await cli(home, ['resume']);
     assert.equal(res.status, 0, res.stdout + res.stderr);
     assert.ok(emu.blob('cloudreve://my/k/e.bin')!.equals(f.data));
   } finally {

@@ -575,6 +575,9 @@ describe('encryption, relay, content, download URLs', () => {
     assert.equal(info.encrypted, true);
     assert.equal(info.key, m.key_plain_text);
     assert.equal(info.iv, m.iv);
+    const ext = await api(emu, 'GET', '/api/v4/file/info?extended=true&uri=' + encodeURIComponent('cloudreve://my/enc/a.bin'), { token: tok });
+    assert.equal(ext.json.data.extended_info.entities[0].encrypted_with, 'aes-256-ctr');
+    assert.equal(ext.json.data.extended_info.entities[0].id, ext.json.data.primary_entity);
     const hookEntity = await api(emu, 'GET', '/__emulator/entity?uri=' + encodeURIComponent('cloudreve://my/enc/a.bin'));
     assert.equal(hookEntity.json.encrypted, true);
     const d = await download('cloudreve://my/enc/a.bin');

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { type Ctx, type Router, bool, int, readJson, requireUser, str, strArray } from './http.js';
 import { validateName, validateNewFile, type Core, type FileNode, type UserRec } from './state.js';
-import { ApiError, E, HT, buildUri, errMsgOf, hashid, newUuid, parseUri, unhashid } from './util.js';
+import { ApiError, E, HT, buildUri, errMsgOf, hashid, newUuid, parseUri, rfc3339, unhashid } from './util.js';
 import { validateMetadata, walk } from './upload.js';
 
 const P = '/api/v4';
@@ -151,7 +151,27 @@ function fileInfo(ctx: Ctx): unknown {
   const r = resolveAny(core, user, uri);
   if (r.segs.length === 0) throw new ApiError(403, 'cannot operate root file');
   if (!r.node) throw E.pathNotExist();
-  return core.fileJson(r.node);
+  const out = core.fileJson(r.node);
+  if (q.get('extended') === 'true') {
+    const n = r.node;
+    out.extended_info = {
+      storage_policy: core.policyJson(),
+      storage_used: n.entities.filter((e) => !e.placeholder).reduce((a, e) => a + e.size, 0),
+      shares: [],
+      entities: n.entities.map((e) => {
+        const ent: Record<string, unknown> = {
+          id: hashid(HT.entity, e.id),
+          size: e.size,
+          type: 0,
+          created_at: rfc3339(e.createdAt),
+          storage_policy: core.policyJson(),
+        };
+        if (e.encrypted) ent.encrypted_with = 'aes-256-ctr';
+        return ent;
+      }),
+    };
+  }
+  return out;
 }
 
 async function createFile(ctx: Ctx): Promise<unknown> {

@@ -98,7 +98,7 @@ export class EmulatorServer {
   setPolicy(p: Partial<EmulatorPolicy>): void {
     const next: EmulatorPolicy = { ...this.core.policy };
     for (const [k, v] of Object.entries(p)) {
-      if (v === undefined) delete (next as unknown as Record<string, unknown>)[k];
+      if (v === undefined || v === null) delete (next as unknown as Record<string, unknown>)[k];
       else (next as unknown as Record<string, unknown>)[k] = v;
     }
     this.core.policy = next;

@@ -439,7 +439,7 @@ export class Core {
     if (p.allowedNameRegexp) out.allowed_name_regexp = p.allowedNameRegexp;
     else if (p.deniedNameRegexp) out.denied_name_regexp = p.deniedNameRegexp;
     if (p.relay) out.relay = true;
-    if (p.chunkConcurrency !== undefined) out.chunk_concurrency = p.chunkConcurrency;
+    if (p.chunkConcurrency) out.chunk_concurrency = p.chunkConcurrency; // Go omitempty
     if (p.encryption) out.encryption = true;
     return out;
   }

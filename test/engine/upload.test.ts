@@ -151,8 +151,9 @@ describe('faults mid-upload', () => {
     }
   });
 
-  test('a session that expired on the server is replaced by a new one', async () => {
-    const env = await setup({ sessionTtl: 2, policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 192 * 1024 });
+  for (const type of ['local', 'remote'] as const) {
+  test(`${type}: a session that expired on the server is replaced by a new one`, async () => {
+    const env = await setup({ sessionTtl: 2, policy: { type, chunkSize: CHUNK } }, { bandwidthLimit: 192 * 1024 });
     try {
       const f = env.dir.random('exp.bin', 10 * CHUNK); // ~3.3 s: longer than the session lives
       // once the first session is found gone, lift the limit so the new session can finish within its TTL
@@ -167,6 +168,7 @@ describe('faults mid-upload', () => {
       await env.close();
     }
   });
+  }
 
   test('a file modified mid-upload is never completed with mixed content', async () => {
     const env = await setup({ policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 512 * 1024 });

@@ -28,7 +28,7 @@ export class EmulatorServer {
     registerSlave(this.router);
     registerContent(this.router);
     registerEvents(this.router, this.hub);
-    this.http = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    this.http = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err) => {
         console.error('[emulator] unhandled', err);
         if (!res.headersSent) {

@@ -473,3 +473,41 @@ describe('two-factor login', () => {
     c.close();
   });
 });
+
+describe('change events (SSE) against the emulator', () => {
+  test('subscribed, then events for changes by another client; own changes are not echoed; abort ends quietly', async () => {
+    const emu = await startEmulator({ eventDebounceMs: 50, keepAliveMs: 200 });
+    const watcher = await loggedIn(emu);
+    const other = new CloudreveClient({ baseUrl: emu.url, clientId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', tokens: watcher.tokens(), version: '4.18.0' });
+    try {
+      await watcher.createFolder('cloudreve://my/watched');
+      const ac = new AbortController();
+      const seen: Array<{ event: string; data: unknown }> = [];
+      const done = (async () => {
+        for await (const ev of watcher.events('cloudreve://my/watched', { signal: ac.signal })) {
+          seen.push(ev);
+          if (ev.event === 'subscribed' || ev.event === 'resumed') {
+            await watcher.createFolder('cloudreve://my/watched/mine'); // same client id: not echoed
+            await other.createFolder('cloudreve://my/watched/theirs');
+          }
+          if (ev.event === 'event') {
+            // give a possible echo of our own change time to arrive, then stop
+            setTimeout(() => ac.abort(), 400);
+          }
+        }
+      })();
+      const timer = setTimeout(() => ac.abort(), 10_000);
+      await done;
+      clearTimeout(timer);
+      assert.equal(seen[0].event, 'subscribed');
+      const events = seen.filter((e) => e.event === 'event').map((e) => e.data as { type: string; from: string });
+      assert.ok(events.length >= 1, JSON.stringify(seen));
+      assert.ok(events.some((e) => e.type === 'create' && /theirs/.test(e.from)), JSON.stringify(events));
+      assert.ok(!events.some((e) => /mine/.test(e.from)), 'own change echoed');
+    } finally {
+      watcher.close();
+      other.close();
+      await emu.close();
+    }
+  });
+});

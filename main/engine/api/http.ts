@@ -8,9 +8,11 @@
  * on the master. There is no way to hand it a foreign URL. Code that talks to storage/slave URLs
  * uses foreignHeaders() to prove that no master header rides along.
  *
- * Measured (1 GiB to a loopback sink, 25 MiB chunks, 1 MiB read buffers, 2 vCPU): got 1.3–1.7 GiB/s
- * vs node:http 1.5–1.9 GiB/s, ≈0.1 s more CPU per GiB. Not worth a second HTTP stack; chunk bodies
- * go through got too (see uploadBody()).
+ * Chunk bodies go through got too. Measured with test/engine/api/upload-throughput.bench.ts (1 GiB
+ * in 25 MiB chunks, 2 in flight, 1 MiB read buffers, loopback sink in-process, plain node, 2 busy
+ * vCPUs): node:http 1.3–1.8 GiB/s at 0.76–1.0 s CPU/GiB, got 1.4–1.5 GiB/s at 0.88–0.95,
+ * CloudreveClient.uploadChunk 1.4–1.5 GiB/s at 0.88–0.96. got costs ≈10 % CPU; not worth a second
+ * HTTP stack with its own timeouts and error mapping.
  */
 import got, { type Got, type Response } from 'got';
 import { Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';

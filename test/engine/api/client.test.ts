@@ -189,6 +189,30 @@ describe('against the emulator (default settings)', () => {
     await c.deleteUploadSession(p1.session_id, p1.uri);
   });
 
+  test('uploadCallback: the emulator answers HTTP 401 + envelope; typed, secret never shown', async () => {
+    const s = await c.createUploadSession({ uri: 'cloudreve://my/t6/cb.bin', size: 4 });
+    const wrong = 'WrongSecretWrongSecretWrongSecr';
+    await rejects(c.uploadCallback('s3', '00000000-0000-4000-8000-000000000000', s.callback_secret), (e) => {
+      assert.equal(e.code, 'session-expired');
+      assert.equal(e.serverCode, 40011);
+      assert.equal(e.httpStatus, 401);
+      assert.ok(!e.message.includes(s.callback_secret));
+    });
+    await rejects(c.uploadCallback('s3', s.session_id, wrong), (e) => {
+      assert.equal(e.code, 'session-expired');
+      assert.equal(e.serverCode, 40020);
+      assert.equal(classify(e), 'fail-file');
+      assert.ok(!e.message.includes(wrong));
+    });
+    await rejects(c.uploadCallback('onedrive', s.session_id, s.callback_secret), (e) => {
+      assert.equal(e.code, 'permission');
+      assert.equal(e.serverCode, 40006);
+      assert.equal(e.httpStatus, 401);
+      assert.ok(!e.message.includes(s.callback_secret));
+    });
+    await c.deleteUploadSession(s.session_id, s.uri);
+  });
+
   test('encrypted policy: encrypt_metadata validated and passed through', async () => {
     emu.setPolicy({ encryption: true });
     try {

@@ -214,6 +214,44 @@ describe('account commands against the emulator', () => {
     assert.match(none.err, /no password: use --password-stdin, set CLOUDREVE_PASSWORD, or run in a terminal/);
   });
 
+  test('on a terminal: password and two-factor code are prompted without echo', async () => {
+    const secret = 'JBSWY3DPEHPK3PXP';
+    const emu2 = await startEmulator({ users: [{ email: 'tty@example.com', password: 'tty-password', totpSecret: secret }] });
+    const h = join(t.dir, 'tty');
+    try {
+      const { PassThrough } = await import('node:stream');
+      const stdin = Object.assign(new PassThrough(), { isTTY: true, rawModes: [] as boolean[] });
+      (stdin as unknown as { setRawMode(on: boolean): unknown }).setRawMode = (on: boolean) => {
+        stdin.rawModes.push(on);
+        return stdin;
+      };
+      const stdout = new Sink();
+      const stderr = new Sink();
+      const run = runCli(['--home', h, 'login', '--server', emu2.url, '--email', 'tty@example.com'], {
+        stdin,
+        stdout,
+        stderr,
+        env: { PATH: process.env.PATH },
+        isTTY: true,
+      });
+      const waitFor = async (re: RegExp) => {
+        for (let i = 0; i < 200 && !re.test(stderr.text); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.match(stderr.text, re);
+      };
+      await waitFor(/Password: /);
+      stdin.write('tty-passwordX\u007f\r'); // typo fixed with backspace
+      await waitFor(/Two-factor code: /);
+      stdin.write(totp(secret) + '\n');
+      const code = await run;
+      assert.equal(code, 0, stderr.text);
+      assert.match(stdout.text, /as tty@example\.com/);
+      assert.ok(!stderr.text.includes('tty-password') && !stdout.text.includes('tty-password'), 'no echo');
+      assert.deepEqual(stdin.rawModes, [true, false, true, false]);
+    } finally {
+      await emu2.close();
+    }
+  });
+
   test('usage errors → exit 2 with one line', async () => {
     const h = join(t.dir, 'usage');
     const cases: Array<[string[], RegExp]> = [

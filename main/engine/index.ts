@@ -163,21 +163,9 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   }
 
   function overall(): OverallProgress {
-    let bytesDone = 0;
-    let bytesTotal = 0;
-    let active = 0;
-    let queued = 0;
-    for (const row of journal.uploads.list(record ? { account: accountKey() } : undefined)) {
-      if (!queue.isAdmitted(row.id)) continue;
-      const s = row.state as TransferState;
-      if (s === 'cancelled' || s === 'skipped') continue;
-      bytesTotal += row.size;
-      bytesDone += s === 'done' ? row.size : live.get(row.id)?.bytesDone ?? row.bytesDone;
-      if (s === 'queued') queued++;
-      else if (!TERMINAL_STATES.has(s) && s !== 'paused') active++;
-    }
-    const speed = overallMeter.sample(bytesDone);
-    return { bytesDone, bytesTotal, speed, eta: eta(bytesTotal - bytesDone, speed), active, queued };
+    const t = queue.totals();
+    const speed = overallMeter.sample(t.bytesDone);
+    return { ...t, speed, eta: eta(t.bytesTotal - t.bytesDone, speed) };
   }
 
   function onState(row: UploadRow, from: TransferState): void {
@@ -238,6 +226,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       onState,
       onProgress: (id, bytesDone) => {
         liveOf(id).bytesDone = bytesDone;
+        queue.noteProgress(id, bytesDone);
         progressThrottle.push(id, { bytesDone });
         overallThrottle.push('all', null);
       },

@@ -52,11 +52,14 @@ interface Entry {
   priority: number;
   createdAt: number;
   size: number;
+  bytesDone: number;
 }
 
 export class TransferQueue {
   /** admitted transfers, mirrored from the journal so scheduling never scans it */
   private readonly admitted = new Map<string, Entry>();
+  /** ids of admitted transfers whose state is 'queued' */
+  private readonly queued = new Set<string>();
   private readonly running = new Map<string, Running>();
   private readonly settling = new Map<string, AbortController>();
   private idleWaiters: Array<() => void> = [];
@@ -94,7 +97,36 @@ export class TransferQueue {
   }
 
   private mirror(row: UploadRow): void {
-    this.admitted.set(row.id, { state: row.state as TransferState, priority: row.priority, createdAt: row.createdAt, size: row.size });
+    const prev = this.admitted.get(row.id);
+    this.admitted.set(row.id, {
+      state: row.state as TransferState,
+      priority: row.priority,
+      createdAt: row.createdAt,
+      size: row.size,
+      bytesDone: prev && row.state !== 'queued' ? Math.max(prev.bytesDone, row.bytesDone) : row.bytesDone,
+    });
+    if (row.state === 'queued') this.queued.add(row.id);
+    else this.queued.delete(row.id);
+  }
+
+  /** Progress of a running transfer, for overall(). */
+  noteProgress(id: string, bytesDone: number): void {
+    const e = this.admitted.get(id);
+    if (e) e.bytesDone = bytesDone;
+  }
+
+  /** Totals over the admitted transfers, from memory (cheap enough to compute on every progress tick). */
+  totals(): { bytesDone: number; bytesTotal: number; active: number; queued: number } {
+    let bytesDone = 0;
+    let bytesTotal = 0;
+    let active = 0;
+    for (const e of this.admitted.values()) {
+      if (e.state === 'cancelled' || e.state === 'skipped') continue;
+      bytesTotal += e.size;
+      bytesDone += e.state === 'done' ? e.size : Math.min(e.size, e.bytesDone);
+      if (!TERMINAL_STATES.has(e.state) && e.state !== 'paused' && e.state !== 'queued') active++;
+    }
+    return { bytesDone, bytesTotal, active, queued: this.queued.size };
   }
 
   activeCount(): number {
@@ -184,15 +216,20 @@ export class TransferQueue {
 
   private pump(): void {
     if (this.closed) return;
-    const queued = [...this.admitted]
-      .filter(([id, e]) => e.state === 'queued' && !this.running.has(id))
-      .sort(([, a], [, b]) => b.priority - a.priority || a.createdAt - b.createdAt);
-    let normal = [...this.running.values()].filter((r) => !r.small).length;
+    let normal = 0;
+    for (const r of this.running.values()) if (!r.small) normal++;
     let small = this.running.size - normal;
-    for (const [id, e] of queued) {
-      const isSmall = e.size <= this.opts.smallFileBytes;
-      const lane = normal < this.opts.maxActiveFiles ? 'normal' : isSmall && small < this.opts.smallFileSlots ? 'small' : null;
-      if (!lane) continue;
+    for (;;) {
+      const normalFree = normal < this.opts.maxActiveFiles;
+      const smallFree = small < this.opts.smallFileSlots;
+      if (!normalFree && !smallFree) break;
+      const id = this.best(normalFree ? Infinity : this.opts.smallFileBytes);
+      if (id === null) break;
+      const e = this.admitted.get(id)!;
+      const lane = normalFree ? 'normal' : 'small';
+      // taken off the queue now, so the next pick does not choose it again
+      e.state = 'preflight';
+      this.queued.delete(id);
       const row = this.journal.uploads.get(id);
       if (!row) {
         this.admitted.delete(id);
@@ -201,9 +238,23 @@ export class TransferQueue {
       if (lane === 'normal') normal++;
       else small++;
       this.start(row, lane === 'small');
-      if (normal >= this.opts.maxActiveFiles && small >= this.opts.smallFileSlots) break;
     }
     this.notifyIdle();
+  }
+
+  /** The queued transfer to run next (priority, then age), among those of at most `maxSize` bytes. */
+  private best(maxSize: number): string | null {
+    let bestId: string | null = null;
+    let b: Entry | null = null;
+    for (const id of this.queued) {
+      const e = this.admitted.get(id)!;
+      if (e.size > maxSize || this.running.has(id)) continue;
+      if (!b || e.priority > b.priority || (e.priority === b.priority && e.createdAt < b.createdAt)) {
+        b = e;
+        bestId = id;
+      }
+    }
+    return bestId;
   }
 
   private start(row: UploadRow, small: boolean): void {
@@ -261,8 +312,7 @@ export class TransferQueue {
 
   private isIdle(): boolean {
     if (this.running.size > 0 || this.settling.size > 0) return false;
-    for (const e of this.admitted.values()) if (e.state === 'queued') return false;
-    return true;
+    return this.queued.size === 0;
   }
 
   private notifyIdle(force = false): void {

@@ -60,6 +60,7 @@ export interface JobDeps {
 }
 
 const MAX_RENAMES = 100;
+const TRANSIENT: ReadonlySet<TransferState> = new Set(['preflight', 'creating-session', 'completing']);
 const MAX_NEW_SESSIONS = 2;
 
 export class UploadJob {
@@ -94,9 +95,12 @@ export class UploadJob {
         }
         try {
           await this.sendParts(fp, signal);
-          this.setState('completing');
-          const receipts = this.deps.journal.uploads.parts(this.row.id).map((p) => ({ index: p.index, etag: p.etag }));
-          await this.adapter().complete(this.row.session!, receipts, signal);
+          const adapter = this.adapter();
+          if (adapter.capabilities.needsComplete) {
+            this.setState('completing');
+            const receipts = this.deps.journal.uploads.parts(this.row.id).map((p) => ({ index: p.index, etag: p.etag }));
+            await adapter.complete(this.row.session!, receipts, signal);
+          }
           this.finish('done', null);
           return this.row;
         } catch (err) {
@@ -368,20 +372,29 @@ export class UploadJob {
     this.patch({ bytesDone: 0 });
   }
 
+  /** One transaction: the final state, and (for done/skipped/cancelled) the session and its key leave the journal. */
   private finish(state: TransferState, error: UploadRow['error']): void {
-    // A finished upload keeps no session: its key and credentials leave the journal.
-    if (state === 'done' || state === 'skipped' || state === 'cancelled') {
-      if (this.row.session) this.deps.journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
-      this.row = this.reload();
-    }
-    this.patch({ error, bytesDone: state === 'done' ? this.row.size : this.row.bytesDone });
-    this.setState(state);
+    const dropSession = state === 'done' || state === 'skipped' || state === 'cancelled';
+    const bytesDone = state === 'done' ? this.row.size : this.row.bytesDone;
+    const { journal } = this.deps;
+    journal.transaction(() => {
+      if (dropSession && this.row.session) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
+      journal.uploads.update(this.row.id, { error, bytesDone, state });
+    });
+    const from = this.row.state as TransferState;
+    this.row = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
+    if (from !== state) this.deps.onState(this.row, from);
   }
 
+  /**
+   * Steps that need not survive a crash (preflight, creating-session, completing) are not written to the journal:
+   * after a crash such a transfer is simply continued from its last durable state.
+   */
   private setState(state: TransferState): void {
     const from = this.row.state as TransferState;
     if (from === state) return;
-    this.patch({ state });
+    if (TRANSIENT.has(state)) this.row = { ...this.row, state };
+    else this.patch({ state });
     this.deps.onState(this.row, from);
   }
 
@@ -390,10 +403,11 @@ export class UploadJob {
     this.row = { ...this.row, ...p };
   }
 
+  /** The journal's row, with the state this job is in (transient states are not in the journal). */
   private reload(): UploadRow {
     const r = this.deps.journal.uploads.get(this.row.id);
     if (!r) throw new EngineError('local-io', 'transfer vanished from the journal');
-    return r;
+    return { ...r, state: this.row.state };
   }
 
   private emitProgress(): void {

@@ -361,7 +361,7 @@ export class MasterHttp {
       headers['content-length'] = String(req.length);
     }
     if (req.signal?.aborted) {
-      stream?.destroy();
+      if (stream) release(stream);
       throw new EngineError('cancelled', `${req.op}: cancelled`);
     }
     try {
@@ -377,9 +377,11 @@ export class MasterHttp {
         p.on('uploadProgress', (e) => cb(e.transferred));
       }
       const res: Response<string> = await p;
+      // The server may answer before it read the whole body (an unknown session…): release the rest.
+      if (stream && !stream.readableEnded) release(stream);
       return { status: res.statusCode, headers: res.headers, body: res.body ?? '' };
     } catch (err) {
-      if (stream && !stream.destroyed) stream.destroy();
+      if (stream) release(stream);
       throw transportError(err, ctx, bodyError);
     }
   }
@@ -424,6 +426,10 @@ export class MasterHttp {
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
+}
+
+function release(stream: Readable): void {
+  if (!stream.destroyed && typeof stream.destroy === 'function') stream.destroy();
 }
 
 /** Reads a whole stream as UTF-8 text, up to `limit` bytes. */

@@ -28,8 +28,8 @@ async function rejects(p: Promise<unknown>, check: (e: EngineError) => void): Pr
   assert.fail('expected a rejection');
 }
 
-async function withServer(handler: Parameters<typeof startServer>[0], fn: (s: TestServer) => Promise<void>) {
-  const s = await startServer(handler);
+async function withServer(handler: Parameters<typeof startServer>[0], fn: (s: TestServer) => Promise<void>, opts: { readBody?: boolean } = {}) {
+  const s = await startServer(handler, opts);
   try {
     await fn(s);
   } finally {
@@ -491,6 +491,33 @@ test('uploadChunk streams with the exact Content-Length, reports progress, no re
       assert.equal(s.seen.length, 1, 'no retry inside the client');
       c.close();
     },
+  );
+});
+
+test('uploadChunk: a server answering before reading the body (Go closes after 256 KiB) → its envelope; the body is released', async () => {
+  await withServer(
+    (req, res) => {
+      const body = JSON.stringify({ code: 40011, msg: 'Upload session expired or not exist' });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), connection: 'close' });
+      res.end(body, () => setTimeout(() => req.socket.destroy(), 5));
+    },
+    async (s) => {
+      const c = client(s.url);
+      const size = 64 << 20;
+      let produced = 0;
+      const body = new Readable({
+        read() {
+          if (produced >= size) return void this.push(null);
+          produced += 1 << 20;
+          this.push(Buffer.alloc(1 << 20));
+        },
+      });
+      await rejects(c.uploadChunk('s', 0, body, size), (e) => assert.equal(e.code, 'session-expired'));
+      assert.ok(body.destroyed, 'rest of the body released');
+      assert.ok(produced < size, 'did not read the whole body');
+      c.close();
+    },
+    { readBody: false },
   );
 });
 

@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-// Installed entry of the headless CLI. Runs the compiled build (npm run build / npm ci → prepare).
-import '../dist/main/cli.js';
+// Installed entry of the headless CLI: runs the compiled build (made by `npm run build`, which `npm ci` runs).
+import { main } from '../dist/main/cli.js';
+
+main();

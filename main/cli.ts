@@ -254,7 +254,8 @@ function isMainModule(): boolean {
   }
 }
 
-if (isMainModule()) {
+/** Runs the CLI on process.argv and exits with its code (the `cloudreve-sync` bin and `npm run cli`). */
+export function main(): void {
   runCli(process.argv.slice(2)).then(
     (code) => {
       // let piped output drain before exiting
@@ -266,3 +267,5 @@ if (isMainModule()) {
     },
   );
 }
+
+if (isMainModule()) main();

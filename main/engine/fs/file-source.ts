@@ -2,8 +2,8 @@
  * Reading the local file: its fingerprint (size, mtime, inode) and byte ranges as streams that refuse to
  * deliver the last piece of a range if the file changed while it was read.
  */
-import { createReadStream, statSync } from 'node:fs';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { close, open, read, statSync } from 'node:fs';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { EngineError } from '../errors.js';
 
 export interface Fingerprint {
@@ -43,25 +43,20 @@ export function fileChanged(path: string, what: string): EngineError {
   return new EngineError('file-changed', `${path}: ${what} during upload`);
 }
 
-/** The raw bytes [start, end) of `path` (1 MiB reads); read errors become EngineErrors. */
+/** The raw bytes [start, end) of `path`, in 1 MiB reads; read errors become EngineErrors. */
 export function readRange(path: string, start: number, end: number): Readable {
-  if (end <= start) return Readable.from([]);
-  const src = createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK });
-  const out = new PassThrough({ highWaterMark: READ_CHUNK });
-  src.on('error', (err) => out.destroy(toLocalError(path, err)));
-  out.on('close', () => src.destroy());
-  return src.pipe(out);
+  return new RangeReader(path, start, end);
 }
 
 /**
- * A pass-through for the bytes of one range, placed last before the network: it holds back the latest piece
- * until the next arrives, and at the end of the range re-checks the file's fingerprint and the byte count before
- * releasing the last piece. A file that changed, grew, shrank or vanished while the range was read and sent
- * therefore errors the stream before the receiver has the whole range, so a part (above all the one that
- * completes the upload) is never delivered with mixed content.
+ * A pass-through for the bytes of one range, placed last before the network: it counts them (`onBytes`), holds
+ * back the latest piece until the next arrives, and at the end of the range re-checks the file's fingerprint and
+ * the byte count before releasing the last piece. A file that changed, grew, shrank or vanished while the range
+ * was read and sent therefore errors the stream before the receiver has the whole range, so a part (above all the
+ * one that completes the upload) is never delivered with mixed content.
  */
-export function changeGuard(path: string, length: number, expected: Fingerprint): Transform {
-  return new RangeGuard(path, length, expected);
+export function changeGuard(path: string, length: number, expected: Fingerprint, onBytes?: (n: number) => void): Transform {
+  return new RangeGuard(path, length, expected, onBytes);
 }
 
 /** readRange → changeGuard */
@@ -71,6 +66,52 @@ export function openRange(path: string, start: number, end: number, expected: Fi
   src.on('error', (err) => guard.destroy(err));
   guard.on('close', () => src.destroy());
   return src.pipe(guard);
+}
+
+class RangeReader extends Readable {
+  private fd: number | null = null;
+  private pos: number;
+  constructor(
+    private readonly path: string,
+    start: number,
+    private readonly end: number,
+  ) {
+    super({ highWaterMark: READ_CHUNK });
+    this.pos = start;
+  }
+
+  override _construct(cb: (err?: Error | null) => void): void {
+    open(this.path, 'r', (err, fd) => {
+      if (err) return cb(toLocalError(this.path, err));
+      this.fd = fd;
+      cb();
+    });
+  }
+
+  override _read(): void {
+    const len = Math.min(READ_CHUNK, this.end - this.pos);
+    if (len <= 0 || this.fd === null) {
+      this.push(null);
+      return;
+    }
+    const buf = Buffer.allocUnsafe(len);
+    read(this.fd, buf, 0, len, this.pos, (err, n) => {
+      if (err) return this.destroy(toLocalError(this.path, err));
+      if (n === 0) {
+        this.push(null); // shorter than expected: the guard downstream reports it
+        return;
+      }
+      this.pos += n;
+      this.push(n < len ? buf.subarray(0, n) : buf);
+    });
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (this.fd === null) return cb(err);
+    const fd = this.fd;
+    this.fd = null;
+    close(fd, () => cb(err));
+  }
 }
 
 function toLocalError(path: string, err: unknown): EngineError {
@@ -86,12 +127,14 @@ class RangeGuard extends Transform {
     private readonly path: string,
     private readonly length: number,
     private readonly expected: Fingerprint,
+    private readonly onBytes?: (n: number) => void,
   ) {
     super({ readableHighWaterMark: READ_CHUNK, writableHighWaterMark: READ_CHUNK });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
+    this.onBytes?.(chunk.length);
     if (this.seen > this.length) return cb(fileChanged(this.path, 'grew'));
     const prev = this.held;
     this.held = chunk;

@@ -21,7 +21,7 @@
  * On 40011 the token is refreshed and the part retried once; a second 40011 means the session is gone:
  * it is cancelled and a new one made (at most twice per run).
  */
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { CloudreveClient } from '../api/client.js';
 import type { EntityType, FileResponse, StoragePolicy, UploadSession } from '../api/types.js';
 import { baseName, joinUri, parentUri } from '../api/uri.js';
@@ -282,19 +282,18 @@ export class UploadJob {
     }
   }
 
-  /** file range → (AES-256-CTR at the part's offset) → shared bandwidth limit → progress → change guard */
+  /** file range → (AES-256-CTR at the part's offset) → (shared bandwidth limit) → progress + change guard */
   private partBody(part: Part, fp: Fingerprint, key: CtrKey | null, signal: AbortSignal): Readable {
     const stages: NodeJS.ReadWriteStream[] = [];
     if (key) stages.push(createCtrCipher(key, part.start));
     if (this.deps.limiter.rate > 0) stages.push(this.deps.limiter.stream(signal));
-    const counter = new CountingStream((n) => {
+    const src = readRange(this.row.localPath, part.start, part.end);
+    // Last, so that its end-of-range check happens when the bytes really go out, not when they were read.
+    const out = changeGuard(this.row.localPath, part.length, fp, (n) => {
       this.inflight.set(part.index, (this.inflight.get(part.index) ?? 0) + n);
       this.emitProgress();
     });
-    const src = readRange(this.row.localPath, part.start, part.end);
-    // Last, so that its end-of-range check happens when the bytes really go out, not when they were read.
-    const out = changeGuard(this.row.localPath, part.length, fp);
-    pipeline([src, ...stages, counter, out] as unknown as [Readable, ...NodeJS.ReadWriteStream[]], (err) => {
+    pipeline([src, ...stages, out] as unknown as [Readable, ...NodeJS.ReadWriteStream[]], (err) => {
       if (err) out.destroy(err);
     });
     return out;
@@ -422,14 +421,4 @@ function sameContentHint(f: FileResponse, fp: Fingerprint): boolean {
   if (f.size !== fp.size) return false;
   const t = Date.parse(f.updated_at);
   return Number.isFinite(t) && Math.abs(t - Math.floor(fp.mtimeMs)) < 1;
-}
-
-class CountingStream extends Transform {
-  constructor(private readonly onBytes: (n: number) => void) {
-    super({ highWaterMark: 1024 * 1024 });
-  }
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    this.onBytes(chunk.length);
-    cb(null, chunk);
-  }
 }

@@ -1,0 +1,21 @@
+// `npm run bench`: bundles the benchmark (runner, client child, emulator and engine) with esbuild to plain
+// JavaScript in dist/bench/ and runs it with node. Measuring under tsx's loader would roughly halve throughput
+// for every client alike and hide the differences between them.
+import { build } from 'esbuild';
+import { spawn } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+await build({
+  entryPoints: { run: root + 'test/bench/run.ts', child: root + 'test/bench/child.ts' },
+  outdir: root + 'dist/bench',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: false,
+  logLevel: 'warning',
+});
+const p = spawn(process.execPath, [root + 'dist/bench/run.mjs', ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+p.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -4,6 +4,7 @@
  * reason), 2 usage, 3 other fatal errors (thrown to main/cli.ts), 130 interrupted (work kept for `resume`).
  */
 import { createEngine, type Engine, type EngineConfig } from '../engine/index.js';
+import { openConfig } from '../engine/config.js';
 import { EngineError } from '../engine/errors.js';
 import type { IfExists, TransferSnapshot } from '../engine/types.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
@@ -31,14 +32,17 @@ function str(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The stored settings (config.json, shared with the desktop app), overridden by the command line. */
 function engineConfig(ctx: CliContext, args: ParsedArgs): EngineConfig {
+  const settings = openConfig(ctx.home);
   const rate = str(args, 'limit-rate');
   return {
     home: ctx.home,
     autoResume: false,
-    bandwidthLimit: rate === undefined ? 0 : parseRate(rate),
-    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency'),
-    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency'),
+    bandwidthLimit: rate === undefined ? settings.get('bandwidthLimit') : parseRate(rate),
+    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency') ?? settings.get('maxActiveFiles'),
+    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency') ?? settings.get('chunkConcurrencyCap'),
+    ifExists: settings.get('ifExists'),
   };
 }
 
@@ -155,7 +159,7 @@ const upload: CommandSpec = {
     if (args.positionals.length === 0) throw new UsageError('upload: give at least one file or folder');
     const to = str(args, 'to');
     if (!to) throw new UsageError('upload: --to <cloudreve-uri|folder> is required');
-    const ifExists = str(args, 'if-exists') ?? 'rename';
+    const ifExists = str(args, 'if-exists') ?? openConfig(ctx.home).get('ifExists');
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');

@@ -1,6 +1,7 @@
 /**
- * Settings of one installation, stored with `conf` as `<home>/config.json`. The engine gets `home`
- * injected (the CLI's --home, Electron's userData); nothing here knows about Electron.
+ * Settings of one installation, stored with `conf` as `<home>/config.json`: the one settings store of both the
+ * CLI (flags override it) and the desktop app (the window edits it through the IPC contract; main/shell/settings.ts).
+ * The engine gets `home` injected (the CLI's --home, Electron's userData); nothing here knows about Electron.
  *
  * `clientId` is the stable per-installation UUID sent as X-Cr-Client-Id (spec §1.1, §4.9): generated
  * once, on first open, and never changed afterwards.
@@ -11,19 +12,28 @@ import { mkdirSync } from 'node:fs';
 
 export type Settings = {
   clientId: string;
-  /** files uploaded at the same time */
-  transferConcurrency: number;
+  /** files uploaded at the same time (small files have extra slots on top) */
+  maxActiveFiles: number;
   /** upper bound on parallel chunks of one file (the policy's chunk_concurrency may lower it) */
-  chunkConcurrencyMax: number;
+  chunkConcurrencyCap: number;
   /** bytes/s, 0 = unlimited */
   bandwidthLimit: number;
+  /** what an upload does when the target exists */
+  ifExists: 'skip' | 'overwrite' | 'rename';
+  /** where the desktop app uploads what is dropped on it or sent from the shell menu */
+  defaultTargetFolderUri: string;
+  /** the "Upload to Cloudreve" file-manager entries are installed */
+  shellIntegration: boolean;
   timeouts: { connectMs: number; responseMs: number; idleMs: number };
 };
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'clientId'> = {
-  transferConcurrency: 3,
-  chunkConcurrencyMax: 4,
+  maxActiveFiles: 3,
+  chunkConcurrencyCap: 4,
   bandwidthLimit: 0,
+  ifExists: 'rename',
+  defaultTargetFolderUri: 'cloudreve://my/',
+  shellIntegration: false,
   timeouts: { connectMs: 10_000, responseMs: 30_000, idleMs: 30_000 },
 };
 
@@ -39,12 +49,18 @@ export function openConfig(home: string): SettingsStore {
     cwd: home,
     configName: 'config',
     configFileMode: 0o600,
+    // An unreadable or invalid file must not stop the app or the CLI: it starts again from the defaults
+    // (settings only; the login and the journal live in their own files).
+    clearInvalidConfig: true,
     defaults: { ...DEFAULT_SETTINGS, clientId: '' },
     schema: {
       clientId: { type: 'string' },
-      transferConcurrency: { type: 'integer', minimum: 1, maximum: 32 },
-      chunkConcurrencyMax: { type: 'integer', minimum: 1, maximum: 32 },
+      maxActiveFiles: { type: 'integer', minimum: 1, maximum: 32 },
+      chunkConcurrencyCap: { type: 'integer', minimum: 1, maximum: 32 },
       bandwidthLimit: { type: 'integer', minimum: 0 },
+      ifExists: { type: 'string', enum: ['skip', 'overwrite', 'rename'] },
+      defaultTargetFolderUri: { type: 'string', pattern: '^cloudreve://' },
+      shellIntegration: { type: 'boolean' },
       timeouts: {
         type: 'object',
         properties: {

@@ -3,7 +3,7 @@
  *
  *   single-instance lock ── lost ──► pass our parsed `--upload` to the running app (additionalData), quit
  *        │ won
- *   whenReady → settings (userData/settings.json) → createEngine({home: userData/engine, …})
+ *   whenReady → settings (userData/engine/config.json) → createEngine({home: userData/engine, …})
  *        → IPC server (handlers + sender check + throttled events) → tray → window
  *   second-instance / open-file (macOS) → args.ts → engine.enqueue (after login if signed out)
  *   closing the window hides it; the app keeps running in the tray until "Quit".
@@ -88,10 +88,11 @@ async function run(): Promise<void> {
   if (process.platform !== 'darwin') Menu.setApplicationMenu(null);
 
   const userData = app.getPath('userData');
-  const settings = await SettingsFile.load(join(userData, 'settings.json'), (next, prev) => applySettings(next, prev));
+  const home = join(userData, 'engine');
+  const settings = SettingsFile.open(home, (next, prev) => applySettings(next, prev));
   const initial = settings.get();
   const config: EngineConfig = {
-    home: join(userData, 'engine'),
+    home,
     maxActiveFiles: initial.maxActiveFiles,
     chunkConcurrencyCap: initial.chunkConcurrencyCap,
     bandwidthLimit: initial.bandwidthLimit,

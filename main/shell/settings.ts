@@ -1,20 +1,19 @@
 /**
- * The desktop app's settings: a JSON file in userData, validated with the same rules the IPC server uses
+ * The desktop app's settings: the engine's settings store, validated with the same rules the IPC server uses
  * for `setSettings`. Implements the IPC server's SettingsPort; `onChange` applies side effects (engine
  * bandwidth limit, shell menu entries). Fields that fail validation on load fall back to their defaults.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { DEFAULT_SETTINGS as ENGINE_DEFAULTS, openConfig, type SettingsStore } from '../engine/config.js';
 import type { SettingsDto } from '../ipc/contract.js';
 import { parseSettingsPatch, type SettingsPort } from '../ipc/server.js';
 
 export const DEFAULT_SETTINGS: Readonly<SettingsDto> = Object.freeze({
-  defaultTargetFolderUri: 'cloudreve://my/',
-  bandwidthLimit: 0,
-  maxActiveFiles: 3,
-  chunkConcurrencyCap: 4,
-  ifExists: 'rename',
-  shellIntegration: false,
+  defaultTargetFolderUri: ENGINE_DEFAULTS.defaultTargetFolderUri,
+  bandwidthLimit: ENGINE_DEFAULTS.bandwidthLimit,
+  maxActiveFiles: ENGINE_DEFAULTS.maxActiveFiles,
+  chunkConcurrencyCap: ENGINE_DEFAULTS.chunkConcurrencyCap,
+  ifExists: ENGINE_DEFAULTS.ifExists,
+  shellIntegration: ENGINE_DEFAULTS.shellIntegration,
 });
 
 /** PURE: defaults overlaid with every valid field of `raw`. */
@@ -33,23 +32,22 @@ export function normalizeSettings(raw: unknown): SettingsDto {
 
 export type SettingsChangeListener = (next: SettingsDto, prev: SettingsDto) => void | Promise<void>;
 
+/**
+ * The desktop app's view of the engine's settings store (`<home>/config.json`, engine/config.ts): the same file the
+ * CLI reads, so one installation has one set of settings.
+ */
 export class SettingsFile implements SettingsPort {
-  private writing: Promise<void> = Promise.resolve();
-
   private constructor(
-    private readonly path: string,
+    private readonly store: SettingsStore,
     private current: SettingsDto,
     private readonly onChange: SettingsChangeListener,
   ) {}
 
-  static async load(path: string, onChange: SettingsChangeListener = () => {}): Promise<SettingsFile> {
-    let raw: unknown = null;
-    try {
-      raw = JSON.parse(await readFile(path, 'utf8'));
-    } catch {
-      // missing or unreadable: start from defaults
-    }
-    return new SettingsFile(path, normalizeSettings(raw), onChange);
+  static open(home: string, onChange: SettingsChangeListener = () => {}): SettingsFile {
+    const store = openConfig(home);
+    const stored: Record<string, unknown> = {};
+    for (const key of Object.keys(DEFAULT_SETTINGS) as (keyof SettingsDto)[]) stored[key] = store.get(key);
+    return new SettingsFile(store, normalizeSettings(stored), onChange);
   }
 
   get(): SettingsDto {
@@ -60,18 +58,8 @@ export class SettingsFile implements SettingsPort {
     const prev = this.current;
     const next = normalizeSettings({ ...prev, ...patch });
     this.current = next;
-    // Writes are serialised; each writes a temp file and renames it over the old one.
-    const run = this.writing.then(() => this.write(next));
-    this.writing = run.catch(() => {});
-    await run;
+    this.store.set({ ...next }); // conf writes atomically (temp file + rename), mode 0600
     await this.onChange({ ...next }, { ...prev });
     return { ...next };
-  }
-
-  private async write(s: SettingsDto): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.tmp`;
-    await writeFile(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-    await rename(tmp, this.path);
   }
 }

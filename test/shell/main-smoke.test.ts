@@ -52,7 +52,7 @@ test('shell entry: lock, IPC for every method, secure window, tray, close-to-tra
     assert.deepEqual(r.getAccount, { ok: true, value: null });
     assert.deepEqual(r.untrusted, { ok: false, error: { code: 'untrusted-sender', message: 'Refused getAccount from an untrusted frame', retryable: false } });
     assert.equal((r.setSettings as { ok: boolean; value: { bandwidthLimit: number } }).value.bandwidthLimit, 4096);
-    assert.equal(JSON.parse(readFileSync(join(home, 'userData', 'settings.json'), 'utf8')).bandwidthLimit, 4096);
+    assert.equal(JSON.parse(readFileSync(join(home, 'userData', 'engine', 'config.json'), 'utf8')).bandwidthLimit, 4096);
     assert.deepEqual(r.listTransfers, { ok: true, value: [] });
     assert.ok(existsSync(join(home, 'userData', 'engine')), 'engine home under userData');
     assert.equal(r.navigationPrevented, true);

@@ -67,7 +67,7 @@ test('config: one stable client id per installation, defaults, 0600', () => {
     assert.equal(installationId(t.home), id);
     const conf = openConfig(t.home);
     assert.equal(conf.get('clientId'), id);
-    assert.equal(conf.get('transferConcurrency'), 3);
+    assert.equal(conf.get('maxActiveFiles'), 3);
     assert.deepEqual(conf.get('timeouts'), { connectMs: 10_000, responseMs: 30_000, idleMs: 30_000 });
     assert.equal(statSync(join(t.home, 'config.json')).mode & 0o777, 0o600);
     assert.equal(JSON.parse(readFileSync(join(t.home, 'config.json'), 'utf8')).clientId, id);

@@ -178,7 +178,14 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     }
     events.emit('transfer-state-changed', { transfer: snapshot(row), from });
     overallThrottle.push('all', null);
+    if (row.state === 'paused' && row.error?.code === 'login-required' && !stoppedForLogin) {
+      // The login is gone (refresh token expired or revoked): stop starting work that cannot succeed.
+      stoppedForLogin = true;
+      queueMicrotask(() => queue.pause());
+      events.emit('account-changed', { loggedIn: false, email: record?.email });
+    }
   }
+  let stoppedForLogin = false;
 
   // ---- policy and quota, cached --------------------------------------------------------------------
   async function policyFor(folderUri: string): Promise<StoragePolicy | null> {
@@ -341,6 +348,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       await saveAccount(home, record);
       client = clientFor(record);
       policyCache.clear();
+      stoppedForLogin = false;
       events.emit('account-changed', { loggedIn: true, email: record.email });
       return engine.account()!;
     },

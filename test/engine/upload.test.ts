@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import { createEngine, type Engine, type EngineConfig } from '../../main/engine/index.js';
@@ -214,6 +214,78 @@ describe('faults mid-upload', () => {
       assert.equal(t.state, 'done', JSON.stringify(t));
       const blob = env.emu.blob('cloudreve://my/up/g.bin')!;
       assert.ok(blob.equals(Buffer.concat([f.data, Buffer.alloc(10, 1)])));
+    } finally {
+      await env.close();
+    }
+  });
+});
+
+describe('login and locks', () => {
+  test('a login revoked mid-upload parks the transfers; after logging in again resume finishes them', async () => {
+    const env = await setup({ accessTtl: 2, policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 256 * 1024 });
+    try {
+      const f = env.dir.random('rev.bin', 24 * CHUNK); // ~6 s at 256 KiB/s
+      const g = env.dir.random('rev2.bin', 1000);
+      const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/rv');
+      let loggedOut = false;
+      env.engine.events.on('account-changed', (a) => {
+        if (!a.loggedIn) loggedOut = true;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      // another device signs this login out: the refresh-token chain is revoked on the server
+      const creds = JSON.parse(readFileSync(join(env.dir.path, 'home', 'credentials.json'), 'utf8'));
+      const res = await fetch(`${env.emu.url}/api/v4/session/token`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refresh_token: creds.tokens.refresh_token }),
+      });
+      assert.equal(((await res.json()) as { code: number }).code, 0);
+      const [id2] = await env.engine.enqueue([g.path], 'cloudreve://my/rv').catch(() => [null]);
+      await env.engine.idle();
+      const t = env.engine.transfer(id)!;
+      assert.equal(t.state, 'paused', JSON.stringify(t));
+      assert.equal(t.error?.code, 'login-required');
+      assert.ok(loggedOut, 'account-changed told the UI');
+      assert.equal(env.emu.sessions().length, 1, 'the session is kept for later');
+
+      await env.engine.login(env.emu.url, env.emu.email, env.emu.password);
+      env.engine.setBandwidthLimit(0);
+      env.engine.resume();
+      await env.engine.idle();
+      assert.equal(env.engine.transfer(id)!.state, 'done');
+      assert.ok(env.emu.blob('cloudreve://my/rv/rev.bin')!.equals(f.data));
+      if (id2) assert.equal(env.engine.transfer(id2)!.state, 'done');
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('a path locked by another upload: overwrite gets lock-conflict, rename says an upload is in progress', async () => {
+    const env = await setup({ policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 128 * 1024 });
+    try {
+      const a = env.dir.random('a/lock.bin', 16 * CHUNK); // ~8 s: holds the lock while the others try
+      const b = env.dir.random('b/lock.bin', 100);
+      const [first] = await env.engine.enqueue([a.path], 'cloudreve://my/lk');
+      await new Promise<void>((resolve) => {
+        const off = env.engine.events.on('transfer-state-changed', ({ transfer }) => {
+          if (transfer.id === first && transfer.state === 'uploading') {
+            off();
+            resolve();
+          }
+        });
+      });
+      const [over] = await env.engine.enqueue([b.path], 'cloudreve://my/lk', { ifExists: 'overwrite' });
+      const [ren] = await env.engine.enqueue([b.path], 'cloudreve://my/lk', { ifExists: 'rename' });
+      for (let i = 0; i < 100; i++) {
+        const states = [over, ren].map((id) => env.engine.transfer(id)!.state);
+        if (states.every((s) => s === 'failed')) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(env.engine.transfer(over)!.error?.code, 'lock-conflict');
+      assert.equal(env.engine.transfer(ren)!.error?.code, 'exists');
+      assert.match(env.engine.transfer(ren)!.error!.message, /in progress/);
+      await env.engine.cancel(first);
+      await env.engine.idle();
     } finally {
       await env.close();
     }

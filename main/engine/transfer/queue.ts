@@ -148,8 +148,9 @@ export class TransferQueue {
   resume(id?: string): void {
     for (const row of this.targets(id)) {
       if (row.state === 'paused') {
+        if (row.error) this.journal.uploads.update(row.id, { error: null });
         this.mirror(row);
-        this.setState(row, 'queued');
+        this.setState({ ...row, error: null }, 'queued');
       }
     }
     this.pump();

@@ -348,6 +348,12 @@ export class UploadJob {
       return this.setState('waiting-file');
     }
     const e = err instanceof EngineError ? err : new EngineError('local-io', String((err as Error)?.message ?? err), { cause: err });
+    if (classify(e) === 'stop') {
+      // Nothing can go until the user acts (e.g. logs in again): park it with its session and its reason;
+      // the engine pauses the rest, and resume continues from the journal.
+      this.patch({ error: { code: e.code, message: e.message, serverCode: e.serverCode } });
+      return this.setState('paused');
+    }
     if (classify(e) === 'fail-file' && this.row.session && e.code !== 'session-expired') {
       // a per-file refusal mid-upload (lock lost, quota…): the half-made session is of no use
       await this.dropSession();

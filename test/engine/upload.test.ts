@@ -252,9 +252,9 @@ describe('login and locks', () => {
       env.engine.setBandwidthLimit(0);
       env.engine.resume();
       await env.engine.idle();
-      assert.equal(env.engine.transfer(id)!.state, 'done');
+      assert.equal(env.engine.transfer(id)!.state, 'done', JSON.stringify(env.engine.transfer(id)));
       assert.ok(env.emu.blob('cloudreve://my/rv/rev.bin')!.equals(f.data));
-      if (id2) assert.equal(env.engine.transfer(id2)!.state, 'done');
+      if (id2) assert.equal(env.engine.transfer(id2)!.state, 'done', JSON.stringify(env.engine.transfer(id2)));
     } finally {
       await env.close();
     }

@@ -69,6 +69,8 @@ export class UploadJob {
   private readonly budget: RetryBudget;
   private inflight = new Map<number, number>();
   private ackedBytes = 0;
+  /** this run replaced a session the server no longer knew */
+  private lostSession = false;
 
   constructor(
     row: UploadRow,
@@ -107,6 +109,7 @@ export class UploadJob {
           if (err instanceof EngineError && err.code === 'session-expired' && !signal.aborted && newSessions < MAX_NEW_SESSIONS) {
             this.deps.log?.('info', `${this.row.localPath}: upload session gone, starting a new one`);
             await this.dropSession();
+            this.lostSession = true;
             continue;
           }
           throw err;
@@ -185,8 +188,14 @@ export class UploadJob {
       } catch (err) {
         if (!(err instanceof EngineError) || err.code !== 'exists') throw err;
         const existing = await this.existing(uri);
-        if (existing && existing.type === 0 && sameContentHint(existing, fp)) {
-          this.finish('skipped', { code: 'exists', message: 'an identical file (same size and modification time) is already there' });
+        if (existing && existing.type === 0 && !existing.metadata?.['sys:upload_session_id'] && sameContentHint(existing, fp)) {
+          if (this.lostSession) {
+            // Our last part was committed by the server but its answer never reached us (interrupted, paused):
+            // what is there is this very upload.
+            this.finish('done', null);
+          } else {
+            this.finish('skipped', { code: 'exists', message: 'an identical file (same size and modification time) is already there' });
+          }
           return false;
         }
         if (existing?.metadata?.['sys:upload_session_id']) {

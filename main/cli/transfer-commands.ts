@@ -143,6 +143,22 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
   return failed.length > 0 ? 1 : 0;
 }
 
+/** Opens the engine (logged in), admits transfers with `pick`, and drives them to the end. */
+async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<string[]>): Promise<number> {
+  const engine = await createEngine(engineConfig(ctx, args));
+  try {
+    if (!engine.account()) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
+    const ids = await pick(engine);
+    if (ids.length === 0) {
+      ctx.stdout.write(args.flags.json ? JSON.stringify({ event: 'summary', uploaded: 0, skipped: 0, failed: 0 }) + '\n' : `${nothing}\n`);
+      return 0;
+    }
+    return await drive(ctx, engine, ids, args.flags.json === true);
+  } finally {
+    await engine.close();
+  }
+}
+
 const upload: CommandSpec = {
   summary: 'upload files and folders (recursively) to a Cloudreve folder',
   usage: 'upload <path...> --to <cloudreve-uri|folder> [--if-exists skip|overwrite|rename] [--limit-rate 10M] [--concurrency N] [--chunk-concurrency N] [--json]',
@@ -163,18 +179,9 @@ const upload: CommandSpec = {
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');
-    const engine = await createEngine(engineConfig(ctx, args));
-    try {
-      if (!engine.account()) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
-      const ids = await engine.enqueue(args.positionals, to, { ifExists: ifExists as IfExists, priority: priority ? Number(priority) : 0 });
-      if (ids.length === 0) {
-        ctx.stdout.write(args.flags.json ? JSON.stringify({ event: 'summary', uploaded: 0, skipped: 0, failed: 0 }) + '\n' : 'nothing to upload\n');
-        return 0;
-      }
-      return await drive(ctx, engine, ids, args.flags.json === true);
-    } finally {
-      await engine.close();
-    }
+    return runTransfers(ctx, args, 'nothing to upload', (engine) =>
+      engine.enqueue(args.positionals, to, { ifExists: ifExists as IfExists, priority: priority ? Number(priority) : 0 }),
+    );
   },
 };
 
@@ -216,18 +223,7 @@ const resume: CommandSpec = {
     json: { type: 'boolean' },
   },
   async run(ctx, args) {
-    const engine = await createEngine(engineConfig(ctx, args));
-    try {
-      if (!engine.account()) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
-      const ids = engine.resumeInterrupted(args.positionals);
-      if (ids.length === 0) {
-        ctx.stdout.write(args.flags.json ? JSON.stringify({ event: 'summary', uploaded: 0, skipped: 0, failed: 0 }) + '\n' : 'nothing to resume\n');
-        return 0;
-      }
-      return await drive(ctx, engine, ids, args.flags.json === true);
-    } finally {
-      await engine.close();
-    }
+    return runTransfers(ctx, args, 'nothing to resume', async (engine) => engine.resumeInterrupted(args.positionals));
   },
 };
 

@@ -81,15 +81,10 @@ export class UploadJob {
     this.budget = new RetryBudget(deps.retry);
   }
 
-  get id(): string {
-    return this.row.id;
-  }
-
   /** Runs until a final or parked state; never throws. The returned row is the journal's. */
   async run(signal: AbortSignal): Promise<UploadRow> {
     try {
       const fp = await this.preflight();
-      if (!fp) return this.row;
       for (let newSessions = 0; ; newSessions++) {
         if (!this.row.session) {
           const made = await this.createSession(fp, signal);
@@ -129,8 +124,8 @@ export class UploadJob {
 
   // ---- steps -------------------------------------------------------------------------------------
 
-  /** Returns the fingerprint to upload, or null when the job already ended (failed). */
-  private async preflight(): Promise<Fingerprint | null> {
+  /** Checks the file and what the server would refuse; returns the fingerprint to upload. */
+  private async preflight(): Promise<Fingerprint> {
     this.setState('preflight');
     const fp = await fingerprintOrNull(this.row.localPath);
     if (!fp) throw new EngineError('file-changed', `${this.row.localPath}: file not found`);

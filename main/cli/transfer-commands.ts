@@ -190,7 +190,7 @@ const transfers: CommandSpec = {
   usage: 'transfers [--json]',
   flags: { json: { type: 'boolean' } },
   async run(ctx, args) {
-    const engine = await createEngine({ home: ctx.home, autoResume: false });
+    const engine = await createEngine({ home: ctx.home, autoResume: false, exclusive: false });
     try {
       const list = engine.listTransfers();
       if (args.flags.json) {

@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'server' // 5xxxx codes
   | 'api' // any other non-zero envelope code
   | 'cancelled'
+  | 'busy' // another process drives the same home folder
   | 'usage';
 
 export interface EngineErrorOptions {
@@ -154,6 +155,7 @@ const STOP_CODES: ReadonlySet<ErrorCode> = new Set([
   'not-cloudreve',
   'unsupported-version',
   'usage',
+  'busy',
 ]);
 
 /**

@@ -10,6 +10,7 @@ import { clearAccount, loadAccount, saveAccount, type AccountRecord } from './ap
 import type { Capacity, StoragePolicy } from './api/types.js';
 import { joinUri, parentUri, toUri } from './api/uri.js';
 import { installationId } from './config.js';
+import { lockHome } from './home-lock.js';
 import { EngineError } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { fingerprint } from './fs/file-source.js';
@@ -41,6 +42,11 @@ export interface EngineConfig {
   autoResume?: boolean;
   /** How long a changed file must stay still before it is uploaded again (ms, default 2000). */
   settleMs?: number;
+  /**
+   * Take the home folder's lock (default true): one engine drives a journal at a time. A read-only look
+   * (`cloudreve-sync transfers`) passes false.
+   */
+  exclusive?: boolean;
   /** Overrides for tests. */
   retry?: RetryPolicy;
   progressIntervalMs?: number;
@@ -86,7 +92,14 @@ interface Live {
 export async function createEngine(config: EngineConfig): Promise<Engine> {
   const home = resolve(config.home);
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  const journal: Journal = openJournal(join(home, 'journal.db'));
+  const lock = config.exclusive === false ? null : lockHome(home);
+  let journal: Journal;
+  try {
+    journal = openJournal(join(home, 'journal.db'));
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const events = new TypedEmitter<EngineEvents>();
   const limiter = new BandwidthLimiter(config.bandwidthLimit ?? 0);
   const clientId = installationId(home);
@@ -408,6 +421,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       await queue.shutdown();
       progressThrottle.flush();
       journal.close();
+      lock?.release();
     },
   };
 

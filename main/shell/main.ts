@@ -15,6 +15,7 @@ import { eventChannel, type SettingsDto } from '../ipc/contract.js';
 import { createHandlers, createSenderCheck, forwardEngineEvents, registerIpcServer } from '../ipc/server.js';
 import { parseShellArgs, type ParsedShellArgs } from './args.js';
 import { SettingsFile } from './settings.js';
+import { redact } from '../engine/errors.js';
 import {
   applyIntegration,
   buildIntegration,
@@ -38,7 +39,7 @@ if (!app.requestSingleInstanceLock({ upload: startArgs.upload })) {
   app.quit();
 } else {
   void run().catch((err: unknown) => {
-    console.error('[shell] fatal:', err);
+    console.error(`[shell] fatal: ${describe(err)}`);
     dialog.showErrorBox('Cloudreve Sync could not start', err instanceof Error ? err.message : String(err));
     app.exit(1);
   });
@@ -77,7 +78,7 @@ async function run(): Promise<void> {
     engine = null;
     void e
       .close()
-      .catch((err: unknown) => console.error('[shell] engine close failed:', err))
+      .catch((err: unknown) => console.error(`[shell] engine close failed: ${describe(err)}`))
       .finally(() => {
         closed = true;
         app.quit();
@@ -106,7 +107,7 @@ async function run(): Promise<void> {
     ipcMain,
     handlers: createHandlers({ engine: started, settings }),
     isTrustedSender: createSenderCheck(() => window?.webContents ?? null, RENDERER_URL),
-    onInternalError: (method, err) => console.error(`[ipc] ${method} failed:`, err),
+    onInternalError: (method, err) => console.error(`[ipc] ${method} failed: ${describe(err)}`),
   });
   forwardEngineEvents(started, (name, payload) => {
     // Sent even while the page loads: it subscribes before it pulls its snapshot, so whatever it misses
@@ -178,7 +179,7 @@ async function run(): Promise<void> {
     const fallback = settings.get().defaultTargetFolderUri;
     for (const request of pendingUploads.splice(0)) {
       e.enqueue(request.paths, request.targetUri ?? fallback).catch((err: unknown) => {
-        console.error('[shell] could not enqueue:', err);
+        console.error(`[shell] could not enqueue: ${describe(err)}`);
       });
     }
   }
@@ -198,7 +199,7 @@ async function syncShellIntegration(enabled: boolean): Promise<void> {
     if (enabled) await applyIntegration(buildIntegration(platform, { launch: launchCommand(), iconPngPath: appIconPath() }), io);
     else await removeIntegration(platform, io);
   } catch (err) {
-    console.error('[shell] shell integration failed:', err);
+    console.error(`[shell] shell integration failed: ${describe(err)}`);
   }
 }
 
@@ -244,4 +245,14 @@ function throttle(fn: () => void, ms: number): () => void {
       }, wait);
     }
   };
+}
+
+/**
+ * A log-safe one-line description of an error: its code and redacted message only. Printing the error object
+ * itself would also print its `cause` chain, where an HTTP library's error can carry request headers (tokens).
+ */
+function describe(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return `${typeof code === 'string' ? `[${code}] ` : ''}${redact(message)}`;
 }

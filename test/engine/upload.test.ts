@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import { createEngine, type Engine, type EngineConfig } from '../../main/engine/index.js';
@@ -190,6 +190,32 @@ describe('faults mid-upload', () => {
       assert.equal(t.state, 'done', JSON.stringify(t.error));
       const blob = env.emu.blob('cloudreve://my/up/m.bin')!;
       assert.ok(blob.equals(replacement), 'the stored file is the new content, whole');
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('a file deleted mid-upload fails with a clear reason and leaves no session or placeholder behind', async () => {
+    const env = await setup({ policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 512 * 1024 });
+    try {
+      const f = env.dir.random('gone.bin', 16 * CHUNK);
+      const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
+      await new Promise<void>((resolve) => {
+        const off = env.engine.events.on('transfer-progressed', (p) => {
+          if (p.id === id && p.bytesDone > 3 * CHUNK) {
+            off();
+            resolve();
+          }
+        });
+      });
+      rmSync(f.path);
+      await env.engine.idle();
+      const t = env.engine.transfer(id)!;
+      assert.equal(t.state, 'failed');
+      assert.equal(t.error?.code, 'file-changed');
+      assert.match(t.error!.message, /disappeared/);
+      assert.equal(env.emu.sessions().length, 0, 'session cancelled');
+      assert.equal(env.emu.file('cloudreve://my/up/gone.bin'), null, 'no half file on the server');
     } finally {
       await env.close();
     }

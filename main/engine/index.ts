@@ -11,7 +11,7 @@ import type { Capacity, StoragePolicy } from './api/types.js';
 import { joinUri, parentUri, toUri } from './api/uri.js';
 import { installationId } from './config.js';
 import { lockHome } from './home-lock.js';
-import { EngineError } from './errors.js';
+import { EngineError, classify, type ErrorCode } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { fingerprint } from './fs/file-source.js';
 import { openJournal, type Journal, type UploadRow } from './journal/journal.js';
@@ -261,11 +261,19 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   };
   const queue = new TransferQueue(journal, makeJob, queueOpts, onState);
 
+  /**
+   * What a crash or a network loss left unfinished: transfers stopped mid-flight, and failed ones whose failure was
+   * transient (network, timeout, server fault: their retry budget ran out while the server was unreachable).
+   */
   function interruptedIds(): string[] {
     if (!record) return [];
     return journal.uploads
       .list({ account: accountKey() })
-      .filter((r) => RESUMABLE_STATES.has(r.state as TransferState) && r.state !== 'paused')
+      .filter(
+        (r) =>
+          (RESUMABLE_STATES.has(r.state as TransferState) && r.state !== 'paused') ||
+          (r.state === 'failed' && r.error !== null && classify(new EngineError(r.error.code as ErrorCode, r.error.message)) === 'retry'),
+      )
       .map((r) => r.id);
   }
 
@@ -388,7 +396,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       for (const id of list) {
         const row = journal.uploads.get(id)!;
         if (row.state === 'paused') queue.resume(id);
-        else if (row.state === 'failed') queue.retry(id);
+        else if (row.state === 'failed') queue.retry(id); // keeps its session: the parts already sent stay sent
       }
       return list;
     },

@@ -139,6 +139,41 @@ describe('faults mid-upload', () => {
     }
   });
 
+  test('a network loss longer than the retry budget fails the transfer with its session kept; resume continues it', async () => {
+    const env = await setup({ policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 512 * 1024 });
+    try {
+      const f = env.dir.random('net.bin', 12 * CHUNK);
+      const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
+      await new Promise<void>((resolve) => {
+        const off = env.engine.events.on('transfer-progressed', (p) => {
+          if (p.id === id && p.bytesDone > 4 * CHUNK) {
+            off();
+            resolve();
+          }
+        });
+      });
+      // the network goes away: every chunk request is cut
+      env.emu.addFault({ method: 'POST', path: '^/api/v4/file/upload/', times: 10_000, action: { type: 'reset', afterBytes: 0 } });
+      await env.engine.idle();
+      const failed = env.engine.transfer(id)!;
+      assert.equal(failed.state, 'failed');
+      assert.equal(failed.error?.code, 'network');
+      assert.equal(env.emu.sessions().length, 1, 'the session is kept');
+      const acked = env.emu.sessions()[0].received.length;
+      env.emu.clearFaults();
+      env.emu.resetStats();
+      env.engine.setBandwidthLimit(0);
+      assert.deepEqual(env.engine.resumeInterrupted(), [id]);
+      await env.engine.idle();
+      assert.equal(env.engine.transfer(id)!.state, 'done');
+      assert.ok(env.emu.blob('cloudreve://my/up/net.bin')!.equals(f.data));
+      assert.equal(env.emu.stats().sessions_created, 0, 'same session');
+      assert.ok(env.emu.stats().chunk_requests <= 12 - acked, 'only the missing parts');
+    } finally {
+      await env.close();
+    }
+  });
+
   test('access token expiring mid-upload is refreshed and the upload finishes', async () => {
     const env = await setup({ accessTtl: 2, policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 256 * 1024 });
     try {

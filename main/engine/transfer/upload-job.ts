@@ -84,7 +84,7 @@ export class UploadJob {
   /** Runs until a final or parked state; never throws. The returned row is the journal's. */
   async run(signal: AbortSignal): Promise<UploadRow> {
     try {
-      const fp = await this.preflight();
+      const fp = await this.preflight(signal);
       for (let newSessions = 0; ; newSessions++) {
         if (!this.row.session) {
           const made = await this.createSession(fp, signal);
@@ -125,7 +125,7 @@ export class UploadJob {
   // ---- steps -------------------------------------------------------------------------------------
 
   /** Checks the file and what the server would refuse; returns the fingerprint to upload. */
-  private async preflight(): Promise<Fingerprint> {
+  private async preflight(signal: AbortSignal): Promise<Fingerprint> {
     this.setState('preflight');
     const fp = await fingerprintOrNull(this.row.localPath);
     if (!fp) throw new EngineError('file-changed', `${this.row.localPath}: file not found`);
@@ -145,7 +145,7 @@ export class UploadJob {
     const nameErr = checkName(name);
     if (nameErr) throw nameErr;
     if (!this.row.session) {
-      const policy = await this.deps.policyFor(parentUri(this.row.targetUri));
+      const policy = await this.withRetry(signal, () => this.deps.policyFor(parentUri(this.row.targetUri)));
       if (policy) {
         const polErr = checkPolicy(name, fp.size, policy);
         if (polErr) throw polErr;
@@ -161,7 +161,7 @@ export class UploadJob {
     this.setState('creating-session');
     let uri = this.row.sessionUri ?? this.row.targetUri;
     const entityType: EntityType = this.row.ifExists === 'overwrite' ? 'version' : '';
-    const policy = await this.deps.policyFor(parentUri(uri));
+    const policy = await this.withRetry(signal, () => this.deps.policyFor(parentUri(uri)));
     for (let n = 1; ; n++) {
       try {
         const session = await this.withRetry(signal, () =>

@@ -77,6 +77,8 @@ export interface Engine {
   retry(id: string): void;
   setPriority(id: string, priority: number): void;
   setBandwidthLimit(bytesPerSecond: number): void;
+  /** Files in flight and the per-file cap on parts in flight; applies to what starts from now on. */
+  setConcurrency(limits: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void;
   /** Remove finished (done/skipped/cancelled) transfers from the list. */
   clearFinished(): number;
   /** Resolves when nothing admitted is queued, running or waiting. */
@@ -234,12 +236,13 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     return err;
   }
 
+  let chunkCap = Math.max(1, config.chunkConcurrencyCap ?? 4);
   const makeJob = (row: UploadRow) =>
     new UploadJob(row, {
       client: requireClient(),
       journal,
       limiter,
-      chunkCap: Math.max(1, config.chunkConcurrencyCap ?? 4),
+      chunkCap,
       policyFor,
       checkQuota: quotaCheck,
       retry: config.retry,
@@ -412,6 +415,10 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     retry: (id) => queue.retry(id),
     setPriority: (id, p) => queue.setPriority(id, p),
     setBandwidthLimit: (bps) => limiter.setRate(Math.max(0, bps)),
+    setConcurrency({ maxActiveFiles, chunkConcurrencyCap }) {
+      if (chunkConcurrencyCap !== undefined) chunkCap = Math.max(1, Math.floor(chunkConcurrencyCap));
+      if (maxActiveFiles !== undefined) queue.setMaxActiveFiles(maxActiveFiles);
+    },
     clearFinished() {
       let n = 0;
       for (const r of journal.uploads.list()) {

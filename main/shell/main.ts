@@ -186,6 +186,9 @@ async function run(): Promise<void> {
 
   async function applySettings(next: SettingsDto, prev: SettingsDto): Promise<void> {
     if (next.bandwidthLimit !== prev.bandwidthLimit) engine?.setBandwidthLimit(next.bandwidthLimit);
+    if (next.maxActiveFiles !== prev.maxActiveFiles || next.chunkConcurrencyCap !== prev.chunkConcurrencyCap) {
+      engine?.setConcurrency({ maxActiveFiles: next.maxActiveFiles, chunkConcurrencyCap: next.chunkConcurrencyCap });
+    }
     if (next.shellIntegration !== prev.shellIntegration) await syncShellIntegration(next.shellIntegration);
   }
 }

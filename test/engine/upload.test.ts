@@ -415,6 +415,25 @@ describe('queue verbs', () => {
     }
   });
 
+  test('the number of files in flight can be changed while running', async () => {
+    const env = await setup({ policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 512 * 1024, maxActiveFiles: 1, smallFileSlots: 0 });
+    try {
+      const files = [0, 1, 2].map((i) => env.dir.random(`cc${i}.bin`, 8 * CHUNK));
+      await env.engine.enqueue(files.map((f) => f.path), 'cloudreve://my/cc');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(env.engine.overall().active, 1);
+      assert.equal(env.engine.overall().queued, 2);
+      env.engine.setConcurrency({ maxActiveFiles: 3 });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(env.engine.overall().active, 3);
+      env.engine.setBandwidthLimit(0);
+      await env.engine.idle();
+      for (const [i, f] of files.entries()) assert.ok(env.emu.blob(`cloudreve://my/cc/cc${i}.bin`)!.equals(f.data));
+    } finally {
+      await env.close();
+    }
+  });
+
   test('small files are not stuck behind a huge one; priorities order the queue', async () => {
     const env = await setup({ policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 1024 * 1024, maxActiveFiles: 1, smallFileSlots: 2 });
     try {

@@ -84,6 +84,7 @@ function fakeEngine() {
     },
     setPriority: (id, p) => void calls.push(['setPriority', id, p]),
     setBandwidthLimit: (bps) => void calls.push(['setBandwidthLimit', bps]),
+    setConcurrency: (limits) => void calls.push(['setConcurrency', limits]),
     clearFinished: () => (calls.push(['clearFinished']), 2),
     idle: async () => {},
     close: async () => {},

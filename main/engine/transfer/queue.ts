@@ -68,7 +68,7 @@ export class TransferQueue {
   constructor(
     private readonly journal: Journal,
     private readonly makeJob: (row: UploadRow) => UploadJob,
-    private readonly opts: QueueOptions,
+    private opts: QueueOptions,
     /** called whenever the queue itself changes a row's state (jobs report their own changes) */
     private readonly onState: (row: UploadRow, from: TransferState) => void,
   ) {}
@@ -179,6 +179,12 @@ export class TransferQueue {
       await this.makeJob(row).cancelIdle();
     }
     this.notifyIdle();
+  }
+
+  /** More slots start queued transfers at once; fewer let the running ones finish. */
+  setMaxActiveFiles(n: number): void {
+    this.opts = { ...this.opts, maxActiveFiles: Math.max(1, Math.floor(n)) };
+    this.pump();
   }
 
   setPriority(id: string, priority: number): void {

@@ -36,6 +36,18 @@ function ctr(data: Buffer, keyB64: string, ivB64: string): Buffer {
   return Buffer.concat([c.update(data), c.final()]);
 }
 
+/** Resolves once transfer `id` has sent more than `bytes` (bounded by the test timeout). */
+function progressPast(engine: Engine, id: string, bytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    const off = engine.events.on('transfer-progressed', (p) => {
+      if (p.id === id && p.bytesDone > bytes) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
 async function uploadOne(engine: Engine, path: string, to = 'cloudreve://my/up') {
   const [id] = await engine.enqueue([path], to);
   await engine.idle();
@@ -144,14 +156,7 @@ describe('faults mid-upload', () => {
     try {
       const f = env.dir.random('net.bin', 12 * CHUNK);
       const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
-      await new Promise<void>((resolve) => {
-        const off = env.engine.events.on('transfer-progressed', (p) => {
-          if (p.id === id && p.bytesDone > 4 * CHUNK) {
-            off();
-            resolve();
-          }
-        });
-      });
+      await progressPast(env.engine, id, 4 * CHUNK);
       // the network goes away: every chunk request is cut
       env.emu.addFault({ method: 'POST', path: '^/api/v4/file/upload/', times: 10_000, action: { type: 'reset', afterBytes: 0 } });
       await env.engine.idle();
@@ -210,14 +215,7 @@ describe('faults mid-upload', () => {
     try {
       const f = env.dir.random('m.bin', 16 * CHUNK);
       const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
-      await new Promise<void>((resolve) => {
-        const off = env.engine.events.on('transfer-progressed', (p) => {
-          if (p.id === id && p.bytesDone > 4 * CHUNK) {
-            off();
-            resolve();
-          }
-        });
-      });
+      await progressPast(env.engine, id, 4 * CHUNK);
       const replacement = Buffer.alloc(16 * CHUNK, 7);
       writeFileSync(f.path, replacement);
       await env.engine.idle();
@@ -235,14 +233,7 @@ describe('faults mid-upload', () => {
     try {
       const f = env.dir.random('gone.bin', 16 * CHUNK);
       const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
-      await new Promise<void>((resolve) => {
-        const off = env.engine.events.on('transfer-progressed', (p) => {
-          if (p.id === id && p.bytesDone > 3 * CHUNK) {
-            off();
-            resolve();
-          }
-        });
-      });
+      await progressPast(env.engine, id, 3 * CHUNK);
       rmSync(f.path);
       await env.engine.idle();
       const t = env.engine.transfer(id)!;
@@ -261,14 +252,7 @@ describe('faults mid-upload', () => {
     try {
       const f = env.dir.random('g.bin', 2 * CHUNK);
       const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
-      await new Promise<void>((resolve) => {
-        const off = env.engine.events.on('transfer-progressed', (p) => {
-          if (p.id === id && p.bytesDone > CHUNK + 1000) {
-            off();
-            resolve();
-          }
-        });
-      });
+      await progressPast(env.engine, id, CHUNK + 1000);
       appendFileSync(f.path, Buffer.alloc(10, 1));
       await env.engine.idle();
       const t = env.engine.transfer(id)!;
@@ -359,14 +343,7 @@ describe('queue verbs', () => {
     try {
       const f = env.dir.random('p.bin', 20 * CHUNK);
       const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
-      await new Promise<void>((resolve) => {
-        const off = env.engine.events.on('transfer-progressed', (p) => {
-          if (p.id === id && p.bytesDone > 5 * CHUNK) {
-            off();
-            resolve();
-          }
-        });
-      });
+      await progressPast(env.engine, id, 5 * CHUNK);
       env.engine.pause(id);
       await env.engine.idle();
       assert.equal(env.engine.transfer(id)!.state, 'paused');

@@ -7,6 +7,7 @@ import { normalizeBaseUrl } from '../engine/api/http.js';
 import type { FileResponse } from '../engine/api/types.js';
 import { toUri } from '../engine/api/uri.js';
 import { openConfig } from '../engine/config.js';
+import { formatBytes } from './format.js';
 import { EngineError } from '../engine/errors.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
 import { openClient } from './home.js';
@@ -173,17 +174,6 @@ const logout: CommandSpec = {
   },
 };
 
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
-}
-
 const whoami: CommandSpec = {
   summary: 'show the signed-in account, the server and the storage used',
   usage: 'whoami [--json]',
@@ -215,7 +205,7 @@ const whoami: CommandSpec = {
             `nickname: ${info.nickname}`,
             `server:   ${info.server}`,
             `version:  ${info.version}`,
-            `storage:  ${human(cap.used)} of ${human(cap.total)} used${pct}`,
+            `storage:  ${formatBytes(cap.used)} of ${formatBytes(cap.total)} used${pct}`,
           ].join('\n') + '\n',
         );
       }

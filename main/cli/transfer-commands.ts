@@ -8,6 +8,7 @@ import { openConfig } from '../engine/config.js';
 import { EngineError } from '../engine/errors.js';
 import type { IfExists, TransferSnapshot } from '../engine/types.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
+import { formatBytes } from './format.js';
 import { UsageError } from './command.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -44,18 +45,6 @@ function engineConfig(ctx: CliContext, args: ParsedArgs): EngineConfig {
     chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency') ?? settings.get('chunkConcurrencyCap'),
     ifExists: settings.get('ifExists'),
   };
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
 function formatEta(s: number | null): string {

@@ -86,9 +86,11 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** What the engine tracks in memory about a transfer while it is active. */
 interface Live {
   meter: SpeedMeter;
   bytesDone: number;
+  size: number;
 }
 
 export async function createEngine(config: EngineConfig): Promise<Engine> {
@@ -139,9 +141,8 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   // ---- progress --------------------------------------------------------------------------------------
   const progressThrottle = new EmitThrottle<{ bytesDone: number }>(progressMs, (id, v) => {
     const l = live.get(id);
-    const row = journal.uploads.get(id);
     const speed = l ? l.meter.sample(v.bytesDone) : 0;
-    events.emit('transfer-progressed', { id, bytesDone: v.bytesDone, speed, eta: row ? eta(row.size - v.bytesDone, speed) : null });
+    events.emit('transfer-progressed', { id, bytesDone: v.bytesDone, speed, eta: l ? eta(l.size - v.bytesDone, speed) : null });
   });
   const overallMeter = new SpeedMeter();
   const overallThrottle = new EmitThrottle<null>(progressMs, () => events.emit('overall-progressed', overall()));
@@ -149,7 +150,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   function liveOf(id: string): Live {
     let l = live.get(id);
     if (!l) {
-      l = { meter: new SpeedMeter(), bytesDone: 0 };
+      l = { meter: new SpeedMeter(), bytesDone: 0, size: 0 };
       live.set(id, l);
     }
     return l;
@@ -185,11 +186,16 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
 
   function onState(row: UploadRow, from: TransferState): void {
     queue.noteState(row);
-    if (row.state === 'queued' || row.state === 'preflight') liveOf(row.id).meter.reset();
+    if (row.state === 'queued' || row.state === 'preflight') {
+      const l = liveOf(row.id);
+      l.meter.reset();
+      l.size = row.size;
+    }
     if (TERMINAL_STATES.has(row.state as TransferState) || row.state === 'paused') {
+      // the last progress goes out before the state change; then the journal's row is the truth again
       progressThrottle.flush(row.id);
-      const l = live.get(row.id);
-      if (l) l.bytesDone = row.state === 'done' ? row.size : row.bytesDone;
+      progressThrottle.forget(row.id);
+      live.delete(row.id);
     }
     events.emit('transfer-state-changed', { transfer: snapshot(row), from });
     overallThrottle.push('all', null);

@@ -110,7 +110,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   let record: AccountRecord | null = await loadAccount(home);
   let client: CloudreveClient | null = record ? clientFor(record) : null;
   const live = new Map<string, Live>();
-  const policyCache = new Map<string, StoragePolicy | null>();
+  const policyCache = new Map<string, Promise<StoragePolicy | null>>();
   let capacity: { value: Capacity | null; at: number; reserved: number } = { value: null, at: 0, reserved: 0 };
   const progressMs = config.progressIntervalMs ?? 250;
 
@@ -209,16 +209,22 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   let stoppedForLogin = false;
 
   // ---- policy and quota, cached --------------------------------------------------------------------
-  async function policyFor(folderUri: string): Promise<StoragePolicy | null> {
+  /** The policy uploads into a folder use, looked up once per folder (concurrent callers share the lookup). */
+  function policyFor(folderUri: string): Promise<StoragePolicy | null> {
+    let p = policyCache.get(folderUri);
+    if (!p) {
+      p = lookUpPolicy(folderUri);
+      policyCache.set(folderUri, p);
+      p.catch(() => policyCache.delete(folderUri)); // a failed lookup is tried again next time
+    }
+    return p;
+  }
+
+  async function lookUpPolicy(folderUri: string): Promise<StoragePolicy | null> {
     let uri = folderUri;
     for (let depth = 0; depth < 64; depth++) {
-      if (policyCache.has(uri)) return policyCache.get(uri) ?? null;
       try {
-        const page = await requireClient().listPage(uri);
-        const p = page.storage_policy ?? null;
-        policyCache.set(folderUri, p);
-        policyCache.set(uri, p);
-        return p;
+        return (await requireClient().listPage(uri)).storage_policy ?? null;
       } catch (err) {
         if (!(err instanceof EngineError) || err.code !== 'not-found') throw err;
         const parent = parentUri(uri);

@@ -183,7 +183,8 @@ export class UploadJob {
       } catch (err) {
         if (!(err instanceof EngineError) || err.code !== 'exists') throw err;
         const existing = await this.existing(uri);
-        if (existing && existing.type === 0 && !existing.metadata?.['sys:upload_session_id'] && sameContentHint(existing, fp)) {
+        const uploadInProgress = !!existing?.metadata?.['sys:upload_session_id'];
+        if (existing && existing.type === 0 && !uploadInProgress && sameContentHint(existing, fp)) {
           if (this.lostSession) {
             // Our last part was committed by the server but its answer never reached us (interrupted, paused):
             // what is there is this very upload.
@@ -193,7 +194,7 @@ export class UploadJob {
           }
           return false;
         }
-        if (existing?.metadata?.['sys:upload_session_id']) {
+        if (uploadInProgress) {
           throw new EngineError('exists', `${baseName(uri)}: another upload to this path is in progress`, { serverCode: 40004 });
         }
         if (this.row.ifExists === 'skip') {

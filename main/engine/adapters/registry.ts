@@ -27,10 +27,6 @@ export const ADAPTERS: Record<PolicyType, AdapterFactory | null> = {
   upyun: null,
 };
 
-export function isSupported(policy: StoragePolicy): boolean {
-  return policy.relay === true || ADAPTERS[policy.type] != null;
-}
-
 export function adapterFor(policy: StoragePolicy, ctx: AdapterContext): PolicyAdapter {
   if (policy.relay) return localAdapter(ctx);
   const factory = ADAPTERS[policy.type];

@@ -87,10 +87,6 @@ export class TransferQueue {
     this.pump();
   }
 
-  isAdmitted(id: string): boolean {
-    return this.admitted.has(id);
-  }
-
   /** Jobs report their state changes here (through the engine) so the mirror stays true. */
   noteState(row: UploadRow): void {
     if (this.admitted.has(row.id)) this.mirror(row);
@@ -127,10 +123,6 @@ export class TransferQueue {
       if (!TERMINAL_STATES.has(e.state) && e.state !== 'paused' && e.state !== 'queued') active++;
     }
     return { bytesDone, bytesTotal, active, queued: this.queued.size };
-  }
-
-  activeCount(): number {
-    return this.running.size;
   }
 
   pause(id?: string): void {

@@ -423,6 +423,7 @@ export class UploadJob {
     this.deps.journal.uploads.setSession(this.row.id, null, null);
     this.ackedBytes = 0;
     this.inflight.clear();
+    this.resumeAt.clear();
     this.row = this.reload();
     this.patch({ bytesDone: 0 });
   }

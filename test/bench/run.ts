@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator, type EmulatorPolicy } from '../emulator/index.js';
+import { s3Bench } from './s3.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -205,6 +206,7 @@ try {
   await throughput(false, big, BIG);
   await throughput(true, big, BIG);
   await killResume(big, BIG);
+  await s3Bench(row, big, root);
   rmSync(big);
   await smallFiles();
   await rss();

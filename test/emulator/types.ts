@@ -19,6 +19,11 @@ export interface EmulatorS3Server {
   bucket: string;
   /** default us-east-1 */
   region?: string;
+  /**
+   * default true: a committed object is copied into the emulator's blob store, so that downloads and the test hooks
+   * read what the server stored. The bench turns it off to time the client, not the copy.
+   */
+  mirror?: boolean;
 }
 
 export interface EmulatorPolicy {

@@ -40,7 +40,7 @@ const MIN_PART: Record<S3LikeType, number> = { s3: 5 * MiB, ks3: 5 * MiB, oss: 1
 
 const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => name === 'Part' });
 
-function target(p: EmulatorPolicy): S3Target | null {
+function target(p: EmulatorPolicy): (S3Target & { mirror?: boolean }) | null {
   if (!p.s3 || (p.type !== 's3' && p.type !== 'ks3')) return null;
   return { ...p.s3, region: p.s3.region ?? 'us-east-1' };
 }
@@ -84,12 +84,16 @@ async function prepareReal(core: Core, s: UploadSession, t: S3Target): Promise<v
 }
 
 /** The client's GET callback against a real server: HEAD the object, compare sizes, copy it into the entity's blob. */
-async function commitReal(s: UploadSession, t: S3Target): Promise<void> {
+async function commitReal(s: UploadSession, t: S3Target & { mirror?: boolean }): Promise<void> {
   const v = s.vendor!;
   const head = await fetch(presign(t, 'HEAD', v.key, {}, 300), { method: 'HEAD' });
   if (head.status === 404) throw new ApiError(40016, 'Object not found on the storage', undefined, undefined, 400);
   if (!head.ok) throw new ApiError(50002, `Storage answered ${head.status}`, undefined, undefined, 400);
   checkSize(s, head.headers.get('content-length'));
+  if (t.mirror === false) {
+    v.stored = true;
+    return;
+  }
   const r = await fetch(presign(t, 'GET', v.key, {}, 300));
   if (!r.ok || !r.body) throw new ApiError(50002, `Storage answered ${r.status}`, undefined, undefined, 400);
   await pipeline(Readable.fromWeb(r.body as import('node:stream/web').ReadableStream), fs.createWriteStream(s.entity.blobPath));

@@ -45,7 +45,7 @@ test('onedrive: a fragment accepted behind the journal’s back is skipped on re
     const put = await fetch(url, {
       method: 'PUT',
       headers: { 'content-range': `bytes ${held}-${held + P - 1}/${f.data.length}`, 'content-type': 'application/octet-stream' },
-      body: f.data.subarray(held, held + P),
+      body: new Uint8Array(f.data.subarray(held, held + P)),
     });
     assert.equal(put.status, 202);
 

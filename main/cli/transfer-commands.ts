@@ -2,9 +2,9 @@
  * `cloudreve-sync upload | transfers | resume | cancel` — the upload engine, headless.
  * Exit codes: 0 everything uploaded (or skipped as already there), 1 some files failed (each named with its
  * reason), 2 usage, 3 other fatal errors (thrown to main/cli.ts), 130 interrupted (work kept for `resume`).
+ * The engine (SQLite, got, conf, crypto) is imported when one of these commands runs, never at start-up.
  */
-import { createEngine, type Engine, type EngineConfig } from '../engine/index.js';
-import { openConfig } from '../engine/config.js';
+import type { Engine, EngineConfig } from '../engine/index.js';
 import { EngineError } from '../engine/errors.js';
 import type { IfExists, TransferSnapshot } from '../engine/types.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
@@ -33,9 +33,15 @@ function str(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The engine's entry and the settings store, loaded on first use. */
+async function engineModules() {
+  const [{ createEngine }, { openConfig }] = await Promise.all([import('../engine/index.js'), import('../engine/config.js')]);
+  return { createEngine, openConfig };
+}
+
 /** The stored settings (config.json, shared with the desktop app), overridden by the command line. */
-function engineConfig(ctx: CliContext, args: ParsedArgs): EngineConfig {
-  const settings = openConfig(ctx.home);
+async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<EngineConfig> {
+  const settings = (await engineModules()).openConfig(ctx.home);
   const rate = str(args, 'limit-rate');
   return {
     home: ctx.home,
@@ -134,7 +140,8 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
 
 /** Opens the engine (logged in), admits transfers with `pick`, and drives them to the end. */
 async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<string[]>): Promise<number> {
-  const engine = await createEngine(engineConfig(ctx, args));
+  const { createEngine } = await engineModules();
+  const engine = await createEngine(await engineConfig(ctx, args));
   try {
     if (!engine.account()) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
     const ids = await pick(engine);
@@ -164,7 +171,7 @@ const upload: CommandSpec = {
     if (args.positionals.length === 0) throw new UsageError('upload: give at least one file or folder');
     const to = str(args, 'to');
     if (!to) throw new UsageError('upload: --to <cloudreve-uri|folder> is required');
-    const ifExists = str(args, 'if-exists') ?? openConfig(ctx.home).get('ifExists');
+    const ifExists = str(args, 'if-exists') ?? (await engineModules()).openConfig(ctx.home).get('ifExists');
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');
@@ -179,6 +186,7 @@ const transfers: CommandSpec = {
   usage: 'transfers [--json]',
   flags: { json: { type: 'boolean' } },
   async run(ctx, args) {
+    const { createEngine } = await engineModules();
     const engine = await createEngine({ home: ctx.home, autoResume: false, exclusive: false });
     try {
       const list = engine.listTransfers();
@@ -222,6 +230,7 @@ const cancel: CommandSpec = {
   flags: {},
   async run(ctx, args) {
     if (args.positionals.length === 0) throw new UsageError('cancel: give a transfer id (see `cloudreve-sync transfers`)');
+    const { createEngine } = await engineModules();
     const engine = await createEngine({ home: ctx.home, autoResume: false });
     try {
       for (const id of args.positionals) {

@@ -5,9 +5,11 @@
  * The engine (SQLite, got, conf, crypto) is imported when one of these commands runs, never at start-up.
  */
 import type { Engine, EngineConfig } from '../engine/index.js';
+import { readSettings, type Settings } from '../engine/settings-schema.js';
 import { EngineError } from '../engine/errors.js';
 import type { IfExists, TransferSnapshot } from '../engine/types.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
+import { BatchedOutput } from './batched-output.js';
 import { formatBytes } from './format.js';
 import { UsageError } from './command.js';
 
@@ -33,23 +35,27 @@ function str(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** The engine's entry and the settings store, loaded on first use. */
+/** The engine's entry, loaded on first use. */
 async function engineModules() {
-  const [{ createEngine }, { openConfig }] = await Promise.all([import('../engine/index.js'), import('../engine/config.js')]);
-  return { createEngine, openConfig };
+  return { createEngine: (await import('../engine/index.js')).createEngine };
 }
 
-/** The stored settings (config.json, shared with the desktop app), overridden by the command line. */
+/** The stored settings (config.json, shared with the desktop app); conf is loaded only to create or repair it. */
+async function storedSettings(home: string): Promise<Settings> {
+  return readSettings(home) ?? { ...(await import('../engine/config.js')).openConfig(home).store };
+}
+
+/** The stored settings, overridden by the command line. */
 async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<EngineConfig> {
-  const settings = (await engineModules()).openConfig(ctx.home);
+  const settings = await storedSettings(ctx.home);
   const rate = str(args, 'limit-rate');
   return {
     home: ctx.home,
     autoResume: false,
-    bandwidthLimit: rate === undefined ? settings.get('bandwidthLimit') : parseRate(rate),
-    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency') ?? settings.get('maxActiveFiles'),
-    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency') ?? settings.get('chunkConcurrencyCap'),
-    ifExists: settings.get('ifExists'),
+    bandwidthLimit: rate === undefined ? settings.bandwidthLimit : parseRate(rate),
+    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency') ?? settings.maxActiveFiles,
+    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency') ?? settings.chunkConcurrencyCap,
+    ifExists: settings.ifExists,
   };
 }
 
@@ -67,7 +73,8 @@ function formatEta(s: number | null): string {
  */
 async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boolean): Promise<number> {
   const mine = new Set(ids);
-  const out = (s: string) => ctx.stdout.write(s);
+  const batched = new BatchedOutput(ctx.stdout);
+  const out = (s: string) => batched.write(s);
   const emit = (obj: unknown) => out(JSON.stringify(obj) + '\n');
   const live = ctx.isTTY && !json;
   let lastDraw = 0;
@@ -101,7 +108,10 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
     }),
     engine.events.on('log', (l) => {
       if (json) emit({ event: 'log', level: l.level, message: l.message });
-      else if (l.level === 'warn') ctx.stderr.write(`${live ? '\r\x1b[K' : ''}warning: ${l.message}\n`);
+      else if (l.level === 'warn') {
+        batched.flush();
+        ctx.stderr.write(`${live ? '\r\x1b[K' : ''}warning: ${l.message}\n`);
+      }
     }),
   ];
   let interrupted = false;
@@ -122,6 +132,7 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
     draw(true);
     out('\n');
   }
+  batched.flush();
   if (interrupted) {
     ctx.stderr.write('interrupted: run `cloudreve-sync resume` to continue\n');
     return 130;
@@ -131,8 +142,9 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
   const done = results.filter((t) => t.state === 'done').length;
   const skipped = results.filter((t) => t.state === 'skipped').length;
   if (json) emit({ event: 'summary', uploaded: done, skipped, failed: failed.length });
-  else {
-    out(`${done} uploaded, ${skipped} skipped, ${failed.length} failed\n`);
+  else out(`${done} uploaded, ${skipped} skipped, ${failed.length} failed\n`);
+  batched.flush();
+  if (!json) {
     for (const t of failed) ctx.stderr.write(`failed: ${t.localPath}: ${t.error?.message ?? t.state}\n`);
   }
   return failed.length > 0 ? 1 : 0;
@@ -171,7 +183,7 @@ const upload: CommandSpec = {
     if (args.positionals.length === 0) throw new UsageError('upload: give at least one file or folder');
     const to = str(args, 'to');
     if (!to) throw new UsageError('upload: --to <cloudreve-uri|folder> is required');
-    const ifExists = str(args, 'if-exists') ?? (await engineModules()).openConfig(ctx.home).get('ifExists');
+    const ifExists = str(args, 'if-exists') ?? (await storedSettings(ctx.home)).ifExists;
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');

@@ -9,7 +9,7 @@ import { CloudreveClient } from './api/client.js';
 import { clearAccount, loadAccount, saveAccount, type AccountRecord } from './api/credentials.js';
 import type { Capacity, StoragePolicy } from './api/types.js';
 import { joinUri, parentUri, toUri } from './api/uri.js';
-import { installationId } from './config.js';
+import { readSettings } from './settings-schema.js';
 import { lockHome } from './home-lock.js';
 import { EngineError, classify, type ErrorCode } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
@@ -106,7 +106,8 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   }
   const events = new TypedEmitter<EngineEvents>();
   const limiter = new BandwidthLimiter(config.bandwidthLimit ?? 0);
-  const clientId = installationId(home);
+  // conf (and its schema compiler) is loaded only when config.json must be created or repaired
+  const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
   let record: AccountRecord | null = await loadAccount(home);
   let client: CloudreveClient | null = record ? clientFor(record) : null;
   const live = new Map<string, Live>();

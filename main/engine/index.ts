@@ -8,11 +8,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountSession } from './account.js';
-import { installationId } from './config.js';
 import type { Engine, EngineConfig } from './engine-api.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { lockHome } from './home-lock.js';
 import { openJournal, type Journal } from './journal/journal.js';
+import { readSettings } from './settings-schema.js';
 import { Transfers } from './transfers.js';
 
 export type { EngineEvents } from './events.js';
@@ -31,7 +31,9 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     throw err;
   }
   const events = new TypedEmitter<EngineEvents>();
-  const account = await AccountSession.open(home, installationId(home));
+  // conf (and its schema compiler) is loaded only when config.json must be created or repaired
+  const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
+  const account = await AccountSession.open(home, clientId);
   const transfers = new Transfers({ config, journal, events, account });
 
   const engine: Engine = {

@@ -1,5 +1,5 @@
 /**
- * The S3 part of `npm run bench` (called from run.ts): a file to Swift (scripts/s3-server.mjs) through Cloudreve-style
+ * The `s3` section of `npm run bench`: a file (BENCH_GIB, default 1) to Swift (scripts/s3-server.mjs) through Cloudreve-style
  * pre-signed URLs, same part size (16 MiB) and concurrency (4) for every client, in the same run:
  *   ours         the engine, through the emulator's S3 policy on Swift (SigV4 pre-signed part and complete URLs)
  *   node:http    a bare client PUTting the same kind of pre-signed parts, then completing (the ceiling)
@@ -7,39 +7,31 @@
  *   lib-storage  @aws-sdk/lib-storage's Upload
  * Wall time and client CPU seconds for each (medians of BENCH_RUNS), then peak RSS of the engine per policy type over
  * BENCH_ADAPTER_RSS_GIB (default "1,4") against the emulated vendors. Each client is its own process, bundled here with
- * esbuild (a loader would slow every client alike and hide differences). BENCH_S3=0 skips all of it.
+ * esbuild (a loader would slow every client alike and hide differences).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { startEmulator, type Emulator, type EmulatorPolicy, type EmulatorPolicyType } from '../emulator/index.js';
+import type { EmulatorPolicy, EmulatorPolicyType } from '../emulator/index.js';
 import { presign, type S3Target } from '../emulator/sigv4.js';
+import { GiB, MiB, ROOT, makeFile, median, verdict, warm, type Harness } from './harness.js';
 
-const MiB = 1024 ** 2;
-const GiB = 1024 ** 3;
 const PART = 16 * MiB;
 const CONC = 4;
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BIG = Number(process.env.BENCH_GIB ?? 1) * GiB;
 const RSS_SIZES = (process.env.BENCH_ADAPTER_RSS_GIB ?? '1,4').split(',').map((s) => Number(s) * GiB);
 
-type Row = (...cells: string[]) => void;
 interface Result {
   ms: number;
   cpuMs: number;
   maxRssMB: number;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 async function bundleChild(): Promise<string> {
   const { build } = await import('esbuild');
-  const out = join(process.cwd(), 'dist/bench/s3-child.mjs');
-  await build({ entryPoints: [join(process.cwd(), 'test/bench/s3-child.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  const out = join(ROOT, 'dist/bench/s3-child.mjs');
+  await build({ entryPoints: [join(ROOT, 'test/bench/s3-child.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
   return out;
 }
 
@@ -102,7 +94,7 @@ async function presignedJob(t: S3Target, key: string, size: number): Promise<{ u
 }
 
 async function startSwift(dir: string): Promise<{ t: S3Target; stop: () => Promise<void> }> {
-  const p = spawn(process.execPath, ['scripts/s3-server.mjs', '--data', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [join(ROOT, 'scripts/s3-server.mjs'), '--data', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: p.stdout }).once('line', resolve);
     p.once('exit', (c) => reject(new Error(`s3-server exited ${c}`)));
@@ -119,16 +111,7 @@ async function startSwift(dir: string): Promise<{ t: S3Target; stop: () => Promi
   };
 }
 
-async function makeFile(path: string, size: number): Promise<void> {
-  const block = randomBytes(8 * MiB);
-  const ws = createWriteStream(path);
-  for (let left = size; left > 0; left -= block.length) {
-    if (!ws.write(left >= block.length ? block : block.subarray(0, left))) await new Promise<void>((r) => ws.once('drain', () => r()));
-  }
-  await new Promise<void>((r, j) => ws.end((e?: Error | null) => (e ? j(e) : r())));
-}
-
-async function throughput(row: Row, bundle: string, t: S3Target, file: string, scratch: string): Promise<void> {
+async function throughput(h: Harness, bundle: string, t: S3Target, file: string, scratch: string): Promise<void> {
   const size = statSync(file).size;
   const results: Record<string, Result[]> = { ours: [], 'node:http': [], rclone: [], 'lib-storage': [] };
   const haveRclone = spawnSync('sh', ['-c', 'command -v rclone'], { stdio: 'ignore' }).status === 0;
@@ -138,12 +121,12 @@ async function throughput(row: Row, bundle: string, t: S3Target, file: string, s
   } catch {
     lib = false;
   }
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < h.runs; r++) {
     const clients: Array<[string, () => Promise<Result>]> = [
       [
         'ours',
         async () => {
-          const emu = await startEmulator({ dataDir: join(scratch, `emu-${r}`), quota: 64 * GiB, policy: { type: 's3', s3: { ...t, mirror: false }, chunkSize: PART, chunkConcurrency: CONC } });
+          const emu = await h.emulator({ type: 's3', s3: { ...t, mirror: false }, chunkSize: PART, chunkConcurrency: CONC });
           try {
             return await child(bundle, ['ours', join(scratch, `home-${r}`), emu.url, emu.email, emu.password, `cloudreve://my/r${r}`, file]);
           } finally {
@@ -166,6 +149,7 @@ async function throughput(row: Row, bundle: string, t: S3Target, file: string, s
     if (haveRclone) clients.push(['rclone', () => rclone(t, file, `rclone-${r}`)]);
     if (lib) clients.push(['lib-storage', () => child(bundle, ['lib-storage', t.endpoint, t.accessKey, t.secretKey, t.bucket, `lib-${r}`, file, String(PART), String(CONC)])]);
     // rotate who goes first, so that drift on a noisy machine favours no one
+    await warm(file);
     for (let k = 0; k < clients.length; k++) {
       const [name, fn] = clients[(k + r) % clients.length];
       results[name].push(await fn());
@@ -178,26 +162,26 @@ async function throughput(row: Row, bundle: string, t: S3Target, file: string, s
   const label = `${(size / GiB).toFixed(2)} GiB to Swift, ${PART / MiB} MiB × ${CONC}`;
   for (const name of Object.keys(results)) {
     if (results[name].length === 0) {
-      row(`${label}: ${name}`, 'not installed', '', '', '', 'MISSING');
+      h.row(`${label}: ${name}`, 'not installed', '', '', '', 'MISSING');
       continue;
     }
     const m = med(name);
-    row(`${label}: ${name}`, `${(m.ms / 1000).toFixed(2)} s wall, ${(m.cpu / 1000).toFixed(2)} s CPU`, `${mibs(m.ms)} MiB/s`, '', '', '');
+    h.row(`${label}: ${name}`, `${(m.ms / 1000).toFixed(2)} s wall, ${(m.cpu / 1000).toFixed(2)} s CPU`, `${mibs(m.ms)} MiB/s`, '', '', '');
   }
   const ratioBare = bareM.ms / ours.ms;
-  row('S3: ours vs bare node:http (speed)', `${mibs(bareM.ms)} MiB/s`, `${mibs(ours.ms)} MiB/s`, ratioBare.toFixed(2), '≥ 0.90', ratioBare >= 0.9 ? 'PASS' : 'FAIL');
+  h.row('S3: ours vs bare node:http (speed)', `${mibs(bareM.ms)} MiB/s`, `${mibs(ours.ms)} MiB/s`, ratioBare.toFixed(2), '≥ 0.90', verdict(ratioBare >= 0.9));
   for (const peer of ['rclone', 'lib-storage']) {
     if (results[peer].length === 0) continue;
     const p = med(peer);
     const speed = p.ms / ours.ms;
     const want = peer === 'rclone' ? 1.5 : 1.0;
-    row(`S3: ours vs ${peer} (speed)`, `${mibs(p.ms)} MiB/s`, `${mibs(ours.ms)} MiB/s`, speed.toFixed(2), peer === 'rclone' ? '≥ 1.50' : '> 1.00', speed >= want && (peer === 'rclone' || speed > 1) ? 'PASS' : 'FAIL');
-    row(`S3: ours vs ${peer} (client CPU)`, `${(p.cpu / 1000).toFixed(2)} s`, `${(ours.cpu / 1000).toFixed(2)} s`, (ours.cpu / p.cpu).toFixed(2), '< 1.00', ours.cpu < p.cpu ? 'PASS' : 'FAIL');
+    h.row(`S3: ours vs ${peer} (speed)`, `${mibs(p.ms)} MiB/s`, `${mibs(ours.ms)} MiB/s`, speed.toFixed(2), peer === 'rclone' ? '≥ 1.50' : '> 1.00', verdict(speed >= want && (peer === 'rclone' || speed > 1)));
+    h.row(`S3: ours vs ${peer} (client CPU)`, `${(p.cpu / 1000).toFixed(2)} s`, `${(ours.cpu / 1000).toFixed(2)} s`, (ours.cpu / p.cpu).toFixed(2), '< 1.00', verdict(ours.cpu < p.cpu));
   }
 }
 
 /** Peak RSS of the engine per policy type (emulated vendors), smallest to largest file: it must not grow. */
-async function adapterRss(row: Row, bundle: string, scratch: string): Promise<void> {
+async function adapterRss(h: Harness, bundle: string, scratch: string): Promise<void> {
   const types: EmulatorPolicyType[] = ['s3', 'oss', 'cos', 'obs', 'ks3', 'onedrive', 'qiniu', 'upyun'];
   const files: string[] = [];
   for (const size of RSS_SIZES) {
@@ -210,43 +194,42 @@ async function adapterRss(row: Row, bundle: string, scratch: string): Promise<vo
     for (const [i, f] of files.entries()) {
       // OneDrive fragments are multiples of 320 KiB: 51 × 320 KiB ≈ 16 MiB
       const policy: EmulatorPolicy = { type, chunkSize: type === 'onedrive' ? 51 * 320 * 1024 : PART, chunkConcurrency: type === 'onedrive' || type === 'upyun' ? undefined : CONC };
-      const dataDir = join(scratch, `rss-emu-${type}-${i}`);
-      const emu: Emulator = await startEmulator({ dataDir, quota: 64 * GiB, policy });
+      const emu = await h.emulator(policy);
       try {
         const res = await child(bundle, ['ours', join(scratch, `rss-home-${type}-${i}`), emu.url, emu.email, emu.password, `cloudreve://my/rss${i}`, f]);
         peaks.push(res.maxRssMB);
       } finally {
         await emu.close();
-        rmSync(dataDir, { recursive: true, force: true });
       }
     }
     const growth = peaks[peaks.length - 1] - peaks[0];
-    row(
+    h.row(
       `peak RSS, ${type}: ${RSS_SIZES.map((s) => `${(s / GiB).toFixed(2)} GiB`).join(' → ')}`,
       'not growing',
       peaks.map((p) => `${p.toFixed(0)} MB`).join(' → '),
       '',
       '≤ 32 MB growth',
-      growth <= 32 ? 'PASS' : 'FAIL',
+      verdict(growth <= 32),
     );
   }
 }
 
-/** The hook run.ts calls; `file` is the big file it already made. */
-export async function s3Bench(row: Row, file: string, scratchRoot: string): Promise<void> {
-  if (process.env.BENCH_S3 === '0') return;
-  const scratch = mkdtempSync(join(scratchRoot, 's3-'));
+export async function s3Section(h: Harness): Promise<void> {
+  const scratch = mkdtempSync(join(h.root, 's3-'));
   const bundle = await bundleChild();
+  const file = join(scratch, 'big.bin');
+  await makeFile(file, BIG);
   let swift: Awaited<ReturnType<typeof startSwift>> | null = null;
   try {
     mkdirSync(join(scratch, 'swift'));
     swift = await startSwift(join(scratch, 'swift'));
-    await throughput(row, bundle, swift.t, file, scratch);
+    await throughput(h, bundle, swift.t, file, scratch);
   } catch (err) {
-    row('S3 to Swift', 'could not run', (err as Error).message.slice(0, 120), '', '', 'MISSING');
+    h.row('S3 to Swift', 'could not run', (err as Error).message.slice(0, 120), '', '', 'MISSING');
   } finally {
     await swift?.stop();
+    rmSync(file, { force: true });
   }
-  await adapterRss(row, bundle, scratch);
+  await adapterRss(h, bundle, scratch);
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -175,7 +175,7 @@ async function main() {
     });
   }
   const endpoint = `http://127.0.0.1:${ports.proxy}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 150_000;
   for (;;) {
     try {
       const r = await fetch(`${endpoint}/healthcheck`, { signal: AbortSignal.timeout(2000) });
@@ -184,7 +184,7 @@ async function main() {
       /* not up yet */
     }
     if (Date.now() > deadline) {
-      process.stderr.write('s3-server: Swift did not become healthy within 60 s\n');
+      process.stderr.write('s3-server: Swift did not become healthy within 150 s\n');
       return stop(1);
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -38,7 +38,7 @@ async function startSwift(): Promise<void> {
   let err = '';
   swift.stderr!.on('data', (d) => (err += d));
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`s3-server did not start within 90 s: ${err}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`s3-server did not start within 200 s: ${err}`)), 200_000);
     createInterface({ input: swift!.stdout! }).once('line', (l) => {
       clearTimeout(timer);
       resolve(l);

@@ -164,6 +164,11 @@ async function main() {
   };
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
+  // a parent that died without stopping us (a killed test run) must not leave Swift running
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop(0);
+  }, 1000).unref();
   start('memcached', ['-u', 'root', '-l', '127.0.0.1', '-p', String(ports.memcached), '-m', '64'], 'memcached.log');
   for (const n of ['account', 'container', 'object', 'proxy']) {
     const c = start(`swift-${n}-server`, [path.join(dir, `${n}-server.conf`)], `${n}.log`);

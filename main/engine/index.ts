@@ -207,6 +207,8 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     }
   }
   let stoppedForLogin = false;
+  /** logout() shut the queue down; the next login reopens it */
+  let loggedOut = false;
 
   // ---- policy and quota, cached --------------------------------------------------------------------
   /** The policy uploads into a folder use, looked up once per folder (concurrent callers share the lookup). */
@@ -384,12 +386,21 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       await saveAccount(home, record);
       client = clientFor(record);
       policyCache.clear();
+      capacity = { value: null, at: 0, reserved: 0 };
+      if (loggedOut) {
+        // logout() stopped the queue; this login gets a fresh one (the desktop app does not restart for it)
+        loggedOut = false;
+        queue.reopen();
+        if (config.autoResume) queue.admit(interruptedIds());
+      }
       stoppedForLogin = false;
       events.emit('account-changed', { loggedIn: true, email: record.email });
       return engine.account()!;
     },
     async logout() {
+      loggedOut = true;
       await queue.shutdown();
+      live.clear();
       try {
         await client?.logout();
       } finally {

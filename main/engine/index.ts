@@ -11,7 +11,7 @@ import type { Capacity, StoragePolicy } from './api/types.js';
 import { joinUri, parentUri, toUri } from './api/uri.js';
 import { installationId } from './config.js';
 import { lockHome } from './home-lock.js';
-import { EngineError, classify, type ErrorCode } from './errors.js';
+import { EngineError, classify, errorFromRecord } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { fingerprint } from './fs/file-source.js';
 import { openJournal, type Journal, type UploadRow } from './journal/journal.js';
@@ -289,7 +289,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       .filter(
         (r) =>
           (RESUMABLE_STATES.has(r.state as TransferState) && r.state !== 'paused') ||
-          (r.state === 'failed' && r.error !== null && classify(new EngineError(r.error.code as ErrorCode, r.error.message)) === 'retry'),
+          (r.state === 'failed' && r.error !== null && classify(errorFromRecord(r.error)) === 'retry'),
       )
       .map((r) => r.id);
   }

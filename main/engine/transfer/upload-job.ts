@@ -28,7 +28,7 @@ import { baseName, joinUri, parentUri } from '../api/uri.js';
 import type { PolicyAdapter } from '../adapters/adapter.js';
 import { adapterFor } from '../adapters/registry.js';
 import { createCtrCipher, decodeEncryptMetadata, type CtrKey } from '../crypto/ctr-stream.js';
-import { EngineError, classify, isAbort } from '../errors.js';
+import { EngineError, classify, errorRecord, isAbort } from '../errors.js';
 import { changeGuard, fingerprintOrNull, readRange, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
 import type { TransferState } from '../types.js';
@@ -356,14 +356,14 @@ export class UploadJob {
     if (classify(e) === 'stop') {
       // Nothing can go until the user acts (e.g. logs in again): park it with its session and its reason;
       // the engine pauses the rest, and resume continues from the journal.
-      this.patch({ error: { code: e.code, message: e.message, serverCode: e.serverCode } });
+      this.patch({ error: errorRecord(e) });
       return this.setState('paused');
     }
     if (classify(e) === 'fail-file' && this.row.session && e.code !== 'session-expired') {
       // a per-file refusal mid-upload (lock lost, quota…): the half-made session is of no use
       await this.dropSession();
     }
-    this.finish('failed', { code: e.code, message: e.message, serverCode: e.serverCode });
+    this.finish('failed', errorRecord(e));
   }
 
   /** Cancels the server session (best effort) and forgets it and its parts. */

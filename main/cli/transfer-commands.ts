@@ -3,7 +3,7 @@
  * Exit codes: 0 everything uploaded (or skipped as already there), 1 some files failed (each named with its
  * reason), 2 usage, 3 other fatal errors (thrown to main/cli.ts), 130 interrupted (work kept for `resume`).
  */
-import { createEngine, type Engine, type EngineConfig } from '../engine/index.js';
+import { createEngine, type Engine, type EngineConfig, type SkippedEntry } from '../engine/index.js';
 import { openConfig } from '../engine/config.js';
 import { EngineError } from '../engine/errors.js';
 import type { IfExists, TransferSnapshot } from '../engine/types.js';
@@ -55,18 +55,29 @@ function formatEta(s: number | null): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
+/** What a command admitted: the transfers, and what was left out while the paths were collected. */
+interface Picked {
+  ids: string[];
+  skipped: SkippedEntry[];
+}
+
 /**
- * Runs the engine until the given transfers settle, reporting as it goes: JSON lines, a live terminal
- * display, or one plain line per finished file. Ctrl-C stops cleanly; the journal keeps the work.
+ * Opens the engine (logged in), admits transfers with `pick`, and drives them to the end, reporting as it goes: JSON
+ * lines, a live terminal display, or one plain line per finished file. The reporting starts before `pick`, so the
+ * warnings raised while folders are collected are shown too. Ctrl-C stops cleanly; the journal keeps the work.
  */
-async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boolean): Promise<number> {
-  const mine = new Set(ids);
+async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<Picked>): Promise<number> {
+  const json = args.flags.json === true;
+  const engine = await createEngine(engineConfig(ctx, args));
   const out = (s: string) => ctx.stdout.write(s);
   const emit = (obj: unknown) => out(JSON.stringify(obj) + '\n');
   const live = ctx.isTTY && !json;
+  /** null while picking: this process runs only what this command admits, so every transfer is ours */
+  let mine: Set<string> | null = null;
+  const ours = (id: string) => mine === null || mine.has(id);
   let lastDraw = 0;
   const draw = (force = false) => {
-    if (!live) return;
+    if (!live || mine === null) return;
     const now = Date.now();
     if (!force && now - lastDraw < 200) return;
     lastDraw = now;
@@ -76,7 +87,7 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
   };
   const disposers = [
     engine.events.on('transfer-state-changed', ({ transfer: t, from }) => {
-      if (!mine.has(t.id)) return;
+      if (!ours(t.id)) return;
       if (json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from, state: t.state, error: t.error ?? undefined });
       else if (t.state === 'done' || t.state === 'skipped' || t.state === 'failed' || t.state === 'waiting-file') {
         const line =
@@ -89,7 +100,7 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
       }
     }),
     engine.events.on('transfer-progressed', (p) => {
-      if (!mine.has(p.id)) return;
+      if (!ours(p.id)) return;
       if (json) emit({ event: 'progress', id: p.id, bytes: p.bytesDone, speed: Math.round(p.speed), eta: p.eta });
       draw();
     }),
@@ -103,47 +114,49 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
     interrupted = true;
     void engine.close();
   };
-  process.once('SIGINT', onSig);
-  process.once('SIGTERM', onSig);
-  try {
-    await Promise.race([engine.idle(), new Promise<void>((r) => process.once('SIGINT', () => r()))]);
-  } finally {
-    process.off('SIGINT', onSig);
-    process.off('SIGTERM', onSig);
-    for (const d of disposers) d();
-  }
-  if (live) {
-    draw(true);
-    out('\n');
-  }
-  if (interrupted) {
-    ctx.stderr.write('interrupted: run `cloudreve-sync resume` to continue\n');
-    return 130;
-  }
-  const results = ids.map((id) => engine.transfer(id)).filter((t): t is TransferSnapshot => !!t);
-  const failed = results.filter((t) => t.state !== 'done' && t.state !== 'skipped');
-  const done = results.filter((t) => t.state === 'done').length;
-  const skipped = results.filter((t) => t.state === 'skipped').length;
-  if (json) emit({ event: 'summary', uploaded: done, skipped, failed: failed.length });
-  else {
-    out(`${done} uploaded, ${skipped} skipped, ${failed.length} failed\n`);
-    for (const t of failed) ctx.stderr.write(`failed: ${t.localPath}: ${t.error?.message ?? t.state}\n`);
-  }
-  return failed.length > 0 ? 1 : 0;
-}
-
-/** Opens the engine (logged in), admits transfers with `pick`, and drives them to the end. */
-async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<string[]>): Promise<number> {
-  const engine = await createEngine(engineConfig(ctx, args));
   try {
     if (!engine.account()) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
-    const ids = await pick(engine);
-    if (ids.length === 0) {
-      ctx.stdout.write(args.flags.json ? JSON.stringify({ event: 'summary', uploaded: 0, skipped: 0, failed: 0 }) + '\n' : `${nothing}\n`);
-      return 0;
+    const picked = await pick(engine);
+    mine = new Set(picked.ids);
+    const notUploaded = picked.skipped.filter((s) => s.failure);
+    if (picked.ids.length === 0) {
+      if (json) emit({ event: 'summary', uploaded: 0, skipped: 0, failed: notUploaded.length });
+      else {
+        out(`${nothing}\n`);
+        for (const s of notUploaded) ctx.stderr.write(`failed: ${s.path}: ${s.reason}\n`);
+      }
+      return notUploaded.length > 0 ? 1 : 0;
     }
-    return await drive(ctx, engine, ids, args.flags.json === true);
+    process.once('SIGINT', onSig);
+    process.once('SIGTERM', onSig);
+    try {
+      await Promise.race([engine.idle(), new Promise<void>((r) => process.once('SIGINT', () => r()))]);
+    } finally {
+      process.off('SIGINT', onSig);
+      process.off('SIGTERM', onSig);
+    }
+    if (live) {
+      draw(true);
+      out('\n');
+    }
+    if (interrupted) {
+      ctx.stderr.write('interrupted: run `cloudreve-sync resume` to continue\n');
+      return 130;
+    }
+    const results = picked.ids.map((id) => engine.transfer(id)).filter((t): t is TransferSnapshot => !!t);
+    const failed = results.filter((t) => t.state !== 'done' && t.state !== 'skipped');
+    const done = results.filter((t) => t.state === 'done').length;
+    const skipped = results.filter((t) => t.state === 'skipped').length;
+    const failedCount = failed.length + notUploaded.length;
+    if (json) emit({ event: 'summary', uploaded: done, skipped, failed: failedCount });
+    else {
+      out(`${done} uploaded, ${skipped} skipped, ${failedCount} failed\n`);
+      for (const t of failed) ctx.stderr.write(`failed: ${t.localPath}: ${t.error?.message ?? t.state}\n`);
+      for (const s of notUploaded) ctx.stderr.write(`failed: ${s.path}: ${s.reason}\n`);
+    }
+    return failedCount > 0 ? 1 : 0;
   } finally {
+    for (const d of disposers) d();
     await engine.close();
   }
 }
@@ -168,9 +181,15 @@ const upload: CommandSpec = {
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');
-    return runTransfers(ctx, args, 'nothing to upload', (engine) =>
-      engine.enqueue(args.positionals, to, { ifExists: ifExists as IfExists, priority: priority ? Number(priority) : 0 }),
-    );
+    return runTransfers(ctx, args, 'nothing to upload', async (engine) => {
+      const skipped: SkippedEntry[] = [];
+      const ids = await engine.enqueue(args.positionals, to, {
+        ifExists: ifExists as IfExists,
+        priority: priority ? Number(priority) : 0,
+        onSkipped: (s) => skipped.push(s),
+      });
+      return { ids, skipped };
+    });
   },
 };
 
@@ -212,7 +231,7 @@ const resume: CommandSpec = {
     json: { type: 'boolean' },
   },
   async run(ctx, args) {
-    return runTransfers(ctx, args, 'nothing to resume', async (engine) => engine.resumeInterrupted(args.positionals));
+    return runTransfers(ctx, args, 'nothing to resume', async (engine) => ({ ids: engine.resumeInterrupted(args.positionals), skipped: [] }));
   },
 };
 

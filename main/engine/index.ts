@@ -2,18 +2,18 @@
  * The engine's only entry for the shell and the CLI: createEngine(config) → Engine.
  * Plain Node: never imports electron. Whatever it needs from the host (paths, secrets) arrives in EngineConfig.
  */
-import { mkdirSync, promises as fsp } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CloudreveClient } from './api/client.js';
 import { clearAccount, loadAccount, saveAccount, type AccountRecord } from './api/credentials.js';
 import type { Capacity, StoragePolicy } from './api/types.js';
-import { joinUri, parentUri, toUri } from './api/uri.js';
+import { parentUri, toUri } from './api/uri.js';
 import { installationId } from './config.js';
 import { lockHome } from './home-lock.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
-import { fingerprint } from './fs/file-source.js';
+import { collectTree, type SkippedEntry } from './fs/local-tree.js';
 import { openJournal, type Journal, type UploadRow } from './journal/journal.js';
 import { EmitThrottle, SpeedMeter, eta } from './transfer/progress.js';
 import { checkQuota } from './transfer/preflight.js';
@@ -24,6 +24,7 @@ import { UploadJob } from './transfer/upload-job.js';
 import { TERMINAL_STATES, type AccountInfo, type IfExists, type OverallProgress, type TransferSnapshot, type TransferState } from './types.js';
 
 export type { EngineEvents } from './events.js';
+export type { SkippedEntry } from './fs/local-tree.js';
 export * from './types.js';
 
 export interface EngineConfig {
@@ -55,6 +56,12 @@ export interface EngineConfig {
 export interface EnqueueOptions {
   ifExists?: IfExists;
   priority?: number;
+  /**
+   * Told about each entry left out while the paths are collected (also emitted as a 'warn' log event): FIFOs, sockets,
+   * devices, link loops, dangling links, links to folders inside folders, unreadable folders, given paths that do not
+   * exist. `failure` marks those that mean data the caller asked for is not uploaded.
+   */
+  onSkipped?: (entry: SkippedEntry) => void;
 }
 
 export interface Engine {
@@ -77,6 +84,8 @@ export interface Engine {
   retry(id: string): void;
   setPriority(id: string, priority: number): void;
   setBandwidthLimit(bytesPerSecond: number): void;
+  /** What uploads enqueued from now on do when their target exists (unless enqueue() is told otherwise). */
+  setIfExists(mode: IfExists): void;
   /** Files in flight and the per-file cap on parts in flight; applies to what starts from now on. */
   setConcurrency(limits: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void;
   /** Remove finished (done/skipped/cancelled) transfers from the list. */
@@ -251,6 +260,8 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   }
 
   let chunkCap = Math.max(1, config.chunkConcurrencyCap ?? 4);
+  /** what new uploads do when the target exists, unless enqueue() says otherwise; setIfExists() changes it live */
+  let ifExists: IfExists = config.ifExists ?? 'rename';
   const makeJob = (row: UploadRow) =>
     new UploadJob(row, {
       client: requireClient(),
@@ -295,55 +306,31 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   }
 
   // ---- enqueue --------------------------------------------------------------------------------------
-  async function collect(path: string, folderUri: string, out: Array<{ path: string; uri: string }>, folders: string[]): Promise<void> {
-    const st = await fsp.lstat(path).catch((err: NodeJS.ErrnoException) => {
-      throw new EngineError('local-io', `${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.code}`);
-    });
-    const name = basename(path);
-    if (st.isSymbolicLink()) {
-      const target = await fsp.stat(path).catch(() => null);
-      if (!target) {
-        events.emit('log', { level: 'warn', message: `${path}: broken symbolic link, skipped` });
-        return;
-      }
-      if (target.isDirectory()) {
-        events.emit('log', { level: 'warn', message: `${path}: symbolic link to a folder, skipped (links are not followed into folders)` });
-        return;
-      }
-    }
-    if (st.isDirectory()) {
-      const uri = joinUri(folderUri, name);
-      folders.push(uri);
-      const entries = (await fsp.readdir(path)).sort();
-      for (const e of entries) await collect(join(path, e), uri, out, folders);
-      return;
-    }
-    out.push({ path, uri: joinUri(folderUri, name) });
-  }
-
   async function enqueue(paths: string[], targetFolderUri: string, opts: EnqueueOptions = {}): Promise<string[]> {
     const c = requireClient();
     const target = toUri(targetFolderUri);
-    const files: Array<{ path: string; uri: string }> = [];
-    const folders: string[] = [];
-    for (const p of paths) await collect(resolve(p), target, files, folders);
+    // Everything local is looked at before the server is asked for anything (a bad entry creates no remote folder).
+    const tree = await collectTree(paths.map((p) => resolve(p)), target);
+    for (const s of tree.skipped) {
+      events.emit('log', { level: 'warn', message: `${s.path}: ${s.reason}` });
+      opts.onSkipped?.(s);
+    }
     // Remote folders first (empty ones too); session creation would make parents, but not empty folders.
-    for (const f of folders) await c.createFolder(f);
+    for (const f of tree.folders) await c.createFolder(f);
     const account = accountKey();
     const rows: UploadRow[] = [];
-    const fps = await Promise.all(files.map((f) => fingerprint(f.path)));
     journal.transaction(() => {
-      files.forEach((f, i) => {
+      for (const f of tree.files) {
         rows.push(
           journal.uploads.insert({
             id: randomUUID(),
             account,
             localPath: f.path,
             targetUri: f.uri,
-            size: fps[i].size,
-            mtimeMs: fps[i].mtimeMs,
-            inode: fps[i].inode,
-            ifExists: opts.ifExists ?? config.ifExists ?? 'rename',
+            size: f.fp.size,
+            mtimeMs: f.fp.mtimeMs,
+            inode: f.fp.inode,
+            ifExists: opts.ifExists ?? ifExists,
             priority: opts.priority ?? 0,
             state: 'queued',
             session: null,
@@ -353,7 +340,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
             attempts: 0,
           }),
         );
-      });
+      }
     });
     for (const r of rows) events.emit('transfer-added', snapshot(r));
     queue.admit(rows.map((r) => r.id));
@@ -438,6 +425,9 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     retry: (id) => queue.retry(id),
     setPriority: (id, p) => queue.setPriority(id, p),
     setBandwidthLimit: (bps) => limiter.setRate(Math.max(0, bps)),
+    setIfExists(mode) {
+      ifExists = mode;
+    },
     setConcurrency({ maxActiveFiles, chunkConcurrencyCap }) {
       if (chunkConcurrencyCap !== undefined) chunkCap = Math.max(1, Math.floor(chunkConcurrencyCap));
       if (maxActiveFiles !== undefined) queue.setMaxActiveFiles(maxActiveFiles);

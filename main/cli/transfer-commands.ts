@@ -6,19 +6,37 @@
 import { createEngine, type Engine, type EngineConfig, type SkippedEntry } from '../engine/index.js';
 import { openConfig } from '../engine/config.js';
 import { EngineError } from '../engine/errors.js';
+import { toUri } from '../engine/api/uri.js';
 import type { IfExists, TransferSnapshot } from '../engine/types.js';
+import { RESUMABLE_STATES } from '../engine/transfer/queue.js';
+import { lockHolder } from '../engine/home-lock.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
 import { formatBytes } from './format.js';
 import { UsageError } from './command.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
-/** "10M" → 10 MiB/s, "512k", "1.5G", "1000000"; 0 or "off" = unlimited. */
+/** "10M" → 10 MiB/s, "512k", "1.5G", "1000000"; 0 or "off" = unlimited. Anything else is a usage error. */
 export function parseRate(text: string): number {
-  if (text === 'off') return 0;
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?(?:\/s)?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`invalid rate "${text}" (examples: 10M, 512k, 1G, off)`);
-  return Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+  const t = text.trim();
+  if (t === 'off') return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?(?:\/s)?$/i.exec(t);
+  if (!m) throw new UsageError(`--limit-rate: invalid rate "${text}" (examples: 10M, 512k, 1G; 0 or off for no limit)`);
+  const bytes = Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+  if (bytes === 0 && Number(m[1]) !== 0) {
+    throw new UsageError(`--limit-rate: "${text}" is less than 1 byte/s (use 0 or off for no limit)`);
+  }
+  return bytes;
+}
+
+/** `--to`: a cloudreve:// URI or a folder path under cloudreve://my; anything else (http://…) is a usage error. */
+function destination(text: string): string {
+  try {
+    return toUri(text);
+  } catch (err) {
+    if (err instanceof EngineError && err.code === 'usage') throw new UsageError(`--to: ${err.message}`);
+    throw err;
+  }
 }
 
 function positiveInt(text: string | undefined, flag: string): number | undefined {
@@ -33,17 +51,28 @@ function str(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The tuning flags, checked before anything is opened (a bad value is a usage error, exit 2). */
+function parseFlags(args: ParsedArgs): { bandwidthLimit?: number; maxActiveFiles?: number; chunkConcurrencyCap?: number } {
+  const rate = str(args, 'limit-rate');
+  return {
+    bandwidthLimit: rate === undefined ? undefined : parseRate(rate),
+    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency'),
+    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency'),
+  };
+}
+
 /** The stored settings (config.json, shared with the desktop app), overridden by the command line. */
 function engineConfig(ctx: CliContext, args: ParsedArgs): EngineConfig {
   const settings = openConfig(ctx.home);
-  const rate = str(args, 'limit-rate');
+  const flags = parseFlags(args);
   return {
     home: ctx.home,
     autoResume: false,
-    bandwidthLimit: rate === undefined ? settings.get('bandwidthLimit') : parseRate(rate),
-    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency') ?? settings.get('maxActiveFiles'),
-    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency') ?? settings.get('chunkConcurrencyCap'),
+    bandwidthLimit: flags.bandwidthLimit ?? settings.get('bandwidthLimit'),
+    maxActiveFiles: flags.maxActiveFiles ?? settings.get('maxActiveFiles'),
+    chunkConcurrencyCap: flags.chunkConcurrencyCap ?? settings.get('chunkConcurrencyCap'),
     ifExists: settings.get('ifExists'),
+    timeouts: settings.get('timeouts'),
   };
 }
 
@@ -163,20 +192,23 @@ async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, 
 
 const upload: CommandSpec = {
   summary: 'upload files and folders (recursively) to a Cloudreve folder',
-  usage: 'upload <path...> --to <cloudreve-uri|folder> [--if-exists skip|overwrite|rename] [--limit-rate 10M] [--concurrency N] [--chunk-concurrency N] [--json]',
+  usage:
+    'upload <path...> --to <cloudreve-uri|folder> [--if-exists skip|overwrite|rename] [--limit-rate 10M] [--concurrency N] [--chunk-concurrency N] [--priority N] [--json]',
   flags: {
-    to: { type: 'string' },
-    'if-exists': { type: 'string' },
-    'limit-rate': { type: 'string' },
-    concurrency: { type: 'string' },
-    'chunk-concurrency': { type: 'string' },
-    priority: { type: 'string' },
-    json: { type: 'boolean' },
+    to: { type: 'string', value: 'DEST', help: 'the remote folder: cloudreve://my/backup, or a path meaning under cloudreve://my (required)' },
+    'if-exists': { type: 'string', value: 'MODE', help: 'skip, overwrite (a new version) or rename (keep both; default); identical files are always skipped' },
+    'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth for all files together: 512k, 10M, 1G (bytes/s); 0 or off: no limit' },
+    concurrency: { type: 'string', value: 'N', help: 'files in flight (1-64, default 3; small files get 4 more slots)' },
+    'chunk-concurrency': { type: 'string', value: 'N', help: 'parts in flight per file (1-64, default 4; the storage policy may allow fewer)' },
+    priority: { type: 'string', value: 'N', help: 'queue order: higher first (default 0); ties go oldest first' },
+    json: { type: 'boolean', help: 'print one JSON event per line (state, progress, log, summary)' },
   },
   async run(ctx, args) {
-    if (args.positionals.length === 0) throw new UsageError('upload: give at least one file or folder');
-    const to = str(args, 'to');
-    if (!to) throw new UsageError('upload: --to <cloudreve-uri|folder> is required');
+    if (args.positionals.length === 0) throw new UsageError('give at least one file or folder');
+    const text = str(args, 'to');
+    if (!text) throw new UsageError('--to <cloudreve-uri|folder> is required');
+    const to = destination(text);
+    parseFlags(args);
     const ifExists = str(args, 'if-exists') ?? openConfig(ctx.home).get('ifExists');
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
@@ -196,11 +228,13 @@ const upload: CommandSpec = {
 const transfers: CommandSpec = {
   summary: 'list transfers in the journal (interrupted, failed, finished)',
   usage: 'transfers [--json]',
-  flags: { json: { type: 'boolean' } },
+  flags: { json: { type: 'boolean', help: 'print the list as JSON' } },
   async run(ctx, args) {
     const engine = await createEngine({ home: ctx.home, autoResume: false, exclusive: false });
     try {
-      const list = engine.listTransfers();
+      // Unfinished transfers are moving only while a process drives this home; otherwise they wait for `resume`.
+      const running = lockHolder(ctx.home) !== null;
+      const list = engine.listTransfers().map((t) => ({ ...t, interrupted: !running && t.state !== 'paused' && RESUMABLE_STATES.has(t.state) }));
       if (args.flags.json) {
         ctx.stdout.write(JSON.stringify(list) + '\n');
         return 0;
@@ -212,7 +246,8 @@ const transfers: CommandSpec = {
       for (const t of list) {
         const pct = t.size > 0 ? Math.floor((t.bytesDone / t.size) * 100) : t.state === 'done' ? 100 : 0;
         const why = t.error ? `  (${t.error.message})` : '';
-        ctx.stdout.write(`${t.id}  ${t.state.padEnd(16)} ${String(pct).padStart(3)}%  ${formatBytes(t.size).padStart(9)}  ${t.localPath} → ${t.targetUri}${why}\n`);
+        const state = t.interrupted ? 'interrupted' : t.state;
+        ctx.stdout.write(`${t.id}  ${state.padEnd(16)} ${String(pct).padStart(3)}%  ${formatBytes(t.size).padStart(9)}  ${t.localPath} → ${t.targetUri}${why}\n`);
       }
       return 0;
     } finally {
@@ -225,12 +260,13 @@ const resume: CommandSpec = {
   summary: 'continue interrupted uploads (all, or the given ids)',
   usage: 'resume [ID...] [--limit-rate 10M] [--concurrency N] [--json]',
   flags: {
-    'limit-rate': { type: 'string' },
-    concurrency: { type: 'string' },
-    'chunk-concurrency': { type: 'string' },
-    json: { type: 'boolean' },
+    'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth for all files together: 512k, 10M, 1G (bytes/s); 0 or off: no limit' },
+    concurrency: { type: 'string', value: 'N', help: 'files in flight (1-64, default 3)' },
+    'chunk-concurrency': { type: 'string', value: 'N', help: 'parts in flight per file (1-64, default 4)' },
+    json: { type: 'boolean', help: 'print one JSON event per line (state, progress, log, summary)' },
   },
   async run(ctx, args) {
+    parseFlags(args);
     return runTransfers(ctx, args, 'nothing to resume', async (engine) => ({ ids: engine.resumeInterrupted(args.positionals), skipped: [] }));
   },
 };
@@ -240,11 +276,11 @@ const cancel: CommandSpec = {
   usage: 'cancel <ID...>',
   flags: {},
   async run(ctx, args) {
-    if (args.positionals.length === 0) throw new UsageError('cancel: give a transfer id (see `cloudreve-sync transfers`)');
-    const engine = await createEngine({ home: ctx.home, autoResume: false });
+    if (args.positionals.length === 0) throw new UsageError('give a transfer id (see `cloudreve-sync transfers`)');
+    const engine = await createEngine({ home: ctx.home, autoResume: false, timeouts: openConfig(ctx.home).get('timeouts') });
     try {
       for (const id of args.positionals) {
-        if (!engine.transfer(id)) throw new UsageError(`cancel: no transfer ${id}`);
+        if (!engine.transfer(id)) throw new EngineError('not-found', `no transfer ${id} (\`cloudreve-sync transfers\` lists them)`);
         await engine.cancel(id);
         ctx.stdout.write(`cancelled ${id}\n`);
       }

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { CloudreveClient } from './api/client.js';
+import { CloudreveClient, type ClientOptions } from './api/client.js';
 import { clearAccount, loadAccount, saveAccount, type AccountRecord } from './api/credentials.js';
 import type { Capacity, StoragePolicy } from './api/types.js';
 import { parentUri, toUri } from './api/uri.js';
@@ -48,6 +48,8 @@ export interface EngineConfig {
    * (`cloudreve-sync transfers`) passes false.
    */
   exclusive?: boolean;
+  /** API client timeouts (the `timeouts` setting; ClientOptions['timeouts'] of api/client.ts). */
+  timeouts?: ClientOptions['timeouts'];
   /** Overrides for tests. */
   retry?: RetryPolicy;
   progressIntervalMs?: number;
@@ -129,6 +131,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       clientId,
       tokens: rec.tokens,
       version: rec.serverVersion,
+      timeouts: config.timeouts,
       onTokens: (tokens) => {
         if (!record) return;
         record = { ...record, tokens: tokens ?? record.tokens };
@@ -352,8 +355,8 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     account: () =>
       record ? { server: record.server, email: record.email, userId: record.userId, nickname: record.nickname, serverVersion: record.serverVersion } : null,
     async login(server, email, password, otp) {
-      const { version } = await CloudreveClient.detect(server);
-      const c = new CloudreveClient({ baseUrl: server, clientId, version });
+      const { version } = await CloudreveClient.detect(server, { timeouts: config.timeouts });
+      const c = new CloudreveClient({ baseUrl: server, clientId, version, timeouts: config.timeouts });
       let result;
       try {
         result = await c.login(email, password);

@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { authCommands } from './cli/auth-commands.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './cli/command.js';
-import { ensureHome, resolveHome } from './cli/home.js';
+import { ensureHome } from './cli/home.js';
+import { resolveHome } from './engine/config.js';
 import { transferCommands } from './cli/transfer-commands.js';
 import { EngineError, redact } from './engine/errors.js';
 

@@ -9,6 +9,30 @@
 import Conf from 'conf';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const APP_DIR_NAME = 'cloudreve-sync';
+
+/**
+ * The home folder the CLI and the desktop app share when nothing else is said: `$XDG_CONFIG_HOME/cloudreve-sync`,
+ * else `~/.config/cloudreve-sync` (Linux), `~/Library/Application Support/cloudreve-sync` (macOS),
+ * `%APPDATA%\cloudreve-sync` (Windows).
+ */
+export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (env.XDG_CONFIG_HOME) return join(env.XDG_CONFIG_HOME, APP_DIR_NAME);
+  const home = env.HOME || env.USERPROFILE || homedir();
+  if (platform === 'win32' && env.APPDATA) return join(env.APPDATA, APP_DIR_NAME);
+  if (platform === 'darwin') return join(home, 'Library', 'Application Support', APP_DIR_NAME);
+  return join(home, '.config', APP_DIR_NAME);
+}
+
+/** `flag` (the CLI's --home) wins, then $CLOUDREVE_SYNC_HOME, then defaultHome(). Always absolute. */
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return resolve(flag);
+  if (env.CLOUDREVE_SYNC_HOME) return resolve(env.CLOUDREVE_SYNC_HOME);
+  return resolve(defaultHome(env));
+}
 
 export type Settings = {
   clientId: string;

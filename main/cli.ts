@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { authCommands } from './cli/auth-commands.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './cli/command.js';
 import { ensureHome } from './cli/home.js';
-import { resolveHome } from './engine/config.js';
+import { resolveHome } from './engine/home-folder.js';
 import { transferCommands } from './cli/transfer-commands.js';
 import { EngineError, redact } from './engine/errors.js';
 

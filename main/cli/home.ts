@@ -1,10 +1,9 @@
 /**
  * The CLI's home directory (config, credentials, journal): `--home DIR`, else the home the desktop app uses too
- * (`$CLOUDREVE_SYNC_HOME`, else `$XDG_CONFIG_HOME/cloudreve-sync`, else the platform's config dir; engine/config.ts).
+ * (`$CLOUDREVE_SYNC_HOME`, else `$XDG_CONFIG_HOME/cloudreve-sync`, else the platform's config dir; engine/home-folder.ts).
  */
 import { mkdirSync, statSync } from 'node:fs';
 import type { CloudreveClient } from '../engine/api/client.js';
-import { openClient as openClientFromCredentials } from '../engine/api/credentials.js';
 
 /** Creates the home directory (mode 0700) when missing; an existing directory is left as it is. */
 export function ensureHome(home: string): string {
@@ -19,7 +18,11 @@ export function ensureHome(home: string): string {
   return home;
 }
 
-/** A client for the stored account (see credentials.ts); throws 'login-required' when there is none. */
-export function openClient(home: string): Promise<CloudreveClient> {
+/**
+ * A client for the stored account (see credentials.ts); throws 'login-required' when there is none.
+ * Imported on use: the HTTP client is loaded only by the commands that talk to the server.
+ */
+export async function openClient(home: string): Promise<CloudreveClient> {
+  const { openClient: openClientFromCredentials } = await import('../engine/api/credentials.js');
   return openClientFromCredentials(home);
 }

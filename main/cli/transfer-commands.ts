@@ -2,15 +2,15 @@
  * `cloudreve-sync upload | transfers | resume | cancel` — the upload engine, headless.
  * Exit codes: 0 everything uploaded (or skipped as already there), 1 some files failed (each named with its
  * reason), 2 usage, 3 other fatal errors (thrown to main/cli.ts), 130 interrupted (work kept for `resume`).
+ * The engine (SQLite, got, conf, crypto) is imported when one of these commands runs, never at start-up.
  */
-import { createEngine, type Engine, type EngineConfig, type SkippedEntry } from '../engine/index.js';
-import { openConfig } from '../engine/config.js';
+import type { Engine, EngineConfig, SkippedEntry } from '../engine/index.js';
+import { readSettings, type Settings } from '../engine/settings-schema.js';
 import { EngineError } from '../engine/errors.js';
 import { toUri } from '../engine/api/uri.js';
 import type { IfExists, TransferSnapshot } from '../engine/types.js';
-import { RESUMABLE_STATES } from '../engine/transfer/queue.js';
-import { lockHolder } from '../engine/home-lock.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
+import { BatchedOutput } from './batched-output.js';
 import { formatBytes } from './format.js';
 import { UsageError } from './command.js';
 
@@ -61,18 +61,28 @@ function parseFlags(args: ParsedArgs): { bandwidthLimit?: number; maxActiveFiles
   };
 }
 
-/** The stored settings (config.json, shared with the desktop app), overridden by the command line. */
-function engineConfig(ctx: CliContext, args: ParsedArgs): EngineConfig {
-  const settings = openConfig(ctx.home);
+/** The engine's entry, loaded on first use. */
+async function engineModules() {
+  return { createEngine: (await import('../engine/index.js')).createEngine };
+}
+
+/** The stored settings (config.json, shared with the desktop app); conf is loaded only to create or repair it. */
+async function storedSettings(home: string): Promise<Settings> {
+  return readSettings(home) ?? { ...(await import('../engine/config.js')).openConfig(home).store };
+}
+
+/** The stored settings, overridden by the command line. */
+async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<EngineConfig> {
   const flags = parseFlags(args);
+  const settings = await storedSettings(ctx.home);
   return {
     home: ctx.home,
     autoResume: false,
-    bandwidthLimit: flags.bandwidthLimit ?? settings.get('bandwidthLimit'),
-    maxActiveFiles: flags.maxActiveFiles ?? settings.get('maxActiveFiles'),
-    chunkConcurrencyCap: flags.chunkConcurrencyCap ?? settings.get('chunkConcurrencyCap'),
-    ifExists: settings.get('ifExists'),
-    timeouts: settings.get('timeouts'),
+    bandwidthLimit: flags.bandwidthLimit ?? settings.bandwidthLimit,
+    maxActiveFiles: flags.maxActiveFiles ?? settings.maxActiveFiles,
+    chunkConcurrencyCap: flags.chunkConcurrencyCap ?? settings.chunkConcurrencyCap,
+    ifExists: settings.ifExists,
+    timeouts: settings.timeouts,
   };
 }
 
@@ -97,8 +107,10 @@ interface Picked {
  */
 async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<Picked>): Promise<number> {
   const json = args.flags.json === true;
-  const engine = await createEngine(engineConfig(ctx, args));
-  const out = (s: string) => ctx.stdout.write(s);
+  const { createEngine } = await engineModules();
+  const engine = await createEngine(await engineConfig(ctx, args));
+  const batched = new BatchedOutput(ctx.stdout);
+  const out = (s: string) => batched.write(s);
   const emit = (obj: unknown) => out(JSON.stringify(obj) + '\n');
   const live = ctx.isTTY && !json;
   /** null while picking: this process runs only what this command admits, so every transfer is ours */
@@ -135,7 +147,10 @@ async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, 
     }),
     engine.events.on('log', (l) => {
       if (json) emit({ event: 'log', level: l.level, message: l.message });
-      else if (l.level === 'warn') ctx.stderr.write(`${live ? '\r\x1b[K' : ''}warning: ${l.message}\n`);
+      else if (l.level === 'warn') {
+        batched.flush();
+        ctx.stderr.write(`${live ? '\r\x1b[K' : ''}warning: ${l.message}\n`);
+      }
     }),
   ];
   let interrupted = false;
@@ -150,10 +165,9 @@ async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, 
     const notUploaded = picked.skipped.filter((s) => s.failure);
     if (picked.ids.length === 0) {
       if (json) emit({ event: 'summary', uploaded: 0, skipped: 0, failed: notUploaded.length });
-      else {
-        out(`${nothing}\n`);
-        for (const s of notUploaded) ctx.stderr.write(`failed: ${s.path}: ${s.reason}\n`);
-      }
+      else out(`${nothing}\n`);
+      batched.flush();
+      if (!json) for (const s of notUploaded) ctx.stderr.write(`failed: ${s.path}: ${s.reason}\n`);
       return notUploaded.length > 0 ? 1 : 0;
     }
     process.once('SIGINT', onSig);
@@ -168,6 +182,7 @@ async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, 
       draw(true);
       out('\n');
     }
+    batched.flush();
     if (interrupted) {
       ctx.stderr.write('interrupted: run `cloudreve-sync resume` to continue\n');
       return 130;
@@ -178,14 +193,16 @@ async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, 
     const skipped = results.filter((t) => t.state === 'skipped').length;
     const failedCount = failed.length + notUploaded.length;
     if (json) emit({ event: 'summary', uploaded: done, skipped, failed: failedCount });
-    else {
-      out(`${done} uploaded, ${skipped} skipped, ${failedCount} failed\n`);
+    else out(`${done} uploaded, ${skipped} skipped, ${failedCount} failed\n`);
+    batched.flush();
+    if (!json) {
       for (const t of failed) ctx.stderr.write(`failed: ${t.localPath}: ${t.error?.message ?? t.state}\n`);
       for (const s of notUploaded) ctx.stderr.write(`failed: ${s.path}: ${s.reason}\n`);
     }
     return failedCount > 0 ? 1 : 0;
   } finally {
     for (const d of disposers) d();
+    batched.flush();
     await engine.close();
   }
 }
@@ -209,7 +226,7 @@ const upload: CommandSpec = {
     if (!text) throw new UsageError('--to <cloudreve-uri|folder> is required');
     const to = destination(text);
     parseFlags(args);
-    const ifExists = str(args, 'if-exists') ?? openConfig(ctx.home).get('ifExists');
+    const ifExists = str(args, 'if-exists') ?? (await storedSettings(ctx.home)).ifExists;
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');
@@ -230,6 +247,11 @@ const transfers: CommandSpec = {
   usage: 'transfers [--json]',
   flags: { json: { type: 'boolean', help: 'print the list as JSON' } },
   async run(ctx, args) {
+    const [{ createEngine }, { lockHolder }, { RESUMABLE_STATES }] = await Promise.all([
+      engineModules(),
+      import('../engine/home-lock.js'),
+      import('../engine/transfer/queue.js'),
+    ]);
     const engine = await createEngine({ home: ctx.home, autoResume: false, exclusive: false });
     try {
       // Unfinished transfers are moving only while a process drives this home; otherwise they wait for `resume`.
@@ -277,7 +299,8 @@ const cancel: CommandSpec = {
   flags: {},
   async run(ctx, args) {
     if (args.positionals.length === 0) throw new UsageError('give a transfer id (see `cloudreve-sync transfers`)');
-    const engine = await createEngine({ home: ctx.home, autoResume: false, timeouts: openConfig(ctx.home).get('timeouts') });
+    const { createEngine } = await engineModules();
+    const engine = await createEngine({ home: ctx.home, autoResume: false, timeouts: (await storedSettings(ctx.home)).timeouts });
     try {
       for (const id of args.positionals) {
         if (!engine.transfer(id)) throw new EngineError('not-found', `no transfer ${id} (\`cloudreve-sync transfers\` lists them)`);

@@ -8,11 +8,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountSession } from './account.js';
-import { installationId } from './config.js';
 import type { Engine, EngineConfig } from './engine-api.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { lockHome } from './home-lock.js';
 import { openJournal, type Journal } from './journal/journal.js';
+import { readSettings } from './settings-schema.js';
 import { Transfers } from './transfers.js';
 
 export type { EngineEvents } from './events.js';
@@ -32,7 +32,9 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     throw err;
   }
   const events = new TypedEmitter<EngineEvents>();
-  const account = await AccountSession.open(home, installationId(home), config.timeouts);
+  // conf (and its schema compiler) is loaded only when config.json must be created or repaired
+  const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
+  const account = await AccountSession.open(home, clientId, config.timeouts);
   const transfers = new Transfers({ config, journal, events, account });
 
   const engine: Engine = {
@@ -45,7 +47,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       return info;
     },
     async logout() {
-      await transfers.shutdown(); // until the next login (transfers.accountChanged() reopens the queue)
+      await transfers.shutdown();
       try {
         await account.logout();
       } finally {

@@ -1,13 +1,13 @@
 /**
  * The desktop app's home folder: the same one the CLI uses (`$CLOUDREVE_SYNC_HOME`, else the platform's config folder,
- * engine/config.ts resolveHome()), so one installation has one login, one journal and one set of settings.
+ * engine/home-folder.ts resolveHome()), so one installation has one login, one journal and one set of settings.
  *
  * Earlier builds kept the app's data in `<Electron userData>/engine`; when the shared home has none of it yet, those
  * files are moved into it once (renamed, never copied over anything).
  */
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveHome } from '../engine/config.js';
+import { resolveHome } from '../engine/home-folder.js';
 
 /** What a home holds that is worth carrying over (the journal with its WAL files, the login, the settings). */
 const HOME_FILES = ['journal.db', 'journal.db-wal', 'journal.db-shm', 'credentials.json', 'config.json'];

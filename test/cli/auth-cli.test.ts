@@ -13,7 +13,7 @@ import { commandTable, EXIT, runCli } from '../../main/cli.js';
 import { cli, Sink, type Run } from '../helpers/cli-run.js';
 import { transferCommands } from '../../main/cli/transfer-commands.js';
 import { authCommands } from '../../main/cli/auth-commands.js';
-import { defaultHome, resolveHome } from '../../main/engine/config.js';
+import { defaultHome, resolveHome } from '../../main/engine/home-folder.js';
 import { CloudreveClient } from '../../main/engine/api/client.js';
 import { startEmulator, totp, type Emulator } from '../emulator/index.js';
 import { refusedPort, sendJson, sendText, startServer } from '../engine/api/helpers.js';

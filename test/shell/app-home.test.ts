@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveHome } from '../../main/engine/config.js';
+import { resolveHome } from '../../main/engine/home-folder.js';
 import { adoptLegacyHome, appHome } from '../../main/shell/app-home.js';
 import { SettingsFile } from '../../main/shell/settings.js';
 import { startEmulator } from '../emulator/index.js';

@@ -28,7 +28,7 @@ import { baseName, joinUri, parentUri } from '../api/uri.js';
 import type { PolicyAdapter } from '../adapters/adapter.js';
 import { adapterFor } from '../adapters/registry.js';
 import { createCtrCipher, decodeEncryptMetadata, type CtrKey } from '../crypto/ctr-stream.js';
-import { EngineError, classify, isAbort } from '../errors.js';
+import { EngineError, classify, errorRecord, isAbort } from '../errors.js';
 import { changeGuard, fingerprintOrNull, readRange, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
 import type { TransferState } from '../types.js';
@@ -172,6 +172,11 @@ export class UploadJob {
     let uri = this.row.sessionUri ?? this.row.targetUri;
     const entityType: EntityType = this.row.ifExists === 'overwrite' ? 'version' : '';
     const policy = await this.withRetry(signal, () => this.deps.policyFor(parentUri(uri)));
+    if (this.row.ifExists === 'overwrite') {
+      // A new version is made whether the target exists or not: look first, so an identical file is not sent again.
+      const existing = await this.withRetry(signal, () => this.existing(uri));
+      if (existing && this.endIfIdentical(existing, fp)) return false;
+    }
     for (let n = 1; ; n++) {
       try {
         const session = await this.withRetry(signal, () =>
@@ -194,18 +199,8 @@ export class UploadJob {
       } catch (err) {
         if (!(err instanceof EngineError) || err.code !== 'exists') throw err;
         const existing = await this.existing(uri);
-        const uploadInProgress = !!existing?.metadata?.['sys:upload_session_id'];
-        if (existing && existing.type === 0 && !uploadInProgress && sameContentHint(existing, fp)) {
-          if (this.lostSession) {
-            // Our last part was committed by the server but its answer never reached us (interrupted, paused):
-            // what is there is this very upload.
-            this.finish('done', null);
-          } else {
-            this.finish('skipped', { code: 'exists', message: 'an identical file (same size and modification time) is already there' });
-          }
-          return false;
-        }
-        if (uploadInProgress) {
+        if (existing && this.endIfIdentical(existing, fp)) return false;
+        if (existing?.metadata?.['sys:upload_session_id']) {
           throw new EngineError('exists', `${baseName(uri)}: another upload to this path is in progress`, { serverCode: 40004 });
         }
         if (this.row.ifExists === 'skip') {
@@ -216,6 +211,19 @@ export class UploadJob {
         uri = joinUri(parentUri(this.row.targetUri), numberedName(baseName(this.row.targetUri), n));
       }
     }
+  }
+
+  /** A finished file with the same size and modification time is what we would upload: the job ends here. */
+  private endIfIdentical(existing: FileResponse, fp: Fingerprint): boolean {
+    if (existing.type !== 0 || existing.metadata?.['sys:upload_session_id'] || !sameContentHint(existing, fp)) return false;
+    if (this.lostSession) {
+      // Our last part was committed by the server but its answer never reached us (interrupted, paused):
+      // what is there is this very upload.
+      this.finish('done', null);
+    } else {
+      this.finish('skipped', { code: 'exists', message: 'an identical file (same size and modification time) is already there' });
+    }
+    return true;
   }
 
   private async existing(uri: string): Promise<FileResponse | null> {
@@ -434,14 +442,14 @@ export class UploadJob {
     if (classify(e) === 'stop') {
       // Nothing can go until the user acts (e.g. logs in again): park it with its session and its reason;
       // the engine pauses the rest, and resume continues from the journal.
-      this.patch({ error: { code: e.code, message: e.message, serverCode: e.serverCode } });
+      this.patch({ error: errorRecord(e) });
       return this.setState('paused');
     }
     if (classify(e) === 'fail-file' && this.row.session && e.code !== 'session-expired') {
       // a per-file refusal mid-upload (lock lost, quota…): the half-made session is of no use
       await this.dropSession();
     }
-    this.finish('failed', { code: e.code, message: e.message, serverCode: e.serverCode });
+    this.finish('failed', errorRecord(e));
   }
 
   /** Cancels the server session (best effort) and forgets it and its parts. */

@@ -10,6 +10,7 @@ import { clearAccount, loadAccount, saveAccount, type AccountRecord } from './ap
 import type { Capacity, StoragePolicy } from './api/types.js';
 import { joinUri, parentUri, toUri } from './api/uri.js';
 import { installationId } from './config.js';
+import { Connectivity, type ProbeTiming } from './connectivity.js';
 import { lockHome } from './home-lock.js';
 import { EngineError, classify, type ErrorCode } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
@@ -21,7 +22,7 @@ import { DEFAULT_QUEUE, RESUMABLE_STATES, TransferQueue, type QueueOptions } fro
 import type { RetryPolicy } from './transfer/retry.js';
 import { BandwidthLimiter } from './transfer/throttle.js';
 import { UploadJob } from './transfer/upload-job.js';
-import { TERMINAL_STATES, type AccountInfo, type IfExists, type OverallProgress, type TransferSnapshot, type TransferState } from './types.js';
+import { TERMINAL_STATES, type AccountInfo, type ConnectivityState, type IfExists, type OverallProgress, type TransferSnapshot, type TransferState } from './types.js';
 
 export type { EngineEvents } from './events.js';
 export * from './types.js';
@@ -49,6 +50,8 @@ export interface EngineConfig {
   exclusive?: boolean;
   /** Overrides for tests. */
   retry?: RetryPolicy;
+  /** how often an unreachable server is probed (first retry after baseMs, doubling up to maxMs) */
+  offlineProbe?: Partial<ProbeTiming>;
   progressIntervalMs?: number;
 }
 
@@ -69,6 +72,8 @@ export interface Engine {
   listTransfers(): TransferSnapshot[];
   transfer(id: string): TransferSnapshot | null;
   overall(): OverallProgress;
+  /** Whether the server can be reached; offline, transfers wait and continue by themselves (connectivity.ts). */
+  connectivity(): ConnectivityState;
   /** Pause one transfer, or everything when id is omitted (keeps server sessions). */
   pause(id?: string): void;
   resume(id?: string): void;
@@ -248,6 +253,16 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     return err;
   }
 
+  // ---- offline state: one probe loop for the whole engine -------------------------------------------------
+  const connectivity = new Connectivity({
+    probe: () => {
+      if (!record) throw new EngineError('login-required', 'not logged in');
+      return CloudreveClient.detect(record.server, { timeouts: { connectMs: 5_000, responseMs: 10_000, totalMs: 15_000 } });
+    },
+    timing: config.offlineProbe,
+    onChange: (state) => events.emit('connectivity-changed', state),
+  });
+
   let chunkCap = Math.max(1, config.chunkConcurrencyCap ?? 4);
   const makeJob = (row: UploadRow) =>
     new UploadJob(row, {
@@ -258,6 +273,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       policyFor,
       checkQuota: quotaCheck,
       retry: config.retry,
+      connectivity,
       onState,
       onProgress: (id, bytesDone) => {
         liveOf(id).bytesDone = bytesDone;
@@ -421,6 +437,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       return r ? snapshot(r) : null;
     },
     overall,
+    connectivity: () => connectivity.state(),
     pause: (id) => queue.pause(id),
     resume: (id) => queue.resume(id),
     cancel: (id) => queue.cancel(id),
@@ -445,6 +462,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     },
     idle: () => queue.idle(),
     async close() {
+      connectivity.close();
       await queue.shutdown();
       progressThrottle.flush();
       journal.close();

@@ -125,3 +125,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   const t = clamp(Math.round(finiteOr(ms, 0)), 0, MAX_TIMER_MS);
   return delay(t, undefined, { signal });
 }
+
+/** An AbortError (name 'AbortError', code 'ABORT_ERR', like fetch and timers/promises) carrying the signal's reason as `cause`. */
+export function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('This operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
+}

@@ -19,6 +19,7 @@
  * callback: nothing more is read from upstream until the current chunk has been paid for.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { abortError } from './retry.js';
 
 const MIN_BURST = 64 * 1024;
 /** Largest grant (and so the largest slice stream() pushes while limited). */
@@ -35,11 +36,6 @@ interface Waiter {
   reject: (err: unknown) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
-}
-
-/** An AbortError (name 'AbortError', like fetch and timers/promises) carrying the signal's reason as `cause`. */
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('This operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 function burstFor(rate: number): number {

@@ -7,7 +7,6 @@ import { mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CloudreveClient } from '../engine/api/client.js';
-import { openClient as openClientFromCredentials } from '../engine/api/credentials.js';
 
 export const APP_DIR_NAME = 'cloudreve-sync';
 
@@ -39,7 +38,11 @@ export function ensureHome(home: string): string {
   return home;
 }
 
-/** A client for the stored account (see credentials.ts); throws 'login-required' when there is none. */
-export function openClient(home: string): Promise<CloudreveClient> {
+/**
+ * A client for the stored account (see credentials.ts); throws 'login-required' when there is none.
+ * Imported on use: the HTTP client is loaded only by the commands that talk to the server.
+ */
+export async function openClient(home: string): Promise<CloudreveClient> {
+  const { openClient: openClientFromCredentials } = await import('../engine/api/credentials.js');
   return openClientFromCredentials(home);
 }

@@ -2,12 +2,14 @@
  * `cloudreve-sync upload | transfers | resume | cancel` — the upload engine, headless.
  * Exit codes: 0 everything uploaded (or skipped as already there), 1 some files failed (each named with its
  * reason), 2 usage, 3 other fatal errors (thrown to main/cli.ts), 130 interrupted (work kept for `resume`).
+ * The engine (SQLite, got, conf, crypto) is imported when one of these commands runs, never at start-up.
  */
-import { createEngine, type Engine, type EngineConfig } from '../engine/index.js';
-import { openConfig } from '../engine/config.js';
+import type { Engine, EngineConfig } from '../engine/index.js';
+import { readSettings, type Settings } from '../engine/settings-schema.js';
 import { EngineError } from '../engine/errors.js';
 import type { IfExists, TransferSnapshot } from '../engine/types.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
+import { BatchedOutput } from './batched-output.js';
 import { formatBytes } from './format.js';
 import { UsageError } from './command.js';
 
@@ -33,17 +35,27 @@ function str(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** The stored settings (config.json, shared with the desktop app), overridden by the command line. */
-function engineConfig(ctx: CliContext, args: ParsedArgs): EngineConfig {
-  const settings = openConfig(ctx.home);
+/** The engine's entry, loaded on first use. */
+async function engineModules() {
+  return { createEngine: (await import('../engine/index.js')).createEngine };
+}
+
+/** The stored settings (config.json, shared with the desktop app); conf is loaded only to create or repair it. */
+async function storedSettings(home: string): Promise<Settings> {
+  return readSettings(home) ?? { ...(await import('../engine/config.js')).openConfig(home).store };
+}
+
+/** The stored settings, overridden by the command line. */
+async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<EngineConfig> {
+  const settings = await storedSettings(ctx.home);
   const rate = str(args, 'limit-rate');
   return {
     home: ctx.home,
     autoResume: false,
-    bandwidthLimit: rate === undefined ? settings.get('bandwidthLimit') : parseRate(rate),
-    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency') ?? settings.get('maxActiveFiles'),
-    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency') ?? settings.get('chunkConcurrencyCap'),
-    ifExists: settings.get('ifExists'),
+    bandwidthLimit: rate === undefined ? settings.bandwidthLimit : parseRate(rate),
+    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency') ?? settings.maxActiveFiles,
+    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency') ?? settings.chunkConcurrencyCap,
+    ifExists: settings.ifExists,
   };
 }
 
@@ -61,7 +73,8 @@ function formatEta(s: number | null): string {
  */
 async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boolean): Promise<number> {
   const mine = new Set(ids);
-  const out = (s: string) => ctx.stdout.write(s);
+  const batched = new BatchedOutput(ctx.stdout);
+  const out = (s: string) => batched.write(s);
   const emit = (obj: unknown) => out(JSON.stringify(obj) + '\n');
   const live = ctx.isTTY && !json;
   let lastDraw = 0;
@@ -95,7 +108,10 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
     }),
     engine.events.on('log', (l) => {
       if (json) emit({ event: 'log', level: l.level, message: l.message });
-      else if (l.level === 'warn') ctx.stderr.write(`${live ? '\r\x1b[K' : ''}warning: ${l.message}\n`);
+      else if (l.level === 'warn') {
+        batched.flush();
+        ctx.stderr.write(`${live ? '\r\x1b[K' : ''}warning: ${l.message}\n`);
+      }
     }),
   ];
   let interrupted = false;
@@ -116,6 +132,7 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
     draw(true);
     out('\n');
   }
+  batched.flush();
   if (interrupted) {
     ctx.stderr.write('interrupted: run `cloudreve-sync resume` to continue\n');
     return 130;
@@ -125,8 +142,9 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
   const done = results.filter((t) => t.state === 'done').length;
   const skipped = results.filter((t) => t.state === 'skipped').length;
   if (json) emit({ event: 'summary', uploaded: done, skipped, failed: failed.length });
-  else {
-    out(`${done} uploaded, ${skipped} skipped, ${failed.length} failed\n`);
+  else out(`${done} uploaded, ${skipped} skipped, ${failed.length} failed\n`);
+  batched.flush();
+  if (!json) {
     for (const t of failed) ctx.stderr.write(`failed: ${t.localPath}: ${t.error?.message ?? t.state}\n`);
   }
   return failed.length > 0 ? 1 : 0;
@@ -134,7 +152,8 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
 
 /** Opens the engine (logged in), admits transfers with `pick`, and drives them to the end. */
 async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<string[]>): Promise<number> {
-  const engine = await createEngine(engineConfig(ctx, args));
+  const { createEngine } = await engineModules();
+  const engine = await createEngine(await engineConfig(ctx, args));
   try {
     if (!engine.account()) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
     const ids = await pick(engine);
@@ -164,7 +183,7 @@ const upload: CommandSpec = {
     if (args.positionals.length === 0) throw new UsageError('upload: give at least one file or folder');
     const to = str(args, 'to');
     if (!to) throw new UsageError('upload: --to <cloudreve-uri|folder> is required');
-    const ifExists = str(args, 'if-exists') ?? openConfig(ctx.home).get('ifExists');
+    const ifExists = str(args, 'if-exists') ?? (await storedSettings(ctx.home)).ifExists;
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');
@@ -179,6 +198,7 @@ const transfers: CommandSpec = {
   usage: 'transfers [--json]',
   flags: { json: { type: 'boolean' } },
   async run(ctx, args) {
+    const { createEngine } = await engineModules();
     const engine = await createEngine({ home: ctx.home, autoResume: false, exclusive: false });
     try {
       const list = engine.listTransfers();
@@ -222,6 +242,7 @@ const cancel: CommandSpec = {
   flags: {},
   async run(ctx, args) {
     if (args.positionals.length === 0) throw new UsageError('cancel: give a transfer id (see `cloudreve-sync transfers`)');
+    const { createEngine } = await engineModules();
     const engine = await createEngine({ home: ctx.home, autoResume: false });
     try {
       for (const id of args.positionals) {

@@ -79,6 +79,10 @@ export class UploadJob {
   /** requests of this job waiting to be retried, and the state it was in before the first of them */
   private retryWaits = 0;
   private stateBeforeWait: TransferState | null = null;
+  /** the session was created in this run (so it has no acknowledged parts yet) */
+  private freshSession = false;
+  /** a durable state this job is in that the journal does not have yet (written with the job's next part) */
+  private unsavedState: TransferState | null = null;
 
   constructor(
     row: UploadRow,
@@ -100,6 +104,7 @@ export class UploadJob {
         }
         try {
           await this.sendParts(fp, signal);
+          if (this.row.state === 'done') return this.row; // the server completed the file on its last part
           const adapter = this.adapter();
           if (adapter.capabilities.needsComplete) {
             this.setState('completing');
@@ -186,7 +191,8 @@ export class UploadJob {
           ),
         );
         this.deps.journal.uploads.setSession(this.row.id, session, uri);
-        this.row = this.reload();
+        this.row = { ...this.row, session, sessionUri: uri, bytesDone: 0 }; // what setSession wrote
+        this.freshSession = true;
         return true;
       } catch (err) {
         if (!(err instanceof EngineError) || err.code !== 'exists') throw err;
@@ -232,9 +238,12 @@ export class UploadJob {
     if (session.upload_urls && session.upload_urls.length > 1 && session.upload_urls.length !== parts.length) {
       throw new EngineError('bad-response', `upload session has ${session.upload_urls.length} part URLs for ${parts.length} parts`);
     }
-    const acked = new Set(this.deps.journal.uploads.parts(this.row.id).map((p) => p.index));
+    // a session made in this run has no parts yet: no need to ask the journal
+    const acked = new Set(this.freshSession ? [] : this.deps.journal.uploads.parts(this.row.id).map((p) => p.index));
     this.ackedBytes = parts.filter((p) => acked.has(p.index)).reduce((s, p) => s + p.length, 0);
-    this.setState('uploading');
+    // A file of one part is written as 'uploading' together with its part (or its end), not in a commit of its own.
+    this.setState('uploading', parts.length > 1);
+    const endsWithLastPart = !adapter.capabilities.needsComplete;
     this.emitProgress();
     const { body, last } = schedule(parts, acked);
     const policyLimit = session.storage_policy.chunk_concurrency ?? 1;
@@ -260,13 +269,26 @@ export class UploadJob {
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, body.length) }, worker));
       if (failure !== null) throw signal.aborted ? signal.reason ?? failure : failure;
-      if (last) await this.sendPart(adapter, session, last, fp, key, inner.signal);
+      if (last) await this.sendPart(adapter, session, last, fp, key, inner.signal, endsWithLastPart);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
   }
 
-  private async sendPart(adapter: PolicyAdapter, session: UploadSession, part: Part, fp: Fingerprint, key: CtrKey | null, signal: AbortSignal): Promise<void> {
+  /**
+   * Sends one part until the server acknowledges it, then records it before anything else happens. `completes`:
+   * the server completes the file on this part, so what is recorded is the end itself ('done', session and parts
+   * dropped), one commit instead of the part's and then the end's.
+   */
+  private async sendPart(
+    adapter: PolicyAdapter,
+    session: UploadSession,
+    part: Part,
+    fp: Fingerprint,
+    key: CtrKey | null,
+    signal: AbortSignal,
+    completes = false,
+  ): Promise<void> {
     let refreshedFor40011 = false;
     for (;;) {
       const body = this.partBody(part, fp, key, signal);
@@ -274,7 +296,16 @@ export class UploadJob {
         const receipt = await adapter.uploadPart({ session, part, body, signal });
         this.inflight.delete(part.index);
         this.ackedBytes += part.length;
-        this.deps.journal.uploads.ackPart(this.row.id, { index: part.index, etag: receipt.etag, size: part.length }, this.ackedBytes);
+        if (completes) return this.finish('done', null);
+        const { journal } = this.deps;
+        const state = this.unsavedState;
+        if (state) {
+          journal.transaction(() => {
+            journal.uploads.ackPart(this.row.id, { index: part.index, etag: receipt.etag, size: part.length }, this.ackedBytes);
+            journal.uploads.update(this.row.id, { state });
+          });
+          this.unsavedState = null;
+        } else journal.uploads.ackPart(this.row.id, { index: part.index, etag: receipt.etag, size: part.length }, this.ackedBytes);
         this.budget.progressed();
         this.emitProgress();
         return;
@@ -368,6 +399,7 @@ export class UploadJob {
     const back = this.stateBeforeWait ?? 'uploading';
     this.stateBeforeWait = null;
     this.patch({ error: null, state: back });
+    this.unsavedState = null;
     this.deps.onState(this.row, 'waiting-retry');
   }
 
@@ -415,6 +447,7 @@ export class UploadJob {
     this.deps.journal.uploads.setSession(this.row.id, null, null);
     this.ackedBytes = 0;
     this.inflight.clear();
+    this.freshSession = false;
     this.row = this.reload();
     this.patch({ bytesDone: 0 });
   }
@@ -428,6 +461,7 @@ export class UploadJob {
       if (dropSession && this.row.session) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
       journal.uploads.update(this.row.id, { error, bytesDone, state });
     });
+    this.unsavedState = null;
     const from = this.row.state as TransferState;
     this.row = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
     if (from !== state) this.deps.onState(this.row, from);
@@ -437,11 +471,16 @@ export class UploadJob {
    * Steps that need not survive a crash (preflight, creating-session, completing) are not written to the journal:
    * after a crash such a transfer is simply continued from its last durable state.
    */
-  private setState(state: TransferState): void {
+  private setState(state: TransferState, save = !TRANSIENT.has(state)): void {
     const from = this.row.state as TransferState;
     if (from === state) return;
-    if (TRANSIENT.has(state)) this.row = { ...this.row, state };
-    else this.patch({ state });
+    if (save) {
+      this.patch({ state });
+      this.unsavedState = null;
+    } else {
+      this.row = { ...this.row, state };
+      if (!TRANSIENT.has(state)) this.unsavedState = state;
+    }
     this.deps.onState(this.row, from);
   }
 

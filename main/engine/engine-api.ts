@@ -1,0 +1,69 @@
+/** The engine's public surface: what createEngine (index.ts) is configured with and what it returns. */
+import type { TypedEmitter, EngineEvents } from './events.js';
+import type { ProbeTiming } from './connectivity.js';
+import type { RetryPolicy } from './transfer/retry.js';
+import type { AccountInfo, ConnectivityState, IfExists, OverallProgress, TransferSnapshot } from './types.js';
+
+export interface EngineConfig {
+  /** Folder holding config, credentials and the journal (created 0700). */
+  home: string;
+  /** Files in flight at once (default 3), plus `smallFileSlots` (default 4) only small files may use. */
+  maxActiveFiles?: number;
+  smallFileSlots?: number;
+  /** User cap on chunk concurrency per file (default 4); the policy's chunk_concurrency also caps it. */
+  chunkConcurrencyCap?: number;
+  /** Shared upload limit in bytes/s; 0 = unlimited. */
+  bandwidthLimit?: number;
+  /** What to do when the target exists (default 'rename'). */
+  ifExists?: IfExists;
+  /** Continue interrupted transfers from the journal at start (the desktop app: true; the CLI: false). */
+  autoResume?: boolean;
+  /** How long a changed file must stay still before it is uploaded again (ms, default 2000). */
+  settleMs?: number;
+  /**
+   * Take the home folder's lock (default true): one engine drives a journal at a time. A read-only look
+   * (`cloudreve-sync transfers`) passes false.
+   */
+  exclusive?: boolean;
+  /** Overrides for tests. */
+  retry?: RetryPolicy;
+  /** how often an unreachable server is probed (the second probe after baseMs, doubling up to maxMs) */
+  offlineProbe?: Partial<ProbeTiming>;
+  progressIntervalMs?: number;
+}
+
+export interface EnqueueOptions {
+  ifExists?: IfExists;
+  priority?: number;
+}
+
+export interface Engine {
+  readonly events: TypedEmitter<EngineEvents>;
+  account(): AccountInfo | null;
+  login(server: string, email: string, password: string, otp?: string): Promise<AccountInfo>;
+  logout(): Promise<void>;
+  /** Files and folders (recursively) to upload under the remote folder `targetFolderUri`. Returns transfer ids. */
+  enqueue(paths: string[], targetFolderUri: string, opts?: EnqueueOptions): Promise<string[]>;
+  /** Continue interrupted (or paused) transfers from the journal: all of them, or the given ids. */
+  resumeInterrupted(ids?: string[]): string[];
+  listTransfers(): TransferSnapshot[];
+  transfer(id: string): TransferSnapshot | null;
+  overall(): OverallProgress;
+  /** Whether the server can be reached; offline, transfers wait and continue by themselves (connectivity.ts). */
+  connectivity(): ConnectivityState;
+  /** Pause one transfer, or everything when id is omitted (keeps server sessions). */
+  pause(id?: string): void;
+  resume(id?: string): void;
+  /** Cancel: stops the transfer and deletes its server session. */
+  cancel(id: string): Promise<void>;
+  retry(id: string): void;
+  setPriority(id: string, priority: number): void;
+  setBandwidthLimit(bytesPerSecond: number): void;
+  /** Files in flight and the per-file cap on parts in flight; applies to what starts from now on. */
+  setConcurrency(limits: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void;
+  /** Remove finished (done/skipped/cancelled) transfers from the list. */
+  clearFinished(): number;
+  /** Resolves when nothing admitted is queued, running or waiting. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,109 @@
+/**
+ * What the engine knows in memory about transfers while they run: bytes sent, speed and ETA, turned into
+ * throttled progress events and into snapshots (the journal's row is the truth once a transfer stops).
+ */
+import type { TypedEmitter, EngineEvents } from '../events.js';
+import type { UploadRow } from '../journal/journal.js';
+import { TERMINAL_STATES, type OverallProgress, type TransferSnapshot, type TransferState } from '../types.js';
+import { EmitThrottle, SpeedMeter, eta } from './progress.js';
+
+/** What the engine tracks in memory about a transfer while it is active. */
+interface Live {
+  meter: SpeedMeter;
+  bytesDone: number;
+  size: number;
+}
+
+export type QueueTotals = Omit<OverallProgress, 'speed' | 'eta'>;
+
+export class LiveProgress {
+  private readonly live = new Map<string, Live>();
+  private readonly overallMeter = new SpeedMeter();
+  private readonly progressThrottle: EmitThrottle<{ bytesDone: number }>;
+  private readonly overallThrottle: EmitThrottle<null>;
+
+  constructor(
+    private readonly events: TypedEmitter<EngineEvents>,
+    intervalMs: number,
+    /** The queue's totals (bytes done and total, active and queued counts). */
+    private readonly totals: () => QueueTotals,
+  ) {
+    this.progressThrottle = new EmitThrottle<{ bytesDone: number }>(intervalMs, (id, v) => {
+      const l = this.live.get(id);
+      const speed = l ? l.meter.sample(v.bytesDone) : 0;
+      events.emit('transfer-progressed', { id, bytesDone: v.bytesDone, speed, eta: l ? eta(l.size - v.bytesDone, speed) : null });
+    });
+    this.overallThrottle = new EmitThrottle<null>(intervalMs, () => events.emit('overall-progressed', this.overall()));
+  }
+
+  /** A transfer sent more bytes (cumulative count). */
+  progressed(id: string, bytesDone: number): void {
+    this.liveOf(id).bytesDone = bytesDone;
+    this.progressThrottle.push(id, { bytesDone });
+    this.overallThrottle.push('all', null);
+  }
+
+  /** A transfer changed state: (re)start its meter, or drop its live state once it stops; emits the change. */
+  stateChanged(row: UploadRow, from: TransferState): void {
+    if (row.state === 'queued' || row.state === 'preflight') {
+      const l = this.liveOf(row.id);
+      l.meter.reset();
+      l.size = row.size;
+    }
+    if (TERMINAL_STATES.has(row.state as TransferState) || row.state === 'paused') {
+      // the last progress goes out before the state change; then the journal's row is the truth again
+      this.progressThrottle.flush(row.id);
+      this.progressThrottle.forget(row.id);
+      this.live.delete(row.id);
+    }
+    this.events.emit('transfer-state-changed', { transfer: this.snapshot(row), from });
+    this.overallThrottle.push('all', null);
+  }
+
+  /** The transfer is gone from the list. */
+  forget(id: string): void {
+    this.live.delete(id);
+  }
+
+  snapshot(row: UploadRow): TransferSnapshot {
+    const l = this.live.get(row.id);
+    const running = !TERMINAL_STATES.has(row.state as TransferState) && row.state !== 'paused';
+    const bytesDone = l && running ? Math.max(l.bytesDone, 0) : row.bytesDone;
+    const speed = running && l ? l.meter.bytesPerSecond : 0;
+    return {
+      id: row.id,
+      localPath: row.localPath,
+      targetUri: row.sessionUri ?? row.targetUri,
+      size: row.size,
+      state: row.state as TransferState,
+      priority: row.priority,
+      bytesDone,
+      speed,
+      eta: running ? eta(row.size - bytesDone, speed) : null,
+      encrypted: !!row.session?.encrypt_metadata,
+      error: row.error,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  }
+
+  overall(): OverallProgress {
+    const t = this.totals();
+    const speed = this.overallMeter.sample(t.bytesDone);
+    return { ...t, speed, eta: eta(t.bytesTotal - t.bytesDone, speed) };
+  }
+
+  /** Sends every progress value still held back by the throttle. */
+  flush(): void {
+    this.progressThrottle.flush();
+  }
+
+  private liveOf(id: string): Live {
+    let l = this.live.get(id);
+    if (!l) {
+      l = { meter: new SpeedMeter(), bytesDone: 0, size: 0 };
+      this.live.set(id, l);
+    }
+    return l;
+  }
+}

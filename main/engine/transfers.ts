@@ -1,0 +1,252 @@
+/**
+ * The engine's transfers: the queue wired to upload jobs, live progress, the policy and capacity caches,
+ * enqueueing local files and folders, and resuming what the journal left unfinished.
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { AccountSession } from './account.js';
+import type { Connectivity } from './connectivity.js';
+import { toUri } from './api/uri.js';
+import type { EngineConfig, EnqueueOptions } from './engine-api.js';
+import { EngineError, classify, type ErrorCode } from './errors.js';
+import type { TypedEmitter, EngineEvents } from './events.js';
+import { fingerprint } from './fs/file-source.js';
+import { collectUploads, type UploadTree } from './fs/local-tree.js';
+import type { Journal, UploadRow } from './journal/journal.js';
+import { LiveProgress } from './transfer/live-progress.js';
+import { CapacityCache, PolicyCache } from './transfer/policy-cache.js';
+import { DEFAULT_QUEUE, RESUMABLE_STATES, TransferQueue, type QueueOptions } from './transfer/queue.js';
+import { BandwidthLimiter } from './transfer/throttle.js';
+import { UploadJob } from './transfer/upload-job.js';
+import type { OverallProgress, TransferSnapshot, TransferState } from './types.js';
+
+export interface TransfersDeps {
+  config: EngineConfig;
+  journal: Journal;
+  events: TypedEmitter<EngineEvents>;
+  account: AccountSession;
+  /** the offline state jobs wait in while the server is unreachable */
+  connectivity?: Connectivity;
+}
+
+export class Transfers {
+  private readonly config: EngineConfig;
+  private readonly journal: Journal;
+  private readonly events: TypedEmitter<EngineEvents>;
+  private readonly account: AccountSession;
+  private readonly connectivity: Connectivity | undefined;
+  private readonly limiter: BandwidthLimiter;
+  private readonly progress: LiveProgress;
+  private readonly policies: PolicyCache;
+  private readonly capacity: CapacityCache;
+  private readonly queue: TransferQueue;
+  private chunkCap: number;
+  private stoppedForLogin = false;
+
+  constructor(deps: TransfersDeps) {
+    const { config, journal, events, account } = deps;
+    this.config = config;
+    this.journal = journal;
+    this.events = events;
+    this.account = account;
+    this.connectivity = deps.connectivity;
+    this.limiter = new BandwidthLimiter(config.bandwidthLimit ?? 0);
+    this.progress = new LiveProgress(events, config.progressIntervalMs ?? 250, () => this.queue.totals());
+    const client = () => account.requireClient();
+    this.policies = new PolicyCache(client);
+    this.capacity = new CapacityCache(client);
+    this.chunkCap = Math.max(1, config.chunkConcurrencyCap ?? 4);
+    const queueOpts: QueueOptions = {
+      ...DEFAULT_QUEUE,
+      maxActiveFiles: Math.max(1, config.maxActiveFiles ?? DEFAULT_QUEUE.maxActiveFiles),
+      smallFileSlots: Math.max(0, config.smallFileSlots ?? DEFAULT_QUEUE.smallFileSlots),
+      settleMs: config.settleMs ?? DEFAULT_QUEUE.settleMs,
+    };
+    this.queue = new TransferQueue(journal, (row) => this.makeJob(row), queueOpts, this.onState);
+  }
+
+  /** A (new) login: forget the old account's cached policies and let the queue run again. */
+  accountChanged(): void {
+    this.policies.clear();
+    this.stoppedForLogin = false;
+  }
+
+  /** Files and folders (recursively) to upload under the remote folder `targetFolderUri`. Returns transfer ids. */
+  async enqueue(paths: string[], targetFolderUri: string, opts: EnqueueOptions = {}): Promise<string[]> {
+    const c = this.account.requireClient();
+    const target = toUri(targetFolderUri);
+    const tree: UploadTree = { files: [], folders: [] };
+    const warn = (message: string) => this.events.emit('log', { level: 'warn', message });
+    for (const p of paths) await collectUploads(resolve(p), target, tree, warn);
+    // Remote folders first (empty ones too); session creation would make parents, but not empty folders.
+    for (const f of tree.folders) await c.createFolder(f);
+    const account = this.account.key();
+    const rows: UploadRow[] = [];
+    const fps = await Promise.all(tree.files.map((f) => fingerprint(f.path)));
+    this.journal.transaction(() => {
+      tree.files.forEach((f, i) => {
+        rows.push(
+          this.journal.uploads.insert({
+            id: randomUUID(),
+            account,
+            localPath: f.path,
+            targetUri: f.uri,
+            size: fps[i].size,
+            mtimeMs: fps[i].mtimeMs,
+            inode: fps[i].inode,
+            ifExists: opts.ifExists ?? this.config.ifExists ?? 'rename',
+            priority: opts.priority ?? 0,
+            state: 'queued',
+            session: null,
+            sessionUri: null,
+            bytesDone: 0,
+            error: null,
+            attempts: 0,
+          }),
+        );
+      });
+    });
+    for (const r of rows) this.events.emit('transfer-added', this.progress.snapshot(r));
+    this.queue.admit(rows.map((r) => r.id));
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * What a crash or a network loss left unfinished: transfers stopped mid-flight, and failed ones whose failure was
+   * transient (network, timeout, server fault: their retry budget ran out while the server was unreachable).
+   */
+  interruptedIds(): string[] {
+    if (!this.account.loggedIn) return [];
+    return this.journal.uploads
+      .list({ account: this.account.key() })
+      .filter(
+        (r) =>
+          (RESUMABLE_STATES.has(r.state as TransferState) && r.state !== 'paused') ||
+          (r.state === 'failed' && r.error !== null && classify(new EngineError(r.error.code as ErrorCode, r.error.message)) === 'retry'),
+      )
+      .map((r) => r.id);
+  }
+
+  /** Admits what the journal left unfinished (at start), without resuming paused ones. */
+  admitInterrupted(): void {
+    this.queue.admit(this.interruptedIds());
+  }
+
+  /** Continue interrupted (or paused) transfers from the journal: all of them, or the given ids. */
+  resumeInterrupted(ids?: string[]): string[] {
+    const list = ids && ids.length > 0 ? ids : this.interruptedIds();
+    for (const id of list) {
+      const row = this.journal.uploads.get(id);
+      if (!row) throw new EngineError('not-found', `no transfer ${id}`);
+      if (row.account !== this.account.key()) throw new EngineError('permission', `transfer ${id} belongs to another account`);
+    }
+    this.queue.admit(list);
+    for (const id of list) {
+      const row = this.journal.uploads.get(id)!;
+      if (row.state === 'paused') this.queue.resume(id);
+      else if (row.state === 'failed') this.queue.retry(id); // keeps its session: the parts already sent stay sent
+    }
+    return list;
+  }
+
+  list(): TransferSnapshot[] {
+    return this.account.loggedIn ? this.journal.uploads.list({ account: this.account.key() }).map((r) => this.progress.snapshot(r)) : [];
+  }
+
+  get(id: string): TransferSnapshot | null {
+    const r = this.journal.uploads.get(id);
+    return r ? this.progress.snapshot(r) : null;
+  }
+
+  overall(): OverallProgress {
+    return this.progress.overall();
+  }
+
+  pause(id?: string): void {
+    this.queue.pause(id);
+  }
+
+  resume(id?: string): void {
+    this.queue.resume(id);
+  }
+
+  cancel(id: string): Promise<void> {
+    return this.queue.cancel(id);
+  }
+
+  retry(id: string): void {
+    this.queue.retry(id);
+  }
+
+  setPriority(id: string, priority: number): void {
+    this.queue.setPriority(id, priority);
+  }
+
+  setBandwidthLimit(bytesPerSecond: number): void {
+    this.limiter.setRate(Math.max(0, bytesPerSecond));
+  }
+
+  setConcurrency({ maxActiveFiles, chunkConcurrencyCap }: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void {
+    if (chunkConcurrencyCap !== undefined) this.chunkCap = Math.max(1, Math.floor(chunkConcurrencyCap));
+    if (maxActiveFiles !== undefined) this.queue.setMaxActiveFiles(maxActiveFiles);
+  }
+
+  /** Remove finished (done/skipped/cancelled) transfers from the list. */
+  clearFinished(): number {
+    let n = 0;
+    for (const r of this.journal.uploads.list()) {
+      if (r.state === 'done' || r.state === 'skipped' || r.state === 'cancelled') {
+        this.journal.uploads.delete(r.id);
+        this.progress.forget(r.id);
+        this.events.emit('transfer-removed', { id: r.id });
+        n++;
+      }
+    }
+    return n;
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Stops every running transfer (sessions kept) and starts nothing more. */
+  shutdown(): Promise<void> {
+    return this.queue.shutdown();
+  }
+
+  /** Shuts the queue down and sends the last held-back progress. */
+  async close(): Promise<void> {
+    await this.queue.shutdown();
+    this.progress.flush();
+  }
+
+  private makeJob(row: UploadRow): UploadJob {
+    return new UploadJob(row, {
+      client: this.account.requireClient(),
+      journal: this.journal,
+      limiter: this.limiter,
+      chunkCap: this.chunkCap,
+      policyFor: (folderUri) => this.policies.policyFor(folderUri),
+      checkQuota: (name, size) => this.capacity.check(name, size),
+      retry: this.config.retry,
+      connectivity: this.connectivity,
+      onState: this.onState,
+      onProgress: (id, bytesDone) => {
+        this.queue.noteProgress(id, bytesDone);
+        this.progress.progressed(id, bytesDone);
+      },
+      log: (level, message) => this.events.emit('log', { level, message }),
+    });
+  }
+
+  private readonly onState = (row: UploadRow, from: TransferState): void => {
+    this.queue.noteState(row);
+    this.progress.stateChanged(row, from);
+    if (row.state === 'paused' && row.error?.code === 'login-required' && !this.stoppedForLogin) {
+      // The login is gone (refresh token expired or revoked): stop starting work that cannot succeed.
+      this.stoppedForLogin = true;
+      queueMicrotask(() => this.queue.pause());
+      this.events.emit('account-changed', { loggedIn: false, email: this.account.email });
+    }
+  };
+}

@@ -181,6 +181,16 @@ export function classify(err: unknown): Classification {
   return 'fail-file';
 }
 
+/** What the journal keeps of an error: enough to classify it again after a restart, nothing secret. */
+export function errorRecord(err: EngineError): { code: string; message: string; serverCode?: number; httpStatus?: number } {
+  return { code: err.code, message: err.message, serverCode: err.serverCode, httpStatus: err.httpStatus };
+}
+
+/** The error a journal record stands for (the inverse of errorRecord()). */
+export function errorFromRecord(rec: { code: string; message: string; serverCode?: number; httpStatus?: number }): EngineError {
+  return new EngineError(rec.code as ErrorCode, rec.message, { serverCode: rec.serverCode, httpStatus: rec.httpStatus });
+}
+
 /** True if the error is an AbortError from an AbortSignal. */
 export function isAbort(err: unknown): boolean {
   return (

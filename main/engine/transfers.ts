@@ -17,7 +17,17 @@ import { CapacityCache, PolicyCache } from './transfer/policy-cache.js';
 import { DEFAULT_QUEUE, RESUMABLE_STATES, TransferQueue, type QueueOptions } from './transfer/queue.js';
 import { BandwidthLimiter } from './transfer/throttle.js';
 import { UploadJob } from './transfer/upload-job.js';
-import type { OverallProgress, TransferSnapshot, TransferState } from './types.js';
+import type { IfExists, OverallProgress, TransferSnapshot, TransferState } from './types.js';
+
+/** One file to upload to an exact target URI. */
+export interface FileUpload {
+  path: string;
+  targetUri: string;
+  ifExists?: IfExists;
+  priority?: number;
+  /** the primary entity the target must still have (an overwrite of our last upload); 40076 otherwise */
+  previous?: string | null;
+}
 
 export interface TransfersDeps {
   config: EngineConfig;
@@ -75,28 +85,35 @@ export class Transfers {
     for (const p of paths) await collectUploads(resolve(p), target, tree, warn);
     // Remote folders first (empty ones too); session creation would make parents, but not empty folders.
     for (const f of tree.folders) await c.createFolder(f);
+    const ifExists = opts.ifExists ?? this.config.ifExists ?? 'rename';
+    return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, ifExists, priority: opts.priority })));
+  }
+
+  /** Single files to exact target URIs (sync decides each one's target and guard). Returns transfer ids, in order. */
+  async enqueueFiles(files: FileUpload[]): Promise<string[]> {
     const account = this.account.key();
     const rows: UploadRow[] = [];
-    const fps = await Promise.all(tree.files.map((f) => fingerprint(f.path)));
+    const fps = await Promise.all(files.map((f) => fingerprint(f.path)));
     this.journal.transaction(() => {
-      tree.files.forEach((f, i) => {
+      files.forEach((f, i) => {
         rows.push(
           this.journal.uploads.insert({
             id: randomUUID(),
             account,
             localPath: f.path,
-            targetUri: f.uri,
+            targetUri: f.targetUri,
             size: fps[i].size,
             mtimeMs: fps[i].mtimeMs,
             inode: fps[i].inode,
-            ifExists: opts.ifExists ?? this.config.ifExists ?? 'rename',
-            priority: opts.priority ?? 0,
+            ifExists: f.ifExists ?? this.config.ifExists ?? 'rename',
+            priority: f.priority ?? 0,
             state: 'queued',
             session: null,
             sessionUri: null,
             bytesDone: 0,
             error: null,
             attempts: 0,
+            previous: f.previous ?? null,
           }),
         );
       });

@@ -18,8 +18,10 @@
  * - a remote upload in progress (placeholder) is left alone until it settles.
  */
 
+import type { SyncMode } from '../types.js';
+
+export type { SyncMode } from '../types.js';
 export type EntryKind = 'file' | 'folder';
-export type SyncMode = 'backup' | 'mirror';
 
 export interface LocalEntry {
   kind: EntryKind;

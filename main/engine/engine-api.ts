@@ -1,5 +1,6 @@
 /** The engine's public surface: what createEngine (index.ts) is configured with and what it returns. */
 import type { TypedEmitter, EngineEvents } from './events.js';
+import type { SyncApi, SyncSettings } from './sync/sync-service.js';
 import type { RetryPolicy } from './transfer/retry.js';
 import type { AccountInfo, IfExists, OverallProgress, TransferSnapshot } from './types.js';
 
@@ -24,6 +25,8 @@ export interface EngineConfig {
    * (`cloudreve-sync transfers`) passes false.
    */
   exclusive?: boolean;
+  /** Folder sync: scan intervals, write settling, the mass-delete guard. */
+  sync?: SyncSettings;
   /** Overrides for tests. */
   retry?: RetryPolicy;
   progressIntervalMs?: number;
@@ -36,6 +39,8 @@ export interface EnqueueOptions {
 
 export interface Engine {
   readonly events: TypedEmitter<EngineEvents>;
+  /** Folder sync: pairs, passes, conflicts; start() runs the watched pairs in the background. */
+  readonly sync: SyncApi;
   account(): AccountInfo | null;
   login(server: string, email: string, password: string, otp?: string): Promise<AccountInfo>;
   logout(): Promise<void>;

@@ -1,6 +1,6 @@
 /** Typed engine events: past-tense facts. Subscriptions return a disposer. */
 import { EventEmitter } from 'node:events';
-import type { OverallProgress, TransferSnapshot, TransferState } from './types.js';
+import type { OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
 
 export interface EngineEvents {
   'transfer-added': TransferSnapshot;
@@ -11,6 +11,11 @@ export interface EngineEvents {
   /** throttled aggregate over all transfers */
   'overall-progressed': OverallProgress;
   'account-changed': { loggedIn: boolean; email?: string };
+  /** a sync pair was added or changed (settings, state, last scan) */
+  'pair-changed': SyncPair;
+  'pair-removed': { id: string };
+  /** a sync pass kept both versions of a file: theirs in place, ours under a conflict name */
+  'sync-conflict': SyncConflict;
   'log': { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 }
 

@@ -75,7 +75,8 @@ function toLocal(st: BigIntStats, kind: LocalEntry['kind']): LocalEntry {
   return { kind, size: kind === 'file' ? Number(st.size) : 0, mtimeMs: Number(st.mtimeNs / 1000n) / 1000, inode: st.ino.toString() };
 }
 
-function toRemote(f: FileResponse): RemoteEntry {
+/** A remote listing entry as reconcile sees it. */
+export function toRemote(f: FileResponse): RemoteEntry {
   const t = Date.parse(f.updated_at);
   return {
     kind: f.type === 1 ? 'folder' : 'file',
@@ -133,8 +134,10 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
       localNames = readdirSync(localDir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') localNames = []; // gone (the caller checked the root exists)
-      else {
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (folder !== '') continue; // gone since the hint: its parent's pass decides about it
+        localNames = [];
+      } else {
         out.unreadable.push(folder);
         out.problems.push({ rel: folder, reason: `folder cannot be read (${code}); nothing under it is synced this time` });
         continue;

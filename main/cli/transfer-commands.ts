@@ -34,7 +34,7 @@ function str(args: ParsedArgs, name: string): string | undefined {
 }
 
 /** The stored settings (config.json, shared with the desktop app), overridden by the command line. */
-function engineConfig(ctx: CliContext, args: ParsedArgs): EngineConfig {
+export function engineConfig(ctx: CliContext, args: ParsedArgs): EngineConfig {
   const settings = openConfig(ctx.home);
   const rate = str(args, 'limit-rate');
   return {

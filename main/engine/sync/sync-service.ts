@@ -66,6 +66,8 @@ export interface SyncApi {
   syncOnce(spec: PairSpec & { dryRun?: boolean }): Promise<PassReport>;
   conflicts(pairId?: string): SyncConflict[];
   dismissConflict(id: number): boolean;
+  /** Keeps one pair (configured or not) watched and synced in the background; resolves to a stopper. */
+  follow(id: string): Promise<() => Promise<void>>;
   /** Runs every watched pair in the background until stop(). */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -207,6 +209,13 @@ export class SyncService implements SyncApi {
 
   dismissConflict(id: number): boolean {
     return this.deps.journal.conflicts.delete(id);
+  }
+
+  async follow(id: string): Promise<() => Promise<void>> {
+    const pair = this.deps.journal.pairs.get(id);
+    if (!pair) throw new EngineError('not-found', `no sync pair ${id}`);
+    await this.activate(pair);
+    return () => this.deactivate(id);
   }
 
   async start(): Promise<void> {

@@ -1,16 +1,27 @@
-/** login, logout, whoami, ls — the account half of `cloudreve-sync`. */
+/**
+ * login, logout, whoami, ls — the account half of `cloudreve-sync`.
+ * The HTTP client (got) and the settings store (conf) are imported when a command runs, not when the CLI
+ * starts: `--help`, `--version` and usage errors never load them (see account()).
+ */
 import type { ReadStream } from 'node:tty';
 import type { Readable } from 'node:stream';
-import { CloudreveClient } from '../engine/api/client.js';
-import { clearAccount, loadAccount, saveAccount } from '../engine/api/credentials.js';
-import { normalizeBaseUrl } from '../engine/api/http.js';
 import type { FileResponse } from '../engine/api/types.js';
 import { toUri } from '../engine/api/uri.js';
-import { openConfig } from '../engine/config.js';
 import { formatBytes } from './format.js';
 import { EngineError } from '../engine/errors.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
 import { openClient } from './home.js';
+
+/** What the account commands need from the engine, loaded on first use. */
+async function account() {
+  const [{ CloudreveClient }, { clearAccount, loadAccount, saveAccount }, { normalizeBaseUrl }, { openConfig }] = await Promise.all([
+    import('../engine/api/client.js'),
+    import('../engine/api/credentials.js'),
+    import('../engine/api/http.js'),
+    import('../engine/config.js'),
+  ]);
+  return { CloudreveClient, clearAccount, loadAccount, saveAccount, normalizeBaseUrl, openConfig };
+}
 
 function str(args: ParsedArgs, name: string): string | undefined {
   const v = args.flags[name];
@@ -84,18 +95,14 @@ async function readPassword(ctx: CliContext, args: ParsedArgs): Promise<string> 
   return pw;
 }
 
-function timeoutsOf(home: string) {
-  return openConfig(home).get('timeouts');
-}
-
 const login: CommandSpec = {
   summary: 'sign in to a Cloudreve v4 server and remember the login',
   usage: 'login --server URL --email EMAIL [--password-stdin] [--otp CODE]',
   flags: {
-    server: { type: 'string' },
-    email: { type: 'string' },
-    'password-stdin': { type: 'boolean' },
-    otp: { type: 'string' },
+    server: { type: 'string', value: 'URL', help: 'the Cloudreve site, e.g. https://cloud.example.com' },
+    email: { type: 'string', value: 'EMAIL', help: 'the account\'s email address' },
+    'password-stdin': { type: 'boolean', help: 'read the password from standard input (else $CLOUDREVE_PASSWORD, else a prompt)' },
+    otp: { type: 'string', value: 'CODE', help: 'the two-factor code, when the account has two-factor sign-in' },
   },
   async run(ctx, args) {
     noPositionals(args);
@@ -103,6 +110,7 @@ const login: CommandSpec = {
     const email = str(args, 'email');
     if (!serverFlag) throw new UsageError('--server URL is required');
     if (!email) throw new UsageError('--email EMAIL is required');
+    const { CloudreveClient, normalizeBaseUrl, openConfig, saveAccount } = await account();
     let server: string;
     try {
       server = normalizeBaseUrl(serverFlag);
@@ -110,9 +118,10 @@ const login: CommandSpec = {
       throw new UsageError(`--server: ${(err as Error).message}`);
     }
     const password = await readPassword(ctx, args);
-    const timeouts = timeoutsOf(ctx.home);
+    const settings = openConfig(ctx.home);
+    const timeouts = settings.get('timeouts');
     const { version } = await CloudreveClient.detect(server, { timeouts });
-    const clientId = openConfig(ctx.home).get('clientId');
+    const clientId = settings.get('clientId');
     const client = new CloudreveClient({ baseUrl: server, clientId, version, timeouts });
     try {
       let result;
@@ -149,18 +158,20 @@ const logout: CommandSpec = {
   flags: {},
   async run(ctx, args) {
     noPositionals(args);
+    const { CloudreveClient, clearAccount, loadAccount, openConfig } = await account();
     const rec = loadAccount(ctx.home);
     if (!rec) {
       ctx.stdout.write('Not logged in\n');
       return 0;
     }
     if (rec.tokens) {
+      const settings = openConfig(ctx.home);
       const client = new CloudreveClient({
         baseUrl: rec.server,
-        clientId: openConfig(ctx.home).get('clientId'),
+        clientId: settings.get('clientId'),
         tokens: rec.tokens,
         version: rec.serverVersion || undefined,
-        timeouts: timeoutsOf(ctx.home),
+        timeouts: settings.get('timeouts'),
       });
       try {
         await client.logout();
@@ -177,10 +188,11 @@ const logout: CommandSpec = {
 const whoami: CommandSpec = {
   summary: 'show the signed-in account, the server and the storage used',
   usage: 'whoami [--json]',
-  flags: { json: { type: 'boolean' } },
+  flags: { json: { type: 'boolean', help: 'print JSON instead of text' } },
   async run(ctx, args) {
     noPositionals(args);
     const client = await openClient(ctx.home);
+    const { loadAccount, saveAccount } = await import('../engine/api/credentials.js');
     try {
       const [user, cap] = await Promise.all([client.me(), client.capacity()]);
       const rec = loadAccount(ctx.home);
@@ -226,7 +238,7 @@ function lsLine(f: FileResponse, sizeWidth: number): string {
 const ls: CommandSpec = {
   summary: 'list a remote folder (default cloudreve://my; plain paths are under cloudreve://my)',
   usage: 'ls [URI|PATH] [--json]',
-  flags: { json: { type: 'boolean' } },
+  flags: { json: { type: 'boolean', help: 'print JSON instead of text' } },
   async run(ctx, args) {
     noPositionals(args, 1);
     const uri = toUri(args.positionals[0] ?? '');

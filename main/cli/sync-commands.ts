@@ -9,7 +9,7 @@
  * Exit codes: 0 in sync, 1 some paths could not be synced or deletions are held back for confirmation,
  * 2 usage, 3/4 fatal (thrown to main/cli.ts), 130 interrupted.
  */
-import { createEngine, type Engine, type PassReport, type SyncPair } from '../engine/index.js';
+import type { Engine, PassReport, SyncPair } from '../engine/index.js';
 import { EngineError } from '../engine/errors.js';
 import type { SyncMode } from '../engine/types.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
@@ -55,7 +55,8 @@ function printReport(ctx: CliContext, r: PassReport, json: boolean): number {
 }
 
 async function withEngine<T>(ctx: CliContext, args: ParsedArgs, fn: (engine: Engine) => Promise<T>, autoResume = false): Promise<T> {
-  const engine = await createEngine({ ...engineConfig(ctx, args), autoResume });
+  const { createEngine } = await import('../engine/index.js'); // loaded on first use, like the transfer commands
+  const engine = await createEngine({ ...(await engineConfig(ctx, args)), autoResume });
   try {
     return await fn(engine);
   } finally {
@@ -82,12 +83,12 @@ const sync: CommandSpec = {
   summary: 'sync a local folder to a Cloudreve folder once (or keep watching with --watch)',
   usage: 'sync <local-dir> <cloudreve-uri|folder> [--watch] [--mode backup|mirror] [--dry-run] [--ignore PATTERN]... [--json]',
   flags: {
-    watch: { type: 'boolean' },
-    mode: { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    ignore: { type: 'string', multiple: true },
-    json: { type: 'boolean' },
-    'limit-rate': { type: 'string' },
+    watch: { type: 'boolean', help: 'after the pass, keep watching the folder and sync changes until Ctrl-C' },
+    mode: { type: 'string', value: 'backup|mirror', help: 'backup (default) never deletes; mirror moves local deletions to the server trash' },
+    'dry-run': { type: 'boolean', help: 'print what would be done, change nothing' },
+    ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'gitignore-style pattern to leave out (repeatable), on top of the default litter list' },
+    json: { type: 'boolean', help: 'one JSON object per line' },
+    'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth limit, e.g. 10M, 512k, off' },
   },
   async run(ctx, args) {
     const [local, remote, extra] = args.positionals;
@@ -134,7 +135,11 @@ function logEvents(ctx: CliContext, engine: Engine, json: boolean): () => void {
 const pairs: CommandSpec = {
   summary: 'configure the folders `run` and the app keep in sync: add, list, remove, pause, resume, conflicts, confirm',
   usage: 'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... | list | remove ID | pause ID | resume ID | conflicts | confirm ID COUNT  [--json]',
-  flags: { mode: { type: 'string' }, ignore: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+  flags: {
+    mode: { type: 'string', value: 'backup|mirror', help: 'pairs add: backup (default) or mirror' },
+    ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'pairs add: gitignore-style pattern to leave out (repeatable)' },
+    json: { type: 'boolean', help: 'JSON output' },
+  },
   async run(ctx, args) {
     const [verb, ...rest] = args.positionals;
     const json = args.flags.json === true;
@@ -193,7 +198,10 @@ const pairs: CommandSpec = {
 const run: CommandSpec = {
   summary: 'run every configured sync pair in the foreground until stopped (a headless daemon)',
   usage: 'run [--limit-rate 10M] [--json]',
-  flags: { json: { type: 'boolean' }, 'limit-rate': { type: 'string' } },
+  flags: {
+    json: { type: 'boolean', help: 'one JSON object per line' },
+    'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth limit, e.g. 10M, 512k, off' },
+  },
   async run(ctx, args) {
     return withEngine(
       ctx,

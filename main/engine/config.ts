@@ -9,35 +9,9 @@
 import Conf from 'conf';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { DEFAULT_SETTINGS, SETTINGS_SCHEMA, UUID_RE, readSettings, type Settings } from './settings-schema.js';
 
-export type Settings = {
-  clientId: string;
-  /** files uploaded at the same time (small files have extra slots on top) */
-  maxActiveFiles: number;
-  /** upper bound on parallel chunks of one file (the policy's chunk_concurrency may lower it) */
-  chunkConcurrencyCap: number;
-  /** bytes/s, 0 = unlimited */
-  bandwidthLimit: number;
-  /** what an upload does when the target exists */
-  ifExists: 'skip' | 'overwrite' | 'rename';
-  /** where the desktop app uploads what is dropped on it or sent from the shell menu */
-  defaultTargetFolderUri: string;
-  /** the "Upload to Cloudreve" file-manager entries are installed */
-  shellIntegration: boolean;
-  timeouts: { connectMs: number; responseMs: number; idleMs: number };
-};
-
-export const DEFAULT_SETTINGS: Omit<Settings, 'clientId'> = {
-  maxActiveFiles: 3,
-  chunkConcurrencyCap: 4,
-  bandwidthLimit: 0,
-  ifExists: 'rename',
-  defaultTargetFolderUri: 'cloudreve://my/',
-  shellIntegration: false,
-  timeouts: { connectMs: 10_000, responseMs: 30_000, idleMs: 30_000 },
-};
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { DEFAULT_SETTINGS, readSettings, type Settings } from './settings-schema.js';
 
 export type SettingsStore = Conf<Settings>;
 
@@ -53,31 +27,15 @@ export function openConfig(home: string): SettingsStore {
     // (settings only; the login and the journal live in their own files).
     clearInvalidConfig: true,
     defaults: { ...DEFAULT_SETTINGS, clientId: '' },
-    schema: {
-      clientId: { type: 'string' },
-      maxActiveFiles: { type: 'integer', minimum: 1, maximum: 32 },
-      chunkConcurrencyCap: { type: 'integer', minimum: 1, maximum: 32 },
-      bandwidthLimit: { type: 'integer', minimum: 0 },
-      ifExists: { type: 'string', enum: ['skip', 'overwrite', 'rename'] },
-      defaultTargetFolderUri: { type: 'string', pattern: '^cloudreve://' },
-      shellIntegration: { type: 'boolean' },
-      timeouts: {
-        type: 'object',
-        properties: {
-          connectMs: { type: 'integer', minimum: 100 },
-          responseMs: { type: 'integer', minimum: 100 },
-          idleMs: { type: 'integer', minimum: 100 },
-        },
-      },
-    },
+    schema: SETTINGS_SCHEMA,
   });
   if (!UUID_RE.test(conf.get('clientId'))) conf.set('clientId', randomUUID());
   return conf;
 }
 
-/** The per-installation client id (created on first call). */
+/** The per-installation client id (created on first call; later calls only read the file). */
 export function clientIdFor(home: string): string {
-  return openConfig(home).get('clientId');
+  return readSettings(home)?.clientId ?? openConfig(home).get('clientId');
 }
 
 /** Alias of clientIdFor(): the stable per-installation UUID (X-Cr-Client-Id). */

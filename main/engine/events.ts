@@ -1,6 +1,6 @@
 /** Typed engine events: past-tense facts. Subscriptions return a disposer. */
 import { EventEmitter } from 'node:events';
-import type { OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
+import type { ConnectivityState, OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
 
 export interface EngineEvents {
   'transfer-added': TransferSnapshot;
@@ -16,6 +16,8 @@ export interface EngineEvents {
   'pair-removed': { id: string };
   /** a sync pass kept both versions of a file: theirs in place, ours under a conflict name */
   'sync-conflict': SyncConflict;
+  /** the server became unreachable (with the reason and the next probe time, again before each probe) or answered again */
+  'connectivity-changed': ConnectivityState;
   'log': { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 }
 

@@ -8,16 +8,20 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountSession } from './account.js';
-import { installationId } from './config.js';
+import { CloudreveClient } from './api/client.js';
+import { Connectivity } from './connectivity.js';
 import type { Engine, EngineConfig } from './engine-api.js';
+import { EngineError } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { lockHome } from './home-lock.js';
 import { openJournal, type Journal } from './journal/journal.js';
+import { readSettings } from './settings-schema.js';
 import { SyncService } from './sync/sync-service.js';
 import { Transfers } from './transfers.js';
 
 export type { EngineEvents } from './events.js';
 export type { Engine, EngineConfig, EnqueueOptions } from './engine-api.js';
+export type { SkippedEntry } from './fs/local-tree.js';
 export type { PairSpec, PassReport, SyncApi, SyncSettings } from './sync/sync-service.js';
 export * from './types.js';
 
@@ -33,8 +37,20 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     throw err;
   }
   const events = new TypedEmitter<EngineEvents>();
-  const account = await AccountSession.open(home, installationId(home));
-  const transfers = new Transfers({ config, journal, events, account });
+  // conf (and its schema compiler) is loaded only when config.json must be created or repaired
+  const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
+  const account = await AccountSession.open(home, clientId, config.timeouts);
+  // Offline is a state: one probe loop for the whole engine (connectivity.ts)
+  const connectivity = new Connectivity({
+    probe: () => {
+      const server = account.info()?.server;
+      if (!server) throw new EngineError('login-required', 'not logged in');
+      return CloudreveClient.detect(server, { timeouts: { connectMs: 5_000, responseMs: 10_000, totalMs: 15_000 } });
+    },
+    timing: config.offlineProbe,
+    onChange: (state) => events.emit('connectivity-changed', state),
+  });
+  const transfers = new Transfers({ config, journal, events, account, connectivity });
   const sync = new SyncService({ journal, transfers, account, events, settings: { settleMs: config.settleMs, ...config.sync } });
 
   const engine: Engine = {
@@ -60,17 +76,20 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     listTransfers: () => transfers.list(),
     transfer: (id) => transfers.get(id),
     overall: () => transfers.overall(),
+    connectivity: () => connectivity.state(),
     pause: (id) => transfers.pause(id),
     resume: (id) => transfers.resume(id),
     cancel: (id) => transfers.cancel(id),
     retry: (id) => transfers.retry(id),
     setPriority: (id, p) => transfers.setPriority(id, p),
     setBandwidthLimit: (bps) => transfers.setBandwidthLimit(bps),
+    setIfExists: (mode) => transfers.setIfExists(mode),
     setConcurrency: (limits) => transfers.setConcurrency(limits),
     clearFinished: () => transfers.clearFinished(),
     idle: () => transfers.idle(),
     async close() {
       await sync.close();
+      connectivity.close();
       await transfers.close();
       journal.close();
       lock?.release();

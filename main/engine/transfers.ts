@@ -5,12 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { AccountSession } from './account.js';
+import type { Connectivity } from './connectivity.js';
 import { toUri } from './api/uri.js';
 import type { EngineConfig, EnqueueOptions } from './engine-api.js';
-import { EngineError, classify, type ErrorCode } from './errors.js';
+import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
-import { fingerprint } from './fs/file-source.js';
-import { collectUploads, type UploadTree } from './fs/local-tree.js';
+import { fingerprint, type Fingerprint } from './fs/file-source.js';
+import { collectTree } from './fs/local-tree.js';
 import type { Journal, UploadRow } from './journal/journal.js';
 import { LiveProgress } from './transfer/live-progress.js';
 import { CapacityCache, PolicyCache } from './transfer/policy-cache.js';
@@ -23,6 +24,8 @@ import type { IfExists, OverallProgress, TransferSnapshot, TransferState } from 
 export interface FileUpload {
   path: string;
   targetUri: string;
+  /** its fingerprint when already taken (else taken now) */
+  fp?: Fingerprint;
   ifExists?: IfExists;
   priority?: number;
   /** the primary entity the target must still have (an overwrite of our last upload); 40076 otherwise */
@@ -34,6 +37,8 @@ export interface TransfersDeps {
   journal: Journal;
   events: TypedEmitter<EngineEvents>;
   account: AccountSession;
+  /** the offline state jobs wait in while the server is unreachable */
+  connectivity?: Connectivity;
 }
 
 export class Transfers {
@@ -41,6 +46,7 @@ export class Transfers {
   private readonly journal: Journal;
   private readonly events: TypedEmitter<EngineEvents>;
   private readonly account: AccountSession;
+  private readonly connectivity: Connectivity | undefined;
   private readonly limiter: BandwidthLimiter;
   private readonly progress: LiveProgress;
   private readonly policies: PolicyCache;
@@ -48,6 +54,10 @@ export class Transfers {
   private readonly queue: TransferQueue;
   private chunkCap: number;
   private stoppedForLogin = false;
+  /** shutdown() (logout) stopped the queue; the next login reopens it */
+  private shutDown = false;
+  /** what new uploads do when the target exists, unless enqueue() says otherwise; setIfExists() changes it live */
+  private ifExists: IfExists;
 
   constructor(deps: TransfersDeps) {
     const { config, journal, events, account } = deps;
@@ -55,12 +65,14 @@ export class Transfers {
     this.journal = journal;
     this.events = events;
     this.account = account;
+    this.connectivity = deps.connectivity;
     this.limiter = new BandwidthLimiter(config.bandwidthLimit ?? 0);
     this.progress = new LiveProgress(events, config.progressIntervalMs ?? 250, () => this.queue.totals());
     const client = () => account.requireClient();
     this.policies = new PolicyCache(client);
     this.capacity = new CapacityCache(client);
     this.chunkCap = Math.max(1, config.chunkConcurrencyCap ?? 4);
+    this.ifExists = config.ifExists ?? 'rename';
     const queueOpts: QueueOptions = {
       ...DEFAULT_QUEUE,
       maxActiveFiles: Math.max(1, config.maxActiveFiles ?? DEFAULT_QUEUE.maxActiveFiles),
@@ -74,26 +86,35 @@ export class Transfers {
   accountChanged(): void {
     this.policies.clear();
     this.stoppedForLogin = false;
+    if (this.shutDown) {
+      // logout() stopped the queue; this login gets a fresh one (the desktop app does not restart for it)
+      this.shutDown = false;
+      this.queue.reopen();
+      if (this.config.autoResume) this.admitInterrupted();
+    }
   }
 
   /** Files and folders (recursively) to upload under the remote folder `targetFolderUri`. Returns transfer ids. */
   async enqueue(paths: string[], targetFolderUri: string, opts: EnqueueOptions = {}): Promise<string[]> {
     const c = this.account.requireClient();
     const target = toUri(targetFolderUri);
-    const tree: UploadTree = { files: [], folders: [] };
-    const warn = (message: string) => this.events.emit('log', { level: 'warn', message });
-    for (const p of paths) await collectUploads(resolve(p), target, tree, warn);
+    // Everything local is looked at before the server is asked for anything (a bad entry creates no remote folder).
+    const tree = await collectTree(paths.map((p) => resolve(p)), target);
+    for (const s of tree.skipped) {
+      this.events.emit('log', { level: 'warn', message: `${s.path}: ${s.reason}` });
+      opts.onSkipped?.(s);
+    }
     // Remote folders first (empty ones too); session creation would make parents, but not empty folders.
     for (const f of tree.folders) await c.createFolder(f);
-    const ifExists = opts.ifExists ?? this.config.ifExists ?? 'rename';
-    return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, ifExists, priority: opts.priority })));
+    const ifExists = opts.ifExists ?? this.ifExists;
+    return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority })));
   }
 
   /** Single files to exact target URIs (sync decides each one's target and guard). Returns transfer ids, in order. */
   async enqueueFiles(files: FileUpload[]): Promise<string[]> {
     const account = this.account.key();
     const rows: UploadRow[] = [];
-    const fps = await Promise.all(files.map((f) => fingerprint(f.path)));
+    const fps = await Promise.all(files.map((f) => f.fp ?? fingerprint(f.path)));
     this.journal.transaction(() => {
       files.forEach((f, i) => {
         rows.push(
@@ -105,7 +126,7 @@ export class Transfers {
             size: fps[i].size,
             mtimeMs: fps[i].mtimeMs,
             inode: fps[i].inode,
-            ifExists: f.ifExists ?? this.config.ifExists ?? 'rename',
+            ifExists: f.ifExists ?? this.ifExists,
             priority: f.priority ?? 0,
             state: 'queued',
             session: null,
@@ -134,7 +155,7 @@ export class Transfers {
       .filter(
         (r) =>
           (RESUMABLE_STATES.has(r.state as TransferState) && r.state !== 'paused') ||
-          (r.state === 'failed' && r.error !== null && classify(new EngineError(r.error.code as ErrorCode, r.error.message)) === 'retry'),
+          (r.state === 'failed' && r.error !== null && classify(errorFromRecord(r.error)) === 'retry'),
       )
       .map((r) => r.id);
   }
@@ -198,6 +219,10 @@ export class Transfers {
     this.limiter.setRate(Math.max(0, bytesPerSecond));
   }
 
+  setIfExists(mode: IfExists): void {
+    this.ifExists = mode;
+  }
+
   setConcurrency({ maxActiveFiles, chunkConcurrencyCap }: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void {
     if (chunkConcurrencyCap !== undefined) this.chunkCap = Math.max(1, Math.floor(chunkConcurrencyCap));
     if (maxActiveFiles !== undefined) this.queue.setMaxActiveFiles(maxActiveFiles);
@@ -221,9 +246,11 @@ export class Transfers {
     return this.queue.idle();
   }
 
-  /** Stops every running transfer (sessions kept) and starts nothing more. */
-  shutdown(): Promise<void> {
-    return this.queue.shutdown();
+  /** Stops every running transfer (sessions kept) and starts nothing more until the next login (accountChanged()). */
+  async shutdown(): Promise<void> {
+    this.shutDown = true;
+    await this.queue.shutdown();
+    this.progress.flush();
   }
 
   /** Shuts the queue down and sends the last held-back progress. */
@@ -241,6 +268,7 @@ export class Transfers {
       policyFor: (folderUri) => this.policies.policyFor(folderUri),
       checkQuota: (name, size) => this.capacity.check(name, size),
       retry: this.config.retry,
+      connectivity: this.connectivity,
       onState: this.onState,
       onProgress: (id, bytesDone) => {
         this.queue.noteProgress(id, bytesDone);

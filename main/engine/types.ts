@@ -26,6 +26,8 @@ export interface TransferError {
   code: string;
   message: string;
   serverCode?: number;
+  /** the HTTP status of an answer without a Cloudreve envelope (kept so that a 5xx stays transient after a restart) */
+  httpStatus?: number;
 }
 
 /** A read-only view of one transfer, as the CLI and the UI show it. */
@@ -115,4 +117,18 @@ export interface SyncConflict {
   conflictUri: string;
   reason: string;
   createdAt: number;
+}
+
+/**
+ * Whether the server can be reached (see connectivity.ts). Offline, transfers wait with their sessions and parts
+ * kept (state waiting-retry) and continue by themselves when a probe finds the server back.
+ */
+export interface ConnectivityState {
+  online: boolean;
+  /** why the server is taken as unreachable (the last failure's message); null while online */
+  reason: string | null;
+  /** when the engine went offline (ms since the epoch); null while online */
+  since: number | null;
+  /** when the next probe goes out (ms since the epoch); null while online or while a probe runs */
+  nextProbeAt: number | null;
 }

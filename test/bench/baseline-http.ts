@@ -1,10 +1,13 @@
 /**
- * The baseline the engine is measured against: a plain Node HTTP client that logs in, creates an upload
- * session and streams the same parts (same chunk size, same concurrency, last part last) to the same
- * emulator with node:http and 1 MiB reads — no journal, no retries, no progress, no throttle.
+ * The baselines the engine and the CLI are measured against: a plain Node HTTP client that logs in, creates an
+ * upload session and streams the same parts (same chunk size, same concurrency, last part last) to the same
+ * emulator with node:http and 1 MiB reads — no journal, no retries, no progress, no throttle; and for many small
+ * files the same two requests per file (create the session, send the one part) with N files in flight.
  */
 import { request, Agent } from 'node:http';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { createCipheriv } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
@@ -19,7 +22,7 @@ async function api(base: string, method: string, path: string, body?: unknown, t
   return env.data;
 }
 
-function post(agent: Agent, url: URL, token: string, body: Readable, length: number): Promise<void> {
+function post(agent: Agent, url: URL, token: string, body: Readable | Buffer, length: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': length } }, (res) => {
       let text = '';
@@ -32,7 +35,8 @@ function post(agent: Agent, url: URL, token: string, body: Readable, length: num
       });
     });
     req.on('error', reject);
-    body.pipe(req);
+    if (Buffer.isBuffer(body)) req.end(body);
+    else body.pipe(req);
   });
 }
 
@@ -69,4 +73,58 @@ export async function baselineUpload(base: string, email: string, password: stri
   await Promise.all(Array.from({ length: Math.min(conc, Math.max(1, n - 1)) }, worker));
   await send(n - 1);
   agent.destroy();
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/**
+ * Every file under `dir` to `folderUri` (same relative paths), `inFlight` files at a time, each with the two
+ * requests the protocol needs for a file smaller than a part: create the session, send part 0 (the local
+ * policy completes on it). Returns the number of files.
+ */
+export async function baselineSmallFiles(base: string, email: string, password: string, dir: string, folderUri: string, inFlight: number): Promise<number> {
+  const { token } = await api(base, 'POST', '/api/v4/session/token', { email, password });
+  const files = filesUnder(dir);
+  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+  const access = token.access_token as string;
+  const upload = async (path: string) => {
+    const body = await readFile(path);
+    const uri = `${folderUri}/${relative(dir, path).split('/').map(encodeURIComponent).join('/')}`;
+    const session = await apiVia(agent, base, 'PUT', '/api/v4/file/upload', { uri, size: body.length, last_modified: Math.floor(statSync(path).mtimeMs) }, access);
+    await post(agent, new URL(`${base}/api/v4/file/upload/${session.session_id}/0`), access, body, body.length);
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) await upload(files[next++]);
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  agent.destroy();
+  return files.length;
+}
+
+/** A JSON API call over node:http on a keep-alive agent (fetch's own pool would be a different client). */
+function apiVia(agent: Agent, base: string, method: string, path: string, body: unknown, token: string): Promise<any> {
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL(base + path),
+      { method, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': data.length } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          const env = JSON.parse(text) as { code: number; data: any; msg: string };
+          if (env.code !== 0) reject(new Error(`${method} ${path}: ${env.msg} (${env.code})`));
+          else resolve(env.data);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
 }

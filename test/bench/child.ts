@@ -2,11 +2,12 @@
  * One measured client run, in its own process (so that its RSS and CPU are its own, and it does not share an
  * event loop with the emulator). Prints one JSON line: { ms, maxRssMB, cpuMs, files? }.
  *   child.ts baseline <server> <email> <password> <file> <uri> <encrypt 0|1>
+ *   child.ts baseline-small <server> <email> <password> <dir> <folderUri> <inFlight>
  *   child.ts engine   <home> <server> <email> <password> <targetFolderUri> <path...>
  *   child.ts resume   <home>
  */
 import { createEngine } from '../../main/engine/index.js';
-import { baselineUpload } from './baseline-http.js';
+import { baselineSmallFiles, baselineUpload } from './baseline-http.js';
 
 const [mode, ...rest] = process.argv.slice(2);
 const t0 = performance.now();
@@ -18,6 +19,10 @@ if (mode === 'baseline') {
   const [server, email, password, file, uri, enc] = rest;
   start = performance.now();
   await baselineUpload(server, email, password, file, uri, enc === '1');
+} else if (mode === 'baseline-small') {
+  const [server, email, password, dir, folderUri, inFlight] = rest;
+  start = performance.now();
+  extra.files = await baselineSmallFiles(server, email, password, dir, folderUri, Number(inFlight));
 } else if (mode === 'engine' || mode === 'resume') {
   const home = rest[0];
   const engine = await createEngine({ home, autoResume: false, maxActiveFiles: 3, smallFileSlots: 8 });

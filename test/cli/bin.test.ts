@@ -1,27 +1,111 @@
-/** The installed `cloudreve-sync` entry runs the compiled CLI (built by `npm ci` through `prepare`). */
-import { test } from 'node:test';
+/**
+ * The documented ways to run the CLI run compiled JavaScript (the bundle in dist/cli/), and with --json they
+ * print JSON lines and nothing else on stdout: `node bin/cloudreve-sync.js` from a checkout, the installed
+ * `cloudreve-sync` (a symlink to the bin, as npm installs it) and `npm run -s cli --`.
+ */
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEmulator, type Emulator } from '../emulator/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
+const BIN = join(root, 'bin/cloudreve-sync.js');
 
-test('bin/cloudreve-sync.js runs the built CLI, also through a symlink as npm installs it', () => {
-  if (!existsSync(join(root, 'dist/main/cli.js'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
-  const version = spawnSync(process.execPath, [join(root, 'bin/cloudreve-sync.js'), '--version'], { encoding: 'utf8' });
-  assert.equal(version.status, 0, version.stderr);
-  assert.match(version.stdout, /^cloudreve-sync \d+\.\d+\.\d+/);
-  const dir = mkdtempSync(join(tmpdir(), 'crs-bin-'));
-  try {
-    const link = join(dir, 'cloudreve-sync');
-    symlinkSync(join(root, 'bin/cloudreve-sync.js'), link);
-    const usage = spawnSync(link, ['no-such-command'], { encoding: 'utf8' });
-    assert.equal(usage.status, 2, 'usage error exit code');
-    assert.match(usage.stderr, /no-such-command/);
-    assert.equal(usage.stderr.trim().split('\n').length >= 1, true);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Runs a command line asynchronously (the emulator lives in this process) with a clean environment. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, env: { PATH: process.env.PATH, HOME: scratch, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** Every stdout line parses as JSON (no npm banner, no progress bar, no stray text); returns them. */
+function jsonLines(r: Run, what: string): Array<Record<string, unknown>> {
+  assert.equal(r.code, 0, `${what}: exit ${r.code}: ${r.err}`);
+  assert.ok(r.out.endsWith('\n'), `${what}: output ends with a newline`);
+  const lines = r.out.slice(0, -1).split('\n');
+  return lines.map((line, i) => {
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      assert.fail(`${what}: stdout line ${i + 1} is not JSON: ${JSON.stringify(line.slice(0, 200))}`);
+    }
+  });
+}
+
+let scratch = '';
+let emu: Emulator;
+
+before(async () => {
+  // what `npm ci` / `npm run build` / `npm run cli` do for the CLI (quick when nothing changed)
+  execFileSync(process.execPath, [join(root, 'scripts/bundle.mjs'), '--cli'], { cwd: root, stdio: 'inherit' });
+  scratch = mkdtempSync(join(tmpdir(), 'crs-bin-'));
+  emu = await startEmulator({});
+});
+
+after(async () => {
+  await emu?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+test('the bin runs the compiled bundle, not TypeScript', () => {
+  const bin = readFileSync(BIN, 'utf8');
+  const target = /import \{ main \} from '([^']+)'/.exec(bin)?.[1];
+  assert.equal(target, '../dist/cli/cloudreve-sync.mjs');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+  assert.equal(pkg.bin['cloudreve-sync'], 'bin/cloudreve-sync.js');
+  assert.doesNotMatch(pkg.scripts.cli, /\btsx\b/, 'npm run cli does not run TypeScript through tsx');
+  assert.match(pkg.scripts.cli, /node bin\/cloudreve-sync\.js$/);
+});
+
+test('installed through a symlink (as npm links bins): version, and a usage error is one line on stderr', async () => {
+  const link = join(scratch, 'cloudreve-sync');
+  symlinkSync(BIN, link);
+  const version = await run(link, ['--version']);
+  assert.equal(version.code, 0, version.err);
+  assert.match(version.out, /^cloudreve-sync \d+\.\d+\.\d+\n$/);
+  const usage = await run(link, ['no-such-command']);
+  assert.equal(usage.code, 2, 'usage error exit code');
+  assert.equal(usage.out, '', 'nothing on stdout');
+  assert.deepEqual(usage.err.split('\n'), [`cloudreve-sync: unknown command "no-such-command" (see 'cloudreve-sync --help')`, '']);
+});
+
+test('--json prints JSON lines only, in every documented form (checkout, installed, npm run -s cli)', async () => {
+  const home = join(scratch, 'home');
+  const env = { CLOUDREVE_SYNC_HOME: home, CLOUDREVE_PASSWORD: emu.password };
+  const login = await run(process.execPath, [BIN, 'login', '--server', emu.url, '--email', emu.email], env);
+  assert.equal(login.code, 0, login.err);
+  const folder = join(scratch, 'docs');
+  mkdirSync(folder);
+  for (let i = 0; i < 3; i++) writeFileSync(join(folder, `f${i}.txt`), `file ${i}\n`);
+
+  const forms: Array<[string, string, string[]]> = [
+    ['node bin/cloudreve-sync.js', process.execPath, [BIN]],
+    ['cloudreve-sync (installed)', join(scratch, 'cloudreve-sync'), []],
+    ['npm run -s cli --', 'npm', ['run', '-s', 'cli', '--']],
+  ];
+  for (const [name, cmd, pre] of forms) {
+    const who = jsonLines(await run(cmd, [...pre, 'whoami', '--json'], env), `${name} whoami --json`);
+    assert.equal(who.length, 1);
+    assert.equal(who[0].email, emu.email);
+    const up = jsonLines(await run(cmd, [...pre, 'upload', folder, '--to', `bin-test/${name.split(' ')[0]}`, '--json'], env), `${name} upload --json`);
+    assert.ok(up.length > 3, `${name}: state events and a summary`);
+    assert.deepEqual(up.at(-1), { event: 'summary', uploaded: 3, skipped: 0, failed: 0 });
+    const list = jsonLines(await run(cmd, [...pre, 'transfers', '--json'], env), `${name} transfers --json`);
+    assert.equal(list.length, 1);
   }
 });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
-import { clientIdFor, openConfig } from '../config.js';
+import { readSettings } from '../settings-schema.js';
 import { CloudreveClient } from './client.js';
 import type { TokenPair } from './types.js';
 
@@ -104,14 +104,14 @@ export function clearAccount(home: string): void {
 export async function openClient(home: string): Promise<CloudreveClient> {
   const rec = loadAccount(home);
   if (!rec || !rec.tokens) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
-  const conf = openConfig(home);
-  const timeouts = conf.get('timeouts');
+  // conf (and its validator) is loaded only when the settings file needs creating or repairing
+  const settings = readSettings(home) ?? (await import('../config.js')).openConfig(home).store;
   return new CloudreveClient({
     baseUrl: rec.server,
-    clientId: clientIdFor(home),
+    clientId: settings.clientId,
     tokens: rec.tokens,
     version: rec.serverVersion || undefined,
-    timeouts,
+    timeouts: settings.timeouts,
     onTokens: (t) => {
       const cur = loadAccount(home) ?? rec;
       saveAccount(home, { ...cur, tokens: t });

@@ -35,7 +35,7 @@ export interface UploadRow {
   /** the URI the session was created for (may differ from targetUri after a rename) */
   sessionUri: string | null;
   bytesDone: number;
-  error: { code: string; message: string; serverCode?: number } | null;
+  error: { code: string; message: string; serverCode?: number; httpStatus?: number } | null;
   attempts: number;
   /** an overwrite's guard: the primary entity the server must still hold (40076 otherwise); sync sets it */
   previous?: string | null;

@@ -60,6 +60,13 @@ export class TransferQueue {
   private readonly admitted = new Map<string, Entry>();
   /** ids of admitted transfers whose state is 'queued' */
   private readonly queued = new Set<string>();
+  /**
+   * The queued ids in run order (priority, then age), built when needed and kept while only removals happen
+   * (ids that left the queue are skipped when met): picking the next of n queued files is O(1) amortised,
+   * not a scan of all n per pick. Null when something joined the queue or a priority changed.
+   */
+  private order: string[] | null = null;
+  private orderHead = 0;
   private readonly running = new Map<string, Running>();
   private readonly settling = new Map<string, AbortController>();
   private idleWaiters: Array<() => void> = [];
@@ -101,8 +108,10 @@ export class TransferQueue {
       size: row.size,
       bytesDone: prev && row.state !== 'queued' ? Math.max(prev.bytesDone, row.bytesDone) : row.bytesDone,
     });
-    if (row.state === 'queued') this.queued.add(row.id);
-    else this.queued.delete(row.id);
+    if (row.state === 'queued') {
+      if (!this.queued.has(row.id) || prev?.priority !== row.priority) this.order = null;
+      this.queued.add(row.id);
+    } else this.queued.delete(row.id);
   }
 
   /** Progress of a running transfer, for overall(). */
@@ -183,6 +192,7 @@ export class TransferQueue {
     this.journal.uploads.update(id, { priority });
     const e = this.admitted.get(id);
     if (e) e.priority = priority;
+    this.order = null;
     this.pump();
   }
 
@@ -190,6 +200,16 @@ export class TransferQueue {
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * After shutdown(): an empty queue that runs what is admitted from now on (signing in again in the same process).
+   * What was admitted before stays in the journal as it was, for `resume`.
+   */
+  reopen(): void {
+    this.admitted.clear();
+    this.queued.clear();
+    this.closed = false;
   }
 
   /** Stops everything; rows stay as they are in the journal so that `resume` continues them. */
@@ -243,17 +263,23 @@ export class TransferQueue {
 
   /** The queued transfer to run next (priority, then age), among those of at most `maxSize` bytes. */
   private best(maxSize: number): string | null {
-    let bestId: string | null = null;
-    let b: Entry | null = null;
-    for (const id of this.queued) {
-      const e = this.admitted.get(id)!;
-      if (e.size > maxSize || this.running.has(id)) continue;
-      if (!b || e.priority > b.priority || (e.priority === b.priority && e.createdAt < b.createdAt)) {
-        b = e;
-        bestId = id;
-      }
+    if (this.order === null) {
+      // ties keep the order they were queued in (the Set's insertion order; sort is stable)
+      this.order = [...this.queued].sort((a, b) => {
+        const x = this.admitted.get(a)!;
+        const y = this.admitted.get(b)!;
+        return y.priority - x.priority || x.createdAt - y.createdAt;
+      });
+      this.orderHead = 0;
     }
-    return bestId;
+    const order = this.order;
+    while (this.orderHead < order.length && !this.queued.has(order[this.orderHead])) this.orderHead++;
+    for (let i = this.orderHead; i < order.length; i++) {
+      const id = order[i];
+      if (!this.queued.has(id) || this.running.has(id)) continue;
+      if (this.admitted.get(id)!.size <= maxSize) return id;
+    }
+    return null;
   }
 
   private start(row: UploadRow, small: boolean): void {

@@ -9,7 +9,22 @@ export interface EmulatorUser {
   totpSecret?: string;
 }
 
-export type EmulatorPolicyType = 'local' | 'remote';
+export type EmulatorPolicyType = 'local' | 'remote' | 's3' | 'ks3' | 'oss' | 'cos' | 'obs' | 'onedrive' | 'qiniu' | 'upyun';
+
+/** A real S3 server the `s3`/`ks3` policy stores on (e.g. Swift from `npm run s3-server`); the bucket is created when missing. */
+export interface EmulatorS3Server {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  /** default us-east-1 */
+  region?: string;
+  /**
+   * default true: a committed object is copied into the emulator's blob store, so that downloads and the test hooks
+   * read what the server stored. The bench turns it off to time the client, not the copy.
+   */
+  mirror?: boolean;
+}
 
 export interface EmulatorPolicy {
   type: EmulatorPolicyType;
@@ -24,6 +39,10 @@ export interface EmulatorPolicy {
   preAllocate?: boolean;
   /** 0 = unlimited */
   maxSize?: number;
+  /** s3/ks3: store on this real S3 server instead of the emulated one */
+  s3?: EmulatorS3Server;
+  /** emulated S3-like vendors and Qiniu: smallest non-last part accepted (default: the vendor's documented minimum) */
+  minPartSize?: number;
   allowedSuffix?: string[];
   deniedSuffix?: string[];
   allowedNameRegexp?: string;
@@ -51,8 +70,10 @@ export interface FaultRule {
   method?: string;
   /** RegExp source matched against the URL pathname */
   path: string;
-  /** how many matching requests it affects, default 1 */
+  /** how many matching requests it affects, default 1 (unlimited when `forMs` is given) */
   times?: number;
+  /** the rule affects matching requests for this long after it was added, then goes away */
+  forMs?: number;
   action:
     | { type: 'reset'; afterBytes: number }
     | { type: 'status'; status: number; body?: string; headers?: Record<string, string> }
@@ -67,6 +88,10 @@ export interface EmulatorStats {
   sessions_created: number;
   sessions_completed: number;
   sessions_cancelled: number;
+  /** most parts of one upload session the server was receiving at the same time (master and slave) */
+  max_parts_in_flight: number;
+  /** sessions that had more parts in flight than the policy's chunk_concurrency allows (absent or < 4.7.0: 1) */
+  chunk_concurrency_violations: Array<{ session: string; uri: string; in_flight: number; limit: number }>;
 }
 
 export interface EntityInfo {
@@ -101,5 +126,9 @@ export interface Emulator {
   entity(uri: string): EntityInfo | null;
   file(uri: string): unknown | null;
   sessions(): SessionInfo[];
+  /** Stops listening and drops every connection, keeping all state (a server restart or outage). */
+  stop(): Promise<void>;
+  /** Listens again on the same host and port after stop(). */
+  start(): Promise<void>;
   close(): Promise<void>;
 }

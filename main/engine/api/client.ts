@@ -56,7 +56,13 @@ export interface ClientOptions {
   tokens?: TokenPair | null;
   /** called after login/refresh/logout so the caller persists them; must not throw */
   onTokens?: (t: TokenPair | null) => void;
-  timeouts?: { connectMs?: number; responseMs?: number; idleMs?: number };
+  /**
+   * connectMs, responseMs, idleMs (no progress on a transfer body for this long) and totalMs (the whole of a
+   * small API call); see api/http.ts Timeouts. Missing values keep their defaults.
+   */
+  timeouts?: Partial<Timeouts>;
+  /** largest API answer read before the call fails with a clear error (default 32 MiB) */
+  maxResponseBytes?: number;
   /** known server version (skips a ping for feature gates) */
   version?: string;
 }
@@ -103,7 +109,7 @@ export class CloudreveClient {
     this.opts = opts;
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
     this.timeoutCfg = opts.timeouts ?? {};
-    this.http = new MasterHttp(this.baseUrl, { clientId: opts.clientId, timeouts: this.timeoutCfg });
+    this.http = new MasterHttp(this.baseUrl, { clientId: opts.clientId, timeouts: this.timeoutCfg, maxResponseBytes: opts.maxResponseBytes });
     this.tok = opts.tokens ?? null;
     this.version = opts.version || undefined;
   }
@@ -148,6 +154,9 @@ export class CloudreveClient {
   tokens(): TokenPair | null {
     return this.tok;
   }
+
+  /** when the access token of `pair` is due for a refresh (ms) */
+  private refreshAt: { pair: TokenPair; at: number } | null = null;
 
   private setTokens(t: TokenPair | null): void {
     this.tok = t;
@@ -251,8 +260,9 @@ export class CloudreveClient {
     const t = this.tok;
     if (!t) throw new EngineError('login-required', 'not logged in');
     const now = Date.now();
-    const accessLeft = expiryMs(t.access_token, t.access_expires) - now;
-    if (accessLeft > this.margin(t.access_token, t.access_expires)) return;
+    // the pair's refresh time is worked out (two JWT decodes) once per pair, not on every request
+    if (this.refreshAt?.pair !== t) this.refreshAt = { pair: t, at: expiryMs(t.access_token, t.access_expires) - this.margin(t.access_token, t.access_expires) };
+    if (now < this.refreshAt.at) return;
     const refreshLeft = expiryMs(t.refresh_token, t.refresh_expires) - now;
     if (refreshLeft <= this.margin(t.refresh_token, t.refresh_expires)) {
       throw new EngineError('login-required', 'the saved login has expired; log in again');

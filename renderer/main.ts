@@ -3,9 +3,9 @@
  * views' intents to contract calls. State lives in the pure reducer (state/transfers-store.ts); rendering is
  * coalesced to one per animation frame.
  */
-import type { AccountDto, EventName, Result, SettingsDto } from '../main/ipc/contract.js';
+import type { AccountDto, ConnectivityDto, EventName, Result, SettingsDto } from '../main/ipc/contract.js';
 import { call, hasBridge, on, pathForFile } from './api.js';
-import { initialTransfersState, reduceTransfers, toQueueVm, type RowAction, type TransfersState } from './state/transfers-store.js';
+import { connectivityNotice, initialTransfersState, reduceTransfers, toQueueVm, type RowAction, type TransfersState } from './state/transfers-store.js';
 import { createAppView, type AppState } from './views/app-view.js';
 
 const root = document.getElementById('app');
@@ -23,6 +23,8 @@ function start(root: HTMLElement): void {
   let settings: SettingsDto | null = null;
   let notice = '';
   let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** the notice shows the offline state (and is replaced when the server answers again) */
+  let offlineShown = false;
   let frame = 0;
 
   const view = createAppView(root, {
@@ -75,6 +77,8 @@ function start(root: HTMLElement): void {
   forward('transfer-removed');
   forward('overall-progressed');
   on('account-changed', ({ account: next }) => setAccount(next));
+  on('connectivity-changed', showConnectivity);
+  void call('getConnectivity').then((r) => r.ok && showConnectivity(r.value));
 
   void (async () => {
     const [acc, s] = await Promise.all([call('getAccount'), call('getSettings')]);
@@ -110,11 +114,21 @@ function start(root: HTMLElement): void {
     if (!r.ok) notify(`Could not ${what}: ${r.error.message}`);
   }
 
-  function notify(message: string): void {
+  function notify(message: string, sticky = false): void {
     notice = message;
+    offlineShown = false;
     clearTimeout(noticeTimer);
-    if (message) noticeTimer = setTimeout(() => notify(''), 8000);
+    if (message && !sticky) noticeTimer = setTimeout(() => notify(''), 8000);
     schedule();
+  }
+
+  /** Offline: a notice that stays until the server answers again (then it goes, unless something replaced it). */
+  function showConnectivity(c: ConnectivityDto): void {
+    const text = connectivityNotice(c, Date.now());
+    if (text) {
+      notify(text, true);
+      offlineShown = true;
+    } else if (offlineShown) notify('');
   }
 
   function schedule(): void {

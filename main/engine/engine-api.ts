@@ -2,8 +2,9 @@
 import type { TypedEmitter, EngineEvents } from './events.js';
 import type { ClientOptions } from './api/client.js';
 import type { SkippedEntry } from './fs/local-tree.js';
+import type { ProbeTiming } from './connectivity.js';
 import type { RetryPolicy } from './transfer/retry.js';
-import type { AccountInfo, IfExists, OverallProgress, TransferSnapshot } from './types.js';
+import type { AccountInfo, ConnectivityState, IfExists, OverallProgress, TransferSnapshot } from './types.js';
 
 export interface EngineConfig {
   /** Folder holding config, credentials and the journal (created 0700). */
@@ -30,6 +31,8 @@ export interface EngineConfig {
   timeouts?: ClientOptions['timeouts'];
   /** Overrides for tests. */
   retry?: RetryPolicy;
+  /** how often an unreachable server is probed (the second probe after baseMs, doubling up to maxMs) */
+  offlineProbe?: Partial<ProbeTiming>;
   progressIntervalMs?: number;
 }
 
@@ -56,6 +59,8 @@ export interface Engine {
   listTransfers(): TransferSnapshot[];
   transfer(id: string): TransferSnapshot | null;
   overall(): OverallProgress;
+  /** Whether the server can be reached; offline, transfers wait and continue by themselves (connectivity.ts). */
+  connectivity(): ConnectivityState;
   /** Pause one transfer, or everything when id is omitted (keeps server sessions). */
   pause(id?: string): void;
   resume(id?: string): void;

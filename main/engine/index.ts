@@ -8,7 +8,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountSession } from './account.js';
+import { CloudreveClient } from './api/client.js';
+import { Connectivity } from './connectivity.js';
 import type { Engine, EngineConfig } from './engine-api.js';
+import { EngineError } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { lockHome } from './home-lock.js';
 import { openJournal, type Journal } from './journal/journal.js';
@@ -35,7 +38,17 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   // conf (and its schema compiler) is loaded only when config.json must be created or repaired
   const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
   const account = await AccountSession.open(home, clientId, config.timeouts);
-  const transfers = new Transfers({ config, journal, events, account });
+  // Offline is a state: one probe loop for the whole engine (connectivity.ts)
+  const connectivity = new Connectivity({
+    probe: () => {
+      const server = account.info()?.server;
+      if (!server) throw new EngineError('login-required', 'not logged in');
+      return CloudreveClient.detect(server, { timeouts: { connectMs: 5_000, responseMs: 10_000, totalMs: 15_000 } });
+    },
+    timing: config.offlineProbe,
+    onChange: (state) => events.emit('connectivity-changed', state),
+  });
+  const transfers = new Transfers({ config, journal, events, account, connectivity });
 
   const engine: Engine = {
     events,
@@ -59,6 +72,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     listTransfers: () => transfers.list(),
     transfer: (id) => transfers.get(id),
     overall: () => transfers.overall(),
+    connectivity: () => connectivity.state(),
     pause: (id) => transfers.pause(id),
     resume: (id) => transfers.resume(id),
     cancel: (id) => transfers.cancel(id),
@@ -70,6 +84,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     clearFinished: () => transfers.clearFinished(),
     idle: () => transfers.idle(),
     async close() {
+      connectivity.close();
       await transfers.close();
       journal.close();
       lock?.release();

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { AccountSession } from './account.js';
+import type { Connectivity } from './connectivity.js';
 import { toUri } from './api/uri.js';
 import type { EngineConfig, EnqueueOptions } from './engine-api.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
@@ -23,6 +24,8 @@ export interface TransfersDeps {
   journal: Journal;
   events: TypedEmitter<EngineEvents>;
   account: AccountSession;
+  /** the offline state jobs wait in while the server is unreachable */
+  connectivity?: Connectivity;
 }
 
 export class Transfers {
@@ -30,6 +33,7 @@ export class Transfers {
   private readonly journal: Journal;
   private readonly events: TypedEmitter<EngineEvents>;
   private readonly account: AccountSession;
+  private readonly connectivity: Connectivity | undefined;
   private readonly limiter: BandwidthLimiter;
   private readonly progress: LiveProgress;
   private readonly policies: PolicyCache;
@@ -48,6 +52,7 @@ export class Transfers {
     this.journal = journal;
     this.events = events;
     this.account = account;
+    this.connectivity = deps.connectivity;
     this.limiter = new BandwidthLimiter(config.bandwidthLimit ?? 0);
     this.progress = new LiveProgress(events, config.progressIntervalMs ?? 250, () => this.queue.totals());
     const client = () => account.requireClient();
@@ -242,6 +247,7 @@ export class Transfers {
       policyFor: (folderUri) => this.policies.policyFor(folderUri),
       checkQuota: (name, size) => this.capacity.check(name, size),
       retry: this.config.retry,
+      connectivity: this.connectivity,
       onState: this.onState,
       onProgress: (id, bytesDone) => {
         this.queue.noteProgress(id, bytesDone);

@@ -65,3 +65,17 @@ export interface AccountInfo {
   nickname: string;
   serverVersion: string;
 }
+
+/**
+ * Whether the server can be reached (see connectivity.ts). Offline, transfers wait with their sessions and parts
+ * kept (state waiting-retry) and continue by themselves when a probe finds the server back.
+ */
+export interface ConnectivityState {
+  online: boolean;
+  /** why the server is taken as unreachable (the last failure's message); null while online */
+  reason: string | null;
+  /** when the engine went offline (ms since the epoch); null while online */
+  since: number | null;
+  /** when the next probe goes out (ms since the epoch); null while online or while a probe runs */
+  nextProbeAt: number | null;
+}

@@ -108,6 +108,17 @@ export interface AccountDto {
 
 export type IfExistsDto = 'skip' | 'overwrite' | 'rename';
 
+/** Whether the server can be reached. Offline, transfers wait (waiting-retry) and continue by themselves. */
+export interface ConnectivityDto {
+  online: boolean;
+  /** why the server is taken as unreachable; null while online */
+  reason: string | null;
+  /** ms since the epoch; null while online */
+  since: number | null;
+  /** when the next probe goes out (ms since the epoch); null while online or while a probe runs */
+  nextProbeAt: number | null;
+}
+
 export interface SettingsDto {
   /** Where dropped files and shell-menu uploads go unless told otherwise. */
   defaultTargetFolderUri: string;
@@ -131,6 +142,7 @@ export interface SettingsDto {
  */
 export interface Methods {
   getAccount(): AccountDto | null;
+  getConnectivity(): ConnectivityDto;
   login(server: string, email: string, password: string, otp?: string): AccountDto;
   logout(): null;
   listTransfers(): TransferDto[];
@@ -156,6 +168,7 @@ export type MethodValue<K extends MethodName> = ReturnType<Methods[K]>;
 
 export const METHOD_NAMES = [
   'getAccount',
+  'getConnectivity',
   'login',
   'logout',
   'listTransfers',
@@ -191,6 +204,8 @@ export interface EventMap {
   /** Throttled aggregate over all transfers. */
   'overall-progressed': OverallDto;
   'account-changed': { account: AccountDto | null };
+  /** The server became unreachable (again before each probe, with the next probe time) or answered again. */
+  'connectivity-changed': ConnectivityDto;
 }
 
 export type EventName = keyof EventMap;
@@ -202,6 +217,7 @@ export const EVENT_NAMES = [
   'transfer-removed',
   'overall-progressed',
   'account-changed',
+  'connectivity-changed',
 ] as const satisfies readonly EventName[];
 
 type MissingEventNames = Exclude<EventName, (typeof EVENT_NAMES)[number]>;

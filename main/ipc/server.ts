@@ -48,6 +48,7 @@ export type Handlers = {
 export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
   return {
     getAccount: () => toAccountDto(engine.account()),
+    getConnectivity: () => ({ ...engine.connectivity() }),
     login: async (args) => {
       const server = argString(args, 0, 'server');
       const email = argString(args, 1, 'email');
@@ -323,6 +324,7 @@ export function forwardEngineEvents(engine: Engine, send: EventSink, opts: Forwa
     ev.on('account-changed', ({ loggedIn }) => {
       send('account-changed', { account: loggedIn ? toAccountDto(engine.account()) : null });
     }),
+    ev.on('connectivity-changed', (state) => send('connectivity-changed', { ...state })),
   ];
 
   return () => {

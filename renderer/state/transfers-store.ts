@@ -10,6 +10,7 @@
  *   - Rows are ordered by creation time, then id.
  */
 import type {
+  ConnectivityDto,
   EventMap,
   EventName,
   OverallDto,
@@ -81,7 +82,17 @@ export function reduceTransfers(state: TransfersState, action: StoreAction): Tra
     case 'account-changed':
       // A different (or no) account: its transfers are not ours to show until the next snapshot.
       return action.payload.account ? state : initialTransfersState;
+    case 'connectivity-changed':
+      return state; // shown on the status line (connectivityNotice), the transfers say waiting-retry themselves
   }
+}
+
+/** The status line while the server cannot be reached ('' while online). `now` in ms since the epoch. */
+export function connectivityNotice(c: ConnectivityDto, now: number): string {
+  if (c.online) return '';
+  const next =
+    c.nextProbeAt === null ? 'trying again now' : `next try in ${Math.max(1, Math.round((c.nextProbeAt - now) / 1000))} s`;
+  return `Offline: ${c.reason ?? 'the server cannot be reached'}. Uploads wait and continue by themselves (${next}).`;
 }
 
 function upsert(state: TransfersState, t: TransferDto): TransfersState {

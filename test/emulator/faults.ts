@@ -5,6 +5,8 @@ interface Armed {
   rule: FaultRule;
   re: RegExp;
   remaining: number;
+  /** Date.now() after which the rule is gone (rules with `forMs`) */
+  until: number;
 }
 
 export class Faults {
@@ -14,8 +16,11 @@ export class Faults {
     if (!rule || typeof rule.path !== 'string' || !rule.action || typeof rule.action !== 'object') {
       throw new Error('invalid fault rule');
     }
-    const times = rule.times ?? 1;
-    this.rules.push({ rule, re: new RegExp(rule.path), remaining: times });
+    if (rule.forMs !== undefined && !(rule.forMs > 0)) throw new Error('invalid fault rule: forMs must be > 0');
+    // A rule with forMs hits every matching request for that long, unless `times` also limits it.
+    const times = rule.times ?? (rule.forMs !== undefined ? Infinity : 1);
+    const until = rule.forMs !== undefined ? Date.now() + rule.forMs : Infinity;
+    this.rules.push({ rule, re: new RegExp(rule.path), remaining: times, until });
   }
 
   clear(): void {
@@ -24,6 +29,8 @@ export class Faults {
 
   /** First armed rule matching; consumes one use. */
   take(method: string, pathname: string): FaultRule | null {
+    const now = Date.now();
+    if (this.rules.some((a) => a.until <= now)) this.rules = this.rules.filter((a) => a.until > now);
     for (const a of this.rules) {
       if (a.remaining <= 0) continue;
       if (a.rule.method && a.rule.method.toUpperCase() !== method.toUpperCase()) continue;
@@ -36,6 +43,9 @@ export class Faults {
   }
 
   list(): FaultRule[] {
-    return this.rules.map((a) => ({ ...a.rule, times: a.remaining }));
+    const now = Date.now();
+    return this.rules
+      .filter((a) => a.until > now)
+      .map((a) => ({ ...a.rule, times: a.remaining, ...(a.until < Infinity ? { forMs: a.until - now } : {}) }));
   }
 }

@@ -28,13 +28,21 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const core = new Core(opts, dataDir);
   const srv = new EmulatorServer(core);
   const host = core.settings.host;
-  await new Promise<void>((resolve, reject) => {
-    srv.http.once('error', reject);
-    srv.http.listen(opts.port ?? 0, host, () => {
-      srv.http.off('error', reject);
-      resolve();
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      srv.http.once('error', reject);
+      srv.http.listen(port, host, () => {
+        srv.http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  const stopListening = () =>
+    new Promise<void>((resolve) => {
+      srv.hub.closeAll();
+      srv.http.close(() => resolve());
+      srv.http.closeAllConnections();
+    });
+  await listen(opts.port ?? 0);
   const port = (srv.http.address() as AddressInfo).port;
   const hostPart = host.includes(':') ? `[${host}]` : host;
   const url = `http://${hostPart}:${port}`;
@@ -48,7 +56,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     email: first.email,
     password: first.password,
     dataDir,
-    stats: () => ({ ...core.stats }),
+    stats: () => structuredClone(core.stats),
     resetStats: () => {
       core.stats = emptyStats();
     },
@@ -62,14 +70,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     entity: (uri) => srv.entity(uri),
     file: (uri) => srv.file(uri),
     sessions: () => srv.sessions(),
+    stop: async () => {
+      if (!closed && srv.http.listening) await stopListening();
+    },
+    start: async () => {
+      if (!closed && !srv.http.listening) await listen(port);
+    },
     close: async () => {
       if (closed) return;
       closed = true;
-      srv.hub.closeAll();
-      await new Promise<void>((resolve) => {
-        srv.http.close(() => resolve());
-        srv.http.closeAllConnections();
-      });
+      if (srv.http.listening) await stopListening();
       if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,7 @@
 // HTTP server: dispatch, envelope, fault injection and the /__emulator/ test hooks.
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Core, FileNode, UserRec } from './state.js';
+import { emptyStats, type Core, type FileNode, type ServerFeature, type UserRec } from './state.js';
 import { Faults } from './faults.js';
 import { HANDLED, Router, type Ctx, errEnvelope, okEnvelope, readBody, sendJson } from './http.js';
 import { ApiError, isUuid, newUuid, parseUri, sleep } from './util.js';
@@ -14,6 +14,9 @@ import { registerContent } from './content.js';
 import { EventHub, registerEvents } from './sse.js';
 import { registerVendors } from './vendors.js';
 import type { EmulatorPolicy, EntityInfo, FaultRule } from './types.js';
+
+/** Endpoints that arrived with a server version (spec §0): older versions answer them like any unknown path. */
+const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [[/^\/api\/v4\/file\/events$/, 'events']];
 
 export class EmulatorServer {
   readonly router = new Router();
@@ -125,7 +128,8 @@ export class EmulatorServer {
       else return this.applyFault(fault, req, res, correlationId);
     }
 
-    const m = this.router.match(method, url.pathname);
+    const gated = GATED.some(([re, feature]) => re.test(url.pathname) && !core.supports(feature));
+    const m = gated ? null : this.router.match(method, url.pathname);
     if (!m) {
       req.resume();
       res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -213,7 +217,7 @@ export class EmulatorServer {
       if (method === 'GET' && route === 'stats') return sendJson(res, 200, this.core.stats);
       if (method === 'POST' && route === 'stats/reset') {
         req.resume();
-        this.core.stats = { bytes_received: 0, requests: 0, chunk_requests: 0, sessions_created: 0, sessions_completed: 0, sessions_cancelled: 0 };
+        this.core.stats = emptyStats();
         return sendJson(res, 200, { ok: true });
       }
       if (method === 'GET' && route === 'blob') {

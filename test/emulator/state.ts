@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EmulatorOptions, EmulatorPolicy, EmulatorStats } from './types.js';
-import { ApiError, E, HT, buildUri, hashid, rfc3339, newUuid, type FsName } from './util.js';
+import { ApiError, E, HT, buildUri, cmpVersion, hashid, rfc3339, newUuid, type FsName } from './util.js';
 
 export interface UserRec {
   id: number;
@@ -87,6 +87,8 @@ export interface UploadSession {
   done: boolean;
   /** remote: slave-side bookkeeping */
   slaveReceived: Set<number>;
+  /** parts of this session being received right now (master and slave) */
+  inFlight?: number;
   /** direct-to-storage policies: the storage provider's side of the upload (vendor-*.ts) */
   vendor?: VendorUpload;
 }
@@ -104,13 +106,32 @@ export interface VendorUpload {
   stored: boolean;
 }
 
+/** Version where each optional server feature arrived (spec §0, §9). */
+export const FEATURE_SINCE = {
+  chunkConcurrency: '4.7.0',
+  encryption: '4.10.0',
+  events: '4.11.0',
+  setCompletion: '4.18.0',
+} as const;
+
+export type ServerFeature = keyof typeof FEATURE_SINCE;
+
 export type EventKind = 'create' | 'modify' | 'rename' | 'delete';
 export type EventListener = (user: UserRec, kind: EventKind, fileId: string, from: string[], to: string[] | undefined, clientId: string | undefined) => void;
 
 export const DEFAULT_CHUNK = 26214400;
 
 export function emptyStats(): EmulatorStats {
-  return { bytes_received: 0, requests: 0, chunk_requests: 0, sessions_created: 0, sessions_completed: 0, sessions_cancelled: 0 };
+  return {
+    bytes_received: 0,
+    requests: 0,
+    chunk_requests: 0,
+    sessions_created: 0,
+    sessions_completed: 0,
+    sessions_cancelled: 0,
+    max_parts_in_flight: 0,
+    chunk_concurrency_violations: [],
+  };
 }
 
 /** Effective settings derived from EmulatorOptions. */
@@ -412,6 +433,16 @@ export class Core {
     return this.sessions.get(id);
   }
 
+  /** True when the emulated server version has `feature` (older versions behave as if it did not exist). */
+  supports(feature: ServerFeature): boolean {
+    return cmpVersion(this.settings.version, FEATURE_SINCE[feature]) >= 0;
+  }
+
+  /** Parts of one session the server accepts in flight: the policy's chunk_concurrency (absent, or before 4.7.0: 1). */
+  chunkConcurrencyLimit(s: UploadSession): number {
+    return this.supports('chunkConcurrency') ? Math.max(1, s.policy.chunkConcurrency ?? 1) : 1;
+  }
+
   expectedChunks(s: UploadSession): number {
     if (s.chunkSize <= 0 || s.size === 0) return 1;
     return Math.ceil(s.size / s.chunkSize);
@@ -456,8 +487,9 @@ export class Core {
     if (p.allowedNameRegexp) out.allowed_name_regexp = p.allowedNameRegexp;
     else if (p.deniedNameRegexp) out.denied_name_regexp = p.deniedNameRegexp;
     if (p.relay) out.relay = true;
-    if (p.chunkConcurrency) out.chunk_concurrency = p.chunkConcurrency; // Go omitempty
-    if (p.encryption) out.encryption = true;
+    // Go omitempty; fields a server of that version does not have are never sent
+    if (p.chunkConcurrency && this.supports('chunkConcurrency')) out.chunk_concurrency = p.chunkConcurrency;
+    if (p.encryption && this.supports('encryption')) out.encryption = true;
     return out;
   }
 

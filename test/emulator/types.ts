@@ -70,8 +70,10 @@ export interface FaultRule {
   method?: string;
   /** RegExp source matched against the URL pathname */
   path: string;
-  /** how many matching requests it affects, default 1 */
+  /** how many matching requests it affects, default 1 (unlimited when `forMs` is given) */
   times?: number;
+  /** the rule affects matching requests for this long after it was added, then goes away */
+  forMs?: number;
   action:
     | { type: 'reset'; afterBytes: number }
     | { type: 'status'; status: number; body?: string; headers?: Record<string, string> }
@@ -86,6 +88,10 @@ export interface EmulatorStats {
   sessions_created: number;
   sessions_completed: number;
   sessions_cancelled: number;
+  /** most parts of one upload session the server was receiving at the same time (master and slave) */
+  max_parts_in_flight: number;
+  /** sessions that had more parts in flight than the policy's chunk_concurrency allows (absent or < 4.7.0: 1) */
+  chunk_concurrency_violations: Array<{ session: string; uri: string; in_flight: number; limit: number }>;
 }
 
 export interface EntityInfo {
@@ -120,5 +126,9 @@ export interface Emulator {
   entity(uri: string): EntityInfo | null;
   file(uri: string): unknown | null;
   sessions(): SessionInfo[];
+  /** Stops listening and drops every connection, keeping all state (a server restart or outage). */
+  stop(): Promise<void>;
+  /** Listens again on the same host and port after stop(). */
+  start(): Promise<void>;
   close(): Promise<void>;
 }

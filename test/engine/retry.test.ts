@@ -74,9 +74,24 @@ describe('backoffDelay', () => {
 
 describe('RetryBudget', () => {
   const net = () => new EngineError('network', 'connection reset');
+  /**
+   * A budget on a fake clock that moves past each backoff before the next call, as one request retried in
+   * sequence would (failures inside a running backoff are tested on their own below).
+   */
+  function sequential(p: RetryPolicy | undefined, random: () => number) {
+    let t = 0;
+    const b = new RetryBudget(p, random, () => t);
+    return Object.assign(b, {
+      next(err: unknown): number | null {
+        const d = RetryBudget.prototype.next.call(b, err);
+        t += (d ?? 0) + 1;
+        return d;
+      },
+    });
+  }
 
   it('returns growing delays for retryable errors, then null when spent', () => {
-    const b = new RetryBudget(P, fixed(0));
+    const b = sequential(P, fixed(0));
     const delays: (number | null)[] = [];
     for (let i = 0; i < 6; i++) delays.push(b.next(net()));
     // 5 attempts allowed without progress: the first + 4 retries; the 5th failure spends the budget.
@@ -85,7 +100,7 @@ describe('RetryBudget', () => {
   });
 
   it('progress renews the budget and restarts the delays', () => {
-    const b = new RetryBudget(P, fixed(0));
+    const b = sequential(P, fixed(0));
     for (let round = 0; round < 10; round++) {
       assert.equal(b.next(net()), 100);
       assert.equal(b.next(net()), 200);
@@ -96,7 +111,7 @@ describe('RetryBudget', () => {
   });
 
   it('non-retryable errors give null and do not spend the budget', () => {
-    const b = new RetryBudget(P, fixed(0));
+    const b = sequential(P, fixed(0));
     const nonRetryable: unknown[] = [
       new EngineError('exists', 'target exists', { serverCode: 40004 }),
       new EngineError('quota', 'full', { serverCode: 40051 }),
@@ -122,13 +137,13 @@ describe('RetryBudget', () => {
       Object.assign(new Error('undici'), { code: 'UND_ERR_SOCKET' }),
     ];
     for (const e of retryable) {
-      const b = new RetryBudget(P, fixed(0));
+      const b = sequential(P, fixed(0));
       assert.equal(b.next(e), 100, (e as Error).message);
     }
   });
 
   it('aborts are never retried', () => {
-    const b = new RetryBudget(P, fixed(0));
+    const b = sequential(P, fixed(0));
     const abort = new DOMException('aborted', 'AbortError');
     assert.equal(b.next(abort), null);
     assert.equal(b.next(Object.assign(new Error('x'), { name: 'AbortError', code: 'ABORT_ERR' })), null);
@@ -136,17 +151,55 @@ describe('RetryBudget', () => {
   });
 
   it('honours EngineError.retryAfterMs', () => {
-    const b = new RetryBudget(P, fixed(0));
+    const b = sequential(P, fixed(0));
     assert.equal(b.next(new EngineError('http-status', '429', { httpStatus: 429, retryAfterMs: 12_000 })), 12_000);
     assert.equal(b.next(new EngineError('http-status', '429', { httpStatus: 429, retryAfterMs: 10 })), 200);
     assert.equal(b.next(new EngineError('server', 'busy', { retryAfterMs: 86_400_000 })), MAX_RETRY_AFTER_MS);
   });
 
   it('defaults to DEFAULT_RETRY', () => {
-    const b = new RetryBudget(undefined, fixed(1));
+    const b = sequential(undefined, fixed(1));
     const delays: (number | null)[] = [];
     for (let i = 0; i < 9; i++) delays.push(b.next(net()));
     assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 16000, 30000, null, null]);
+  });
+});
+
+describe('RetryBudget: one event, one attempt', () => {
+  const net = () => new EngineError('network', 'connection reset');
+
+  it('parts failing together during one backoff spend one attempt and all wait for the same moment', () => {
+    let t = 1000;
+    const b = new RetryBudget({ ...P, maxAttemptsWithoutProgress: 3 }, fixed(0), () => t);
+    // A Wi-Fi drop cuts 4 parts in flight within a few ms: one failure event.
+    assert.equal(b.next(net()), 100);
+    t += 3;
+    assert.equal(b.next(net()), 97);
+    t += 2;
+    assert.equal(b.next(net()), 95);
+    assert.equal(b.next(net()), 95);
+    assert.equal(b.attempts, 1);
+    // They all retry at t = 1100 and fail again together: the second event, still within the budget of 3.
+    t = 1100;
+    assert.equal(b.next(net()), 200);
+    t += 1;
+    assert.equal(b.next(net()), 199);
+    assert.equal(b.attempts, 2);
+    // A third event spends the budget (3 attempts in a row without progress), for every part alike.
+    t = 1300;
+    assert.equal(b.next(net()), null);
+  });
+
+  it('after progress the next event starts from the first delay again', () => {
+    let t = 0;
+    const b = new RetryBudget(P, fixed(0), () => t);
+    assert.equal(b.next(net()), 100);
+    t = 150;
+    assert.equal(b.next(net()), 200);
+    b.progressed();
+    t = 400;
+    assert.equal(b.next(net()), 100);
+    assert.equal(b.attempts, 1);
   });
 });
 

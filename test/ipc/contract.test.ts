@@ -57,6 +57,7 @@ function fakeEngine() {
   const engine: Engine = {
     events: new TypedEmitter<EngineEvents>(),
     account: () => current,
+    connectivity: () => ({ online: false, reason: 'cannot reach cloud.example: ECONNREFUSED', since: 1000, nextProbeAt: 5000 }),
     login: async (...args) => {
       calls.push(['login', ...args]);
       if (args[2] === 'wrong') throw new EngineError('invalid-password', 'Wrong password', { serverCode: 40080 });
@@ -160,6 +161,10 @@ test('calls resolve to Results: values, engine errors with codes, internal error
   const opts = { handlers: createHandlers({ engine, settings }), isTrustedSender: always };
 
   assert.deepEqual(await dispatch(opts, 'getAccount', trusted, []), { ok: true, value: toAccountDto(account) });
+  assert.deepEqual(await dispatch(opts, 'getConnectivity', trusted, []), {
+    ok: true,
+    value: { online: false, reason: 'cannot reach cloud.example: ECONNREFUSED', since: 1000, nextProbeAt: 5000 },
+  });
   assert.deepEqual(await dispatch(opts, 'enqueuePaths', trusted, [['/a', 'C:\\b'], 'cloudreve://my/X']), { ok: true, value: ['id0', 'id1'] });
   assert.deepEqual(calls.at(-1), ['enqueue', ['/a', 'C:\\b'], 'cloudreve://my/X']);
 
@@ -316,16 +321,21 @@ test('events: discrete facts go at once, progress is coalesced per transfer, sta
   ev.emit('account-changed', { loggedIn: true, email: account.email });
   setAccount(null);
   ev.emit('account-changed', { loggedIn: false });
+  const offline = { online: false, reason: 'upload chunk 2: cannot reach h:5212: ECONNREFUSED', since: 10, nextProbeAt: 2010 };
+  ev.emit('connectivity-changed', offline);
+  ev.emit('connectivity-changed', { online: true, reason: null, since: null, nextProbeAt: null });
   assert.deepEqual(sent, [
     { name: 'transfer-removed', payload: { id: 'a' } },
     { name: 'account-changed', payload: { account: toAccountDto(account) } },
     { name: 'account-changed', payload: { account: null } },
+    { name: 'connectivity-changed', payload: offline },
+    { name: 'connectivity-changed', payload: { online: true, reason: null, since: null, nextProbeAt: null } },
   ]);
 
   // log events are engine-internal: never forwarded
   ev.emit('log', { level: 'info', message: 'x' });
   dispose();
   ev.emit('transfer-added', snapshot({ id: 'z' }));
-  assert.equal(sent.length, 3);
+  assert.equal(sent.length, 5);
   for (const s of sent) assert.deepEqual(structuredClone(s.payload), s.payload);
 });

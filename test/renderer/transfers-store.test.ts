@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { TransferDto, TransferStateDto } from '../../main/ipc/contract.js';
 import { formatBytes, formatEta, formatSpeed, percentOf } from '../../renderer/state/format.js';
 import {
+  connectivityNotice,
   deriveOverall,
   initialTransfersState,
   reduceTransfers,
@@ -166,4 +167,15 @@ test('format helpers', () => {
   assert.equal(percentOf(999, 1000), 99);
   assert.equal(percentOf(2000, 1000), 100);
   assert.equal(percentOf(5, 0), 0);
+});
+
+test('connectivityNotice: offline with its reason and the next try; nothing while online', () => {
+  const off = { online: false, reason: 'upload chunk 2: cannot reach h:5212: ECONNREFUSED', since: 0, nextProbeAt: 12_400 };
+  assert.equal(
+    connectivityNotice(off, 2_000),
+    'Offline: upload chunk 2: cannot reach h:5212: ECONNREFUSED. Uploads wait and continue by themselves (next try in 10 s).',
+  );
+  assert.match(connectivityNotice({ ...off, nextProbeAt: null }, 2_000), /\(trying again now\)\.$/);
+  assert.equal(connectivityNotice({ online: true, reason: null, since: null, nextProbeAt: null }, 2_000), '');
+  assert.equal(reduceTransfers(initialTransfersState, { type: 'connectivity-changed', payload: off }), initialTransfersState);
 });

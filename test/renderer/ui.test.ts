@@ -111,6 +111,8 @@ function installFakeBridge(setup: FakeSetup): void {
         return setup.settings;
       case 'clearFinished':
         return 0;
+      case 'getConnectivity':
+        return { online: true, reason: null, since: null, nextProbeAt: null };
       default:
         return null;
     }

@@ -1,20 +1,41 @@
 /**
- * HTTP to storage endpoints that are not the Cloudreve master (slave nodes, later S3-like vendors):
- * no bearer token, no X-Cr-* headers, exact Content-Length, streamed bodies, abortable. Errors are built by the
- * same rules as the master's (api/http.ts), with the URL reduced to origin + path (signed queries stay out).
+ * HTTP to storage endpoints that are not the Cloudreve master (slave nodes, S3-like vendors, OneDrive, Qiniu,
+ * Upyun): no bearer token, no X-Cr-* headers, exact Content-Length, streamed bodies, abortable. Errors are built
+ * by the same rules as the master's (api/http.ts), with the URL reduced to origin + path (signed queries stay out).
+ *
+ * Timeouts judge progress, never duration: a part may take as long as the uplink (or the bandwidth limit) needs,
+ * as long as bytes keep moving. `idleMs` is the longest time nothing may move on the socket (body going out, or
+ * the answer coming in); `responseMs` the longest wait for the answer's headers after the whole body went out
+ * (the node may merge or call back first); `connectMs` covers DNS, TCP and TLS. Every adapter gets this by
+ * calling storageRequest() (pass `timeouts` to override); code that drives got itself uses progressTimeouts().
  */
 import got from 'got';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import { transportError, type RawResponse, type RequestContext } from '../api/http.js';
+import { limitError, type RawResponse, type RequestContext } from '../api/http.js';
+
+export interface TransferTimeouts {
+  connectMs: number;
+  /** nothing moved on the socket for this long → 'timeout' ("no progress for N s") */
+  idleMs: number;
+  /** from the end of the body to the answer's headers */
+  responseMs: number;
+}
+
+export const STORAGE_TIMEOUTS: Readonly<TransferTimeouts> = Object.freeze({ connectMs: 10_000, idleMs: 60_000, responseMs: 120_000 });
+
+/** got's `timeout` option for a transfer judged by progress only (no `send`, no `request`: a slow part is fine). */
+export function progressTimeouts(t: Partial<TransferTimeouts> = {}) {
+  const x = { ...STORAGE_TIMEOUTS, ...t };
+  return { lookup: x.connectMs, connect: x.connectMs, secureConnect: x.connectMs, socket: x.idleMs, response: x.responseMs };
+}
 
 const storage = got.extend({
   retry: { limit: 0 },
   throwHttpErrors: false,
   followRedirect: false,
   agent: { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) },
-  timeout: { lookup: 10_000, connect: 10_000, secureConnect: 10_000, send: 120_000, response: 120_000 },
 });
 
 /** Origin and path only: signed query strings never reach a message. */
@@ -41,7 +62,14 @@ export async function storageRequest(
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   url: string,
   ctx: RequestContext,
-  opts: { body?: Readable | Buffer | string; length?: number; headers?: Record<string, string>; signal?: AbortSignal },
+  opts: {
+    body?: Readable | Buffer | string;
+    length?: number;
+    headers?: Record<string, string>;
+    signal?: AbortSignal;
+    /** overrides of STORAGE_TIMEOUTS */
+    timeouts?: Partial<TransferTimeouts>;
+  },
 ): Promise<RawResponse> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   for (const k of Object.keys(headers)) {
@@ -50,10 +78,11 @@ export async function storageRequest(
   if (opts.length !== undefined) headers['content-length'] = String(opts.length);
   let bodyError: unknown;
   (opts.body as Readable | undefined)?.once?.('error', (e: unknown) => (bodyError = e));
+  const idleMs = opts.timeouts?.idleMs ?? STORAGE_TIMEOUTS.idleMs;
   try {
-    const res = await storage(url, { method, body: opts.body, headers, signal: opts.signal });
+    const res = await storage(url, { method, body: opts.body, headers, signal: opts.signal, timeout: progressTimeouts(opts.timeouts) });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   } catch (err) {
-    throw transportError(err, ctx, bodyError);
+    throw limitError(err, ctx, { idleMs }, bodyError);
   }
 }

@@ -56,7 +56,13 @@ export interface ClientOptions {
   tokens?: TokenPair | null;
   /** called after login/refresh/logout so the caller persists them; must not throw */
   onTokens?: (t: TokenPair | null) => void;
-  timeouts?: { connectMs?: number; responseMs?: number; idleMs?: number };
+  /**
+   * connectMs, responseMs, idleMs (no progress on a transfer body for this long) and totalMs (the whole of a
+   * small API call); see api/http.ts Timeouts. Missing values keep their defaults.
+   */
+  timeouts?: Partial<Timeouts>;
+  /** largest API answer read before the call fails with a clear error (default 32 MiB) */
+  maxResponseBytes?: number;
   /** known server version (skips a ping for feature gates) */
   version?: string;
 }
@@ -103,7 +109,7 @@ export class CloudreveClient {
     this.opts = opts;
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
     this.timeoutCfg = opts.timeouts ?? {};
-    this.http = new MasterHttp(this.baseUrl, { clientId: opts.clientId, timeouts: this.timeoutCfg });
+    this.http = new MasterHttp(this.baseUrl, { clientId: opts.clientId, timeouts: this.timeoutCfg, maxResponseBytes: opts.maxResponseBytes });
     this.tok = opts.tokens ?? null;
     this.version = opts.version || undefined;
   }

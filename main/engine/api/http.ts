@@ -26,17 +26,26 @@ export interface Timeouts {
   connectMs: number;
   /** from the end of the request body to the response headers */
   responseMs: number;
-  /** no byte moving on the socket for this long */
+  /** no byte moving on the socket for this long (the only limit on a transfer body: progress, never its duration) */
   idleMs: number;
+  /**
+   * The whole exchange of a small API call (no streamed body): connect, send, headers and the complete answer. A
+   * server or proxy that trickles its answer one byte at a time ends here with a clear error instead of hanging.
+   */
+  totalMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, responseMs: 30_000, idleMs: 30_000 };
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, responseMs: 30_000, idleMs: 30_000, totalMs: 60_000 };
+
+/** Largest API answer read (a 2000-entry listing page is about 2 MB); more is refused with a clear error. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 export function resolveTimeouts(t?: Partial<Timeouts>): Timeouts {
   return {
     connectMs: t?.connectMs ?? DEFAULT_TIMEOUTS.connectMs,
     responseMs: t?.responseMs ?? DEFAULT_TIMEOUTS.responseMs,
     idleMs: t?.idleMs ?? DEFAULT_TIMEOUTS.idleMs,
+    totalMs: t?.totalMs ?? DEFAULT_TIMEOUTS.totalMs,
   };
 }
 
@@ -72,6 +81,17 @@ export function isMasterUrl(baseUrl: string, url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `GET /cloud/api/v4/site/ping` for a site at `https://h/cloud`: the request line as it went out (no query). */
+export function requestLine(baseUrl: string, method: string, path: string): string {
+  let prefix = '';
+  try {
+    prefix = new URL(baseUrl).pathname.replace(/\/+$/, '');
+  } catch {
+    /* not a URL: the path alone */
+  }
+  return `${method} ${prefix}${path}`;
 }
 
 /**
@@ -127,7 +147,7 @@ export interface MasterRequest {
 /** Context for building messages. */
 export interface RequestContext {
   op: string;
-  /** `GET /api/v4/file` (no query, no secrets) */
+  /** `GET /api/v4/file`, with the site's base path when it has one (no query, no secrets) */
   endpoint: string;
   host: string;
   /** known secrets of this request, replaced in any server text quoted in a message */
@@ -172,6 +192,25 @@ export function transportError(err: unknown, ctx: RequestContext, bodyError?: un
     return new EngineError('network', `${ctx.op}: connection to ${ctx.host} failed: ${code}`, { cause: err });
   }
   return new EngineError('network', `${ctx.op}: request to ${ctx.host} failed`, { cause: err });
+}
+
+/**
+ * transportError() with the limits in the message: a transfer that stalled says for how long nothing moved, a
+ * small call that ran out of time says its deadline.
+ */
+export function limitError(err: unknown, ctx: RequestContext, limits: { idleMs?: number; totalMs?: number }, bodyError?: unknown): EngineError {
+  const e = err as { name?: string; event?: string } | null;
+  if (e?.name === 'TimeoutError' && bodyError === undefined) {
+    if (e.event === 'socket' && limits.idleMs !== undefined) {
+      return new EngineError('timeout', `${ctx.op}: no progress for ${limits.idleMs / 1000} s on ${ctx.endpoint} (${ctx.host})`, { cause: err });
+    }
+    if (e.event === 'request' && limits.totalMs !== undefined) {
+      return new EngineError('timeout', `${ctx.op}: ${ctx.endpoint} on ${ctx.host} did not answer completely within ${limits.totalMs / 1000} s`, {
+        cause: err,
+      });
+    }
+  }
+  return transportError(err, ctx, bodyError);
 }
 
 /** `Retry-After: 120` or an HTTP date → milliseconds from now. */
@@ -275,14 +314,16 @@ export class MasterHttp {
   readonly host: string;
   private readonly clientId: string | undefined;
   private readonly timeouts: Timeouts;
+  private readonly maxResponseBytes: number;
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private readonly got: Got;
 
-  constructor(baseUrl: string, opts: { clientId?: string; timeouts?: Partial<Timeouts> } = {}) {
+  constructor(baseUrl: string, opts: { clientId?: string; timeouts?: Partial<Timeouts>; maxResponseBytes?: number } = {}) {
     this.baseUrl = normalizeBaseUrl(baseUrl);
     this.host = new URL(this.baseUrl).host;
     this.clientId = opts.clientId;
     this.timeouts = resolveTimeouts(opts.timeouts);
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.agents = {
       http: new HttpAgent({ keepAlive: true, maxSockets: 32 }),
       https: new HttpsAgent({ keepAlive: true, maxSockets: 32 }),
@@ -316,7 +357,7 @@ export class MasterHttp {
 
   context(req: Pick<MasterRequest, 'op' | 'method' | 'path' | 'displayPath' | 'secrets' | 'bearer'>): RequestContext {
     const secrets = [...(req.secrets ?? []), req.bearer].filter((x): x is string => typeof x === 'string' && x.length > 0);
-    return { op: req.op, endpoint: `${req.method} ${req.displayPath ?? req.path}`, host: this.host, secrets };
+    return { op: req.op, endpoint: requestLine(this.baseUrl, req.method, req.displayPath ?? req.path), host: this.host, secrets };
   }
 
   private headersFor(req: MasterRequest): Record<string, string> {
@@ -326,9 +367,14 @@ export class MasterHttp {
     return h;
   }
 
-  private gotTimeouts(t?: Partial<Timeouts>) {
-    const x = { ...this.timeouts, ...(t ?? {}) };
-    return { lookup: x.connectMs, connect: x.connectMs, secureConnect: x.connectMs, response: x.responseMs, socket: x.idleMs };
+  private effectiveTimeouts(t?: Partial<Timeouts>): Timeouts {
+    return { ...this.timeouts, ...(t ?? {}) };
+  }
+
+  /** got's timeouts: a transfer (streamed body, SSE) is judged by progress only, a small call also by its total. */
+  private gotTimeouts(x: Timeouts, transfer: boolean) {
+    const base = { lookup: x.connectMs, connect: x.connectMs, secureConnect: x.connectMs, response: x.responseMs, socket: x.idleMs };
+    return transfer ? base : { ...base, request: x.totalMs };
   }
 
   /** One request; resolves with the raw answer whatever its status, rejects with an EngineError. */
@@ -364,25 +410,41 @@ export class MasterHttp {
       if (stream) release(stream);
       throw new EngineError('cancelled', `${req.op}: cancelled`);
     }
+    // A raw body is a transfer: judged by progress only. Anything else is a small call with a total deadline.
+    const transfer = req.body !== undefined;
+    const limits = this.effectiveTimeouts(req.timeouts);
+    const cap = this.maxResponseBytes;
+    let tooLarge = false;
     try {
       const p = this.got(url, {
         method: req.method,
         headers,
         body,
         signal: req.signal,
-        timeout: this.gotTimeouts(req.timeouts),
+        timeout: this.gotTimeouts(limits, transfer),
       });
       if (req.onProgress) {
         const cb = req.onProgress;
         p.on('uploadProgress', (e) => cb(e.transferred));
       }
+      p.on('downloadProgress', (e) => {
+        if (!tooLarge && (e.transferred > cap || (e.total !== undefined && e.total > cap))) {
+          tooLarge = true;
+          p.cancel();
+        }
+      });
       const res: Response<string> = await p;
       // The server may answer before it read the whole body (an unknown session…): release the rest.
       if (stream && !stream.readableEnded) release(stream);
       return { status: res.statusCode, headers: res.headers, body: res.body ?? '' };
     } catch (err) {
       if (stream) release(stream);
-      throw transportError(err, ctx, bodyError);
+      if (tooLarge) {
+        throw new EngineError('bad-response', `${ctx.op}: ${ctx.endpoint} on ${ctx.host} answered more than ${cap} bytes (the limit for an API answer); not reading further`, {
+          cause: err,
+        });
+      }
+      throw limitError(err, ctx, transfer ? { idleMs: limits.idleMs } : { totalMs: limits.totalMs }, bodyError);
     }
   }
 
@@ -406,7 +468,7 @@ export class MasterHttp {
       method: req.method as 'GET',
       headers,
       signal: req.signal,
-      timeout: this.gotTimeouts(req.timeouts),
+      timeout: this.gotTimeouts(this.effectiveTimeouts(req.timeouts), true),
       decompress: false,
     });
     try {

@@ -7,7 +7,7 @@
  */
 import { EngineError } from '../errors.js';
 import type { Envelope } from './types.js';
-import { MasterHttp, describeBody, type Timeouts } from './http.js';
+import { MasterHttp, describeBody, requestLine, type Timeouts } from './http.js';
 
 export interface SemVer {
   major: number;
@@ -148,13 +148,13 @@ export function judgePing(site: string, v4: PingAnswer, v3?: PingAnswer): { vers
   if (r4.kind === 'envelope-other') {
     throw new EngineError(
       'not-cloudreve',
-      `${site} answered GET /api/v4/site/ping without a version (code ${r4.envelope.code}); is this a Cloudreve v4 server?`,
+      `${site} answered ${requestLine(site, 'GET', '/api/v4/site/ping')} without a version (code ${r4.envelope.code}); is this a Cloudreve v4 server?`,
       { serverCode: r4.envelope.code },
     );
   }
   throw new EngineError(
     'not-cloudreve',
-    `${site} does not look like a Cloudreve v4 server: GET /api/v4/site/ping answered ${r4.what}`,
+    `${site} does not look like a Cloudreve v4 server: ${requestLine(site, 'GET', '/api/v4/site/ping')} answered ${r4.what}`,
     { httpStatus: v4.status },
   );
 }
@@ -175,7 +175,7 @@ export async function detectServer(baseUrl: string, opts: { timeouts?: Partial<T
     const v4 = await ask('/api/v4/site/ping');
     if (readPing(v4).kind === 'version') return judgePing(http.baseUrl, v4);
     if (v4.status >= 500) {
-      throw new EngineError('http-status', `detect server: ${http.baseUrl} answered GET /api/v4/site/ping with ${describeBody(v4.status, v4.contentType, v4.body)}`, {
+      throw new EngineError('http-status', `detect server: ${http.baseUrl} answered ${requestLine(http.baseUrl, 'GET', '/api/v4/site/ping')} with ${describeBody(v4.status, v4.contentType, v4.body)}`, {
         httpStatus: v4.status,
       });
     }

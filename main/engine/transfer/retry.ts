@@ -5,7 +5,12 @@
  *   it asks for longer (itself capped at MAX_RETRY_AFTER_MS).
  * - RetryBudget: one per transfer. Each retryable failure spends one attempt; progress (an acknowledged
  *   part, a created session) renews the budget, so a long upload over a flaky link keeps going as long as it
- *   keeps moving, while a transfer that fails the same way over and over gives up.
+ *   keeps moving, while a transfer that fails the same way over and over gives up. Failures are counted per
+ *   event, not per request: a failure that arrives while the transfer already waits out a backoff (its other
+ *   parts in flight, cut by the same Wi-Fi drop) joins that wait and spends nothing. So four parts failing
+ *   together cost one attempt, exactly like one part would, and the budget means "how many times in a row the
+ *   transfer tried and got nowhere" whatever its chunk concurrency. (A budget per part instead would multiply
+ *   the attempts against a dead server by the concurrency and still let one event spend every budget at once.)
  * - Whether an error is worth retrying is decided in one place, errors.ts classify(); this module only asks.
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -69,12 +74,17 @@ export function backoffDelay(attempt: number, p: RetryPolicy, random: () => numb
 /** The retry allowance of one transfer: failures spend it, progress renews it. */
 export class RetryBudget {
   private failures = 0;
+  /** until when (now() ms) the current backoff runs: failures before then join it */
+  private windowEnd = -Infinity;
   private readonly policy: RetryPolicy;
   private readonly random: () => number;
+  private readonly now: () => number;
 
-  constructor(p: RetryPolicy = DEFAULT_RETRY, random: () => number = Math.random) {
+  /** `now` (ms, monotonic) is injectable for tests. */
+  constructor(p: RetryPolicy = DEFAULT_RETRY, random: () => number = Math.random, now: () => number = () => performance.now()) {
     this.policy = p;
     this.random = random;
+    this.now = now;
   }
 
   /** Failed attempts since the last progress. */
@@ -86,13 +96,19 @@ export class RetryBudget {
    * Records a failed attempt. Returns the delay (ms) before trying again, or null when the error is not
    * worth retrying (classify(err) !== 'retry', or an abort) or when maxAttemptsWithoutProgress attempts
    * have now failed in a row. With the default of 8 that is the first attempt plus 7 retries.
+   * A failure while a backoff is still running is the same event: it gets the rest of that backoff and
+   * spends nothing.
    */
   next(err: unknown): number | null {
     if (isAbort(err) || classify(err) !== 'retry') return null;
+    const t = this.now();
+    if (t < this.windowEnd) return Math.ceil(this.windowEnd - t);
     this.failures++;
     if (this.failures >= this.policy.maxAttemptsWithoutProgress) return null;
     const retryAfter = err instanceof EngineError ? err.retryAfterMs : undefined;
-    return backoffDelay(this.failures, this.policy, this.random, retryAfter);
+    const delay = backoffDelay(this.failures, this.policy, this.random, retryAfter);
+    this.windowEnd = t + delay;
+    return delay;
   }
 
   /** Something moved forward: the next failure starts from the first delay again. */
@@ -108,4 +124,9 @@ export class RetryBudget {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   const t = clamp(Math.round(finiteOr(ms, 0)), 0, MAX_TIMER_MS);
   return delay(t, undefined, { signal });
+}
+
+/** An AbortError (name 'AbortError', code 'ABORT_ERR', like fetch and timers/promises) carrying the signal's reason as `cause`. */
+export function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('This operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }

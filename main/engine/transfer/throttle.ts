@@ -2,35 +2,40 @@
  * One bandwidth limit shared by every transfer, changeable while running.
  *
  * A token bucket: tokens (bytes) accrue at `rate` per second up to a burst of max(64 KiB, rate/8), so an idle
- * limiter lets a short burst through at once and a busy one averages `rate`. Waiters are served strictly
- * first-in first-out: the head of the queue takes every token as it accrues until its request is covered,
- * which splits requests larger than the burst into burst-sized grants and keeps a large request from being
- * starved by a stream of small ones. One timer, armed for the moment the head can next be served, drives
- * the queue. setRate() re-evaluates that moment at once (0 releases everyone).
+ * limiter lets a short burst through at once and a busy one averages `rate`.
  *
- * stream() is a pass-through Transform that takes tokens for each piece before pushing it; input chunks
- * larger than STREAM_PIECE are pushed in STREAM_PIECE slices so a slow limit yields a steady flow instead
- * of long silences followed by large bursts. Its backpressure is the transform callback: nothing more is
- * read from upstream until the current chunk has been paid for.
+ * Fairness: waiters are served round-robin in grants of a quantum, not first come first served with whole
+ * requests. The quantum is sized so one round over every waiter takes about ROUND_MS (rate·ROUND_MS / waiters,
+ * between MIN_GRANT and STREAM_PIECE), and a waiter that got a grant goes to the back of the line. So with n
+ * streams waiting, each one moves at least MIN_GRANT bytes every max(ROUND_MS, n·MIN_GRANT/rate): 40 streams at
+ * 40 KiB/s each get a grant every second, where whole 64 KiB grants first come first served left each stream
+ * silent for 64 s (longer than any idle timeout). A large take() is split into grants and waits its turn like
+ * everybody else, so it can neither starve small requests nor be starved by them. One timer, armed for the
+ * moment the head can next be served, drives the queue. setRate() re-evaluates that moment at once (0
+ * releases everyone).
+ *
+ * stream() is a pass-through Transform that pushes each grant as soon as it is paid for (so the bytes, and
+ * with them a transfer's progress-based timeout, keep moving at any limit). Its backpressure is the transform
+ * callback: nothing more is read from upstream until the current chunk has been paid for.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { abortError } from './retry.js';
 
 const MIN_BURST = 64 * 1024;
-/** Largest slice stream() pushes while limited. */
+/** Largest grant (and so the largest slice stream() pushes while limited). */
 const STREAM_PIECE = 64 * 1024;
+/** Smallest grant: below this the per-grant overhead would dominate. */
+const MIN_GRANT = 1024;
+/** Target duration of one round-robin round over every waiter. */
+const ROUND_MS = 250;
 
 interface Waiter {
-  remaining: number;
-  granted: number;
-  resolve: () => void;
+  /** most bytes this waiter wants from one grant */
+  want: number;
+  resolve: (granted: number) => void;
   reject: (err: unknown) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
-}
-
-/** An AbortError (name 'AbortError', like fetch and timers/promises) carrying the signal's reason as `cause`. */
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('This operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 function burstFor(rate: number): number {
@@ -73,22 +78,20 @@ export class BandwidthLimiter {
 
   /**
    * Resolves once `bytes` may be sent. Immediate when unlimited or when the bucket holds enough and nobody
-   * is queued; otherwise queued FIFO. Rejects with an AbortError if `signal` aborts first (tokens already
-   * granted to the aborted request go back to the bucket).
+   * is queued; otherwise paid for in round-robin grants (see the top of this file). Rejects with an
+   * AbortError if `signal` aborts first (tokens already granted to the aborted request go back to the bucket).
    */
-  take(bytes: number, signal?: AbortSignal): Promise<void> {
-    if (!(bytes >= 0) || !Number.isFinite(bytes)) return Promise.reject(new RangeError(`take: bad byte count ${bytes}`));
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.tryTake(bytes)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { remaining: bytes, granted: 0, resolve, reject, signal };
-      if (signal) {
-        w.onAbort = () => this.cancel(w);
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.queue.push(w);
-      this.pump();
-    });
+  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+    if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new RangeError(`take: bad byte count ${bytes}`);
+    if (signal?.aborted) throw abortError(signal);
+    if (this.tryTake(bytes)) return;
+    let granted = 0;
+    try {
+      while (granted < bytes) granted += await this.grant(bytes - granted, signal);
+    } catch (err) {
+      this.giveBack(granted);
+      throw err;
+    }
   }
 
   /** A pass-through that pays for each piece before pushing it. Aborting `signal` or destroying the stream withdraws its pending request. */
@@ -101,10 +104,10 @@ export class BandwidthLimiter {
     }
     const detach = () => signal?.removeEventListener('abort', onAbort);
     const pay = async (chunk: Buffer, push: (b: Buffer) => void): Promise<void> => {
-      for (let off = 0; off < chunk.length; off += STREAM_PIECE) {
-        const piece = chunk.subarray(off, Math.min(chunk.length, off + STREAM_PIECE));
-        if (!this.tryTake(piece.length)) await this.take(piece.length, own.signal);
-        push(piece);
+      for (let off = 0; off < chunk.length; ) {
+        const n = await this.grant(Math.min(STREAM_PIECE, chunk.length - off), own.signal);
+        push(chunk.subarray(off, off + n));
+        off += n;
       }
     };
     const t: Transform = new Transform({
@@ -143,10 +146,50 @@ export class BandwidthLimiter {
     return true;
   }
 
+  /** The grant size while `waiters` wait: one round over all of them takes about ROUND_MS. */
+  private quantum(waiters: number): number {
+    const q = Math.floor((this.bps * ROUND_MS) / 1000 / Math.max(1, waiters));
+    return Math.min(STREAM_PIECE, Math.max(MIN_GRANT, q));
+  }
+
+  /**
+   * Resolves with how many bytes (1 … `max`) may be sent now: at once when nobody waits and the bucket holds a
+   * grant's worth (then as much as it holds, up to `max`), otherwise at this waiter's next turn.
+   */
+  private grant(max: number, signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.bps === 0) return Promise.resolve(max);
+    if (this.queue.length === 0) {
+      this.refill();
+      const g = Math.min(max, this.quantum(1));
+      if (this.tokens >= g) {
+        const n = Math.min(max, Math.max(g, Math.floor(this.tokens)));
+        this.tokens -= n;
+        return Promise.resolve(n);
+      }
+    }
+    return new Promise<number>((resolve, reject) => {
+      const w: Waiter = { want: max, resolve, reject, signal };
+      if (signal) {
+        w.onAbort = () => this.cancel(w);
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.queue.push(w);
+      this.pump();
+    });
+  }
+
+  /** Tokens a request was granted before it was withdrawn go back to the bucket (for whoever is next). */
+  private giveBack(bytes: number): void {
+    if (bytes <= 0 || this.bps === 0) return;
+    this.tokens += bytes;
+    this.pump();
+  }
+
   /**
    * Adds what accrued since the last call. The burst cap applies only while nobody waits: tokens that accrue
-   * while a request is queued belong to it, so a timer that fires late (or a wake-up rounded up to the next
-   * millisecond) costs no bandwidth.
+   * while a request is queued belong to the waiters, so a timer that fires late (or a wake-up rounded up to
+   * the next millisecond) costs no bandwidth.
    */
   private refill(): void {
     const t = this.now();
@@ -155,33 +198,30 @@ export class BandwidthLimiter {
     this.last = Math.max(this.last, t);
   }
 
-  /** Serves the queue head-first with what the bucket holds, then arms the timer for the next grant. */
+  /** Serves the queue round-robin, one grant per waiter and turn, then arms the timer for the next grant. */
   private pump(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
     if (this.bps === 0) {
-      for (const w of this.queue.splice(0)) this.settle(w);
+      for (const w of this.queue.splice(0)) this.settle(w, w.want);
       return;
     }
     this.refill();
+    // Each waiter served here asks again (if it wants more) from a later microtask, at the back of the line.
+    const q = this.quantum(this.queue.length);
     while (this.queue.length > 0) {
-      const w = this.queue[0];
-      const grant = Math.min(w.remaining, this.tokens);
-      w.remaining -= grant;
-      w.granted += grant;
-      this.tokens -= grant;
-      if (w.remaining > 0) break;
-      this.queue.shift();
-      this.settle(w);
+      const g = Math.min(this.queue[0].want, q);
+      if (this.tokens < g) break;
+      this.tokens -= g;
+      this.settle(this.queue.shift()!, g);
     }
     if (this.queue.length === 0) {
       this.tokens = Math.min(this.tokens, this.burst);
       return;
     }
-    // Wake when the head can take a full grant (its remainder, or a whole burst of it).
-    const need = Math.min(this.queue[0].remaining, this.burst) - this.tokens;
+    const need = Math.min(this.queue[0].want, q) - this.tokens;
     const ms = Math.max(1, Math.ceil((need * 1000) / this.bps));
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -189,16 +229,15 @@ export class BandwidthLimiter {
     }, ms);
   }
 
-  private settle(w: Waiter): void {
+  private settle(w: Waiter, granted: number): void {
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
-    w.resolve();
+    w.resolve(granted);
   }
 
   private cancel(w: Waiter): void {
     const i = this.queue.indexOf(w);
     if (i < 0) return; // already served
     this.queue.splice(i, 1);
-    this.tokens += w.granted; // given back to whoever is next (capped by pump once nobody waits)
     w.reject(abortError(w.signal!));
     this.pump();
   }

@@ -5,8 +5,10 @@
  *            │                                               ▼
  *  queued ─► preflight ─► creating-session ─► uploading ─► completing ─► done
  *                │               │   │            │  ▲
- *                │               │   │            │  └─ waiting-retry (transient: backoff, Retry-After,
- *                │               │   │            │                    budget renewed by progress)
+ *                │               │   │            │  └─ waiting-retry (any step: backoff, Retry-After,
+ *                │               │   │            │     budget renewed by progress; or the server is
+ *                │               │   │            │     unreachable: offline, nothing spent, continues
+ *                │               │   │            │     when a probe finds it back — connectivity.ts)
  *                │               │   └ exists+skip / identical file already there ─► skipped
  *                ▼               ▼                ▼
  *              failed ◄──── non-retryable (exists, too-large, quota, name, lock, stale…)
@@ -28,6 +30,7 @@ import { baseName, joinUri, parentUri } from '../api/uri.js';
 import type { PolicyAdapter } from '../adapters/adapter.js';
 import { adapterFor } from '../adapters/registry.js';
 import { createCtrCipher, decodeEncryptMetadata, type CtrKey } from '../crypto/ctr-stream.js';
+import type { Connectivity } from '../connectivity.js';
 import { EngineError, classify, errorRecord, isAbort } from '../errors.js';
 import { changeGuard, fingerprintOrNull, readRange, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
@@ -51,6 +54,8 @@ export interface JobDeps {
   /** best-effort quota check before creating a session */
   checkQuota(name: string, size: number): Promise<EngineError | null>;
   retry?: RetryPolicy;
+  /** the engine's offline state: a failure meaning "server unreachable" waits there and spends no retry budget */
+  connectivity?: Pick<Connectivity, 'ride'>;
   /** sessions expiring sooner than this are not resumed */
   sessionMarginMs?: number;
   now?: () => number;
@@ -71,6 +76,9 @@ export class UploadJob {
   private ackedBytes = 0;
   /** this run replaced a session the server no longer knew */
   private lostSession = false;
+  /** requests of this job waiting to be retried, and the state it was in before the first of them */
+  private retryWaits = 0;
+  private stateBeforeWait: TransferState | null = null;
   /** the session was created in this run (so it has no acknowledged parts yet) */
   private freshSession = false;
   /** parts the provider holds the start of (queryProgress): index → the offset to continue from */
@@ -412,12 +420,42 @@ export class UploadJob {
     }
   }
 
+  /**
+   * Waits before a failed request is tried again, in state waiting-retry: while the server is unreachable (no
+   * budget spent), else for the budget's backoff. Throws `err` when it is not worth retrying or the budget is spent.
+   */
   private async backoff(err: unknown, signal: AbortSignal): Promise<void> {
-    const delay = this.budget.next(err);
-    if (delay === null) throw err;
-    this.patch({ attempts: this.row.attempts + 1 });
-    this.deps.log?.('info', `${this.row.localPath}: ${(err as Error).message}; retrying in ${Math.round(delay)} ms`);
-    await sleep(delay, signal);
+    if (isAbort(err) || classify(err) !== 'retry') throw err;
+    this.enterRetryWait(err);
+    try {
+      if (this.deps.connectivity && (await this.deps.connectivity.ride(err, signal))) return;
+      const delay = this.budget.next(err);
+      if (delay === null) throw err;
+      this.patch({ attempts: this.row.attempts + 1 });
+      this.deps.log?.('info', `${this.row.localPath}: ${(err as Error).message}; retrying in ${Math.round(delay)} ms`);
+      await sleep(delay, signal);
+    } finally {
+      this.leaveRetryWait(signal);
+    }
+  }
+
+  /** The first request of this job to wait for a retry puts it in waiting-retry, with the failure as its reason. */
+  private enterRetryWait(err: unknown): void {
+    if (this.retryWaits++ > 0) return;
+    this.stateBeforeWait = this.row.state as TransferState;
+    const e = err as EngineError;
+    this.patch({ error: { code: e.code, message: e.message, serverCode: e.serverCode } });
+    this.setState('waiting-retry');
+  }
+
+  /** The last one to stop waiting puts it back in the step it was in (unless it was stopped meanwhile). */
+  private leaveRetryWait(signal: AbortSignal): void {
+    if (--this.retryWaits > 0 || signal.aborted || this.row.state !== 'waiting-retry') return;
+    const back = this.stateBeforeWait ?? 'uploading';
+    this.stateBeforeWait = null;
+    this.patch({ error: null, state: back });
+    this.unsavedState = null;
+    this.deps.onState(this.row, 'waiting-retry');
   }
 
   // ---- endings -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import type { Engine, EngineConfig } from '../engine/index.js';
 import { readSettings, type Settings } from '../engine/settings-schema.js';
 import { EngineError } from '../engine/errors.js';
-import type { IfExists, TransferSnapshot } from '../engine/types.js';
+import type { ConnectivityState, IfExists, TransferSnapshot } from '../engine/types.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
 import { BatchedOutput } from './batched-output.js';
 import { formatBytes } from './format.js';
@@ -67,6 +67,11 @@ function formatEta(s: number | null): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
+/** "next try in 12 s" (or "trying now" while a probe runs). */
+function nextProbe(c: ConnectivityState, now: number): string {
+  return c.nextProbeAt === null ? 'trying now' : `next try in ${Math.max(1, Math.round((c.nextProbeAt - now) / 1000))} s`;
+}
+
 /**
  * Runs the engine until the given transfers settle, reporting as it goes: JSON lines, a live terminal
  * display, or one plain line per finished file. Ctrl-C stops cleanly; the journal keeps the work.
@@ -85,8 +90,11 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
     lastDraw = now;
     const o = engine.overall();
     const pct = o.bytesTotal > 0 ? Math.floor((o.bytesDone / o.bytesTotal) * 100) : 100;
-    out(`\r\x1b[K${pct}%  ${formatBytes(o.bytesDone)} / ${formatBytes(o.bytesTotal)}  ${formatBytes(Math.round(o.speed))}/s  ETA ${formatEta(o.eta)}  active ${o.active}, queued ${o.queued}`);
+    const c = engine.connectivity();
+    const state = c.online ? `active ${o.active}, queued ${o.queued}` : `OFFLINE, ${nextProbe(c, now)} (${c.reason ?? 'server unreachable'})`;
+    out(`\r\x1b[K${pct}%  ${formatBytes(o.bytesDone)} / ${formatBytes(o.bytesTotal)}  ${formatBytes(Math.round(o.speed))}/s  ETA ${formatEta(o.eta)}  ${state}`);
   };
+  let offlineSaid = false;
   const disposers = [
     engine.events.on('transfer-state-changed', ({ transfer: t, from }) => {
       if (!mine.has(t.id)) return;
@@ -105,6 +113,22 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
       if (!mine.has(p.id)) return;
       if (json) emit({ event: 'progress', id: p.id, bytes: p.bytesDone, speed: Math.round(p.speed), eta: p.eta });
       draw();
+    }),
+    engine.events.on('connectivity-changed', (c) => {
+      if (json) {
+        emit({ event: 'connectivity', online: c.online, reason: c.reason ?? undefined, since: c.since ?? undefined, next_probe_at: c.nextProbeAt ?? undefined });
+      } else if (live) {
+        draw(true);
+      } else if (!c.online && !offlineSaid) {
+        // plain output: one line when the server goes away, one when it is back (not one per probe)
+        offlineSaid = true;
+        batched.flush();
+        ctx.stderr.write(`offline: ${c.reason ?? 'server unreachable'}; uploads wait and continue by themselves (${nextProbe(c, Date.now())})\n`);
+      } else if (c.online && offlineSaid) {
+        offlineSaid = false;
+        batched.flush();
+        ctx.stderr.write('online again: continuing\n');
+      }
     }),
     engine.events.on('log', (l) => {
       if (json) emit({ event: 'log', level: l.level, message: l.message });

@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { authCommands } from './cli/auth-commands.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './cli/command.js';
-import { ensureHome, resolveHome } from './cli/home.js';
+import { ensureHome } from './cli/home.js';
+import { resolveHome } from './engine/home-folder.js';
 import { transferCommands } from './cli/transfer-commands.js';
 import { EngineError, redact } from './engine/errors.js';
 
@@ -72,8 +73,14 @@ function mainHelp(table: Record<string, CommandSpec>): string {
 }
 
 function commandHelp(name: string, spec: CommandSpec): string {
-  const flags = Object.entries(spec.flags).map(([f, s]) => `  ${s.short ? `-${s.short}, ` : ''}--${f}${s.type === 'string' ? ' VALUE' : ''}`);
-  return [`Usage: ${PROG} [--home DIR] ${spec.usage}`, '', spec.summary, ...(flags.length ? ['', 'Flags:', ...flags] : []), ''].join('\n');
+  const rows: Array<[string, string]> = Object.entries(spec.flags).map(([f, s]) => [
+    `${s.short ? `-${s.short}, ` : ''}--${f}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`,
+    s.help,
+  ]);
+  rows.push(['--home DIR', 'where config, login and journal live (see `cloudreve-sync --help`)'], ['-h, --help', 'show this help']);
+  const w = Math.max(...rows.map(([l]) => l.length));
+  const flags = rows.map(([l, h]) => `  ${l.padEnd(w)}  ${h}`);
+  return [`Usage: ${PROG} [--home DIR] ${spec.usage}`, '', spec.summary, '', 'Flags:', ...flags, ''].join('\n');
 }
 
 interface GlobalArgs {
@@ -118,9 +125,27 @@ function parseCommand(spec: CommandSpec, rest: string[]): ParsedArgs & { help: b
   }
   if (!('help' in options)) options.help = { type: 'boolean', short: 'h' };
   if (!('home' in options)) options.home = { type: 'string' };
+  // A string flag takes the next argument as its value even when it starts with '-' (`--limit-rate -5M` is then
+  // refused by the flag's own check with a clear message, not as "ambiguous").
+  const args: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === '--') {
+      args.push(...rest.slice(i));
+      break;
+    }
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null;
+    const next = rest[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && next.startsWith('-') && next !== '--') {
+      args.push(`${a}=${next}`);
+      i++;
+    } else {
+      args.push(a);
+    }
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
     // node's messages are multi-line and mention `parseArgs`; keep the gist on one line
     const m = (err as Error).message.split('\n')[0].replace(/\.\s*To specify a positional argument.*$/, '');

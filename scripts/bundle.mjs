@@ -5,7 +5,7 @@
 //    it was built from changed since (`npm run cli` does this before every run).
 //  - preload/index.ts → dist/preload/index.cjs (a sandboxed preload must be one CommonJS file)
 //  - renderer/main.ts → dist/renderer/main.js (one ES module for the page), plus index.html / styles
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cliOnly = process.argv.includes('--cli');
@@ -27,10 +27,12 @@ function cliIsFresh() {
 async function bundleCli() {
   if (cliOnly && cliIsFresh()) return;
   const { build } = await import('esbuild');
-  rmSync(CLI_OUT, { recursive: true, force: true });
+  // built beside and swapped in, so that a CLI starting meanwhile finds the old bundle or the new one, whole
+  const tmp = root + `dist/cli-${process.pid}/`;
+  rmSync(tmp, { recursive: true, force: true });
   const result = await build({
     entryPoints: { 'cloudreve-sync': root + 'main/cli.ts' },
-    outdir: CLI_OUT,
+    outdir: tmp,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     absWorkingDir: root,
@@ -47,7 +49,9 @@ async function bundleCli() {
     logLevel: 'warning',
   });
   const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('<'));
-  writeFileSync(CLI_META, JSON.stringify([...inputs, 'package.json', 'scripts/bundle.mjs']));
+  writeFileSync(tmp + 'inputs.json', JSON.stringify([...inputs, 'package.json', 'scripts/bundle.mjs']));
+  rmSync(CLI_OUT, { recursive: true, force: true });
+  renameSync(tmp, CLI_OUT);
 }
 
 await bundleCli();

@@ -99,10 +99,10 @@ const login: CommandSpec = {
   summary: 'sign in to a Cloudreve v4 server and remember the login',
   usage: 'login --server URL --email EMAIL [--password-stdin] [--otp CODE]',
   flags: {
-    server: { type: 'string' },
-    email: { type: 'string' },
-    'password-stdin': { type: 'boolean' },
-    otp: { type: 'string' },
+    server: { type: 'string', value: 'URL', help: 'the Cloudreve site, e.g. https://cloud.example.com' },
+    email: { type: 'string', value: 'EMAIL', help: 'the account\'s email address' },
+    'password-stdin': { type: 'boolean', help: 'read the password from standard input (else $CLOUDREVE_PASSWORD, else a prompt)' },
+    otp: { type: 'string', value: 'CODE', help: 'the two-factor code, when the account has two-factor sign-in' },
   },
   async run(ctx, args) {
     noPositionals(args);
@@ -188,7 +188,7 @@ const logout: CommandSpec = {
 const whoami: CommandSpec = {
   summary: 'show the signed-in account, the server and the storage used',
   usage: 'whoami [--json]',
-  flags: { json: { type: 'boolean' } },
+  flags: { json: { type: 'boolean', help: 'print JSON instead of text' } },
   async run(ctx, args) {
     noPositionals(args);
     const client = await openClient(ctx.home);
@@ -238,7 +238,7 @@ function lsLine(f: FileResponse, sizeWidth: number): string {
 const ls: CommandSpec = {
   summary: 'list a remote folder (default cloudreve://my; plain paths are under cloudreve://my)',
   usage: 'ls [URI|PATH] [--json]',
-  flags: { json: { type: 'boolean' } },
+  flags: { json: { type: 'boolean', help: 'print JSON instead of text' } },
   async run(ctx, args) {
     noPositionals(args, 1);
     const uri = toUri(args.positionals[0] ?? '');

@@ -12,7 +12,15 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
 }
 
-export type FlagSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
+export type FlagSpec = {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  /** the value's name in help (string flags; default VALUE) */
+  value?: string;
+  /** one line for `<command> --help` */
+  help: string;
+};
 
 export interface ParsedArgs {
   positionals: string[];

@@ -4,9 +4,10 @@
  * reason), 2 usage, 3 other fatal errors (thrown to main/cli.ts), 130 interrupted (work kept for `resume`).
  * The engine (SQLite, got, conf, crypto) is imported when one of these commands runs, never at start-up.
  */
-import type { Engine, EngineConfig } from '../engine/index.js';
+import type { Engine, EngineConfig, SkippedEntry } from '../engine/index.js';
 import { readSettings, type Settings } from '../engine/settings-schema.js';
 import { EngineError } from '../engine/errors.js';
+import { toUri } from '../engine/api/uri.js';
 import type { ConnectivityState, IfExists, TransferSnapshot } from '../engine/types.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
 import { BatchedOutput } from './batched-output.js';
@@ -15,12 +16,27 @@ import { UsageError } from './command.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
-/** "10M" → 10 MiB/s, "512k", "1.5G", "1000000"; 0 or "off" = unlimited. */
+/** "10M" → 10 MiB/s, "512k", "1.5G", "1000000"; 0 or "off" = unlimited. Anything else is a usage error. */
 export function parseRate(text: string): number {
-  if (text === 'off') return 0;
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?(?:\/s)?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`invalid rate "${text}" (examples: 10M, 512k, 1G, off)`);
-  return Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+  const t = text.trim();
+  if (t === 'off') return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?(?:\/s)?$/i.exec(t);
+  if (!m) throw new UsageError(`--limit-rate: invalid rate "${text}" (examples: 10M, 512k, 1G; 0 or off for no limit)`);
+  const bytes = Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+  if (bytes === 0 && Number(m[1]) !== 0) {
+    throw new UsageError(`--limit-rate: "${text}" is less than 1 byte/s (use 0 or off for no limit)`);
+  }
+  return bytes;
+}
+
+/** `--to`: a cloudreve:// URI or a folder path under cloudreve://my; anything else (http://…) is a usage error. */
+function destination(text: string): string {
+  try {
+    return toUri(text);
+  } catch (err) {
+    if (err instanceof EngineError && err.code === 'usage') throw new UsageError(`--to: ${err.message}`);
+    throw err;
+  }
 }
 
 function positiveInt(text: string | undefined, flag: string): number | undefined {
@@ -35,6 +51,16 @@ function str(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The tuning flags, checked before anything is opened (a bad value is a usage error, exit 2). */
+function parseFlags(args: ParsedArgs): { bandwidthLimit?: number; maxActiveFiles?: number; chunkConcurrencyCap?: number } {
+  const rate = str(args, 'limit-rate');
+  return {
+    bandwidthLimit: rate === undefined ? undefined : parseRate(rate),
+    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency'),
+    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency'),
+  };
+}
+
 /** The engine's entry, loaded on first use. */
 async function engineModules() {
   return { createEngine: (await import('../engine/index.js')).createEngine };
@@ -47,15 +73,16 @@ async function storedSettings(home: string): Promise<Settings> {
 
 /** The stored settings, overridden by the command line. */
 async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<EngineConfig> {
+  const flags = parseFlags(args);
   const settings = await storedSettings(ctx.home);
-  const rate = str(args, 'limit-rate');
   return {
     home: ctx.home,
     autoResume: false,
-    bandwidthLimit: rate === undefined ? settings.bandwidthLimit : parseRate(rate),
-    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency') ?? settings.maxActiveFiles,
-    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency') ?? settings.chunkConcurrencyCap,
+    bandwidthLimit: flags.bandwidthLimit ?? settings.bandwidthLimit,
+    maxActiveFiles: flags.maxActiveFiles ?? settings.maxActiveFiles,
+    chunkConcurrencyCap: flags.chunkConcurrencyCap ?? settings.chunkConcurrencyCap,
     ifExists: settings.ifExists,
+    timeouts: settings.timeouts,
   };
 }
 
@@ -72,19 +99,31 @@ function nextProbe(c: ConnectivityState, now: number): string {
   return c.nextProbeAt === null ? 'trying now' : `next try in ${Math.max(1, Math.round((c.nextProbeAt - now) / 1000))} s`;
 }
 
+/** What a command admitted: the transfers, and what was left out while the paths were collected. */
+interface Picked {
+  ids: string[];
+  skipped: SkippedEntry[];
+}
+
 /**
- * Runs the engine until the given transfers settle, reporting as it goes: JSON lines, a live terminal
- * display, or one plain line per finished file. Ctrl-C stops cleanly; the journal keeps the work.
+ * Opens the engine (logged in), admits transfers with `pick`, and drives them to the end, reporting as it goes: JSON
+ * lines, a live terminal display, or one plain line per finished file. The reporting starts before `pick`, so the
+ * warnings raised while folders are collected are shown too. Ctrl-C stops cleanly; the journal keeps the work.
  */
-async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boolean): Promise<number> {
-  const mine = new Set(ids);
+async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<Picked>): Promise<number> {
+  const json = args.flags.json === true;
+  const { createEngine } = await engineModules();
+  const engine = await createEngine(await engineConfig(ctx, args));
   const batched = new BatchedOutput(ctx.stdout);
   const out = (s: string) => batched.write(s);
   const emit = (obj: unknown) => out(JSON.stringify(obj) + '\n');
   const live = ctx.isTTY && !json;
+  /** null while picking: this process runs only what this command admits, so every transfer is ours */
+  let mine: Set<string> | null = null;
+  const ours = (id: string) => mine === null || mine.has(id);
   let lastDraw = 0;
   const draw = (force = false) => {
-    if (!live) return;
+    if (!live || mine === null) return;
     const now = Date.now();
     if (!force && now - lastDraw < 200) return;
     lastDraw = now;
@@ -97,7 +136,7 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
   let offlineSaid = false;
   const disposers = [
     engine.events.on('transfer-state-changed', ({ transfer: t, from }) => {
-      if (!mine.has(t.id)) return;
+      if (!ours(t.id)) return;
       if (json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from, state: t.state, error: t.error ?? undefined });
       else if (t.state === 'done' || t.state === 'skipped' || t.state === 'failed' || t.state === 'waiting-file') {
         const line =
@@ -110,7 +149,7 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
       }
     }),
     engine.events.on('transfer-progressed', (p) => {
-      if (!mine.has(p.id)) return;
+      if (!ours(p.id)) return;
       if (json) emit({ event: 'progress', id: p.id, bytes: p.bytesDone, speed: Math.round(p.speed), eta: p.eta });
       draw();
     }),
@@ -143,89 +182,105 @@ async function drive(ctx: CliContext, engine: Engine, ids: string[], json: boole
     interrupted = true;
     void engine.close();
   };
-  process.once('SIGINT', onSig);
-  process.once('SIGTERM', onSig);
-  try {
-    await Promise.race([engine.idle(), new Promise<void>((r) => process.once('SIGINT', () => r()))]);
-  } finally {
-    process.off('SIGINT', onSig);
-    process.off('SIGTERM', onSig);
-    for (const d of disposers) d();
-  }
-  if (live) {
-    draw(true);
-    out('\n');
-  }
-  batched.flush();
-  if (interrupted) {
-    ctx.stderr.write('interrupted: run `cloudreve-sync resume` to continue\n');
-    return 130;
-  }
-  const results = ids.map((id) => engine.transfer(id)).filter((t): t is TransferSnapshot => !!t);
-  const failed = results.filter((t) => t.state !== 'done' && t.state !== 'skipped');
-  const done = results.filter((t) => t.state === 'done').length;
-  const skipped = results.filter((t) => t.state === 'skipped').length;
-  if (json) emit({ event: 'summary', uploaded: done, skipped, failed: failed.length });
-  else out(`${done} uploaded, ${skipped} skipped, ${failed.length} failed\n`);
-  batched.flush();
-  if (!json) {
-    for (const t of failed) ctx.stderr.write(`failed: ${t.localPath}: ${t.error?.message ?? t.state}\n`);
-  }
-  return failed.length > 0 ? 1 : 0;
-}
-
-/** Opens the engine (logged in), admits transfers with `pick`, and drives them to the end. */
-async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<string[]>): Promise<number> {
-  const { createEngine } = await engineModules();
-  const engine = await createEngine(await engineConfig(ctx, args));
   try {
     if (!engine.account()) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
-    const ids = await pick(engine);
-    if (ids.length === 0) {
-      ctx.stdout.write(args.flags.json ? JSON.stringify({ event: 'summary', uploaded: 0, skipped: 0, failed: 0 }) + '\n' : `${nothing}\n`);
-      return 0;
+    const picked = await pick(engine);
+    mine = new Set(picked.ids);
+    const notUploaded = picked.skipped.filter((s) => s.failure);
+    if (picked.ids.length === 0) {
+      if (json) emit({ event: 'summary', uploaded: 0, skipped: 0, failed: notUploaded.length });
+      else out(`${nothing}\n`);
+      batched.flush();
+      if (!json) for (const s of notUploaded) ctx.stderr.write(`failed: ${s.path}: ${s.reason}\n`);
+      return notUploaded.length > 0 ? 1 : 0;
     }
-    return await drive(ctx, engine, ids, args.flags.json === true);
+    process.once('SIGINT', onSig);
+    process.once('SIGTERM', onSig);
+    try {
+      await Promise.race([engine.idle(), new Promise<void>((r) => process.once('SIGINT', () => r()))]);
+    } finally {
+      process.off('SIGINT', onSig);
+      process.off('SIGTERM', onSig);
+    }
+    if (live) {
+      draw(true);
+      out('\n');
+    }
+    batched.flush();
+    if (interrupted) {
+      ctx.stderr.write('interrupted: run `cloudreve-sync resume` to continue\n');
+      return 130;
+    }
+    const results = picked.ids.map((id) => engine.transfer(id)).filter((t): t is TransferSnapshot => !!t);
+    const failed = results.filter((t) => t.state !== 'done' && t.state !== 'skipped');
+    const done = results.filter((t) => t.state === 'done').length;
+    const skipped = results.filter((t) => t.state === 'skipped').length;
+    const failedCount = failed.length + notUploaded.length;
+    if (json) emit({ event: 'summary', uploaded: done, skipped, failed: failedCount });
+    else out(`${done} uploaded, ${skipped} skipped, ${failedCount} failed\n`);
+    batched.flush();
+    if (!json) {
+      for (const t of failed) ctx.stderr.write(`failed: ${t.localPath}: ${t.error?.message ?? t.state}\n`);
+      for (const s of notUploaded) ctx.stderr.write(`failed: ${s.path}: ${s.reason}\n`);
+    }
+    return failedCount > 0 ? 1 : 0;
   } finally {
+    for (const d of disposers) d();
+    batched.flush();
     await engine.close();
   }
 }
 
 const upload: CommandSpec = {
   summary: 'upload files and folders (recursively) to a Cloudreve folder',
-  usage: 'upload <path...> --to <cloudreve-uri|folder> [--if-exists skip|overwrite|rename] [--limit-rate 10M] [--concurrency N] [--chunk-concurrency N] [--json]',
+  usage:
+    'upload <path...> --to <cloudreve-uri|folder> [--if-exists skip|overwrite|rename] [--limit-rate 10M] [--concurrency N] [--chunk-concurrency N] [--priority N] [--json]',
   flags: {
-    to: { type: 'string' },
-    'if-exists': { type: 'string' },
-    'limit-rate': { type: 'string' },
-    concurrency: { type: 'string' },
-    'chunk-concurrency': { type: 'string' },
-    priority: { type: 'string' },
-    json: { type: 'boolean' },
+    to: { type: 'string', value: 'DEST', help: 'the remote folder: cloudreve://my/backup, or a path meaning under cloudreve://my (required)' },
+    'if-exists': { type: 'string', value: 'MODE', help: 'skip, overwrite (a new version) or rename (keep both; default); identical files are always skipped' },
+    'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth for all files together: 512k, 10M, 1G (bytes/s); 0 or off: no limit' },
+    concurrency: { type: 'string', value: 'N', help: 'files in flight (1-64, default 3; small files get 4 more slots)' },
+    'chunk-concurrency': { type: 'string', value: 'N', help: 'parts in flight per file (1-64, default 4; the storage policy may allow fewer)' },
+    priority: { type: 'string', value: 'N', help: 'queue order: higher first (default 0); ties go oldest first' },
+    json: { type: 'boolean', help: 'print one JSON event per line (state, progress, log, summary)' },
   },
   async run(ctx, args) {
-    if (args.positionals.length === 0) throw new UsageError('upload: give at least one file or folder');
-    const to = str(args, 'to');
-    if (!to) throw new UsageError('upload: --to <cloudreve-uri|folder> is required');
+    if (args.positionals.length === 0) throw new UsageError('give at least one file or folder');
+    const text = str(args, 'to');
+    if (!text) throw new UsageError('--to <cloudreve-uri|folder> is required');
+    const to = destination(text);
+    parseFlags(args);
     const ifExists = str(args, 'if-exists') ?? (await storedSettings(ctx.home)).ifExists;
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');
-    return runTransfers(ctx, args, 'nothing to upload', (engine) =>
-      engine.enqueue(args.positionals, to, { ifExists: ifExists as IfExists, priority: priority ? Number(priority) : 0 }),
-    );
+    return runTransfers(ctx, args, 'nothing to upload', async (engine) => {
+      const skipped: SkippedEntry[] = [];
+      const ids = await engine.enqueue(args.positionals, to, {
+        ifExists: ifExists as IfExists,
+        priority: priority ? Number(priority) : 0,
+        onSkipped: (s) => skipped.push(s),
+      });
+      return { ids, skipped };
+    });
   },
 };
 
 const transfers: CommandSpec = {
   summary: 'list transfers in the journal (interrupted, failed, finished)',
   usage: 'transfers [--json]',
-  flags: { json: { type: 'boolean' } },
+  flags: { json: { type: 'boolean', help: 'print the list as JSON' } },
   async run(ctx, args) {
-    const { createEngine } = await engineModules();
+    const [{ createEngine }, { lockHolder }, { RESUMABLE_STATES }] = await Promise.all([
+      engineModules(),
+      import('../engine/home-lock.js'),
+      import('../engine/transfer/queue.js'),
+    ]);
     const engine = await createEngine({ home: ctx.home, autoResume: false, exclusive: false });
     try {
-      const list = engine.listTransfers();
+      // Unfinished transfers are moving only while a process drives this home; otherwise they wait for `resume`.
+      const running = lockHolder(ctx.home) !== null;
+      const list = engine.listTransfers().map((t) => ({ ...t, interrupted: !running && t.state !== 'paused' && RESUMABLE_STATES.has(t.state) }));
       if (args.flags.json) {
         ctx.stdout.write(JSON.stringify(list) + '\n');
         return 0;
@@ -237,7 +292,8 @@ const transfers: CommandSpec = {
       for (const t of list) {
         const pct = t.size > 0 ? Math.floor((t.bytesDone / t.size) * 100) : t.state === 'done' ? 100 : 0;
         const why = t.error ? `  (${t.error.message})` : '';
-        ctx.stdout.write(`${t.id}  ${t.state.padEnd(16)} ${String(pct).padStart(3)}%  ${formatBytes(t.size).padStart(9)}  ${t.localPath} → ${t.targetUri}${why}\n`);
+        const state = t.interrupted ? 'interrupted' : t.state;
+        ctx.stdout.write(`${t.id}  ${state.padEnd(16)} ${String(pct).padStart(3)}%  ${formatBytes(t.size).padStart(9)}  ${t.localPath} → ${t.targetUri}${why}\n`);
       }
       return 0;
     } finally {
@@ -250,13 +306,14 @@ const resume: CommandSpec = {
   summary: 'continue interrupted uploads (all, or the given ids)',
   usage: 'resume [ID...] [--limit-rate 10M] [--concurrency N] [--json]',
   flags: {
-    'limit-rate': { type: 'string' },
-    concurrency: { type: 'string' },
-    'chunk-concurrency': { type: 'string' },
-    json: { type: 'boolean' },
+    'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth for all files together: 512k, 10M, 1G (bytes/s); 0 or off: no limit' },
+    concurrency: { type: 'string', value: 'N', help: 'files in flight (1-64, default 3)' },
+    'chunk-concurrency': { type: 'string', value: 'N', help: 'parts in flight per file (1-64, default 4)' },
+    json: { type: 'boolean', help: 'print one JSON event per line (state, progress, log, summary)' },
   },
   async run(ctx, args) {
-    return runTransfers(ctx, args, 'nothing to resume', async (engine) => engine.resumeInterrupted(args.positionals));
+    parseFlags(args);
+    return runTransfers(ctx, args, 'nothing to resume', async (engine) => ({ ids: engine.resumeInterrupted(args.positionals), skipped: [] }));
   },
 };
 
@@ -265,12 +322,12 @@ const cancel: CommandSpec = {
   usage: 'cancel <ID...>',
   flags: {},
   async run(ctx, args) {
-    if (args.positionals.length === 0) throw new UsageError('cancel: give a transfer id (see `cloudreve-sync transfers`)');
+    if (args.positionals.length === 0) throw new UsageError('give a transfer id (see `cloudreve-sync transfers`)');
     const { createEngine } = await engineModules();
-    const engine = await createEngine({ home: ctx.home, autoResume: false });
+    const engine = await createEngine({ home: ctx.home, autoResume: false, timeouts: (await storedSettings(ctx.home)).timeouts });
     try {
       for (const id of args.positionals) {
-        if (!engine.transfer(id)) throw new UsageError(`cancel: no transfer ${id}`);
+        if (!engine.transfer(id)) throw new EngineError('not-found', `no transfer ${id} (\`cloudreve-sync transfers\` lists them)`);
         await engine.cancel(id);
         ctx.stdout.write(`cancelled ${id}\n`);
       }

@@ -2,7 +2,7 @@
  * The signed-in account of one home folder: its stored record (credentials.json), the API client built from it,
  * refreshed tokens written back, login (with the optional second factor) and logout.
  */
-import { CloudreveClient } from './api/client.js';
+import { CloudreveClient, type ClientOptions } from './api/client.js';
 import { clearAccount, loadAccount, saveAccount, type AccountRecord } from './api/credentials.js';
 import { EngineError } from './errors.js';
 import type { AccountInfo } from './types.js';
@@ -16,13 +16,14 @@ export class AccountSession {
     private readonly home: string,
     private readonly clientId: string,
     private record: AccountRecord | null,
+    private readonly timeouts: ClientOptions['timeouts'],
   ) {
     this.client = record ? this.clientFor(record) : null;
   }
 
   /** The account stored in `home` (or none). */
-  static async open(home: string, clientId: string): Promise<AccountSession> {
-    return new AccountSession(home, clientId, await loadAccount(home));
+  static async open(home: string, clientId: string, timeouts?: ClientOptions['timeouts']): Promise<AccountSession> {
+    return new AccountSession(home, clientId, await loadAccount(home), timeouts);
   }
 
   get loggedIn(): boolean {
@@ -51,8 +52,8 @@ export class AccountSession {
   }
 
   async login(server: string, email: string, password: string, otp?: string): Promise<AccountInfo> {
-    const { version } = await CloudreveClient.detect(server);
-    const c = new CloudreveClient({ baseUrl: server, clientId: this.clientId, version });
+    const { version } = await CloudreveClient.detect(server, { timeouts: this.timeouts });
+    const c = new CloudreveClient({ baseUrl: server, clientId: this.clientId, version, timeouts: this.timeouts });
     let result;
     try {
       result = await c.login(email, password);
@@ -91,6 +92,7 @@ export class AccountSession {
       clientId: this.clientId,
       tokens: rec.tokens,
       version: rec.serverVersion,
+      timeouts: this.timeouts,
       onTokens: (tokens) => {
         if (!this.record) return;
         this.record = { ...this.record, tokens: tokens ?? this.record.tokens };

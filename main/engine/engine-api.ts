@@ -1,5 +1,7 @@
 /** The engine's public surface: what createEngine (index.ts) is configured with and what it returns. */
 import type { TypedEmitter, EngineEvents } from './events.js';
+import type { ClientOptions } from './api/client.js';
+import type { SkippedEntry } from './fs/local-tree.js';
 import type { ProbeTiming } from './connectivity.js';
 import type { RetryPolicy } from './transfer/retry.js';
 import type { AccountInfo, ConnectivityState, IfExists, OverallProgress, TransferSnapshot } from './types.js';
@@ -25,6 +27,8 @@ export interface EngineConfig {
    * (`cloudreve-sync transfers`) passes false.
    */
   exclusive?: boolean;
+  /** API client timeouts (the `timeouts` setting; ClientOptions['timeouts'] of api/client.ts). */
+  timeouts?: ClientOptions['timeouts'];
   /** Overrides for tests. */
   retry?: RetryPolicy;
   /** how often an unreachable server is probed (the second probe after baseMs, doubling up to maxMs) */
@@ -35,6 +39,12 @@ export interface EngineConfig {
 export interface EnqueueOptions {
   ifExists?: IfExists;
   priority?: number;
+  /**
+   * Told about each entry left out while the paths are collected (also emitted as a 'warn' log event): FIFOs, sockets,
+   * devices, link loops, dangling links, links to folders inside folders, unreadable folders, given paths that do not
+   * exist. `failure` marks those that mean data the caller asked for is not uploaded.
+   */
+  onSkipped?: (entry: SkippedEntry) => void;
 }
 
 export interface Engine {
@@ -59,6 +69,8 @@ export interface Engine {
   retry(id: string): void;
   setPriority(id: string, priority: number): void;
   setBandwidthLimit(bytesPerSecond: number): void;
+  /** What uploads enqueued from now on do when their target exists (unless enqueue() is told otherwise). */
+  setIfExists(mode: IfExists): void;
   /** Files in flight and the per-file cap on parts in flight; applies to what starts from now on. */
   setConcurrency(limits: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void;
   /** Remove finished (done/skipped/cancelled) transfers from the list. */

@@ -45,6 +45,8 @@ export type ErrorCode =
   | 'file-changed' // the local file changed/vanished during upload
   | 'local-io' // reading the local file failed
   | 'server' // 5xxxx codes
+  | 'throttled' // a storage provider asks to slow down (SlowDown, 429, retryAfterSeconds): retry after its hint
+  | 'storage-protocol' // a storage provider refused what we sent as malformed (InvalidPart, EntityTooSmall…): a client bug
   | 'api' // any other non-zero envelope code
   | 'cancelled'
   | 'busy' // another process drives the same home folder
@@ -144,7 +146,7 @@ export function codeForServer(serverCode: number): ErrorCode {
   }
 }
 
-const RETRY_CODES: ReadonlySet<ErrorCode> = new Set(['network', 'timeout', 'server', 'bad-response']);
+const RETRY_CODES: ReadonlySet<ErrorCode> = new Set(['network', 'timeout', 'server', 'bad-response', 'throttled']);
 const STOP_CODES: ReadonlySet<ErrorCode> = new Set([
   'login-required',
   'invalid-password',
@@ -177,6 +179,16 @@ export function classify(err: unknown): Classification {
     return code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' ? 'fail-file' : 'retry';
   }
   return 'fail-file';
+}
+
+/** What the journal keeps of an error: enough to classify it again after a restart, nothing secret. */
+export function errorRecord(err: EngineError): { code: string; message: string; serverCode?: number; httpStatus?: number } {
+  return { code: err.code, message: err.message, serverCode: err.serverCode, httpStatus: err.httpStatus };
+}
+
+/** The error a journal record stands for (the inverse of errorRecord()). */
+export function errorFromRecord(rec: { code: string; message: string; serverCode?: number; httpStatus?: number }): EngineError {
+  return new EngineError(rec.code as ErrorCode, rec.message, { serverCode: rec.serverCode, httpStatus: rec.httpStatus });
 }
 
 /** True if the error is an AbortError from an AbortSignal. */

@@ -1,52 +1,111 @@
 /**
  * One engine per home folder: two processes driving the same journal would upload the same parts twice and race
- * each other to completion. The lock is a file holding the owner's pid; a lock left by a process that died
- * (kill -9, crash) is taken over.
+ * each other to completion.
+ *
+ * The lock is an exclusive SQLite lock (`locking_mode=EXCLUSIVE` plus a write) held on `engine-lock.db` for as long
+ * as the engine runs. It is a POSIX advisory lock (LockFileEx on Windows) that the operating system drops when the
+ * process ends, however it ends (kill -9, crash, power loss): no pid is trusted, so a reused pid or a dying process
+ * can never keep a home locked, and taking it is atomic (no take-over race). The lock file itself is never deleted
+ * (deleting a lock file lets two processes hold locks on two different files).
+ *
+ * `engine-lock.json` beside it names the holder (pid, command, since when) for the message another process prints;
+ * it is information only.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { EngineError } from './errors.js';
 
 export interface HomeLock {
   release(): void;
 }
 
-function alive(pid: number): boolean {
+/** Who holds a home's lock, as it wrote it when it took the lock. */
+export interface LockHolder {
+  pid: number;
+  command: string;
+  /** ISO 8601 */
+  since: string;
+}
+
+const LOCK_FILE = 'engine-lock.db';
+const HOLDER_FILE = 'engine-lock.json';
+/** The pid file of earlier versions: meaningless now, removed when the lock is taken. */
+const LEGACY_PID_FILE = 'engine.lock';
+
+/** Takes the home's lock or throws EngineError('busy') naming the process that holds it. */
+export function lockHome(home: string): HomeLock {
+  const db = tryLock(home);
+  if (!db) throw busy(home, readHolder(home));
+  const holderPath = join(home, HOLDER_FILE);
+  const holder: LockHolder = { pid: process.pid, command: commandLine(), since: new Date().toISOString() };
   try {
-    process.kill(pid, 0);
-    return true;
+    writeFileSync(holderPath, JSON.stringify(holder) + '\n', { mode: 0o600 });
+    rmSync(join(home, LEGACY_PID_FILE), { force: true });
+  } catch {
+    // the holder note is information only
+  }
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      if (readHolder(home)?.pid === process.pid) rmSync(holderPath, { force: true });
+      db.close(); // the OS lock goes with the file descriptor
+    },
+  };
+}
+
+/** Who holds the home's lock right now, or null when no process does (checked by trying to take it). */
+export function lockHolder(home: string): LockHolder | { pid: null } | null {
+  const db = tryLock(home);
+  if (db) {
+    db.close();
+    return null;
+  }
+  return readHolder(home) ?? { pid: null };
+}
+
+/** An open connection holding the exclusive lock, or null when another connection (any process) holds it. */
+function tryLock(home: string): Database.Database | null {
+  const path = join(home, LOCK_FILE);
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(path, { timeout: 0 });
+    chmodSync(path, 0o600);
+    db.pragma('locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock; in EXCLUSIVE locking mode it is kept until the connection closes.
+    db.exec('CREATE TABLE IF NOT EXISTS held (at INTEGER); DELETE FROM held; INSERT INTO held VALUES (unixepoch())');
+    return db;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    db?.close();
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return null;
+    throw new EngineError('local-io', `cannot lock ${home}: ${(err as Error).message}`, { cause: err });
   }
 }
 
-export function lockHome(home: string): HomeLock {
-  const path = join(home, 'engine.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          try {
-            if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-          } catch {
-            /* already gone */
-          }
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new EngineError('busy', `another cloudreve-sync process (pid ${owner}) is using ${home}; wait for it to finish or stop it`);
-      }
-      unlinkSync(path); // left behind by a process that is gone: take it over
-    }
+function readHolder(home: string): LockHolder | null {
+  try {
+    const h = JSON.parse(readFileSync(join(home, HOLDER_FILE), 'utf8')) as Partial<LockHolder>;
+    if (typeof h.pid !== 'number' || typeof h.since !== 'string') return null;
+    return { pid: h.pid, command: typeof h.command === 'string' ? h.command : '', since: h.since };
+  } catch {
+    return null;
   }
-  throw new EngineError('busy', `cannot lock ${home}`);
+}
+
+function busy(home: string, holder: LockHolder | null): EngineError {
+  const who = holder
+    ? `pid ${holder.pid}${holder.command ? ` (${holder.command})` : ''}, since ${holder.since.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`
+    : 'a process that did not say who it is';
+  return new EngineError('busy', `another cloudreve-sync process is using ${home}: ${who}; wait for it to finish or stop it`);
+}
+
+/** `cloudreve-sync upload ~/x --to y`: the program's name and its arguments, short enough for one line. */
+function commandLine(): string {
+  const [script, ...args] = process.argv.slice(1);
+  const name = script ? basename(script).replace(/\.(c|m)?[jt]s$/, '').replace(/^cli$/, 'cloudreve-sync') : basename(process.execPath);
+  const text = [name, ...args].join(' ');
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

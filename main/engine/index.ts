@@ -20,6 +20,7 @@ import { Transfers } from './transfers.js';
 
 export type { EngineEvents } from './events.js';
 export type { Engine, EngineConfig, EnqueueOptions } from './engine-api.js';
+export type { SkippedEntry } from './fs/local-tree.js';
 export * from './types.js';
 
 export async function createEngine(config: EngineConfig): Promise<Engine> {
@@ -36,7 +37,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   const events = new TypedEmitter<EngineEvents>();
   // conf (and its schema compiler) is loaded only when config.json must be created or repaired
   const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
-  const account = await AccountSession.open(home, clientId);
+  const account = await AccountSession.open(home, clientId, config.timeouts);
   // Offline is a state: one probe loop for the whole engine (connectivity.ts)
   const connectivity = new Connectivity({
     probe: () => {
@@ -78,6 +79,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     retry: (id) => transfers.retry(id),
     setPriority: (id, p) => transfers.setPriority(id, p),
     setBandwidthLimit: (bps) => transfers.setBandwidthLimit(bps),
+    setIfExists: (mode) => transfers.setIfExists(mode),
     setConcurrency: (limits) => transfers.setConcurrency(limits),
     clearFinished: () => transfers.clearFinished(),
     idle: () => transfers.idle(),

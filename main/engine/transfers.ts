@@ -8,17 +8,16 @@ import type { AccountSession } from './account.js';
 import type { Connectivity } from './connectivity.js';
 import { toUri } from './api/uri.js';
 import type { EngineConfig, EnqueueOptions } from './engine-api.js';
-import { EngineError, classify, type ErrorCode } from './errors.js';
+import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
-import { fingerprint } from './fs/file-source.js';
-import { collectUploads, type UploadTree } from './fs/local-tree.js';
+import { collectTree } from './fs/local-tree.js';
 import type { Journal, UploadRow } from './journal/journal.js';
 import { LiveProgress } from './transfer/live-progress.js';
 import { CapacityCache, PolicyCache } from './transfer/policy-cache.js';
 import { DEFAULT_QUEUE, RESUMABLE_STATES, TransferQueue, type QueueOptions } from './transfer/queue.js';
 import { BandwidthLimiter } from './transfer/throttle.js';
 import { UploadJob } from './transfer/upload-job.js';
-import type { OverallProgress, TransferSnapshot, TransferState } from './types.js';
+import type { IfExists, OverallProgress, TransferSnapshot, TransferState } from './types.js';
 
 export interface TransfersDeps {
   config: EngineConfig;
@@ -42,6 +41,10 @@ export class Transfers {
   private readonly queue: TransferQueue;
   private chunkCap: number;
   private stoppedForLogin = false;
+  /** shutdown() (logout) stopped the queue; the next login reopens it */
+  private shutDown = false;
+  /** what new uploads do when the target exists, unless enqueue() says otherwise; setIfExists() changes it live */
+  private ifExists: IfExists;
 
   constructor(deps: TransfersDeps) {
     const { config, journal, events, account } = deps;
@@ -56,6 +59,7 @@ export class Transfers {
     this.policies = new PolicyCache(client);
     this.capacity = new CapacityCache(client);
     this.chunkCap = Math.max(1, config.chunkConcurrencyCap ?? 4);
+    this.ifExists = config.ifExists ?? 'rename';
     const queueOpts: QueueOptions = {
       ...DEFAULT_QUEUE,
       maxActiveFiles: Math.max(1, config.maxActiveFiles ?? DEFAULT_QUEUE.maxActiveFiles),
@@ -69,32 +73,40 @@ export class Transfers {
   accountChanged(): void {
     this.policies.clear();
     this.stoppedForLogin = false;
+    if (this.shutDown) {
+      // logout() stopped the queue; this login gets a fresh one (the desktop app does not restart for it)
+      this.shutDown = false;
+      this.queue.reopen();
+      if (this.config.autoResume) this.admitInterrupted();
+    }
   }
 
   /** Files and folders (recursively) to upload under the remote folder `targetFolderUri`. Returns transfer ids. */
   async enqueue(paths: string[], targetFolderUri: string, opts: EnqueueOptions = {}): Promise<string[]> {
     const c = this.account.requireClient();
     const target = toUri(targetFolderUri);
-    const tree: UploadTree = { files: [], folders: [] };
-    const warn = (message: string) => this.events.emit('log', { level: 'warn', message });
-    for (const p of paths) await collectUploads(resolve(p), target, tree, warn);
+    // Everything local is looked at before the server is asked for anything (a bad entry creates no remote folder).
+    const tree = await collectTree(paths.map((p) => resolve(p)), target);
+    for (const s of tree.skipped) {
+      this.events.emit('log', { level: 'warn', message: `${s.path}: ${s.reason}` });
+      opts.onSkipped?.(s);
+    }
     // Remote folders first (empty ones too); session creation would make parents, but not empty folders.
     for (const f of tree.folders) await c.createFolder(f);
     const account = this.account.key();
     const rows: UploadRow[] = [];
-    const fps = await Promise.all(tree.files.map((f) => fingerprint(f.path)));
     this.journal.transaction(() => {
-      tree.files.forEach((f, i) => {
+      for (const f of tree.files) {
         rows.push(
           this.journal.uploads.insert({
             id: randomUUID(),
             account,
             localPath: f.path,
             targetUri: f.uri,
-            size: fps[i].size,
-            mtimeMs: fps[i].mtimeMs,
-            inode: fps[i].inode,
-            ifExists: opts.ifExists ?? this.config.ifExists ?? 'rename',
+            size: f.fp.size,
+            mtimeMs: f.fp.mtimeMs,
+            inode: f.fp.inode,
+            ifExists: opts.ifExists ?? this.ifExists,
             priority: opts.priority ?? 0,
             state: 'queued',
             session: null,
@@ -104,7 +116,7 @@ export class Transfers {
             attempts: 0,
           }),
         );
-      });
+      }
     });
     for (const r of rows) this.events.emit('transfer-added', this.progress.snapshot(r));
     this.queue.admit(rows.map((r) => r.id));
@@ -122,7 +134,7 @@ export class Transfers {
       .filter(
         (r) =>
           (RESUMABLE_STATES.has(r.state as TransferState) && r.state !== 'paused') ||
-          (r.state === 'failed' && r.error !== null && classify(new EngineError(r.error.code as ErrorCode, r.error.message)) === 'retry'),
+          (r.state === 'failed' && r.error !== null && classify(errorFromRecord(r.error)) === 'retry'),
       )
       .map((r) => r.id);
   }
@@ -186,6 +198,10 @@ export class Transfers {
     this.limiter.setRate(Math.max(0, bytesPerSecond));
   }
 
+  setIfExists(mode: IfExists): void {
+    this.ifExists = mode;
+  }
+
   setConcurrency({ maxActiveFiles, chunkConcurrencyCap }: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void {
     if (chunkConcurrencyCap !== undefined) this.chunkCap = Math.max(1, Math.floor(chunkConcurrencyCap));
     if (maxActiveFiles !== undefined) this.queue.setMaxActiveFiles(maxActiveFiles);
@@ -209,9 +225,11 @@ export class Transfers {
     return this.queue.idle();
   }
 
-  /** Stops every running transfer (sessions kept) and starts nothing more. */
-  shutdown(): Promise<void> {
-    return this.queue.shutdown();
+  /** Stops every running transfer (sessions kept) and starts nothing more until the next login (accountChanged()). */
+  async shutdown(): Promise<void> {
+    this.shutDown = true;
+    await this.queue.shutdown();
+    this.progress.flush();
   }
 
   /** Shuts the queue down and sends the last held-back progress. */

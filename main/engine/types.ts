@@ -26,6 +26,8 @@ export interface TransferError {
   code: string;
   message: string;
   serverCode?: number;
+  /** the HTTP status of an answer without a Cloudreve envelope (kept so that a 5xx stays transient after a restart) */
+  httpStatus?: number;
 }
 
 /** A read-only view of one transfer, as the CLI and the UI show it. */

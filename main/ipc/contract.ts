@@ -124,10 +124,11 @@ export interface SettingsDto {
   defaultTargetFolderUri: string;
   /** Shared upload limit in bytes/s; 0 = unlimited. Applied immediately. */
   bandwidthLimit: number;
-  /** Files in flight at once. Applied at the next start. */
+  /** Files in flight at once (1–32). Applied immediately. */
   maxActiveFiles: number;
-  /** Chunk concurrency cap per file. Applied at the next start. */
+  /** Chunk concurrency cap per file (1–32; the storage policy may allow fewer). Applied to files that start next. */
   chunkConcurrencyCap: number;
+  /** What an upload does when its target exists (identical files are always skipped). Applied to new uploads. */
   ifExists: IfExistsDto;
   /** "Upload to Cloudreve" in the OS file manager's context menu. */
   shellIntegration: boolean;

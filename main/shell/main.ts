@@ -3,7 +3,7 @@
  *
  *   single-instance lock ── lost ──► pass our parsed `--upload` to the running app (additionalData), quit
  *        │ won
- *   whenReady → settings (userData/engine/config.json) → createEngine({home: userData/engine, …})
+ *   whenReady → settings (<home>/config.json) → createEngine({home, …}); home = the CLI's (app-home.ts)
  *        → IPC server (handlers + sender check + throttled events) → tray → window
  *   second-instance / open-file (macOS) → args.ts → engine.enqueue (after login if signed out)
  *   closing the window hides it; the app keeps running in the tray until "Quit".
@@ -14,7 +14,8 @@ import { createEngine, type Engine, type EngineConfig } from '../engine/index.js
 import { eventChannel, type SettingsDto } from '../ipc/contract.js';
 import { createHandlers, createSenderCheck, forwardEngineEvents, registerIpcServer } from '../ipc/server.js';
 import { parseShellArgs, type ParsedShellArgs } from './args.js';
-import { SettingsFile } from './settings.js';
+import { adoptLegacyHome, appHome } from './app-home.js';
+import { applyToEngine, SettingsFile } from './settings.js';
 import { redact } from '../engine/errors.js';
 import {
   applyIntegration,
@@ -88,8 +89,10 @@ async function run(): Promise<void> {
   await app.whenReady();
   if (process.platform !== 'darwin') Menu.setApplicationMenu(null);
 
-  const userData = app.getPath('userData');
-  const home = join(userData, 'engine');
+  // One home for the app and the CLI (app-home.ts); an earlier build's `<userData>/engine` is moved into it once.
+  const home = appHome();
+  const moved = adoptLegacyHome(join(app.getPath('userData'), 'engine'), home);
+  if (moved.length > 0) console.warn(`[shell] moved ${moved.join(', ')} from the old app folder into ${home}`);
   const settings = SettingsFile.open(home, (next, prev) => applySettings(next, prev));
   const initial = settings.get();
   const config: EngineConfig = {
@@ -98,6 +101,7 @@ async function run(): Promise<void> {
     chunkConcurrencyCap: initial.chunkConcurrencyCap,
     bandwidthLimit: initial.bandwidthLimit,
     ifExists: initial.ifExists,
+    timeouts: settings.timeouts(),
     autoResume: true,
   };
   const started = await createEngine(config);
@@ -185,10 +189,7 @@ async function run(): Promise<void> {
   }
 
   async function applySettings(next: SettingsDto, prev: SettingsDto): Promise<void> {
-    if (next.bandwidthLimit !== prev.bandwidthLimit) engine?.setBandwidthLimit(next.bandwidthLimit);
-    if (next.maxActiveFiles !== prev.maxActiveFiles || next.chunkConcurrencyCap !== prev.chunkConcurrencyCap) {
-      engine?.setConcurrency({ maxActiveFiles: next.maxActiveFiles, chunkConcurrencyCap: next.chunkConcurrencyCap });
-    }
+    if (engine) applyToEngine(engine, next, prev);
     if (next.shellIntegration !== prev.shellIntegration) await syncShellIntegration(next.shellIntegration);
   }
 }

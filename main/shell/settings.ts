@@ -3,7 +3,8 @@
  * for `setSettings`. Implements the IPC server's SettingsPort; `onChange` applies side effects (engine
  * bandwidth limit, shell menu entries). Fields that fail validation on load fall back to their defaults.
  */
-import { DEFAULT_SETTINGS as ENGINE_DEFAULTS, openConfig, type SettingsStore } from '../engine/config.js';
+import { DEFAULT_SETTINGS as ENGINE_DEFAULTS, openConfig, type Settings, type SettingsStore } from '../engine/config.js';
+import type { Engine } from '../engine/index.js';
 import type { SettingsDto } from '../ipc/contract.js';
 import { parseSettingsPatch, type SettingsPort } from '../ipc/server.js';
 
@@ -32,6 +33,15 @@ export function normalizeSettings(raw: unknown): SettingsDto {
 
 export type SettingsChangeListener = (next: SettingsDto, prev: SettingsDto) => void | Promise<void>;
 
+/** The engine settings a change from the window applies at once (to what starts from then on). */
+export function applyToEngine(engine: Pick<Engine, 'setBandwidthLimit' | 'setConcurrency' | 'setIfExists'>, next: SettingsDto, prev: SettingsDto): void {
+  if (next.bandwidthLimit !== prev.bandwidthLimit) engine.setBandwidthLimit(next.bandwidthLimit);
+  if (next.maxActiveFiles !== prev.maxActiveFiles || next.chunkConcurrencyCap !== prev.chunkConcurrencyCap) {
+    engine.setConcurrency({ maxActiveFiles: next.maxActiveFiles, chunkConcurrencyCap: next.chunkConcurrencyCap });
+  }
+  if (next.ifExists !== prev.ifExists) engine.setIfExists(next.ifExists);
+}
+
 /**
  * The desktop app's view of the engine's settings store (`<home>/config.json`, engine/config.ts): the same file the
  * CLI reads, so one installation has one set of settings.
@@ -52,6 +62,11 @@ export class SettingsFile implements SettingsPort {
 
   get(): SettingsDto {
     return { ...this.current };
+  }
+
+  /** The API client timeouts (`timeouts` in config.json; not edited from the window). */
+  timeouts(): Settings['timeouts'] {
+    return this.store.get('timeouts');
   }
 
   async update(patch: Partial<SettingsDto>): Promise<SettingsDto> {

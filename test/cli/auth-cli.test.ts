@@ -8,44 +8,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { runCli, commandTable, EXIT } from '../../main/cli.js';
+import { commandTable, EXIT, runCli } from '../../main/cli.js';
+import { cli, Sink, type Run } from '../helpers/cli-run.js';
 import { transferCommands } from '../../main/cli/transfer-commands.js';
 import { authCommands } from '../../main/cli/auth-commands.js';
-import { defaultHome, resolveHome } from '../../main/cli/home.js';
+import { defaultHome, resolveHome } from '../../main/engine/home-folder.js';
 import { CloudreveClient } from '../../main/engine/api/client.js';
 import { startEmulator, totp, type Emulator } from '../emulator/index.js';
 import { refusedPort, sendJson, sendText, startServer } from '../engine/api/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(argv: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await runCli(argv, {
-    stdin: Readable.from(opts.stdin === undefined ? [] : [Buffer.from(opts.stdin)]),
-    stdout,
-    stderr,
-    env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...opts.env },
-    isTTY: false,
-  });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 /** The real entry point in a child process (async: the emulator lives in this process). */
 function spawnCli(argv: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {

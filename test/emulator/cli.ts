@@ -2,7 +2,11 @@
 import { startEmulator } from './index.js';
 import type { EmulatorOptions, EmulatorPolicy, EmulatorUser } from './types.js';
 
-const USAGE = `usage: emulator [--port N] [--host H] [--data DIR] [--version V] [--policy local|remote]
+const POLICY_TYPES = ['local', 'remote', 's3', 'ks3', 'oss', 'cos', 'obs', 'onedrive', 'qiniu', 'upyun'] as const;
+
+const USAGE = `usage: emulator [--port N] [--host H] [--data DIR] [--version V]
+  [--policy local|remote|s3|ks3|oss|cos|obs|onedrive|qiniu|upyun]
+  [--s3-endpoint URL --s3-access-key K --s3-secret-key S --s3-bucket B [--s3-region R]] [--min-part-size BYTES]
   [--relay] [--encryption] [--no-pre-allocate] [--chunk-size BYTES] [--chunk-concurrency N]
   [--quota BYTES] [--user EMAIL:PASSWORD[:TOTPSECRET]]... [--access-ttl S] [--refresh-ttl S]
   [--session-ttl S] [--max-page-size N]`;
@@ -16,6 +20,7 @@ export function parseArgs(argv: string[]): EmulatorOptions {
   const opts: EmulatorOptions = {};
   const policy: EmulatorPolicy = { type: 'local' };
   const users: EmulatorUser[] = [];
+  const s3: Partial<Record<'endpoint' | 'accessKey' | 'secretKey' | 'bucket' | 'region', string>> = {};
   const num = (flag: string, v: string | undefined): number => {
     if (v === undefined || !/^\d+$/.test(v)) fail(`${flag} needs a non-negative integer`);
     return parseInt(v, 10);
@@ -41,10 +46,23 @@ export function parseArgs(argv: string[]): EmulatorOptions {
         break;
       case '--policy': {
         const t = val();
-        if (t !== 'local' && t !== 'remote') fail('--policy must be local or remote');
-        policy.type = t;
+        if (!POLICY_TYPES.includes(t as EmulatorPolicy['type'])) fail(`--policy must be one of ${POLICY_TYPES.join(', ')}`);
+        policy.type = t as EmulatorPolicy['type'];
         break;
       }
+      case '--s3-endpoint':
+      case '--s3-access-key':
+      case '--s3-secret-key':
+      case '--s3-bucket':
+      case '--s3-region': {
+        const v = val() ?? fail(`${flag} needs a value`);
+        const key = ({ '--s3-endpoint': 'endpoint', '--s3-access-key': 'accessKey', '--s3-secret-key': 'secretKey', '--s3-bucket': 'bucket', '--s3-region': 'region' } as const)[flag];
+        s3[key] = v;
+        break;
+      }
+      case '--min-part-size':
+        policy.minPartSize = num(flag, val());
+        break;
       case '--relay':
         policy.relay = true;
         break;
@@ -98,6 +116,17 @@ export function parseArgs(argv: string[]): EmulatorOptions {
       default:
         fail(`unknown argument: ${a}`);
     }
+  }
+  if (Object.keys(s3).length) {
+    if (policy.type !== 's3' && policy.type !== 'ks3') fail('--s3-* flags need --policy s3 or ks3');
+    const { endpoint, accessKey, secretKey, bucket, region } = s3;
+    if (!endpoint || !accessKey || !secretKey || !bucket) fail('--s3-endpoint, --s3-access-key, --s3-secret-key and --s3-bucket go together');
+    try {
+      new URL(endpoint);
+    } catch {
+      fail(`--s3-endpoint ${endpoint} is not a URL`);
+    }
+    policy.s3 = { endpoint, accessKey, secretKey, bucket, ...(region ? { region } : {}) };
   }
   opts.policy = policy;
   if (users.length) opts.users = users;

@@ -12,6 +12,7 @@ export type {
   EmulatorOptions,
   EmulatorPolicy,
   EmulatorPolicyType,
+  EmulatorS3Server,
   EmulatorStats,
   EmulatorUser,
   EntityInfo,

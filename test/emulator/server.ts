@@ -12,6 +12,7 @@ import { registerFiles } from './files.js';
 import { registerSlave } from './slave.js';
 import { registerContent } from './content.js';
 import { EventHub, registerEvents } from './sse.js';
+import { registerVendors } from './vendors.js';
 import type { EmulatorPolicy, EntityInfo, FaultRule } from './types.js';
 
 /** Endpoints that arrived with a server version (spec §0): older versions answer them like any unknown path. */
@@ -31,6 +32,7 @@ export class EmulatorServer {
     registerSlave(this.router);
     registerContent(this.router);
     registerEvents(this.router, this.hub);
+    registerVendors(this.router);
     this.http = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err) => {
         console.error('[emulator] unhandled', err);

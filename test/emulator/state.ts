@@ -89,6 +89,21 @@ export interface UploadSession {
   slaveReceived: Set<number>;
   /** parts of this session being received right now (master and slave) */
   inFlight?: number;
+  /** direct-to-storage policies: the storage provider's side of the upload (vendor-*.ts) */
+  vendor?: VendorUpload;
+}
+
+/** What a storage provider knows about one upload. */
+export interface VendorUpload {
+  uploadId: string;
+  /** object key on the storage */
+  key: string;
+  /** parts received (1-based part number → ETag, size, file holding the bytes) */
+  parts: Map<number, { etag: string; size: number; file: string }>;
+  /** bytes held in order from the start (OneDrive) */
+  next: number;
+  /** the whole object is on the storage */
+  stored: boolean;
 }
 
 /** Version where each optional server feature arrived (spec §0, §9). */
@@ -147,6 +162,8 @@ export class Core {
   readonly nodeSecret = randomBytes(32).toString('hex');
   /** key for signed download URLs */
   readonly urlSecret = randomBytes(32);
+  /** key of the emulated storage vendors (their URL signatures and their callbacks to the master) */
+  readonly vendorSecret = randomBytes(32);
   readonly siteId = newUuid();
   /** revoked refresh-token chains: root_token_id → expiry ms */
   readonly revoked = new Map<string, number>();

@@ -9,7 +9,22 @@ export interface EmulatorUser {
   totpSecret?: string;
 }
 
-export type EmulatorPolicyType = 'local' | 'remote';
+export type EmulatorPolicyType = 'local' | 'remote' | 's3' | 'ks3' | 'oss' | 'cos' | 'obs' | 'onedrive' | 'qiniu' | 'upyun';
+
+/** A real S3 server the `s3`/`ks3` policy stores on (e.g. Swift from `npm run s3-server`); the bucket is created when missing. */
+export interface EmulatorS3Server {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  /** default us-east-1 */
+  region?: string;
+  /**
+   * default true: a committed object is copied into the emulator's blob store, so that downloads and the test hooks
+   * read what the server stored. The bench turns it off to time the client, not the copy.
+   */
+  mirror?: boolean;
+}
 
 export interface EmulatorPolicy {
   type: EmulatorPolicyType;
@@ -24,6 +39,10 @@ export interface EmulatorPolicy {
   preAllocate?: boolean;
   /** 0 = unlimited */
   maxSize?: number;
+  /** s3/ks3: store on this real S3 server instead of the emulated one */
+  s3?: EmulatorS3Server;
+  /** emulated S3-like vendors and Qiniu: smallest non-last part accepted (default: the vendor's documented minimum) */
+  minPartSize?: number;
   allowedSuffix?: string[];
   deniedSuffix?: string[];
   allowedNameRegexp?: string;

@@ -76,6 +76,8 @@ export function slaveCredential(core: Core, sessionId: string, expires: number):
  * (e.g. s3: presigned upload_urls + completeURL), and their callbacks in slave.ts `callbackProcessors`.
  */
 export interface PolicyAdapter {
+  /** the storage side of a new session (e.g. CreateMultipartUpload on a real S3 server); a failure fails the session */
+  prepare?: (core: Core, s: UploadSession) => Promise<void>;
   /** fill driver-specific fields of the session response (upload_urls, credential, completeURL, upload_id…) */
   token?: (core: Core, s: UploadSession, out: Record<string, unknown>) => void;
 }
@@ -215,6 +217,19 @@ async function createSession(ctx: Ctx): Promise<unknown> {
     done: false,
   };
   core.sessions.set(sid, s);
+  const prepare = relay ? undefined : policyAdapters[policy.type]?.prepare;
+  if (prepare) {
+    try {
+      await prepare(core, s);
+    } catch (err) {
+      core.expireSession(s);
+      delete node.metadata['sys:upload_session_id'];
+      if (s.isNew) core.purge(node);
+      else core.dropEntity(node, entity);
+      console.error('[emulator] storage refused the new upload:', (err as Error).message);
+      throw E.io('Failed to create upload session on the storage');
+    }
+  }
   core.stats.sessions_created++;
   if (s.isNew) core.emit(user, 'create', node, segs, undefined, ctx.clientId);
   return sessionResponse(core, s);

@@ -1,60 +1,114 @@
-/** What an upload of local paths covers (main/engine/fs/local-tree.ts), on real files. */
+/**
+ * Collecting local paths for an upload: special files, link loops, dangling links and links to folders are left out
+ * with a reason, never aborting the rest; given paths are followed like `cp -H`.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { collectUploads, type UploadTree } from '../../main/engine/fs/local-tree.js';
+import { collectTree } from '../../main/engine/fs/local-tree.js';
+import { startEmulator } from '../emulator/index.js';
+import { createEngine, type SkippedEntry } from '../../main/engine/index.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
 
-test('a folder: files in sorted walk order, every folder (empty ones too) before its content', async () => {
+const isRoot = process.getuid?.() === 0;
+
+test('special entries inside a folder are warnings; the regular files are all collected', async () => {
   const d = tmpDir();
+  const sock = createServer();
   try {
-    d.file('top/b.txt', 'b');
-    d.file('top/a/x.txt', 'x');
-    mkdirSync(join(d.path, 'top/empty'));
-    const tree: UploadTree = { files: [], folders: [] };
-    const warnings: string[] = [];
-    await collectUploads(join(d.path, 'top'), 'cloudreve://my/dst', tree, (m) => warnings.push(m));
-    assert.deepEqual(tree.folders, ['cloudreve://my/dst/top', 'cloudreve://my/dst/top/a', 'cloudreve://my/dst/top/empty']);
-    assert.deepEqual(tree.files, [
-      { path: join(d.path, 'top/a/x.txt'), uri: 'cloudreve://my/dst/top/a/x.txt' },
-      { path: join(d.path, 'top/b.txt'), uri: 'cloudreve://my/dst/top/b.txt' },
+    const a = d.file('tree/a.txt', 'a');
+    const b = d.file('tree/sub/b.txt', 'bb');
+    mkdirSync(join(d.path, 'tree/empty'));
+    execFileSync('mkfifo', [join(d.path, 'tree/pipe')]);
+    await new Promise<void>((r) => sock.listen(join(d.path, 'tree/sock'), r));
+    symlinkSync('/dev/null', join(d.path, 'tree/dev'));
+    symlinkSync('loop2', join(d.path, 'tree/loop1'));
+    symlinkSync('loop1', join(d.path, 'tree/loop2'));
+    symlinkSync('missing', join(d.path, 'tree/dangling'));
+    symlinkSync('sub', join(d.path, 'tree/to-folder'));
+    symlinkSync('a.txt', join(d.path, 'tree/to-file'));
+    const tree = await collectTree([join(d.path, 'tree')], 'cloudreve://my/t');
+    assert.deepEqual(tree.files.map((f) => [f.path, f.uri]), [
+      [a, 'cloudreve://my/t/tree/a.txt'],
+      [b, 'cloudreve://my/t/tree/sub/b.txt'],
+      [join(d.path, 'tree/to-file'), 'cloudreve://my/t/tree/to-file'],
     ]);
-    assert.deepEqual(warnings, []);
-  } finally {
-    d.cleanup();
-  }
-});
-
-test('symbolic links: to a file uploaded, to a folder or broken skipped with a warning', { skip: process.platform === 'win32' }, async () => {
-  const d = tmpDir();
-  try {
-    d.file('src/real.txt', 'r');
-    d.file('elsewhere/inner.txt', 'i');
-    symlinkSync(join(d.path, 'src/real.txt'), join(d.path, 'src/link.txt'));
-    symlinkSync(join(d.path, 'elsewhere'), join(d.path, 'src/dirlink'));
-    symlinkSync(join(d.path, 'nowhere'), join(d.path, 'src/broken'));
-    const tree: UploadTree = { files: [], folders: [] };
-    const warnings: string[] = [];
-    await collectUploads(join(d.path, 'src'), 'cloudreve://my', tree, (m) => warnings.push(m));
-    assert.deepEqual(tree.files.map((f) => f.uri), ['cloudreve://my/src/link.txt', 'cloudreve://my/src/real.txt']);
-    assert.equal(warnings.length, 2);
-    assert.match(warnings.join('\n'), /broken symbolic link/);
-    assert.match(warnings.join('\n'), /symbolic link to a folder/);
-  } finally {
-    d.cleanup();
-  }
-});
-
-test('a missing path is a local-io error naming it', async () => {
-  const d = tmpDir();
-  try {
-    const tree: UploadTree = { files: [], folders: [] };
-    await assert.rejects(collectUploads(join(d.path, 'missing'), 'cloudreve://my', tree, () => {}), {
-      code: 'local-io',
-      message: /missing: no such file or directory/,
+    assert.deepEqual(tree.folders, ['cloudreve://my/t/tree', 'cloudreve://my/t/tree/empty', 'cloudreve://my/t/tree/sub']);
+    const why = Object.fromEntries(tree.skipped.map((s) => [s.path.slice(d.path.length + 1), s.reason]));
+    assert.deepEqual(why, {
+      'tree/dangling': 'skipped: broken symbolic link (its target does not exist)',
+      'tree/dev': 'skipped: not a regular file (a device)',
+      'tree/loop1': 'skipped: symbolic link loop',
+      'tree/loop2': 'skipped: symbolic link loop',
+      'tree/pipe': 'skipped: not a regular file (a FIFO)',
+      'tree/sock': 'skipped: not a regular file (a socket)',
+      'tree/to-folder': 'skipped: symbolic link to a folder (links are not followed into folders)',
     });
+    assert.ok(tree.skipped.every((s) => !s.failure), 'inside a folder these are warnings, not failures');
   } finally {
+    sock.close();
+    d.cleanup();
+  }
+});
+
+test('given paths: links are followed (also to folders); a loop, a missing path or a FIFO given directly is a failure', async () => {
+  const d = tmpDir();
+  try {
+    d.file('real/x.txt', 'x');
+    symlinkSync(join(d.path, 'real'), join(d.path, 'link'));
+    symlinkSync('self', join(d.path, 'self'));
+    execFileSync('mkfifo', [join(d.path, 'fifo')]);
+    const tree = await collectTree([join(d.path, 'link'), join(d.path, 'self'), join(d.path, 'nope'), join(d.path, 'fifo')], 'cloudreve://my');
+    assert.deepEqual(tree.files.map((f) => f.uri), ['cloudreve://my/link/x.txt']);
+    assert.deepEqual(tree.skipped.map((s) => [s.path.slice(d.path.length + 1), s.reason, s.failure]), [
+      ['self', 'skipped: symbolic link loop', true],
+      ['nope', 'skipped: no such file or directory', true],
+      ['fifo', 'skipped: not a regular file (a FIFO)', true],
+    ]);
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('an unreadable folder is a failure, its siblings still go', { skip: isRoot ? 'root reads every folder' : false }, async () => {
+  const d = tmpDir();
+  try {
+    d.file('t/ok.txt', 'ok');
+    d.file('t/locked/secret.txt', 's');
+    chmodSync(join(d.path, 't/locked'), 0o000);
+    const tree = await collectTree([join(d.path, 't')], 'cloudreve://my');
+    assert.deepEqual(tree.files.map((f) => f.uri), ['cloudreve://my/t/ok.txt']);
+    assert.deepEqual(tree.skipped.map((s) => [s.reason, s.failure]), [['skipped: cannot read the folder: permission denied', true]]);
+    chmodSync(join(d.path, 't/locked'), 0o700);
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('engine: a FIFO in a folder does not stop the upload; the warning is a log event and an onSkipped call', async () => {
+  const emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+  const d = tmpDir();
+  const engine = await createEngine({ home: join(d.path, 'home') });
+  try {
+    await engine.login(emu.url, emu.email, emu.password);
+    const a = d.random('docs/a.bin', 1000);
+    execFileSync('mkfifo', [join(d.path, 'docs/pipe')]);
+    const logs: string[] = [];
+    engine.events.on('log', (l) => l.level === 'warn' && logs.push(l.message));
+    const skipped: SkippedEntry[] = [];
+    const ids = await engine.enqueue([join(d.path, 'docs')], 'cloudreve://my/f', { onSkipped: (s) => skipped.push(s) });
+    await engine.idle();
+    assert.equal(ids.length, 1);
+    assert.equal(engine.transfer(ids[0])!.state, 'done');
+    assert.ok(emu.blob('cloudreve://my/f/docs/a.bin')!.equals(a.data));
+    assert.deepEqual(logs, [`${join(d.path, 'docs/pipe')}: skipped: not a regular file (a FIFO)`]);
+    assert.deepEqual(skipped, [{ path: join(d.path, 'docs/pipe'), reason: 'skipped: not a regular file (a FIFO)', failure: false }]);
+  } finally {
+    await engine.close();
+    await emu.close();
     d.cleanup();
   }
 });

@@ -141,3 +141,29 @@ test('the CLI writes its per-file lines in batches, not one write per line', asy
     dir.cleanup();
   }
 });
+
+test('the token check before each request decodes the JWTs once per token pair, not per request', async () => {
+  const { CloudreveClient } = await import('../../main/engine/api/client.js');
+  const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+  const now = Math.floor(Date.now() / 1000);
+  const tokens = {
+    access_token: jwt({ iat: now, exp: now + 3600 }),
+    refresh_token: jwt({ iat: now, exp: now + 7 * 86400 }),
+    access_expires: new Date((now + 3600) * 1000).toISOString(),
+    refresh_expires: new Date((now + 7 * 86400) * 1000).toISOString(),
+  };
+  const client = new CloudreveClient({ baseUrl: 'http://127.0.0.1:9', clientId: '0f8fad5b-d9cb-469f-a165-70867728950e', tokens });
+  const parse = JSON.parse;
+  let parses = 0;
+  JSON.parse = ((...args: Parameters<typeof JSON.parse>) => {
+    parses++;
+    return parse(...args);
+  }) as typeof JSON.parse;
+  try {
+    for (let i = 0; i < 1000; i++) await client.ensureFreshToken();
+  } finally {
+    JSON.parse = parse;
+    client.close();
+  }
+  assert.ok(parses <= 4, `${parses} JSON decodes for 1,000 checks`);
+});

@@ -85,6 +85,7 @@ function fakeEngine() {
     },
     setPriority: (id, p) => void calls.push(['setPriority', id, p]),
     setBandwidthLimit: (bps) => void calls.push(['setBandwidthLimit', bps]),
+    setIfExists: (mode) => void calls.push(['setIfExists', mode]),
     setConcurrency: (limits) => void calls.push(['setConcurrency', limits]),
     clearFinished: () => (calls.push(['clearFinished']), 2),
     idle: async () => {},

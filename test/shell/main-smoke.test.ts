@@ -1,6 +1,7 @@
 /**
  * Smoke test of the real shell entry (main/shell/main.ts) without an Electron binary: a child process runs it with
- * `electron` resolved to a small recording fake (test/shell/fixtures) and the real engine in a temp userData.
+ * `electron` resolved to a small recording fake (test/shell/fixtures) and the real engine in a temp home
+ * (CLOUDREVE_SYNC_HOME, as the CLI would use it; never the user's real one).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -18,7 +19,12 @@ function runShell(env: Record<string, string>): Record<string, unknown> {
   const res = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--import', `data:text/javascript,import{register}from"node:module";register(${JSON.stringify(LOADER)})`, 'test/shell/fixtures/shell-harness.ts'],
-    { cwd: ROOT, env: { ...process.env, FAKE_APP_PATH: ROOT, ...env }, encoding: 'utf8', timeout: 60_000 },
+    {
+      cwd: ROOT,
+      env: { ...process.env, FAKE_APP_PATH: ROOT, CLOUDREVE_SYNC_HOME: join(env.FAKE_ELECTRON_HOME, 'sync-home'), ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
   );
   const line = res.stdout.split('\n').find((l) => l.startsWith('REPORT '));
   assert.ok(line, `no report (exit ${res.status})\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
@@ -52,9 +58,11 @@ test('shell entry: lock, IPC for every method, secure window, tray, close-to-tra
     assert.deepEqual(r.getAccount, { ok: true, value: null });
     assert.deepEqual(r.untrusted, { ok: false, error: { code: 'untrusted-sender', message: 'Refused getAccount from an untrusted frame', retryable: false } });
     assert.equal((r.setSettings as { ok: boolean; value: { bandwidthLimit: number } }).value.bandwidthLimit, 4096);
-    assert.equal(JSON.parse(readFileSync(join(home, 'userData', 'engine', 'config.json'), 'utf8')).bandwidthLimit, 4096);
+    // the app's home is the CLI's (CLOUDREVE_SYNC_HOME here), not a folder of its own under userData
+    assert.equal(JSON.parse(readFileSync(join(home, 'sync-home', 'config.json'), 'utf8')).bandwidthLimit, 4096);
     assert.deepEqual(r.listTransfers, { ok: true, value: [] });
-    assert.ok(existsSync(join(home, 'userData', 'engine')), 'engine home under userData');
+    assert.ok(existsSync(join(home, 'sync-home', 'journal.db')), 'the engine runs in the shared home');
+    assert.ok(!existsSync(join(home, 'userData', 'engine')), 'no separate app home');
     assert.equal(r.navigationPrevented, true);
     assert.deepEqual(r.windowOpen, { action: 'deny' });
     assert.deepEqual(r.windowOpenFile, { action: 'deny' });
@@ -90,6 +98,7 @@ test('shell entry: a second instance hands over its request and quits', () => {
     const record = r.record as Array<[string]>;
     assert.deepEqual(record.map((e) => e[0]), ['requestSingleInstanceLock', 'quit', 'quit-completed']);
     assert.ok(!existsSync(join(home, 'userData')), 'the losing instance touches no state');
+    assert.ok(!existsSync(join(home, 'sync-home')), 'nor the shared home');
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 /**
  * One storage protocol behind one small interface. The chunk loop, concurrency, retries, encryption,
  * throttling and journaling live once, in transfer/upload-job.ts; an adapter only moves one part and
- * finishes the upload.
+ * finishes the upload. What differs between providers in how the loop may run is data (AdapterCapabilities).
  */
 import type { Readable } from 'node:stream';
 import type { CloudreveClient } from '../api/client.js';
@@ -17,6 +17,10 @@ export interface AdapterCapabilities {
   resumable: boolean;
   /** the client must call complete() after the parts (S3 & co.); false when the last part commits */
   needsComplete: boolean;
+  /** the provider can store an empty file (OneDrive cannot: refused before a session is made) */
+  emptyFiles: boolean;
+  /** one fragment size every part but the last must be a multiple of (OneDrive: 320 KiB), 0 = any */
+  partMultiple: number;
 }
 
 export interface PartReceipt {
@@ -27,7 +31,10 @@ export interface PartReceipt {
 
 export interface PartUpload {
   session: UploadSession;
+  /** the part to send; after a partial acceptance (OneDrive) start/length describe only the remainder */
   part: Part;
+  /** the whole file's size */
+  size: number;
   /** exactly part.length bytes (already encrypted when the session encrypts) */
   body: Readable;
   signal: AbortSignal;
@@ -38,6 +45,12 @@ export interface PolicyAdapter {
   readonly capabilities: AdapterCapabilities;
   uploadPart(req: PartUpload): Promise<PartReceipt>;
   complete(session: UploadSession, receipts: PartReceipt[], signal: AbortSignal): Promise<void>;
+  /**
+   * The provider's own truth about what it has, where it keeps one (OneDrive's `nextExpectedRanges`): the number of
+   * bytes from the start of the file it holds. The engine asks after a failed part and when it continues a session
+   * of an earlier run, and skips (or trims) what is there. Without it the journal's acknowledged parts are the truth.
+   */
+  queryProgress?(session: UploadSession, signal: AbortSignal): Promise<number>;
 }
 
 export interface AdapterContext {

@@ -4,7 +4,7 @@ import type { AdapterContext, PartReceipt, PartUpload, PolicyAdapter } from './a
 export function localAdapter(ctx: AdapterContext): PolicyAdapter {
   return {
     kind: 'local',
-    capabilities: { chunked: true, parallelParts: true, resumable: true, needsComplete: false },
+    capabilities: { chunked: true, parallelParts: true, resumable: true, needsComplete: false, emptyFiles: true, partMultiple: 0 },
     async uploadPart({ session, part, body, signal }: PartUpload): Promise<PartReceipt> {
       await ctx.client.uploadChunk(session.session_id, part.index, body, part.length, { signal });
       return { index: part.index, etag: null };

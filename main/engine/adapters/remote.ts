@@ -12,7 +12,7 @@ import { storageContext, storageRequest } from './storage-http.js';
 export function remoteAdapter(_ctx: AdapterContext): PolicyAdapter {
   return {
     kind: 'remote',
-    capabilities: { chunked: true, parallelParts: true, resumable: true, needsComplete: false },
+    capabilities: { chunked: true, parallelParts: true, resumable: true, needsComplete: false, emptyFiles: true, partMultiple: 0 },
     async uploadPart({ session, part, body, signal }: PartUpload): Promise<PartReceipt> {
       const base = session.upload_urls?.[0];
       if (!base || !session.credential) {

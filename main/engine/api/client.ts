@@ -155,6 +155,9 @@ export class CloudreveClient {
     return this.tok;
   }
 
+  /** when the access token of `pair` is due for a refresh (ms) */
+  private refreshAt: { pair: TokenPair; at: number } | null = null;
+
   private setTokens(t: TokenPair | null): void {
     this.tok = t;
     this.tokReceivedAt = t ? Date.now() : undefined;
@@ -257,8 +260,9 @@ export class CloudreveClient {
     const t = this.tok;
     if (!t) throw new EngineError('login-required', 'not logged in');
     const now = Date.now();
-    const accessLeft = expiryMs(t.access_token, t.access_expires) - now;
-    if (accessLeft > this.margin(t.access_token, t.access_expires)) return;
+    // the pair's refresh time is worked out (two JWT decodes) once per pair, not on every request
+    if (this.refreshAt?.pair !== t) this.refreshAt = { pair: t, at: expiryMs(t.access_token, t.access_expires) - this.margin(t.access_token, t.access_expires) };
+    if (now < this.refreshAt.at) return;
     const refreshLeft = expiryMs(t.refresh_token, t.refresh_expires) - now;
     if (refreshLeft <= this.margin(t.refresh_token, t.refresh_expires)) {
       throw new EngineError('login-required', 'the saved login has expired; log in again');

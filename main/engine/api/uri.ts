@@ -1,15 +1,18 @@
 /**
  * cloudreve:// URIs (spec §4.1): path segments are encoded exactly like JS encodeURIComponent.
  */
+import { EngineError } from '../errors.js';
+
 export const MY_ROOT = 'cloudreve://my';
 
 export function encodeSegment(name: string): string {
   return encodeURIComponent(name);
 }
 
-/** Trailing slashes removed: `cloudreve://my/` → `cloudreve://my`. */
+/** Trailing slashes removed: `cloudreve://my/` → `cloudreve://my` (`cloudreve://` itself stays as it is). */
 export function normalizeUri(uri: string): string {
-  return uri.replace(/\/+$/, '').replace(/^cloudreve:\/\/$/, 'cloudreve://');
+  const m = /^(cloudreve:\/\/)(.*)$/i.exec(uri);
+  return m ? m[1] + m[2].replace(/\/+$/, '') : uri.replace(/\/+$/, '');
 }
 
 export function joinUri(folder: string, ...names: string[]): string {
@@ -41,7 +44,17 @@ export function baseName(uri: string): string {
  * means under cloudreve://my, with each segment encoded.
  */
 export function toUri(input: string): string {
-  if (/^cloudreve:\/\//i.test(input)) return normalizeUri(input);
+  if (/^cloudreve:\/\//i.test(input)) {
+    const uri = normalizeUri(input);
+    if (!/^cloudreve:\/\/[^/]+/i.test(uri)) {
+      throw new EngineError('usage', `"${input}" names no file system: use cloudreve://my/… (your files) or a folder path`);
+    }
+    return uri;
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(input);
+  if (scheme) {
+    throw new EngineError('usage', `"${input}" is not a Cloudreve folder (a ${scheme[1]}:// address): use cloudreve://my/… or a folder path`);
+  }
   const segs = input.split('/').filter((s) => s.length > 0);
   return joinUri(MY_ROOT, ...segs);
 }

@@ -1,39 +1,111 @@
-/** The files and folders an upload of local paths covers, walked recursively (symbolic links to folders are not followed). */
-import { promises as fsp } from 'node:fs';
+/**
+ * What an upload of some local paths consists of, decided entirely on the local disk before anything is asked of the
+ * server: the files (with their fingerprints), the folders to create (empty ones too) and what is left out and why.
+ *
+ * - Paths given by the caller are followed when they are symbolic links (to a file or a folder), like `cp -H`.
+ * - Inside folders, links to files are followed; links to folders are not (no loops, no escaping the tree).
+ * - FIFOs, sockets and devices are left out: "skipped: not a regular file".
+ * - A left-out entry is a `failure` when data the caller asked for cannot be read (a given path that does not
+ *   exist or is not uploadable, an unreadable folder, a file that vanished); the rest are plain warnings.
+ */
+import { promises as fsp, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { joinUri } from '../api/uri.js';
-import { EngineError } from '../errors.js';
+import { fingerprint, type Fingerprint } from './file-source.js';
 
-export interface UploadTree {
-  /** Files with their remote target URI, in walk order (names sorted). */
-  files: Array<{ path: string; uri: string }>;
-  /** Remote folders to create (parents before children), empty ones included. */
-  folders: string[];
+export interface TreeFile {
+  path: string;
+  uri: string;
+  fp: Fingerprint;
 }
 
-/** Adds `path` (a file or a folder, recursively) under the remote folder `folderUri` to `out`. */
-export async function collectUploads(path: string, folderUri: string, out: UploadTree, warn: (message: string) => void): Promise<void> {
-  const st = await fsp.lstat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new EngineError('local-io', `${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.code}`);
-  });
-  const name = basename(path);
-  if (st.isSymbolicLink()) {
-    const target = await fsp.stat(path).catch(() => null);
-    if (!target) {
-      warn(`${path}: broken symbolic link, skipped`);
-      return;
-    }
-    if (target.isDirectory()) {
-      warn(`${path}: symbolic link to a folder, skipped (links are not followed into folders)`);
-      return;
+export interface SkippedEntry {
+  path: string;
+  /** e.g. "skipped: not a regular file (a FIFO)" */
+  reason: string;
+  /** true when something the caller wanted cannot be uploaded (counts as failed), false for a warning */
+  failure: boolean;
+}
+
+export interface LocalTree {
+  files: TreeFile[];
+  /** remote folders to create, parents before children */
+  folders: string[];
+  skipped: SkippedEntry[];
+}
+
+/** Walks `paths` (absolute) for an upload under the remote folder `targetUri`. Never throws for a bad entry. */
+export async function collectTree(paths: string[], targetUri: string): Promise<LocalTree> {
+  const tree: LocalTree = { files: [], folders: [], skipped: [] };
+  const found: Array<{ path: string; uri: string }> = [];
+  for (const p of paths) await visit(p, targetUri, true, tree, found);
+  for (const f of found) {
+    try {
+      tree.files.push({ ...f, fp: await fingerprint(f.path) });
+    } catch (err) {
+      tree.skipped.push({ path: f.path, reason: `skipped: ${describeFsError(err)}`, failure: true });
     }
   }
+  return tree;
+}
+
+async function visit(path: string, folderUri: string, given: boolean, tree: LocalTree, found: Array<{ path: string; uri: string }>): Promise<void> {
+  const skip = (reason: string, failure: boolean): void => {
+    tree.skipped.push({ path, reason: `skipped: ${reason}`, failure });
+  };
+  let st: Stats;
+  try {
+    st = await fsp.lstat(path);
+  } catch (err) {
+    return skip(describeFsError(err), true);
+  }
+  if (st.isSymbolicLink()) {
+    let target: Stats;
+    try {
+      target = await fsp.stat(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'broken symbolic link (its target does not exist)' : `symbolic link: ${describeFsError(err)}`;
+      return skip(why, given);
+    }
+    if (target.isDirectory() && !given) return skip('symbolic link to a folder (links are not followed into folders)', false);
+    st = target;
+  }
+  const uri = joinUri(folderUri, basename(path));
   if (st.isDirectory()) {
-    const uri = joinUri(folderUri, name);
-    out.folders.push(uri);
-    const entries = (await fsp.readdir(path)).sort();
-    for (const e of entries) await collectUploads(join(path, e), uri, out, warn);
+    let entries: string[];
+    try {
+      entries = (await fsp.readdir(path)).sort();
+    } catch (err) {
+      return skip(`cannot read the folder: ${describeFsError(err)}`, true);
+    }
+    tree.folders.push(uri);
+    for (const e of entries) await visit(join(path, e), uri, false, tree, found);
     return;
   }
-  out.files.push({ path, uri: joinUri(folderUri, name) });
+  if (!st.isFile()) return skip(`not a regular file (${kindOf(st)})`, given);
+  found.push({ path, uri });
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a file or a folder';
+}
+
+function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'symbolic link loop';
+    default:
+      if (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code;
+      return String(e?.message ?? err).replace(/^.*: (?=[^:]+$)/, '');
+  }
 }

@@ -35,7 +35,7 @@ export interface UploadRow {
   /** the URI the session was created for (may differ from targetUri after a rename) */
   sessionUri: string | null;
   bytesDone: number;
-  error: { code: string; message: string; serverCode?: number } | null;
+  error: { code: string; message: string; serverCode?: number; httpStatus?: number } | null;
   attempts: number;
   /** ms */
   createdAt: number;

@@ -202,6 +202,16 @@ export class TransferQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * After shutdown(): an empty queue that runs what is admitted from now on (signing in again in the same process).
+   * What was admitted before stays in the journal as it was, for `resume`.
+   */
+  reopen(): void {
+    this.admitted.clear();
+    this.queued.clear();
+    this.closed = false;
+  }
+
   /** Stops everything; rows stay as they are in the journal so that `resume` continues them. */
   async shutdown(): Promise<void> {
     this.closed = true;

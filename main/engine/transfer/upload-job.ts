@@ -31,7 +31,7 @@ import type { PolicyAdapter } from '../adapters/adapter.js';
 import { adapterFor } from '../adapters/registry.js';
 import { createCtrCipher, decodeEncryptMetadata, type CtrKey } from '../crypto/ctr-stream.js';
 import type { Connectivity } from '../connectivity.js';
-import { EngineError, classify, isAbort } from '../errors.js';
+import { EngineError, classify, errorRecord, isAbort } from '../errors.js';
 import { changeGuard, fingerprintOrNull, readRange, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
 import type { TransferState } from '../types.js';
@@ -81,6 +81,8 @@ export class UploadJob {
   private stateBeforeWait: TransferState | null = null;
   /** the session was created in this run (so it has no acknowledged parts yet) */
   private freshSession = false;
+  /** parts the provider holds the start of (queryProgress): index → the offset to continue from */
+  private resumeAt = new Map<number, number>();
   /** a durable state this job is in that the journal does not have yet (written with the job's next part) */
   private unsavedState: TransferState | null = null;
 
@@ -97,6 +99,8 @@ export class UploadJob {
   async run(signal: AbortSignal): Promise<UploadRow> {
     try {
       const fp = await this.preflight(signal);
+      // a provider that cannot continue a session (Upyun: one request) starts over after a restart
+      if (this.row.session && !this.adapter().capabilities.resumable) await this.dropSession();
       for (let newSessions = 0; ; newSessions++) {
         if (!this.row.session) {
           const made = await this.createSession(fp, signal);
@@ -109,7 +113,7 @@ export class UploadJob {
           if (adapter.capabilities.needsComplete) {
             this.setState('completing');
             const receipts = this.deps.journal.uploads.parts(this.row.id).map((p) => ({ index: p.index, etag: p.etag }));
-            await adapter.complete(this.row.session!, receipts, signal);
+            await this.withRetry(signal, () => adapter.complete(this.row.session!, receipts, signal));
           }
           this.finish('done', null);
           return this.row;
@@ -162,6 +166,7 @@ export class UploadJob {
       if (policy) {
         const polErr = checkPolicy(name, fp.size, policy);
         if (polErr) throw polErr;
+        refuseEmpty(adapterFor(policy, { client: this.deps.client }), name, fp.size);
       }
       const quotaErr = await this.deps.checkQuota(name, fp.size);
       if (quotaErr) throw quotaErr;
@@ -175,6 +180,11 @@ export class UploadJob {
     let uri = this.row.sessionUri ?? this.row.targetUri;
     const entityType: EntityType = this.row.ifExists === 'overwrite' ? 'version' : '';
     const policy = await this.withRetry(signal, () => this.deps.policyFor(parentUri(uri)));
+    if (this.row.ifExists === 'overwrite') {
+      // A new version is made whether the target exists or not: look first, so an identical file is not sent again.
+      const existing = await this.withRetry(signal, () => this.existing(uri));
+      if (existing && this.endIfIdentical(existing, fp)) return false;
+    }
     for (let n = 1; ; n++) {
       try {
         const session = await this.withRetry(signal, () =>
@@ -197,18 +207,8 @@ export class UploadJob {
       } catch (err) {
         if (!(err instanceof EngineError) || err.code !== 'exists') throw err;
         const existing = await this.existing(uri);
-        const uploadInProgress = !!existing?.metadata?.['sys:upload_session_id'];
-        if (existing && existing.type === 0 && !uploadInProgress && sameContentHint(existing, fp)) {
-          if (this.lostSession) {
-            // Our last part was committed by the server but its answer never reached us (interrupted, paused):
-            // what is there is this very upload.
-            this.finish('done', null);
-          } else {
-            this.finish('skipped', { code: 'exists', message: 'an identical file (same size and modification time) is already there' });
-          }
-          return false;
-        }
-        if (uploadInProgress) {
+        if (existing && this.endIfIdentical(existing, fp)) return false;
+        if (existing?.metadata?.['sys:upload_session_id']) {
           throw new EngineError('exists', `${baseName(uri)}: another upload to this path is in progress`, { serverCode: 40004 });
         }
         if (this.row.ifExists === 'skip') {
@@ -219,6 +219,19 @@ export class UploadJob {
         uri = joinUri(parentUri(this.row.targetUri), numberedName(baseName(this.row.targetUri), n));
       }
     }
+  }
+
+  /** A finished file with the same size and modification time is what we would upload: the job ends here. */
+  private endIfIdentical(existing: FileResponse, fp: Fingerprint): boolean {
+    if (existing.type !== 0 || existing.metadata?.['sys:upload_session_id'] || !sameContentHint(existing, fp)) return false;
+    if (this.lostSession) {
+      // Our last part was committed by the server but its answer never reached us (interrupted, paused):
+      // what is there is this very upload.
+      this.finish('done', null);
+    } else {
+      this.finish('skipped', { code: 'exists', message: 'an identical file (same size and modification time) is already there' });
+    }
+    return true;
   }
 
   private async existing(uri: string): Promise<FileResponse | null> {
@@ -234,13 +247,23 @@ export class UploadJob {
     const session = this.row.session!;
     const adapter = this.adapter();
     const key = this.cipherKey(session);
-    const parts = planParts(fp.size, adapter.capabilities.chunked ? session.chunk_size : 0);
+    const caps = adapter.capabilities;
+    refuseEmpty(adapter, baseName(session.uri), fp.size);
+    const parts = planParts(fp.size, caps.chunked ? session.chunk_size : 0);
+    if (caps.partMultiple > 0 && parts.length > 1 && session.chunk_size % caps.partMultiple !== 0) {
+      throw new EngineError('storage-protocol', `${adapter.kind} needs parts in multiples of ${caps.partMultiple} bytes, but the storage policy's chunk size is ${session.chunk_size}: ask the admin to fix it`);
+    }
     if (session.upload_urls && session.upload_urls.length > 1 && session.upload_urls.length !== parts.length) {
       throw new EngineError('bad-response', `upload session has ${session.upload_urls.length} part URLs for ${parts.length} parts`);
     }
     // a session made in this run has no parts yet: no need to ask the journal
     const acked = new Set(this.freshSession ? [] : this.deps.journal.uploads.parts(this.row.id).map((p) => p.index));
     this.ackedBytes = parts.filter((p) => acked.has(p.index)).reduce((s, p) => s + p.length, 0);
+    if (adapter.queryProgress && !this.freshSession) {
+      // a session of an earlier run: the provider says what it holds (a part may have landed unacknowledged)
+      const held = await this.withRetry(signal, () => adapter.queryProgress!(session, signal));
+      for (const p of parts) if (!acked.has(p.index) && this.providerHas(p, held)) acked.add(p.index);
+    }
     // A file of one part is written as 'uploading' together with its part (or its end), not in a commit of its own.
     this.setState('uploading', parts.length > 1);
     const endsWithLastPart = !adapter.capabilities.needsComplete;
@@ -276,6 +299,37 @@ export class UploadJob {
   }
 
   /**
+   * True when the provider holds all of `p` (`held` bytes from the start of the file); a part it holds the start of
+   * is trimmed to the remainder (the rest of `p` goes out from `held`).
+   */
+  private providerHas(p: Part, held: number): boolean {
+    if (held >= p.end) {
+      this.ack(p, null);
+      return true;
+    }
+    if (held > p.start) this.resumeAt.set(p.index, held);
+    return false;
+  }
+
+  /** Records an acknowledged part (with the first durable state of this run, if it was not written yet). */
+  private ack(part: Part, etag: string | null): void {
+    this.inflight.delete(part.index);
+    this.resumeAt.delete(part.index);
+    this.ackedBytes += part.length;
+    const { journal } = this.deps;
+    const state = this.unsavedState;
+    if (state) {
+      journal.transaction(() => {
+        journal.uploads.ackPart(this.row.id, { index: part.index, etag, size: part.length }, this.ackedBytes);
+        journal.uploads.update(this.row.id, { state });
+      });
+      this.unsavedState = null;
+    } else journal.uploads.ackPart(this.row.id, { index: part.index, etag, size: part.length }, this.ackedBytes);
+    this.budget.progressed();
+    this.emitProgress();
+  }
+
+  /**
    * Sends one part until the server acknowledges it, then records it before anything else happens. `completes`:
    * the server completes the file on this part, so what is recorded is the end itself ('done', session and parts
    * dropped), one commit instead of the part's and then the end's.
@@ -291,23 +345,17 @@ export class UploadJob {
   ): Promise<void> {
     let refreshedFor40011 = false;
     for (;;) {
-      const body = this.partBody(part, fp, key, signal);
+      const from = this.resumeAt.get(part.index) ?? part.start;
+      const piece: Part = from === part.start ? part : { index: part.index, start: from, end: part.end, length: part.end - from };
+      const body = this.partBody(piece, fp, key, signal);
       try {
-        const receipt = await adapter.uploadPart({ session, part, body, signal });
-        this.inflight.delete(part.index);
-        this.ackedBytes += part.length;
-        if (completes) return this.finish('done', null);
-        const { journal } = this.deps;
-        const state = this.unsavedState;
-        if (state) {
-          journal.transaction(() => {
-            journal.uploads.ackPart(this.row.id, { index: part.index, etag: receipt.etag, size: part.length }, this.ackedBytes);
-            journal.uploads.update(this.row.id, { state });
-          });
-          this.unsavedState = null;
-        } else journal.uploads.ackPart(this.row.id, { index: part.index, etag: receipt.etag, size: part.length }, this.ackedBytes);
-        this.budget.progressed();
-        this.emitProgress();
+        const receipt = await adapter.uploadPart({ session, part: piece, size: fp.size, body, signal });
+        if (completes) {
+          this.inflight.delete(part.index);
+          this.ackedBytes += part.length;
+          return this.finish('done', null);
+        }
+        this.ack(part, receipt.etag);
         return;
       } catch (err) {
         body.destroy(); // closes the file and the stages behind it
@@ -316,12 +364,19 @@ export class UploadJob {
         if (signal.aborted) throw signal.reason ?? err;
         if (err instanceof EngineError && err.code === 'session-expired') {
           // An expired access token looks exactly like a lost session (spec §2.5): refresh once, then believe it.
-          if (refreshedFor40011 || session.storage_policy.type === 'remote' && !session.storage_policy.relay) throw err;
+          // Only the master takes the access token; a storage URL that expired needs a new session.
+          if (refreshedFor40011 || adapter.kind !== 'local') throw err;
           refreshedFor40011 = true;
           await this.deps.client.refresh();
           continue;
         }
         await this.backoff(err, signal);
+        if (adapter.queryProgress) {
+          // the provider may hold some or all of the part (OneDrive after a 416 or a lost answer): continue from there
+          const held = await this.withRetry(signal, () => adapter.queryProgress!(session, signal));
+          if (held < part.start) throw new EngineError('session-expired', `${adapter.kind} lost data it had accepted (holds ${held} bytes, part ${part.index + 1} starts at ${part.start})`);
+          if (this.providerHas(part, held)) return;
+        }
       }
     }
   }
@@ -425,14 +480,14 @@ export class UploadJob {
     if (classify(e) === 'stop') {
       // Nothing can go until the user acts (e.g. logs in again): park it with its session and its reason;
       // the engine pauses the rest, and resume continues from the journal.
-      this.patch({ error: { code: e.code, message: e.message, serverCode: e.serverCode } });
+      this.patch({ error: errorRecord(e) });
       return this.setState('paused');
     }
     if (classify(e) === 'fail-file' && this.row.session && e.code !== 'session-expired') {
       // a per-file refusal mid-upload (lock lost, quota…): the half-made session is of no use
       await this.dropSession();
     }
-    this.finish('failed', { code: e.code, message: e.message, serverCode: e.serverCode });
+    this.finish('failed', errorRecord(e));
   }
 
   /** Cancels the server session (best effort) and forgets it and its parts. */
@@ -448,6 +503,7 @@ export class UploadJob {
     this.ackedBytes = 0;
     this.inflight.clear();
     this.freshSession = false;
+    this.resumeAt.clear();
     this.row = this.reload();
     this.patch({ bytesDone: 0 });
   }
@@ -500,6 +556,13 @@ export class UploadJob {
     let n = this.ackedBytes;
     for (const v of this.inflight.values()) n += v;
     this.deps.onProgress(this.row.id, Math.min(n, this.row.size));
+  }
+}
+
+/** A provider that cannot store empty files (OneDrive) refuses them before a session or a byte. */
+function refuseEmpty(adapter: PolicyAdapter, name: string, size: number): void {
+  if (size === 0 && !adapter.capabilities.emptyFiles) {
+    throw new EngineError('unsupported-feature', `${name}: ${adapter.kind} storage cannot hold empty files`);
   }
 }
 

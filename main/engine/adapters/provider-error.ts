@@ -1,0 +1,121 @@
+/**
+ * Storage providers' error bodies → typed EngineErrors that classify() understands:
+ *   - throttling ('throttled', retried after the provider's hint: Retry-After or OneDrive's retryAfterSeconds)
+ *   - an expired, refused or forgotten URL/upload ('session-expired': the engine makes a new Cloudreve session)
+ *   - a malformed request of ours (wrong ETag, part too small, bad order: 'storage-protocol', fails loudly)
+ *   - anything else by HTTP status ('http-status': 5xx/408/429 retried, the rest fails the file)
+ * Formats: S3-family XML `<Error><Code/><Message/></Error>` (also inside an HTTP 200), OneDrive/Graph JSON
+ * `{error: {code, message, innererror: {code}, retryAfterSeconds}}`, Qiniu `{error}`, Upyun `{message, code}`.
+ */
+import { XMLParser } from 'fast-xml-parser';
+import { retryAfterMs, scrub, type RawResponse, type RequestContext } from '../api/http.js';
+import { EngineError, type ErrorCode } from '../errors.js';
+
+const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true });
+
+/** Parses an XML body; null when it is not XML. */
+export function parseXml(body: string): Record<string, unknown> | null {
+  if (!/^\s*</.test(body)) return null;
+  try {
+    return xml.parse(body) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** The S3-family `<Error>` of a body, if it has one (S3 may send it with HTTP 200). */
+export function s3ErrorOf(body: string): { code: string; message: string } | null {
+  const doc = parseXml(body);
+  const e = doc?.Error as Record<string, unknown> | undefined;
+  if (!e || typeof e !== 'object') return null;
+  return { code: String(e.Code ?? ''), message: String(e.Message ?? '') };
+}
+
+const S3_EXPIRED = new Set(['ExpiredToken', 'TokenRefreshRequired', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'NoSuchUpload', 'InvalidToken']);
+const S3_THROTTLED = new Set(['SlowDown', 'RequestTimeout', 'ServiceUnavailable', 'InternalError', 'RequestTimeTooSkewed', 'Throttling']);
+const S3_PROTOCOL = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'EntityTooLarge', 'BadDigest', 'InvalidDigest', 'MalformedXML', 'IncompleteBody', 'InvalidArgument']);
+
+function s3Code(code: string, message: string, status: number): ErrorCode {
+  if (S3_EXPIRED.has(code)) return 'session-expired';
+  // pre-signed URL past X-Amz-Expires: 403 AccessDenied "Request has expired"
+  if (code === 'AccessDenied' && /expire/i.test(message)) return 'session-expired';
+  if (S3_THROTTLED.has(code)) return 'throttled';
+  if (S3_PROTOCOL.has(code)) return 'storage-protocol';
+  if (code === 'AccessDenied') return 'permission';
+  return byStatus(status);
+}
+
+function byStatus(status: number): ErrorCode {
+  if (status === 429 || status === 503) return 'throttled';
+  if (status === 404 || status === 410) return 'session-expired';
+  return 'http-status';
+}
+
+function jsonOf(body: string): Record<string, unknown> | null {
+  if (!/^\s*\{/.test(body)) return null;
+  try {
+    const v = JSON.parse(body) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function make(code: ErrorCode, ctx: RequestContext, raw: RawResponse, detail: string, retryMs?: number): EngineError {
+  return new EngineError(code, `${ctx.op}: ${ctx.endpoint} answered HTTP ${raw.status}: ${scrub(detail, ctx).slice(0, 300)}`, {
+    httpStatus: raw.status,
+    retryAfterMs: retryMs ?? retryAfterMs(raw.headers),
+  });
+}
+
+/** An S3-family (S3, KS3, OSS, COS, OBS) error answer. */
+export function s3Error(raw: RawResponse, ctx: RequestContext): EngineError {
+  const e = s3ErrorOf(raw.body);
+  if (e) return make(s3Code(e.code, e.message, raw.status), ctx, raw, `${e.code}${e.message ? `: ${e.message}` : ''}`);
+  // OBS may answer in JSON {code, message}
+  const j = jsonOf(raw.body);
+  if (j && typeof j.code === 'string') return make(s3Code(j.code, String(j.message ?? ''), raw.status), ctx, raw, `${j.code}: ${String(j.message ?? '')}`);
+  return make(byStatus(raw.status), ctx, raw, raw.body ? 'non-XML body' : 'empty body');
+}
+
+/** A Microsoft Graph (OneDrive) error answer. */
+export function onedriveError(raw: RawResponse, ctx: RequestContext): EngineError {
+  const j = jsonOf(raw.body);
+  const err = (j?.error ?? null) as Record<string, unknown> | null;
+  const inner = (err?.innererror ?? null) as Record<string, unknown> | null;
+  const code = String(inner?.code ?? err?.code ?? '');
+  const message = String(err?.message ?? '');
+  const retrySec = Number(err?.retryAfterSeconds ?? j?.retryAfterSeconds);
+  const retryMs = Number.isFinite(retrySec) && retrySec > 0 ? retrySec * 1000 : undefined;
+  let kind: ErrorCode;
+  if (retryMs !== undefined || raw.status === 429 || code === 'activityLimitReached' || code === 'throttledRequest') kind = 'throttled';
+  else if (raw.status === 404 || code === 'itemNotFound' || code === 'uploadSessionNotFound' || code === 'unauthenticated' || raw.status === 401)
+    kind = 'session-expired';
+  else if (code === 'fragmentOverlap' || raw.status === 416) kind = 'http-status'; // the engine asks nextExpectedRanges and carries on
+  else if (code === 'invalidRange' || code === 'invalidRequest') kind = 'storage-protocol';
+  else kind = byStatus(raw.status);
+  return make(kind, ctx, raw, code ? `${code}${message ? `: ${message}` : ''}` : raw.body ? 'unexpected body' : 'empty body', retryMs);
+}
+
+/** A Qiniu error answer `{error}` (401 bad token, 612 no such upload, 579 callback failed, 573 rate limit). */
+export function qiniuError(raw: RawResponse, ctx: RequestContext): EngineError {
+  const j = jsonOf(raw.body);
+  const text = typeof j?.error === 'string' ? j.error : raw.body ? 'unexpected body' : 'empty body';
+  let kind: ErrorCode;
+  if (raw.status === 401 || raw.status === 612 || /expired/i.test(text)) kind = 'session-expired';
+  else if (raw.status === 573 || raw.status === 429) kind = 'throttled';
+  else if (raw.status === 400 || raw.status === 413) kind = 'storage-protocol';
+  else if (raw.status === 579) kind = 'api'; // Cloudreve refused Qiniu's callback: retrying cannot help
+  else kind = raw.status >= 500 ? 'server' : byStatus(raw.status);
+  return make(kind, ctx, raw, text);
+}
+
+/** An Upyun error answer `{message, code}` (401 bad signature or expired policy, 429 rate limit). */
+export function upyunError(raw: RawResponse, ctx: RequestContext): EngineError {
+  const j = jsonOf(raw.body);
+  const text = j && typeof j.message === 'string' ? `${j.message}${j.code !== undefined ? ` (${String(j.code)})` : ''}` : raw.body ? 'unexpected body' : 'empty body';
+  let kind: ErrorCode;
+  if (raw.status === 401 || /expired|signature/i.test(text)) kind = 'session-expired';
+  else kind = byStatus(raw.status);
+  return make(kind, ctx, raw, text);
+}

@@ -8,7 +8,7 @@ import type { Engine, EngineConfig, SkippedEntry } from '../engine/index.js';
 import { readSettings, type Settings } from '../engine/settings-schema.js';
 import { EngineError } from '../engine/errors.js';
 import { toUri } from '../engine/api/uri.js';
-import type { IfExists, TransferSnapshot } from '../engine/types.js';
+import type { ConnectivityState, IfExists, TransferSnapshot } from '../engine/types.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
 import { BatchedOutput } from './batched-output.js';
 import { formatBytes } from './format.js';
@@ -94,6 +94,11 @@ function formatEta(s: number | null): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
+/** "next try in 12 s" (or "trying now" while a probe runs). */
+function nextProbe(c: ConnectivityState, now: number): string {
+  return c.nextProbeAt === null ? 'trying now' : `next try in ${Math.max(1, Math.round((c.nextProbeAt - now) / 1000))} s`;
+}
+
 /** What a command admitted: the transfers, and what was left out while the paths were collected. */
 interface Picked {
   ids: string[];
@@ -124,8 +129,11 @@ async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, 
     lastDraw = now;
     const o = engine.overall();
     const pct = o.bytesTotal > 0 ? Math.floor((o.bytesDone / o.bytesTotal) * 100) : 100;
-    out(`\r\x1b[K${pct}%  ${formatBytes(o.bytesDone)} / ${formatBytes(o.bytesTotal)}  ${formatBytes(Math.round(o.speed))}/s  ETA ${formatEta(o.eta)}  active ${o.active}, queued ${o.queued}`);
+    const c = engine.connectivity();
+    const state = c.online ? `active ${o.active}, queued ${o.queued}` : `OFFLINE, ${nextProbe(c, now)} (${c.reason ?? 'server unreachable'})`;
+    out(`\r\x1b[K${pct}%  ${formatBytes(o.bytesDone)} / ${formatBytes(o.bytesTotal)}  ${formatBytes(Math.round(o.speed))}/s  ETA ${formatEta(o.eta)}  ${state}`);
   };
+  let offlineSaid = false;
   const disposers = [
     engine.events.on('transfer-state-changed', ({ transfer: t, from }) => {
       if (!ours(t.id)) return;
@@ -144,6 +152,22 @@ async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, 
       if (!ours(p.id)) return;
       if (json) emit({ event: 'progress', id: p.id, bytes: p.bytesDone, speed: Math.round(p.speed), eta: p.eta });
       draw();
+    }),
+    engine.events.on('connectivity-changed', (c) => {
+      if (json) {
+        emit({ event: 'connectivity', online: c.online, reason: c.reason ?? undefined, since: c.since ?? undefined, next_probe_at: c.nextProbeAt ?? undefined });
+      } else if (live) {
+        draw(true);
+      } else if (!c.online && !offlineSaid) {
+        // plain output: one line when the server goes away, one when it is back (not one per probe)
+        offlineSaid = true;
+        batched.flush();
+        ctx.stderr.write(`offline: ${c.reason ?? 'server unreachable'}; uploads wait and continue by themselves (${nextProbe(c, Date.now())})\n`);
+      } else if (c.online && offlineSaid) {
+        offlineSaid = false;
+        batched.flush();
+        ctx.stderr.write('online again: continuing\n');
+      }
     }),
     engine.events.on('log', (l) => {
       if (json) emit({ event: 'log', level: l.level, message: l.message });

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { CloudreveClient } from '../../../main/engine/api/client.js';
 import { EngineError, classify } from '../../../main/engine/errors.js';
 import { storageContext, storageRequest } from '../../../main/engine/adapters/storage-http.js';
-import { CLIENT_ID, sendJson, sendText, startServer, tokenPair, type TestServer } from './helpers.js';
+import { CLIENT_ID, sendJson, sendText, tokenPair, withServer } from './helpers.js';
 
 function client(url: string, extra: Partial<ConstructorParameters<typeof CloudreveClient>[0]> = {}) {
   return new CloudreveClient({ baseUrl: url, clientId: CLIENT_ID, tokens: tokenPair(3600, 86400), version: '4.18.0', ...extra });
@@ -24,15 +24,6 @@ async function failure(p: Promise<unknown>): Promise<EngineError> {
     return err;
   }
   return assert.fail('expected a rejection');
-}
-
-async function withServer(handler: Parameters<typeof startServer>[0], fn: (s: TestServer) => Promise<void>, opts: { readBody?: boolean } = {}) {
-  const s = await startServer(handler, opts);
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
 }
 
 /** Headers at once, then one byte every 100 ms, never finishing (bounded: stops after 30 s or when the client leaves). */

@@ -56,6 +56,16 @@ export async function startServer(handler: Handler, opts: { readBody?: boolean }
   };
 }
 
+/** Runs `fn` against a loopback server with `handler`, closing it afterwards. */
+export async function withServer(handler: Handler, fn: (s: TestServer) => Promise<void>, opts: { readBody?: boolean } = {}): Promise<void> {
+  const s = await startServer(handler, opts);
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
 export function sendJson(res: ServerResponse, obj: unknown, status = 200, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(obj);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), ...headers });

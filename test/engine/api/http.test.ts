@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { CloudreveClient } from '../../../main/engine/api/client.js';
 import { foreignHeaders, isMasterUrl, normalizeBaseUrl, retryAfterMs, MasterHttp } from '../../../main/engine/api/http.js';
 import { EngineError, classify } from '../../../main/engine/errors.js';
-import { CLIENT_ID, USER, refusedPort, sendJson, sendText, sleep, startServer, tokenPair, type TestServer } from './helpers.js';
+import { CLIENT_ID, USER, refusedPort, sendJson, sendText, sleep, tokenPair, withServer } from './helpers.js';
 
 const ok = (data?: unknown) => (data === undefined ? { code: 0, msg: '' } : { code: 0, data, msg: '' });
 
@@ -26,15 +26,6 @@ async function rejects(p: Promise<unknown>, check: (e: EngineError) => void): Pr
     return err;
   }
   assert.fail('expected a rejection');
-}
-
-async function withServer(handler: Parameters<typeof startServer>[0], fn: (s: TestServer) => Promise<void>, opts: { readBody?: boolean } = {}) {
-  const s = await startServer(handler, opts);
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
 }
 
 test('base URL normalisation and the master-only guards', () => {

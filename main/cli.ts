@@ -19,6 +19,7 @@ import { authCommands } from './cli/auth-commands.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './cli/command.js';
 import { ensureHome } from './cli/home.js';
 import { resolveHome } from './engine/home-folder.js';
+import { syncCommands } from './cli/sync-commands.js';
 import { transferCommands } from './cli/transfer-commands.js';
 import { EngineError, redact } from './engine/errors.js';
 
@@ -26,10 +27,10 @@ export const EXIT = { OK: 0, PARTIAL: 1, USAGE: 2, FAILED: 3, LOGIN: 4, CANCELLE
 
 const PROG = 'cloudreve-sync';
 
-/** The dispatch table: account commands ∪ transfer commands (a name may not be defined twice). */
+/** The dispatch table: account ∪ transfer ∪ sync commands (a name may not be defined twice). */
 export function commandTable(): Record<string, CommandSpec> {
   const table: Record<string, CommandSpec> = { ...authCommands };
-  for (const [name, spec] of Object.entries(transferCommands)) {
+  for (const [name, spec] of [...Object.entries(transferCommands), ...Object.entries(syncCommands)]) {
     if (name in table) throw new Error(`command "${name}" is defined twice`);
     table[name] = spec;
   }

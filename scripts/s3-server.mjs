@@ -164,6 +164,11 @@ async function main() {
   };
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
+  // a parent that died without stopping us (a killed test run) must not leave Swift running
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop(0);
+  }, 1000).unref();
   start('memcached', ['-u', 'root', '-l', '127.0.0.1', '-p', String(ports.memcached), '-m', '64'], 'memcached.log');
   for (const n of ['account', 'container', 'object', 'proxy']) {
     const c = start(`swift-${n}-server`, [path.join(dir, `${n}-server.conf`)], `${n}.log`);
@@ -175,7 +180,7 @@ async function main() {
     });
   }
   const endpoint = `http://127.0.0.1:${ports.proxy}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 150_000;
   for (;;) {
     try {
       const r = await fetch(`${endpoint}/healthcheck`, { signal: AbortSignal.timeout(2000) });
@@ -184,7 +189,7 @@ async function main() {
       /* not up yet */
     }
     if (Date.now() > deadline) {
-      process.stderr.write('s3-server: Swift did not become healthy within 60 s\n');
+      process.stderr.write('s3-server: Swift did not become healthy within 150 s\n');
       return stop(1);
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -71,8 +71,8 @@ async function storedSettings(home: string): Promise<Settings> {
   return readSettings(home) ?? { ...(await import('../engine/config.js')).openConfig(home).store };
 }
 
-/** The stored settings, overridden by the command line. */
-async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<EngineConfig> {
+/** The stored settings, overridden by the command line (the sync commands use it too). */
+export async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<EngineConfig> {
   const flags = parseFlags(args);
   const settings = await storedSettings(ctx.home);
   return {

@@ -1,5 +1,6 @@
 /** The engine's public surface: what createEngine (index.ts) is configured with and what it returns. */
 import type { TypedEmitter, EngineEvents } from './events.js';
+import type { SyncApi, SyncSettings } from './sync/sync-service.js';
 import type { ClientOptions } from './api/client.js';
 import type { SkippedEntry } from './fs/local-tree.js';
 import type { ProbeTiming } from './connectivity.js';
@@ -27,6 +28,8 @@ export interface EngineConfig {
    * (`cloudreve-sync transfers`) passes false.
    */
   exclusive?: boolean;
+  /** Folder sync: scan intervals, write settling, the mass-delete guard. */
+  sync?: SyncSettings;
   /** API client timeouts (the `timeouts` setting; ClientOptions['timeouts'] of api/client.ts). */
   timeouts?: ClientOptions['timeouts'];
   /** Overrides for tests. */
@@ -49,6 +52,8 @@ export interface EnqueueOptions {
 
 export interface Engine {
   readonly events: TypedEmitter<EngineEvents>;
+  /** Folder sync: pairs, passes, conflicts; start() runs the watched pairs in the background. */
+  readonly sync: SyncApi;
   account(): AccountInfo | null;
   login(server: string, email: string, password: string, otp?: string): Promise<AccountInfo>;
   logout(): Promise<void>;

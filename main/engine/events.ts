@@ -1,6 +1,6 @@
 /** Typed engine events: past-tense facts. Subscriptions return a disposer. */
 import { EventEmitter } from 'node:events';
-import type { ConnectivityState, OverallProgress, TransferSnapshot, TransferState } from './types.js';
+import type { ConnectivityState, OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
 
 export interface EngineEvents {
   'transfer-added': TransferSnapshot;
@@ -11,6 +11,11 @@ export interface EngineEvents {
   /** throttled aggregate over all transfers */
   'overall-progressed': OverallProgress;
   'account-changed': { loggedIn: boolean; email?: string };
+  /** a sync pair was added or changed (settings, state, last scan) */
+  'pair-changed': SyncPair;
+  'pair-removed': { id: string };
+  /** a sync pass kept both versions of a file: theirs in place, ours under a conflict name */
+  'sync-conflict': SyncConflict;
   /** the server became unreachable (with the reason and the next probe time, again before each probe) or answered again */
   'connectivity-changed': ConnectivityState;
   'log': { level: 'debug' | 'info' | 'warn' | 'error'; message: string };

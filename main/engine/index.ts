@@ -2,8 +2,8 @@
  * The engine's only entry for the shell and the CLI: createEngine(config) → Engine.
  * Plain Node: never imports electron. Whatever it needs from the host (paths, secrets) arrives in EngineConfig.
  *
- * It only assembles the parts: the home folder (lock, journal), the account (account.ts) and the transfers
- * (transfers.ts).
+ * It only assembles the parts: the home folder (lock, journal), the account (account.ts), the transfers
+ * (transfers.ts) and folder sync (sync/sync-service.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,11 +16,13 @@ import { TypedEmitter, type EngineEvents } from './events.js';
 import { lockHome } from './home-lock.js';
 import { openJournal, type Journal } from './journal/journal.js';
 import { readSettings } from './settings-schema.js';
+import { SyncService } from './sync/sync-service.js';
 import { Transfers } from './transfers.js';
 
 export type { EngineEvents } from './events.js';
 export type { Engine, EngineConfig, EnqueueOptions } from './engine-api.js';
 export type { SkippedEntry } from './fs/local-tree.js';
+export type { PairSpec, PassReport, SyncApi, SyncSettings } from './sync/sync-service.js';
 export * from './types.js';
 
 export async function createEngine(config: EngineConfig): Promise<Engine> {
@@ -49,9 +51,11 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     onChange: (state) => events.emit('connectivity-changed', state),
   });
   const transfers = new Transfers({ config, journal, events, account, connectivity });
+  const sync = new SyncService({ journal, transfers, account, events, settings: { settleMs: config.settleMs, ...config.sync } });
 
   const engine: Engine = {
     events,
+    sync,
     account: () => account.info(),
     async login(server, email, password, otp) {
       const info = await account.login(server, email, password, otp);
@@ -84,6 +88,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     clearFinished: () => transfers.clearFinished(),
     idle: () => transfers.idle(),
     async close() {
+      await sync.close();
       connectivity.close();
       await transfers.close();
       journal.close();

@@ -22,7 +22,8 @@ export type Settings = {
   defaultTargetFolderUri: string;
   /** the "Upload to Cloudreve" file-manager entries are installed */
   shellIntegration: boolean;
-  timeouts: { connectMs: number; responseMs: number; idleMs: number };
+  /** API client timeouts (api/http.ts Timeouts); `totalMs` (a small API call's whole exchange) is optional */
+  timeouts: { connectMs: number; responseMs: number; idleMs: number; totalMs?: number };
 };
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'clientId'> = {
@@ -63,6 +64,7 @@ export const SETTINGS_SCHEMA: Record<keyof Settings, SchemaRule> = {
       connectMs: { type: 'integer', minimum: 100 },
       responseMs: { type: 'integer', minimum: 100 },
       idleMs: { type: 'integer', minimum: 100 },
+      totalMs: { type: 'integer', minimum: 100 },
     },
   },
 };

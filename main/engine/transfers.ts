@@ -10,6 +10,7 @@ import { toUri } from './api/uri.js';
 import type { EngineConfig, EnqueueOptions } from './engine-api.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
+import { fingerprint, type Fingerprint } from './fs/file-source.js';
 import { collectTree } from './fs/local-tree.js';
 import type { Journal, UploadRow } from './journal/journal.js';
 import { LiveProgress } from './transfer/live-progress.js';
@@ -18,6 +19,18 @@ import { DEFAULT_QUEUE, RESUMABLE_STATES, TransferQueue, type QueueOptions } fro
 import { BandwidthLimiter } from './transfer/throttle.js';
 import { UploadJob } from './transfer/upload-job.js';
 import type { IfExists, OverallProgress, TransferSnapshot, TransferState } from './types.js';
+
+/** One file to upload to an exact target URI. */
+export interface FileUpload {
+  path: string;
+  targetUri: string;
+  /** its fingerprint when already taken (else taken now) */
+  fp?: Fingerprint;
+  ifExists?: IfExists;
+  priority?: number;
+  /** the primary entity the target must still have (an overwrite of our last upload); 40076 otherwise */
+  previous?: string | null;
+}
 
 export interface TransfersDeps {
   config: EngineConfig;
@@ -93,30 +106,38 @@ export class Transfers {
     }
     // Remote folders first (empty ones too); session creation would make parents, but not empty folders.
     for (const f of tree.folders) await c.createFolder(f);
+    const ifExists = opts.ifExists ?? this.ifExists;
+    return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority })));
+  }
+
+  /** Single files to exact target URIs (sync decides each one's target and guard). Returns transfer ids, in order. */
+  async enqueueFiles(files: FileUpload[]): Promise<string[]> {
     const account = this.account.key();
     const rows: UploadRow[] = [];
+    const fps = await Promise.all(files.map((f) => f.fp ?? fingerprint(f.path)));
     this.journal.transaction(() => {
-      for (const f of tree.files) {
+      files.forEach((f, i) => {
         rows.push(
           this.journal.uploads.insert({
             id: randomUUID(),
             account,
             localPath: f.path,
-            targetUri: f.uri,
-            size: f.fp.size,
-            mtimeMs: f.fp.mtimeMs,
-            inode: f.fp.inode,
-            ifExists: opts.ifExists ?? this.ifExists,
-            priority: opts.priority ?? 0,
+            targetUri: f.targetUri,
+            size: fps[i].size,
+            mtimeMs: fps[i].mtimeMs,
+            inode: fps[i].inode,
+            ifExists: f.ifExists ?? this.ifExists,
+            priority: f.priority ?? 0,
             state: 'queued',
             session: null,
             sessionUri: null,
             bytesDone: 0,
             error: null,
             attempts: 0,
+            previous: f.previous ?? null,
           }),
         );
-      }
+      });
     });
     for (const r of rows) this.events.emit('transfer-added', this.progress.snapshot(r));
     this.queue.admit(rows.map((r) => r.id));

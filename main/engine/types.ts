@@ -66,6 +66,59 @@ export interface AccountInfo {
   serverVersion: string;
 }
 
+/** How a sync pair treats local deletions: backup never deletes; mirror trashes them remotely (guarded). */
+export type SyncMode = 'backup' | 'mirror';
+
+/**
+ * What a sync pair is doing or waiting for. None of offline, login-required, unavailable is ever read as
+ * "files were deleted": the pair just waits and tries again.
+ */
+export type PairState =
+  | 'idle' // in sync as of the last pass
+  | 'scanning'
+  | 'syncing' // uploads of the last pass still running
+  | 'paused' // by the user
+  | 'offline' // the server cannot be reached
+  | 'login-required'
+  | 'unavailable' // the local folder is missing, unmounted or unreadable
+  | 'needs-confirmation' // the mass-delete guard stopped a mirror pass: confirm or pause
+  | 'error';
+
+/** A local folder kept backed up to a folder on the account. */
+export interface SyncPair {
+  id: string;
+  /** `server|userId` */
+  account: string;
+  /** absolute */
+  localPath: string;
+  /** cloudreve://my/… */
+  remoteUri: string;
+  mode: SyncMode;
+  /** gitignore-syntax patterns, on top of the default ignore list */
+  ignore: string[];
+  paused: boolean;
+  /** false: the record of a one-off `sync` pass, not run in the background */
+  watched: boolean;
+  state: PairState;
+  /** why the pair is in its state (code + message; for needs-confirmation also the deletions it holds back) */
+  stateDetail: { code: string; message: string; pendingDeletes?: number } | null;
+  lastScanAt: number | null;
+  lastScanMs: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A conflict a pair kept both versions of: theirs at remoteUri, ours uploaded to conflictUri. */
+export interface SyncConflict {
+  id: number;
+  pairId: string;
+  relPath: string;
+  remoteUri: string;
+  conflictUri: string;
+  reason: string;
+  createdAt: number;
+}
+
 /**
  * Whether the server can be reached (see connectivity.ts). Offline, transfers wait with their sessions and parts
  * kept (state waiting-retry) and continue by themselves when a probe finds the server back.

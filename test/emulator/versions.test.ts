@@ -112,9 +112,13 @@ describe('outages', () => {
   it('a fault with forMs hits every matching request for that long, then goes away', async () => {
     const emu = await startEmulator();
     try {
-      emu.addFault({ path: '^/api/v4/', forMs: 300, action: { type: 'status', status: 503, body: 'maintenance' } });
+      // a window wide enough for three requests on a busy 2-core machine; then wait until it has surely passed
+      const windowMs = 3000;
+      const added = Date.now();
+      emu.addFault({ path: '^/api/v4/', forMs: windowMs, action: { type: 'status', status: 503, body: 'maintenance' } });
       for (let i = 0; i < 3; i++) assert.equal((await api(emu, 'GET', '/api/v4/site/ping')).status, 503);
-      await sleep(350);
+      assert.ok(Date.now() - added < windowMs, 'the three requests ran inside the window');
+      await sleep(windowMs + 100 - (Date.now() - added));
       assert.equal((await api(emu, 'GET', '/api/v4/site/ping')).status, 200);
       assert.throws(() => emu.addFault({ path: '.', forMs: 0, action: { type: 'status', status: 503 } }), /forMs/);
     } finally {

@@ -66,6 +66,7 @@ function sampleRow(over: Partial<UploadRow> = {}): Omit<UploadRow, 'createdAt' |
     bytesDone: 0,
     error: null,
     attempts: 0,
+    previous: null,
     ...over,
   };
 }
@@ -89,7 +90,7 @@ describe('migrations', () => {
       assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-      assert.deepEqual(tables, ['files', 'upload_parts', 'uploads']);
+      assert.deepEqual(tables, ['files', 'sync_conflicts', 'sync_entries', 'sync_pairs', 'upload_parts', 'uploads']);
     });
     assert.equal(MIGRATIONS[0].version, 1);
   });
@@ -271,6 +272,7 @@ describe('uploads repo', () => {
       state: 'failed',
       priority: 1,
       attempts: 0,
+      previous: 'E-prev',
     };
     j.uploads.update('up-1', patch);
     assert.deepEqual(j.uploads.get('up-1'), { id: 'up-1', createdAt: created.createdAt, ...patch });

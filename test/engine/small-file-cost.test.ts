@@ -3,7 +3,7 @@
  * the queue's work to pick the next file, and the CLI's writes to stdout. Each of these once grew per file
  * (four commits per one-part file, a scan of every queued file per pick, one write per output line).
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { openJournal, type UploadRow } from '../../main/engine/journal/journal.j
 import { TransferQueue, DEFAULT_QUEUE } from '../../main/engine/transfer/queue.js';
 import type { UploadJob } from '../../main/engine/transfer/upload-job.js';
 import { runCli } from '../../main/cli.js';
+import { BatchedOutput } from '../../main/cli/batched-output.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
 
 /** Commits in a SQLite WAL file: frames whose "database size after commit" field is set, up to the first stale frame. */
@@ -131,11 +132,14 @@ test('the CLI writes its per-file lines in batches, not one write per line', asy
     const ctx = { stdin: Readable.from([]), stdout, stderr, env: { PATH: process.env.PATH, HOME: dir.path, CLOUDREVE_PASSWORD: emu.password }, isTTY: false };
     assert.equal(await runCli(['--home', home, 'login', '--server', emu.url, '--email', emu.email], ctx), 0);
     writes.length = 0;
+    const t0 = performance.now();
     assert.equal(await runCli(['--home', home, 'upload', join(dir.path, 'many'), '--to', 'batched'], ctx), 0);
+    const elapsed = performance.now() - t0;
     const lines = writes.join('').split('\n').filter(Boolean);
     assert.equal(lines.filter((l) => l.startsWith('uploaded ')).length, N, 'a line per file');
     assert.equal(lines.at(-1), `${N} uploaded, 0 skipped, 0 failed`);
-    assert.ok(writes.length <= 10, `${writes.length} writes for ${lines.length} lines`);
+    // at most one write per 100 ms batch, plus the final flushes (a slow machine makes more batches, not more writes per batch)
+    assert.ok(writes.length <= Math.ceil(elapsed / 100) + 3 && writes.length < lines.length, `${writes.length} writes for ${lines.length} lines in ${elapsed.toFixed(0)} ms`);
   } finally {
     await emu.close();
     dir.cleanup();
@@ -166,4 +170,25 @@ test('the token check before each request decodes the JWTs once per token pair, 
     client.close();
   }
   assert.ok(parses <= 4, `${parses} JSON decodes for 1,000 checks`);
+});
+
+test('BatchedOutput: what is written within one interval goes out as one write; flush() writes at once', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const writes: string[] = [];
+    const out = new BatchedOutput(new Writable({ write: (c: Buffer, _e, cb) => (writes.push(c.toString()), cb()) }), 100);
+    for (let i = 0; i < 50; i++) out.write(`line ${i}\n`);
+    assert.equal(writes.length, 0, 'nothing before the interval ends');
+    mock.timers.tick(100);
+    assert.equal(writes.length, 1);
+    assert.equal(writes[0].split('\n').length, 51);
+    out.write('a\n');
+    out.flush();
+    assert.deepEqual(writes.slice(1), ['a\n'], 'flush writes what is pending at once');
+    mock.timers.tick(500);
+    out.flush();
+    assert.equal(writes.length, 2, 'no empty writes');
+  } finally {
+    mock.timers.reset();
+  }
 });

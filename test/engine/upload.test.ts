@@ -411,7 +411,7 @@ describe('queue verbs', () => {
     }
   });
 
-  test('small files are not stuck behind a huge one; priorities order the queue', async () => {
+  test('small files are not stuck behind a huge one', async () => {
     const env = await setup({ policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 1024 * 1024, maxActiveFiles: 1, smallFileSlots: 2 });
     try {
       const big = env.dir.random('big.bin', 64 * CHUNK); // 4 MiB at 1 MiB/s ≈ 4 s

@@ -56,6 +56,12 @@ function fakeEngine() {
   let current: AccountInfo | null = account;
   const engine: Engine = {
     events: new TypedEmitter<EngineEvents>(),
+    // the IPC contract has no sync methods yet (issue 7): touching this fails the test
+    sync: new Proxy({} as Engine['sync'], {
+      get: (_t, name) => {
+        throw new Error(`IPC touched engine.sync.${String(name)}`);
+      },
+    }),
     account: () => current,
     connectivity: () => ({ online: false, reason: 'cannot reach cloud.example: ECONNREFUSED', since: 1000, nextProbeAt: 5000 }),
     login: async (...args) => {

@@ -24,14 +24,23 @@ import { EngineError } from '../errors.js';
 import { createFilesRepo, type FilesRepo } from './files-repo.js';
 import { migrate } from './migrate.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
+import { createPairsRepo, type PairsRepo } from './pairs-repo.js';
+import { createSyncConflictsRepo, type SyncConflictsRepo } from './sync-conflicts-repo.js';
+import { createSyncEntriesRepo, type SyncEntriesRepo } from './sync-entries-repo.js';
 import { createUploadsRepo, type UploadsRepo } from './uploads-repo.js';
 
 export type { FileRow, FilesRepo } from './files-repo.js';
 export type { PartRow, UploadPatch, UploadRow, UploadsRepo } from './uploads-repo.js';
+export type { NewPair, PairPatch, PairsRepo } from './pairs-repo.js';
+export type { SyncEntryRow, SyncEntriesRepo } from './sync-entries-repo.js';
+export type { SyncConflictsRepo } from './sync-conflicts-repo.js';
 
 export interface Journal {
   readonly uploads: UploadsRepo;
   readonly files: FilesRepo;
+  readonly pairs: PairsRepo;
+  readonly syncEntries: SyncEntriesRepo;
+  readonly conflicts: SyncConflictsRepo;
   /** Runs `fn` (synchronous) in one transaction; nested calls become savepoints. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -95,6 +104,9 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
   return {
     uploads,
     files,
+    pairs: createPairsRepo(db, now),
+    syncEntries: createSyncEntriesRepo(db, now),
+    conflicts: createSyncConflictsRepo(db, now),
     path: file,
     transaction<T>(fn: () => T): T {
       return db.transaction(fn)();

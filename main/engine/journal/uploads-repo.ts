@@ -37,6 +37,8 @@ export interface UploadRow {
   bytesDone: number;
   error: { code: string; message: string; serverCode?: number; httpStatus?: number } | null;
   attempts: number;
+  /** an overwrite's guard: the primary entity the server must still hold (40076 otherwise); sync sets it */
+  previous?: string | null;
   /** ms */
   createdAt: number;
   /** ms */
@@ -84,6 +86,7 @@ interface RawUpload {
   bytes_done: number;
   error: string | null;
   attempts: number;
+  previous: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -107,6 +110,7 @@ const COLUMNS: { [K in keyof Required<UploadPatch>]: [column: string, encode: (v
   bytesDone: ['bytes_done', same],
   error: ['error', json],
   attempts: ['attempts', same],
+  previous: ['previous', same],
   updatedAt: ['updated_at', same],
 };
 
@@ -127,6 +131,7 @@ function toRow(r: RawUpload): UploadRow {
     bytesDone: r.bytes_done,
     error: r.error === null ? null : (JSON.parse(r.error) as UploadRow['error']),
     attempts: r.attempts,
+    previous: r.previous,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -136,9 +141,9 @@ export function createUploadsRepo(db: Database.Database, now: () => number): Upl
   const s = {
     insert: db.prepare<Record<string, unknown>>(`
       INSERT INTO uploads (id, account, local_path, target_uri, size, mtime_ms, inode, if_exists, priority, state,
-                           session, session_uri, bytes_done, error, attempts, created_at, updated_at)
+                           session, session_uri, bytes_done, error, attempts, previous, created_at, updated_at)
       VALUES (@id, @account, @localPath, @targetUri, @size, @mtimeMs, @inode, @ifExists, @priority, @state,
-              @session, @sessionUri, @bytesDone, @error, @attempts, @createdAt, @updatedAt)`),
+              @session, @sessionUri, @bytesDone, @error, @attempts, @previous, @createdAt, @updatedAt)`),
     get: db.prepare<[string], RawUpload>('SELECT * FROM uploads WHERE id = ?'),
     list: db.prepare<{ states: string | null; account: string | null }, RawUpload>(`
       SELECT * FROM uploads
@@ -173,7 +178,7 @@ export function createUploadsRepo(db: Database.Database, now: () => number): Upl
   return {
     insert(row) {
       const t = now();
-      const full: UploadRow = { ...row, createdAt: t, updatedAt: t };
+      const full: UploadRow = { ...row, previous: row.previous ?? null, createdAt: t, updatedAt: t };
       s.insert.run({ ...full, session: json(full.session), error: json(full.error) });
       return full;
     },

@@ -194,6 +194,8 @@ export class UploadJob {
               size: fp.size,
               last_modified: Math.floor(fp.mtimeMs),
               entity_type: entityType || undefined,
+              // sync's overwrite of the version it uploaded last: the server refuses (40076) if that moved on
+              previous: this.row.previous ?? undefined,
               // also for relay policies: without the flag the server does not encrypt what it relays (spec §7)
               encryption_supported: policy?.encryption ? ['aes-256-ctr'] : undefined,
             },

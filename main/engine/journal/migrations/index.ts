@@ -1,7 +1,8 @@
 /** The journal's schema history, in order. Append new steps; never edit an applied one. */
 import type { Migration } from './migration.js';
 import { migration0001 } from './0001-initial.js';
+import { migration0002 } from './0002-sync-pairs.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [migration0001];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];

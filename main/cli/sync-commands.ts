@@ -1,0 +1,227 @@
+/**
+ * `cloudreve-sync sync | pairs | run` — folder sync, headless.
+ *
+ *   sync <local-dir> <cloudreve-uri> [--watch] [--mode backup|mirror] [--dry-run] [--ignore PATTERN]... [--json]
+ *   pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]...
+ *   pairs list | remove ID | pause ID | resume ID | conflicts | confirm ID COUNT   (IDs may be shortened)
+ *   run      every configured pair in the foreground until Ctrl-C / SIGTERM (a headless daemon)
+ *
+ * Exit codes: 0 in sync, 1 some paths could not be synced or deletions are held back for confirmation,
+ * 2 usage, 3/4 fatal (thrown to main/cli.ts), 130 interrupted.
+ */
+import type { Engine, PassReport, SyncPair } from '../engine/index.js';
+import { EngineError } from '../engine/errors.js';
+import type { SyncMode } from '../engine/types.js';
+import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
+import { engineConfig } from './transfer-commands.js';
+
+function mode(args: ParsedArgs): SyncMode | undefined {
+  const m = args.flags.mode;
+  if (m === undefined) return undefined;
+  if (m !== 'backup' && m !== 'mirror') throw new UsageError(`--mode must be backup or mirror, not "${String(m)}"`);
+  return m;
+}
+
+function patterns(args: ParsedArgs): string[] {
+  const v = args.flags.ignore;
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+/** Resolves when the user interrupts (Ctrl-C or SIGTERM). */
+function interrupted(): { promise: Promise<void>; dispose(): void } {
+  let done!: () => void;
+  const promise = new Promise<void>((r) => (done = r));
+  const on = () => done();
+  process.once('SIGINT', on);
+  process.once('SIGTERM', on);
+  return { promise, dispose: () => (process.off('SIGINT', on), process.off('SIGTERM', on)) };
+}
+
+function printReport(ctx: CliContext, r: PassReport, json: boolean): number {
+  if (json) {
+    ctx.stdout.write(JSON.stringify({ event: 'pass', ...r }) + '\n');
+  } else {
+    const verb = r.dryRun ? 'would ' : '';
+    for (const a of r.actions) ctx.stdout.write(`${verb}${a.action.padEnd(13)} ${a.rel}${a.reason ? `  (${a.reason})` : ''}\n`);
+    for (const p of r.problems) ctx.stderr.write(`cannot sync ${p.rel}: ${p.reason}\n`);
+    if (r.blocked) ctx.stderr.write(`deletions held back: ${r.blocked.message}\n`);
+    if (!r.dryRun) {
+      ctx.stdout.write(
+        `${r.uploads} uploaded, ${r.foldersCreated} folders created, ${r.recorded} already there, ${r.deleted} moved to the server's trash, ${r.conflicts} conflicts kept\n`,
+      );
+    } else if (r.actions.length === 0) ctx.stdout.write('nothing to do\n');
+  }
+  return r.problems.length > 0 || r.blocked ? 1 : 0;
+}
+
+async function withEngine<T>(ctx: CliContext, args: ParsedArgs, fn: (engine: Engine) => Promise<T>, autoResume = false): Promise<T> {
+  const { createEngine } = await import('../engine/index.js'); // loaded on first use, like the transfer commands
+  const engine = await createEngine({ ...(await engineConfig(ctx, args)), autoResume });
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** A pair by id or unique id prefix. */
+function findPair(engine: Engine, id: string | undefined): SyncPair {
+  if (!id) throw new UsageError('a pair ID is needed (see `cloudreve-sync pairs list`)');
+  const matches = engine.sync.listPairs().filter((p) => p.id === id || p.id.startsWith(id));
+  if (matches.length === 0) throw new EngineError('not-found', `no sync pair ${id}`);
+  if (matches.length > 1) throw new UsageError(`${id} matches several pairs; give more of the ID`);
+  return matches[0];
+}
+
+function describePair(p: SyncPair): string {
+  const state = p.paused ? 'paused' : p.state;
+  const detail = p.stateDetail ? `  (${p.stateDetail.message})` : '';
+  return `${p.id.slice(0, 8)}  ${p.mode.padEnd(6)}  ${state.padEnd(18)} ${p.localPath} → ${p.remoteUri}${p.ignore.length ? `  ignore: ${p.ignore.join(' ')}` : ''}${detail}`;
+}
+
+const sync: CommandSpec = {
+  summary: 'sync a local folder to a Cloudreve folder once (or keep watching with --watch)',
+  usage: 'sync <local-dir> <cloudreve-uri|folder> [--watch] [--mode backup|mirror] [--dry-run] [--ignore PATTERN]... [--json]',
+  flags: {
+    watch: { type: 'boolean', help: 'after the pass, keep watching the folder and sync changes until Ctrl-C' },
+    mode: { type: 'string', value: 'backup|mirror', help: 'backup (default) never deletes; mirror moves local deletions to the server trash' },
+    'dry-run': { type: 'boolean', help: 'print what would be done, change nothing' },
+    ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'gitignore-style pattern to leave out (repeatable), on top of the default litter list' },
+    json: { type: 'boolean', help: 'one JSON object per line' },
+    'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth limit, e.g. 10M, 512k, off' },
+  },
+  async run(ctx, args) {
+    const [local, remote, extra] = args.positionals;
+    if (!local || !remote || extra !== undefined) throw new UsageError('sync needs exactly a local folder and a Cloudreve folder');
+    const dryRun = args.flags['dry-run'] === true;
+    if (dryRun && args.flags.watch) throw new UsageError('--dry-run and --watch do not go together');
+    const json = args.flags.json === true;
+    return withEngine(ctx, args, async (engine) => {
+      const spec = { localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args), dryRun };
+      const report = await engine.sync.syncOnce(spec);
+      const first = printReport(ctx, report, json);
+      if (!args.flags.watch) return first;
+      const stopWatching = await engine.sync.follow(report.pairId);
+      const off = logEvents(ctx, engine, json);
+      ctx.stderr.write('watching for changes; Ctrl-C to stop\n');
+      const sig = interrupted();
+      await sig.promise;
+      sig.dispose();
+      off();
+      await stopWatching();
+      return 130;
+    });
+  },
+};
+
+/** One line per pair state change, conflict and finished upload while running in the foreground. */
+function logEvents(ctx: CliContext, engine: Engine, json: boolean): () => void {
+  const line = (obj: Record<string, unknown>, text: string) => ctx.stdout.write(json ? JSON.stringify(obj) + '\n' : `${text}\n`);
+  const offs = [
+    engine.events.on('pair-changed', (p) => line({ event: 'pair', id: p.id, state: p.state, detail: p.stateDetail }, describePair(p))),
+    engine.events.on('sync-conflict', (c) => line({ event: 'conflict', ...c }, `conflict: ${c.relPath} — both kept, ours is ${c.conflictUri}`)),
+    engine.events.on('transfer-state-changed', ({ transfer: t }) => {
+      if (t.state === 'done' || t.state === 'failed') {
+        line({ event: 'transfer', id: t.id, path: t.localPath, state: t.state, error: t.error ?? undefined }, `${t.state === 'done' ? 'uploaded' : 'failed  '} ${t.localPath}${t.error ? `  (${t.error.message})` : ''}`);
+      }
+    }),
+    engine.events.on('log', (l) => {
+      if (l.level === 'warn' || l.level === 'error') ctx.stderr.write(`${l.message}\n`);
+    }),
+  ];
+  return () => offs.forEach((o) => o());
+}
+
+const pairs: CommandSpec = {
+  summary: 'configure the folders `run` and the app keep in sync: add, list, remove, pause, resume, conflicts, confirm',
+  usage: 'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... | list | remove ID | pause ID | resume ID | conflicts | confirm ID COUNT  [--json]',
+  flags: {
+    mode: { type: 'string', value: 'backup|mirror', help: 'pairs add: backup (default) or mirror' },
+    ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'pairs add: gitignore-style pattern to leave out (repeatable)' },
+    json: { type: 'boolean', help: 'JSON output' },
+  },
+  async run(ctx, args) {
+    const [verb, ...rest] = args.positionals;
+    const json = args.flags.json === true;
+    const out = (obj: unknown, text: string) => ctx.stdout.write(json ? JSON.stringify(obj) + '\n' : `${text}\n`);
+    switch (verb) {
+      case 'add': {
+        const [local, remote, extra] = rest;
+        if (!local || !remote || extra !== undefined) throw new UsageError('pairs add needs a local folder and a Cloudreve folder');
+        return withEngine(ctx, args, async (engine) => {
+          const p = engine.sync.addPair({ localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args) });
+          out(p, `added ${describePair(p)}`);
+          return 0;
+        });
+      }
+      case 'list':
+        return withEngine(ctx, args, async (engine) => {
+          const list = engine.sync.listPairs();
+          if (json) out(list, '');
+          else if (list.length === 0) ctx.stdout.write('no sync pairs (add one with `cloudreve-sync pairs add <folder> <cloudreve-uri>`)\n');
+          else for (const p of list) ctx.stdout.write(`${describePair(p)}\n`);
+          return 0;
+        });
+      case 'remove':
+      case 'pause':
+      case 'resume':
+        return withEngine(ctx, args, async (engine) => {
+          const p = findPair(engine, rest[0]);
+          if (verb === 'remove') {
+            await engine.sync.removePair(p.id);
+            out({ removed: p.id }, `removed ${p.id.slice(0, 8)} (no file was deleted anywhere)`);
+          } else {
+            const q = verb === 'pause' ? engine.sync.pausePair(p.id) : engine.sync.resumePair(p.id);
+            out(q, describePair(q));
+          }
+          return 0;
+        });
+      case 'conflicts':
+        return withEngine(ctx, args, async (engine) => {
+          const list = engine.sync.conflicts();
+          if (json) out(list, '');
+          else if (list.length === 0) ctx.stdout.write('no conflicts\n');
+          else for (const c of list) ctx.stdout.write(`${new Date(c.createdAt).toISOString()}  ${c.relPath}: theirs at ${c.remoteUri}, ours at ${c.conflictUri} (${c.reason})\n`);
+          return 0;
+        });
+      case 'confirm': {
+        const count = Number(rest[1]);
+        if (!Number.isInteger(count) || count < 1) throw new UsageError('pairs confirm needs a pair ID and the number of deletions shown by `pairs list`');
+        return withEngine(ctx, args, async (engine) => printReport(ctx, await engine.sync.confirmDeletes(findPair(engine, rest[0]).id, count), json));
+      }
+      default:
+        throw new UsageError(verb ? `unknown pairs command "${verb}"` : 'pairs needs a command: add, list, remove, pause, resume, conflicts or confirm');
+    }
+  },
+};
+
+const run: CommandSpec = {
+  summary: 'run every configured sync pair in the foreground until stopped (a headless daemon)',
+  usage: 'run [--limit-rate 10M] [--json]',
+  flags: {
+    json: { type: 'boolean', help: 'one JSON object per line' },
+    'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth limit, e.g. 10M, 512k, off' },
+  },
+  async run(ctx, args) {
+    return withEngine(
+      ctx,
+      args,
+      async (engine) => {
+        const list = engine.sync.listPairs();
+        if (list.length === 0) ctx.stderr.write('no sync pairs configured yet; waiting anyway (add one with `cloudreve-sync pairs add`)\n');
+        const off = logEvents(ctx, engine, args.flags.json === true);
+        const sig = interrupted();
+        await engine.sync.start();
+        ctx.stderr.write(`syncing ${list.length} pair(s); Ctrl-C to stop\n`);
+        await sig.promise;
+        sig.dispose();
+        off();
+        await engine.sync.stop();
+        return 0;
+      },
+      true,
+    );
+  },
+};
+
+export const syncCommands: Record<string, CommandSpec> = { sync, pairs, run };

@@ -1,0 +1,376 @@
+/**
+ * Folder sync for the engine: the pairs (journal table sync_pairs), one-off passes (`cloudreve-sync sync`) and,
+ * once started, every watched pair in the background: a watcher feeding its scheduler, a full scan hourly, and
+ * the pair's state kept current (events 'pair-changed', 'sync-conflict').
+ *
+ * The states offline, login-required and unavailable only ever make a pair wait and retry: none is read as
+ * "files were deleted".
+ */
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import type { AccountSession } from '../account.js';
+import { toUri } from '../api/uri.js';
+import { EngineError, classify } from '../errors.js';
+import type { TypedEmitter, EngineEvents } from '../events.js';
+import type { Journal } from '../journal/journal.js';
+import type { Transfers } from '../transfers.js';
+import type { PairState, SyncConflict, SyncMode, SyncPair } from '../types.js';
+import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
+import { IgnoreRules } from './ignore-rules.js';
+import { FolderUnavailable, runPass, type PassOptions, type PassReport } from './pair-sync.js';
+import { PairScheduler, retryBackoff, type PassOutcome, type PassScope } from './scheduler.js';
+import type { DeleteGuard } from './sync-plan.js';
+import { SyncTracker } from './sync-tracker.js';
+
+export type { PassReport } from './pair-sync.js';
+
+export interface PairSpec {
+  localPath: string;
+  remoteUri: string;
+  mode?: SyncMode;
+  ignore?: string[];
+}
+
+export interface SyncSettings {
+  /** full scan of every pair (ms, default 1 h) */
+  scanIntervalMs?: number;
+  /** full scan of a pair without watch events: watch limit reached, network share (ms, default 5 min) */
+  pollIntervalMs?: number;
+  /** quiet period before a changed file is looked at (ms, default 2000) */
+  settleMs?: number;
+  /** a file that never goes quiet is looked at this long after its first change at most (ms, default 10 min) */
+  maxSettleWaitMs?: number;
+  guard?: DeleteGuard;
+  /** tests: replaces the chokidar watcher */
+  watch?: (opts: WatchOptions) => Promise<Watcher>;
+  /** tests: replaces the network-share check */
+  isNetworkFolder?: (path: string) => Promise<boolean>;
+}
+
+/** The engine's sync surface (what the CLI, the control socket and later the app's IPC use). */
+export interface SyncApi {
+  listPairs(): SyncPair[];
+  pair(id: string): SyncPair | null;
+  addPair(spec: PairSpec): SyncPair;
+  /** Stops syncing the pair and forgets its records; never deletes a file on either side. */
+  removePair(id: string): Promise<void>;
+  pausePair(id: string): SyncPair;
+  resumePair(id: string): SyncPair;
+  updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[] }): SyncPair;
+  /** Runs one pass of the pair letting the deletions the guard held back go ahead (the count the user saw). */
+  confirmDeletes(id: string, count: number): Promise<PassReport>;
+  /** One pass of a configured pair, waiting for its uploads. */
+  syncPair(id: string, opts?: { dryRun?: boolean }): Promise<PassReport>;
+  /** One pass over a folder pair given on the command line (its records are kept for the next pass). */
+  syncOnce(spec: PairSpec & { dryRun?: boolean }): Promise<PassReport>;
+  conflicts(pairId?: string): SyncConflict[];
+  dismissConflict(id: number): boolean;
+  /** Keeps one pair (configured or not) watched and synced in the background; resolves to a stopper. */
+  follow(id: string): Promise<() => Promise<void>>;
+  /** Runs every watched pair in the background until stop(). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly running: boolean;
+}
+
+interface Running {
+  scheduler: PairScheduler;
+  watcher: Watcher | null;
+}
+
+export class SyncService implements SyncApi {
+  private readonly tracker: SyncTracker;
+  private readonly active = new Map<string, Running>();
+  private started = false;
+
+  constructor(
+    private readonly deps: {
+      journal: Journal;
+      transfers: Transfers;
+      account: AccountSession;
+      events: TypedEmitter<EngineEvents>;
+      settings?: SyncSettings;
+    },
+  ) {
+    this.tracker = new SyncTracker({
+      journal: deps.journal,
+      transfers: deps.transfers,
+      client: () => deps.account.requireClient(),
+      events: deps.events,
+      onPairSettled: (id) => {
+        const p = deps.journal.pairs.get(id);
+        if (p && p.state === 'syncing') this.setState(id, 'idle', null);
+      },
+    });
+  }
+
+  get running(): boolean {
+    return this.started;
+  }
+
+  listPairs(): SyncPair[] {
+    if (!this.deps.account.loggedIn) return this.deps.journal.pairs.list({ watched: true });
+    return this.deps.journal.pairs.list({ account: this.deps.account.key(), watched: true });
+  }
+
+  pair(id: string): SyncPair | null {
+    return this.deps.journal.pairs.get(id) ?? null;
+  }
+
+  addPair(spec: PairSpec): SyncPair {
+    const { localPath, remoteUri, mode, ignore } = this.checkSpec(spec);
+    const account = this.deps.account.key();
+    const existing = this.deps.journal.pairs.find(account, localPath, remoteUri);
+    if (existing?.watched) throw new EngineError('usage', `${localPath} is already synced to ${remoteUri} (pair ${existing.id})`);
+    for (const p of this.deps.journal.pairs.list({ account, watched: true })) {
+      if (overlaps(p.localPath, localPath)) throw new EngineError('usage', `${localPath} overlaps the synced folder ${p.localPath} (pair ${p.id})`);
+    }
+    let pair: SyncPair;
+    if (existing) {
+      // a folder synced once with `sync` becomes a configured pair, keeping its records
+      this.deps.journal.pairs.update(existing.id, { watched: true, mode, ignore, paused: false });
+      pair = this.deps.journal.pairs.get(existing.id)!;
+    } else {
+      pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore });
+    }
+    this.deps.events.emit('pair-changed', pair);
+    if (this.started) void this.activate(pair);
+    return pair;
+  }
+
+  async removePair(id: string): Promise<void> {
+    this.require(id);
+    await this.deactivate(id);
+    this.tracker.forgetPair(id);
+    this.deps.journal.pairs.delete(id);
+    this.deps.events.emit('pair-removed', { id });
+  }
+
+  pausePair(id: string): SyncPair {
+    this.require(id);
+    this.deps.journal.pairs.update(id, { paused: true });
+    const p = this.setState(id, 'paused', null);
+    void this.deactivate(id);
+    return p;
+  }
+
+  resumePair(id: string): SyncPair {
+    this.require(id);
+    this.deps.journal.pairs.update(id, { paused: false });
+    const p = this.setState(id, 'idle', null);
+    if (this.started && p.watched) void this.activate(p);
+    return p;
+  }
+
+  updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[] }): SyncPair {
+    const p = this.require(id);
+    if (patch.mode !== undefined && patch.mode !== 'backup' && patch.mode !== 'mirror') throw new EngineError('usage', `mode must be backup or mirror, not ${String(patch.mode)}`);
+    if (patch.ignore) new IgnoreRules(patch.ignore); // throws on a bad pattern
+    this.deps.journal.pairs.update(id, patch);
+    const updated = this.require(id);
+    this.deps.events.emit('pair-changed', updated);
+    if (this.active.has(id)) {
+      void this.deactivate(id).then(() => this.activate(updated));
+    }
+    return p && updated;
+  }
+
+  async confirmDeletes(id: string, count: number): Promise<PassReport> {
+    return this.passAndWait(this.require(id), { confirmedDeletes: count });
+  }
+
+  async syncPair(id: string, opts: { dryRun?: boolean } = {}): Promise<PassReport> {
+    return this.passAndWait(this.require(id), opts);
+  }
+
+  async syncOnce(spec: PairSpec & { dryRun?: boolean }): Promise<PassReport> {
+    const { localPath, remoteUri, mode, ignore } = this.checkSpec(spec);
+    const account = this.deps.account.key();
+    let pair = this.deps.journal.pairs.find(account, localPath, remoteUri);
+    if (!pair) {
+      if (spec.dryRun) {
+        pair = { id: 'dry-run', account, localPath, remoteUri, mode, ignore, paused: false, watched: false, state: 'idle', stateDetail: null, lastScanAt: null, lastScanMs: null, createdAt: 0, updatedAt: 0 };
+        return runPass(pair, this.passDeps(), { dryRun: true });
+      }
+      pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore, watched: false });
+    } else if (!pair.watched) {
+      this.deps.journal.pairs.update(pair.id, { mode, ignore });
+      pair = this.deps.journal.pairs.get(pair.id)!;
+    } else {
+      pair = { ...pair, mode: spec.mode ?? pair.mode, ignore: spec.ignore ?? pair.ignore }; // this pass only
+    }
+    return this.passAndWait(pair, { dryRun: spec.dryRun });
+  }
+
+  conflicts(pairId?: string): SyncConflict[] {
+    return this.deps.journal.conflicts.list(pairId);
+  }
+
+  dismissConflict(id: number): boolean {
+    return this.deps.journal.conflicts.delete(id);
+  }
+
+  async follow(id: string): Promise<() => Promise<void>> {
+    const pair = this.deps.journal.pairs.get(id);
+    if (!pair) throw new EngineError('not-found', `no sync pair ${id}`);
+    await this.activate(pair);
+    return () => this.deactivate(id);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const p of this.listPairs()) if (!p.paused) await this.activate(p);
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all([...this.active.keys()].map((id) => this.deactivate(id)));
+  }
+
+  /** Stops following uploads (the engine closes). */
+  async close(): Promise<void> {
+    await this.stop();
+    this.tracker.dispose();
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+
+  private checkSpec(spec: PairSpec): { localPath: string; remoteUri: string; mode: SyncMode; ignore: string[] } {
+    const localPath = resolve(spec.localPath);
+    let st;
+    try {
+      st = statSync(localPath);
+    } catch {
+      throw new EngineError('usage', `${localPath}: no such folder`);
+    }
+    if (!st.isDirectory()) throw new EngineError('usage', `${localPath}: not a folder (sync pairs are folders)`);
+    const remoteUri = toUri(spec.remoteUri);
+    const mode = spec.mode ?? 'backup';
+    if (mode !== 'backup' && mode !== 'mirror') throw new EngineError('usage', `mode must be backup or mirror, not ${String(mode)}`);
+    const ignore = [...(spec.ignore ?? [])];
+    new IgnoreRules(ignore); // throws a usage error naming a bad pattern
+    return { localPath, remoteUri, mode, ignore };
+  }
+
+  private require(id: string): SyncPair {
+    const p = this.deps.journal.pairs.get(id);
+    if (!p || !p.watched) throw new EngineError('not-found', `no sync pair ${id}`);
+    return p;
+  }
+
+  private setState(id: string, state: PairState, detail: SyncPair['stateDetail']): SyncPair {
+    this.deps.journal.pairs.update(id, { state, stateDetail: detail });
+    const p = this.deps.journal.pairs.get(id)!;
+    if (p.watched) this.deps.events.emit('pair-changed', p);
+    return p;
+  }
+
+  private passDeps() {
+    return {
+      journal: this.deps.journal,
+      client: () => this.deps.account.requireClient(),
+      upload: (pair: SyncPair, reqs: Parameters<SyncTracker['upload']>[1]) => this.tracker.upload(pair, reqs),
+      busy: (pairId: string) => this.tracker.busy(pairId),
+      guard: this.deps.settings?.guard,
+    };
+  }
+
+  /** One pass with the pair's state kept current; failures become the pair's state (never thrown away). */
+  private async pass(pair: SyncPair, opts: PassOptions): Promise<{ outcome: PassOutcome; report: PassReport | null; error: EngineError | null }> {
+    if (!opts.dryRun) this.setState(pair.id, 'scanning', null);
+    const started = Date.now();
+    try {
+      const report = await runPass(pair, this.passDeps(), opts);
+      if (!opts.dryRun) {
+        this.deps.journal.pairs.update(pair.id, { lastScanMs: Date.now() - started });
+        if (report.blocked) this.setState(pair.id, 'needs-confirmation', report.blocked);
+        else this.setState(pair.id, this.tracker.pending(pair.id) > 0 ? 'syncing' : 'idle', null);
+      }
+      return { outcome: 'ok', report, error: null };
+    } catch (err) {
+      const e = err instanceof EngineError ? err : new EngineError('local-io', err instanceof Error ? err.message : String(err), { cause: err });
+      const state: PairState =
+        e instanceof FolderUnavailable ? 'unavailable' : e.code === 'login-required' ? 'login-required' : classify(e) === 'retry' ? 'offline' : 'error';
+      if (!opts.dryRun) this.setState(pair.id, state, { code: e.code, message: e.message });
+      this.deps.events.emit('log', { level: 'warn', message: `sync ${pair.localPath}: ${e.message}` });
+      return { outcome: 'retry', report: null, error: e };
+    }
+  }
+
+  private async passAndWait(pair: SyncPair, opts: PassOptions): Promise<PassReport> {
+    const { report, error } = await this.pass(pair, opts);
+    if (error) throw error;
+    if (!opts.dryRun) await this.tracker.settled();
+    return report!;
+  }
+
+  private async activate(pair: SyncPair): Promise<void> {
+    if (this.active.has(pair.id)) return;
+    const settings = this.deps.settings ?? {};
+    const scheduler = new PairScheduler(
+      async (scope: PassScope) => {
+        const current = this.deps.journal.pairs.get(pair.id);
+        if (!current || current.paused) return 'ok';
+        return (await this.pass(current, { folders: scope.folders })).outcome;
+      },
+      { scanIntervalMs: settings.scanIntervalMs ?? 3_600_000, pollIntervalMs: settings.pollIntervalMs ?? 300_000, retryDelayMs: retryBackoff },
+    );
+    const running: Running = { scheduler, watcher: null };
+    this.active.set(pair.id, running);
+    const ignore = new IgnoreRules(pair.ignore);
+    const fallback = (reason: string) => {
+      running.watcher = null;
+      scheduler.setPolling(true);
+      this.deps.events.emit('log', { level: 'warn', message: `sync ${pair.localPath}: ${reason}` });
+    };
+    try {
+      if (await (settings.isNetworkFolder ?? isNetworkFolder)(pair.localPath)) {
+        fallback('a network share: no change events arrive from it; scanning periodically instead');
+      } else {
+        running.watcher = await (settings.watch ?? watchFolder)({
+          root: pair.localPath,
+          settleMs: settings.settleMs ?? 2000,
+          maxWaitMs: settings.maxSettleWaitMs ?? 600_000,
+          ignored: (rel, isFolder) => ignore.ignores(rel, isFolder),
+          onChanges: (rels) => scheduler.requestFolders(changedFolders(rels)),
+          onFallback: fallback,
+        });
+      }
+    } catch (err) {
+      fallback(`cannot watch the folder (${err instanceof Error ? err.message : String(err)}); scanning periodically instead`);
+    }
+    if (this.active.get(pair.id) !== running) {
+      await running.watcher?.close(); // deactivated while the watcher started
+      return;
+    }
+    scheduler.start();
+  }
+
+  private async deactivate(id: string): Promise<void> {
+    const r = this.active.get(id);
+    if (!r) return;
+    this.active.delete(id);
+    await r.watcher?.close();
+    await r.scheduler.stop();
+  }
+}
+
+/** The folders to look at for changed paths: each path's parent (a pass looks at a folder's direct children). */
+export function changedFolders(rels: string[]): string[] {
+  const out = new Set<string>();
+  for (const rel of rels) {
+    const i = rel.lastIndexOf('/');
+    out.add(i < 0 ? '' : rel.slice(0, i));
+  }
+  return [...out].sort();
+}
+
+function overlaps(a: string, b: string): boolean {
+  const inside = (x: string, y: string) => {
+    const r = relative(y, x);
+    return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && !/^[a-zA-Z]:/.test(r));
+  };
+  return inside(a, b) || inside(b, a);
+}

@@ -1,0 +1,78 @@
+/**
+ * Write settling and coalescing: events per path are merged, and a path is handed on only once it has been quiet
+ * for `settleMs` (so a file still being written is not uploaded half-way), or `maxWaitMs` after its first event
+ * when it never goes quiet (a log that keeps growing is still backed up now and then). Paths that settle together
+ * are handed on as one batch. Timers are injected so tests need no real waiting.
+ */
+export interface SettleOptions {
+  settleMs: number;
+  maxWaitMs: number;
+  onSettled(paths: string[]): void;
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+export class WriteSettle {
+  /** path → first and last event time */
+  private readonly pending = new Map<string, { first: number; last: number }>();
+  private timer: unknown = null;
+  private timerAt = Infinity;
+  private readonly now: () => number;
+  private readonly setTimer: (fn: () => void, ms: number) => unknown;
+  private readonly clearTimer: (handle: unknown) => void;
+
+  constructor(private readonly opts: SettleOptions) {
+    this.now = opts.now ?? Date.now;
+    this.setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  }
+
+  /** Something happened to `path`. */
+  touch(path: string): void {
+    const t = this.now();
+    const p = this.pending.get(path);
+    if (p) p.last = t;
+    else this.pending.set(path, { first: t, last: t });
+    this.arm(this.dueAt(this.pending.get(path)!));
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Drops everything pending (the watcher closes). */
+  clear(): void {
+    this.pending.clear();
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  private dueAt(p: { first: number; last: number }): number {
+    return Math.min(p.last + this.opts.settleMs, p.first + this.opts.maxWaitMs);
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== null && this.timerAt <= at) return;
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timerAt = at;
+    this.timer = this.setTimer(() => this.fire(), Math.max(0, at - this.now()));
+  }
+
+  private fire(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const t = this.now();
+    const ready: string[] = [];
+    let next = Infinity;
+    for (const [path, p] of this.pending) {
+      const due = this.dueAt(p);
+      if (due <= t) ready.push(path);
+      else next = Math.min(next, due);
+    }
+    for (const path of ready) this.pending.delete(path);
+    if (next !== Infinity) this.arm(next);
+    if (ready.length > 0) this.opts.onSettled(ready.sort());
+  }
+}

@@ -45,7 +45,7 @@ export interface EnqueueOptions {
   /**
    * Told about each entry left out while the paths are collected (also emitted as a 'warn' log event): FIFOs, sockets,
    * devices, link loops, dangling links, links to folders inside folders, unreadable folders, given paths that do not
-   * exist. `failure` marks those that mean data the caller asked for is not uploaded.
+   * exist, and OS/editor litter inside folders (sync's default ignore rules, `DEFAULT_IGNORES`). `failure` marks those that mean data the caller asked for is not uploaded.
    */
   onSkipped?: (entry: SkippedEntry) => void;
 }

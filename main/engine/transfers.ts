@@ -13,6 +13,7 @@ import type { TypedEmitter, EngineEvents } from './events.js';
 import { fingerprint, type Fingerprint } from './fs/file-source.js';
 import { collectTree } from './fs/local-tree.js';
 import type { Journal, UploadRow } from './journal/journal.js';
+import { IgnoreRules } from './sync/ignore-rules.js';
 import { LiveProgress } from './transfer/live-progress.js';
 import { CapacityCache, PolicyCache } from './transfer/policy-cache.js';
 import { DEFAULT_QUEUE, RESUMABLE_STATES, TransferQueue, type QueueOptions } from './transfer/queue.js';
@@ -102,7 +103,13 @@ export class Transfers {
     const c = this.account.requireClient();
     const target = toUri(targetFolderUri);
     // Everything local is looked at before the server is asked for anything (a bad entry creates no remote folder).
-    const tree = await collectTree(paths.map((p) => resolve(p)), target);
+    // A folder's OS and editor litter is left out as in a sync pair (the same default ignore rules).
+    const litter = new IgnoreRules([]);
+    const tree = await collectTree(
+      paths.map((p) => resolve(p)),
+      target,
+      { ignored: (rel, isFolder) => litter.ignores(rel, isFolder), ignoredReason: 'OS or editor litter, a default ignore rule' },
+    );
     for (const s of tree.skipped) {
       this.events.emit('log', { level: 'warn', message: `${s.path}: ${s.reason}` });
       opts.onSkipped?.(s);

@@ -45,6 +45,20 @@ describe('upload: what is left out while collecting', () => {
     assert.ok(emu.blob('cloudreve://my/c1/tree/a.bin')!.equals(a.data));
   });
 
+  test('OS/editor litter inside a folder (the default ignore rules of a pair): left out with the reason, the rest uploaded', async () => {
+    const a = d.random('litter/a.bin', 3000);
+    d.file('litter/Thumbs.db', 'x');
+    d.file('litter/sub/draft.swp', 'x');
+    const r = await cli(['--home', home, 'upload', join(d.path, 'litter'), '--to', 'cloudreve://my/c0']);
+    assert.equal(r.code, EXIT.OK, r.err);
+    assert.match(r.err, /warning: .*litter\/Thumbs\.db: skipped: ignored \(OS or editor litter, a default ignore rule\)/);
+    assert.match(r.err, /warning: .*litter\/sub\/draft\.swp: skipped: ignored/);
+    assert.match(r.out, /1 uploaded, 0 skipped, 0 failed/);
+    assert.ok(emu.blob('cloudreve://my/c0/litter/a.bin')!.equals(a.data));
+    assert.equal(emu.blob('cloudreve://my/c0/litter/Thumbs.db'), null);
+    assert.equal(emu.blob('cloudreve://my/c0/litter/sub/draft.swp'), null);
+  });
+
   test('a symlink loop given directly: the reason, "nothing to upload", exit 1, nothing created on the server', async () => {
     symlinkSync('me', join(d.path, 'me'));
     emu.resetStats();

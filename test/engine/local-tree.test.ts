@@ -112,3 +112,58 @@ test('engine: a FIFO in a folder does not stop the upload; the warning is a log 
     d.cleanup();
   }
 });
+
+test('ignored: entries inside a given folder are left out as warnings with the reason; a given path never is', async () => {
+  const d = tmpDir();
+  try {
+    const keep = d.file('tree/report.txt', 'r');
+    d.file('tree/.DS_Store', 'x');
+    d.file('tree/sub/~$report.docx', 'x');
+    d.file('tree/cache/blob', 'x');
+    const given = d.file('Thumbs.db', 't');
+    const isLitter = (rel: string, isFolder: boolean): boolean => rel.endsWith('.DS_Store') || rel.includes('~$') || (isFolder && rel === 'cache') || rel === 'Thumbs.db';
+    const tree = await collectTree([join(d.path, 'tree'), given], 'cloudreve://my/t', { ignored: isLitter, ignoredReason: 'litter' });
+    assert.deepEqual(tree.files.map((f) => f.path), [keep, given]);
+    assert.deepEqual(tree.folders, ['cloudreve://my/t/tree', 'cloudreve://my/t/tree/sub']);
+    assert.deepEqual(
+      tree.skipped.map((s) => [s.path.slice(d.path.length + 1), s.reason, s.failure]),
+      [
+        ['tree/.DS_Store', 'skipped: ignored (litter)', false],
+        ['tree/cache', 'skipped: ignored (litter)', false],
+        ['tree/sub/~$report.docx', 'skipped: ignored (litter)', false],
+      ],
+    );
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('engine: upload of a folder leaves out the default litter (sync pairs\' DEFAULT_IGNORES) and says so', async () => {
+  const emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+  const d = tmpDir();
+  const engine = await createEngine({ home: join(d.path, 'home') });
+  try {
+    await engine.login(emu.url, emu.email, emu.password);
+    const a = d.random('docs/a.bin', 1000);
+    d.file('docs/.DS_Store', 'x');
+    d.file('docs/sub/report.docx.part', 'x');
+    d.file('docs/sub/.~lock.report.odt#', 'x');
+    const skipped: SkippedEntry[] = [];
+    const ids = await engine.enqueue([join(d.path, 'docs')], 'cloudreve://my/g', { onSkipped: (s) => skipped.push(s) });
+    await engine.idle();
+    assert.equal(ids.length, 1);
+    assert.ok(emu.blob('cloudreve://my/g/docs/a.bin')!.equals(a.data));
+    assert.equal(emu.blob('cloudreve://my/g/docs/.DS_Store'), null);
+    assert.equal(emu.blob('cloudreve://my/g/docs/sub/report.docx.part'), null);
+    const reason = 'skipped: ignored (OS or editor litter, a default ignore rule)';
+    assert.deepEqual(skipped, [
+      { path: join(d.path, 'docs/.DS_Store'), reason, failure: false },
+      { path: join(d.path, 'docs/sub/.~lock.report.odt#'), reason, failure: false },
+      { path: join(d.path, 'docs/sub/report.docx.part'), reason, failure: false },
+    ]);
+  } finally {
+    await engine.close();
+    await emu.close();
+    d.cleanup();
+  }
+});

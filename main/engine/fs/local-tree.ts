@@ -7,6 +7,8 @@
  * - FIFOs, sockets and devices are left out: "skipped: not a regular file".
  * - A left-out entry is a `failure` when data the caller asked for cannot be read (a given path that does not
  *   exist or is not uploadable, an unreadable folder, a file that vanished); the rest are plain warnings.
+ * - Entries inside a given folder that `ignored` matches (path relative to that folder, '/'-separated) are left out
+ *   as warnings, "skipped: ignored (…)"; a path given directly is never ignored.
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -34,11 +36,24 @@ export interface LocalTree {
   skipped: SkippedEntry[];
 }
 
+export interface CollectOptions {
+  /** whether an entry inside a given folder is left out (e.g. the default ignore rules of sync pairs) */
+  ignored?: (relPath: string, isFolder: boolean) => boolean;
+  /** the reason given for an ignored entry, after "skipped: " */
+  ignoredReason?: string;
+}
+
+interface Walk {
+  tree: LocalTree;
+  found: Array<{ path: string; uri: string }>;
+  opts: CollectOptions;
+}
+
 /** Walks `paths` (absolute) for an upload under the remote folder `targetUri`. Never throws for a bad entry. */
-export async function collectTree(paths: string[], targetUri: string): Promise<LocalTree> {
+export async function collectTree(paths: string[], targetUri: string, opts: CollectOptions = {}): Promise<LocalTree> {
   const tree: LocalTree = { files: [], folders: [], skipped: [] };
   const found: Array<{ path: string; uri: string }> = [];
-  for (const p of paths) await visit(p, targetUri, true, tree, found);
+  for (const p of paths) await visit(p, targetUri, null, { tree, found, opts });
   for (const f of found) {
     try {
       tree.files.push({ ...f, fp: await fingerprint(f.path) });
@@ -49,7 +64,10 @@ export async function collectTree(paths: string[], targetUri: string): Promise<L
   return tree;
 }
 
-async function visit(path: string, folderUri: string, given: boolean, tree: LocalTree, found: Array<{ path: string; uri: string }>): Promise<void> {
+/** `rel` is the path relative to the given folder it was found in, null for a given path. */
+async function visit(path: string, folderUri: string, rel: string | null, walk: Walk): Promise<void> {
+  const { tree, found, opts } = walk;
+  const given = rel === null;
   const skip = (reason: string, failure: boolean): void => {
     tree.skipped.push({ path, reason: `skipped: ${reason}`, failure });
   };
@@ -71,6 +89,7 @@ async function visit(path: string, folderUri: string, given: boolean, tree: Loca
     if (target.isDirectory() && !given) return skip('symbolic link to a folder (links are not followed into folders)', false);
     st = target;
   }
+  if (rel !== null && opts.ignored?.(rel.normalize('NFC'), st.isDirectory())) return skip(`ignored (${opts.ignoredReason ?? 'an ignore rule'})`, false);
   const uri = joinUri(folderUri, basename(path));
   if (st.isDirectory()) {
     let entries: string[];
@@ -80,7 +99,7 @@ async function visit(path: string, folderUri: string, given: boolean, tree: Loca
       return skip(`cannot read the folder: ${describeFsError(err)}`, true);
     }
     tree.folders.push(uri);
-    for (const e of entries) await visit(join(path, e), uri, false, tree, found);
+    for (const e of entries) await visit(join(path, e), uri, rel === null ? e : `${rel}/${e}`, walk);
     return;
   }
   if (!st.isFile()) return skip(`not a regular file (${kindOf(st)})`, given);

@@ -53,6 +53,13 @@ test('a small range read into one Buffer has exactly its bytes, and a changed, g
     assert.ok((await readRangeChecked(f.path, 0, 0, fp)).equals(Buffer.alloc(0)));
     assert.ok((await readRangeChecked(f.path, 5, 4000, fp)).equals(f.data.subarray(5, 4000)));
     assert.ok((await readRangeChecked(f.path, 0, f.data.length, fp)).equals(f.data));
+    // above the synchronous-read size: the thread-pool path
+    const big = d.random('m.bin', 512 * 1024 + 1);
+    const fpm = await fingerprint(big.path);
+    assert.ok((await readRangeChecked(big.path, 1, big.data.length, fpm)).equals(big.data.subarray(1)));
+    appendFileSync(big.path, '!');
+    await assert.rejects(readRangeChecked(big.path, 0, 300 * 1024, fpm), { code: 'file-changed', message: /changed/ });
+    await assert.rejects(readRangeChecked(big.path, 0, 600 * 1024, fpm), { code: 'file-changed', message: /shrank/ });
     const p = d.file('b.txt', 'hello world');
     const fpb = await fingerprint(p);
     await new Promise((r) => setTimeout(r, 20));

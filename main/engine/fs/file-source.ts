@@ -2,7 +2,7 @@
  * Reading the local file: its fingerprint (size, mtime, inode) and byte ranges as streams that refuse to
  * deliver the last piece of a range if the file changed while it was read.
  */
-import { close, open, read, statSync } from 'node:fs';
+import { close, closeSync, open, openSync, read, readSync, statSync } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { EngineError } from '../errors.js';
 
@@ -70,6 +70,7 @@ export const SMALL_RANGE = 1024 * 1024;
 export async function readRangeChecked(path: string, start: number, end: number, expected: Fingerprint): Promise<Buffer> {
   const length = end - start;
   const buf = Buffer.allocUnsafe(length);
+  if (length <= SYNC_RANGE) return checked(path, buf, readSyncRange(path, buf, start), expected);
   const fd = await new Promise<number>((resolve, reject) => open(path, 'r', (err, f) => (err ? reject(toLocalError(path, err)) : resolve(f))));
   let n: number;
   try {
@@ -77,7 +78,34 @@ export async function readRangeChecked(path: string, start: number, end: number,
   } finally {
     await new Promise<void>((resolve) => close(fd, () => resolve()));
   }
-  if (n !== length) throw fileChanged(path, 'shrank');
+  return checked(path, buf, n, expected);
+}
+
+/**
+ * Up to this size readRangeChecked() opens, reads and closes synchronously: three thread-pool hops cost more than the
+ * read of a few pages (the same trade as fingerprint()'s statSync), and the event loop is held for microseconds.
+ */
+const SYNC_RANGE = 64 * 1024;
+
+function readSyncRange(path: string, buf: Buffer, start: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw toLocalError(path, err);
+  }
+  try {
+    return readSync(fd, buf, 0, buf.length, start);
+  } catch (err) {
+    throw toLocalError(path, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `buf` holding `n` bytes, once the file is seen unchanged since `expected`. */
+async function checked(path: string, buf: Buffer, n: number, expected: Fingerprint): Promise<Buffer> {
+  if (n !== buf.length) throw fileChanged(path, 'shrank');
   const now = await fingerprintOrNull(path).catch((err: unknown) => {
     throw toLocalError(path, err);
   });

@@ -54,6 +54,8 @@ export class Transfers {
   private readonly queue: TransferQueue;
   private chunkCap: number;
   private stoppedForLogin = false;
+  /** why transfers were stopped for a lost login (recorded on each one paused for it); null once logged in again */
+  private loginLost: UploadRow['error'] = null;
   /** shutdown() (logout) stopped the queue; the next login reopens it */
   private shutDown = false;
   /** what new uploads do when the target exists, unless enqueue() says otherwise; setIfExists() changes it live */
@@ -86,6 +88,7 @@ export class Transfers {
   accountChanged(): void {
     this.policies.clear();
     this.stoppedForLogin = false;
+    this.loginLost = null;
     if (this.shutDown) {
       // logout() stopped the queue; this login gets a fresh one (the desktop app does not restart for it)
       this.shutDown = false;
@@ -278,12 +281,19 @@ export class Transfers {
     });
   }
 
-  private readonly onState = (row: UploadRow, from: TransferState): void => {
+  private readonly onState = (changed: UploadRow, from: TransferState): void => {
+    let row = changed;
+    if (row.state === 'paused' && !row.error && this.loginLost) {
+      // paused because the login is gone (by the pause below, whichever transfer noticed first): say so on it too
+      this.journal.uploads.update(row.id, { error: this.loginLost });
+      row = { ...row, error: this.loginLost };
+    }
     this.queue.noteState(row);
     this.progress.stateChanged(row, from);
     if (row.state === 'paused' && row.error?.code === 'login-required' && !this.stoppedForLogin) {
       // The login is gone (refresh token expired or revoked): stop starting work that cannot succeed.
       this.stoppedForLogin = true;
+      this.loginLost = row.error;
       queueMicrotask(() => this.queue.pause());
       this.events.emit('account-changed', { loggedIn: false, email: this.account.email });
     }

@@ -305,6 +305,40 @@ describe('login and locks', () => {
     }
   });
 
+  test('a lost login is the recorded reason on every transfer it paused, also those that never ran', async () => {
+    // one file in flight: the second waits in the queue and is paused by the engine, not by its own 401
+    const env = await setup(
+      { accessTtl: 2, policy: { type: 'local', chunkSize: CHUNK } },
+      { bandwidthLimit: 256 * 1024, maxActiveFiles: 1, smallFileSlots: 0 },
+    );
+    try {
+      const f = env.dir.random('lost/a.bin', 24 * CHUNK);
+      const h = env.dir.random('lost/b.bin', 4 * CHUNK);
+      const [idA, idB] = await env.engine.enqueue([f.path, h.path], 'cloudreve://my/lost');
+      await new Promise((r) => setTimeout(r, 300));
+      const creds = JSON.parse(readFileSync(join(env.dir.path, 'home', 'credentials.json'), 'utf8'));
+      const res = await fetch(`${env.emu.url}/api/v4/session/token`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refresh_token: creds.tokens.refresh_token }),
+      });
+      assert.equal(((await res.json()) as { code: number }).code, 0);
+      await env.engine.idle();
+      for (const id of [idA, idB]) {
+        const t = env.engine.transfer(id)!;
+        assert.equal(t.state, 'paused', JSON.stringify(t));
+        assert.equal(t.error?.code, 'login-required', JSON.stringify(t));
+      }
+      await env.engine.login(env.emu.url, env.emu.email, env.emu.password);
+      env.engine.setBandwidthLimit(0);
+      env.engine.resume();
+      await env.engine.idle();
+      for (const id of [idA, idB]) assert.equal(env.engine.transfer(id)!.state, 'done', JSON.stringify(env.engine.transfer(id)));
+    } finally {
+      await env.close();
+    }
+  });
+
   test('a path locked by another upload: overwrite gets lock-conflict, rename says an upload is in progress', async () => {
     const env = await setup({ policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 128 * 1024 });
     try {

@@ -78,7 +78,9 @@ function start(root: HTMLElement): void {
   forward('overall-progressed');
   on('account-changed', ({ account: next }) => setAccount(next));
   on('connectivity-changed', showConnectivity);
-  void call('getConnectivity').then((r) => r.ok && showConnectivity(r.value));
+  void call('getConnectivity').then((r) => {
+    if (r.ok && r.value) showConnectivity(r.value);
+  });
 
   void (async () => {
     const [acc, s] = await Promise.all([call('getAccount'), call('getSettings')]);

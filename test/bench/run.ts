@@ -14,12 +14,14 @@ import { Harness } from './harness.js';
 import { cliProcess } from './cli-process.js';
 import { engineRss, engineSmallFiles, engineThroughput } from './engine.js';
 import { s3Section } from './s3.js';
+import { syncSection } from './sync.js';
 
 const SECTIONS: Record<string, { what: string; run: (h: Harness) => Promise<void> }> = {
   cli: { what: 'the CLI process as the README invokes it vs a bare node:http client: start-up, 1 GiB, 2,000 small files', run: cliProcess },
   engine: { what: 'the engine vs node:http, plain and encrypted; bytes re-sent after kill -9 and resume', run: engineThroughput },
   small: { what: 'the engine with 2,000 files of 4 KiB vs 200 files/s', run: engineSmallFiles },
   rss: { what: 'peak RSS of the engine uploading 1 and 4 GiB', run: engineRss },
+  sync: { what: 'folder sync: scan of 100,000 files in 1,000 folders (time, RSS), idle-watch CPU, write → watcher latency', run: syncSection },
   s3: { what: 'S3 to Swift via pre-signed URLs: engine vs node:http, rclone, lib-storage; peak RSS per policy type', run: s3Section },
 };
 

@@ -226,6 +226,13 @@ test('queue: pushed transfer shows its progress; pause/resume call the contract;
     await page.getByRole('button', { name: 'Pause holiday-video.mp4' }).click();
     await waitForCall(page, 'pause', ['t1']);
 
+    // offline: the status line says why and when the next try is, and goes away when the server is back
+    const nextProbeAt = await page.evaluate(() => Date.now() + 30_000);
+    await emit(page, 'connectivity-changed', { online: false, reason: 'cannot reach cloud.example.org: ECONNREFUSED', since: nextProbeAt - 31_000, nextProbeAt });
+    await page.waitForFunction(() => /^Offline: cannot reach cloud\.example\.org: ECONNREFUSED\. Uploads wait and continue by themselves \(next try in (29|30) s\)\.$/.test(document.querySelector('.notice span')?.textContent ?? ''));
+    await emit(page, 'connectivity-changed', { online: true, reason: null, since: null, nextProbeAt: null });
+    await page.waitForFunction(() => (document.querySelector('.notice') as HTMLElement | null)?.hidden === true);
+
     await emit(page, 'overall-progressed', { bytesDone: 5 * MiB, bytesTotal: 20 * MiB, speed: 1.5 * MiB, eta: 10, active: 1, queued: 1 });
     await waitForText(page, '.overall-percent', '25%');
     await waitForText(page, '.overall-summary', 'Uploading 1 file');

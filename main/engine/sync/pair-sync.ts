@@ -49,8 +49,6 @@ export interface UploadRequest {
   remoteUri: string;
   kind: 'sync' | 'conflict';
   previous: string | null;
-  /** for a conflict: the remote file we keep (its id and entity become our record once ours is up) */
-  theirs: { id: string; primaryEntity: string | null } | null;
   reason?: string;
 }
 
@@ -190,7 +188,7 @@ async function execute(
         journal.syncEntries.delete(pair.id, p.rel);
         break;
       case 'upload':
-        uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: p.remoteUri, kind: 'sync', previous: action.previous, theirs: null });
+        uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: p.remoteUri, kind: 'sync', previous: action.previous });
         break;
       case 'conflict':
         uploads.push({
@@ -199,7 +197,6 @@ async function execute(
           remoteUri: p.remoteUri,
           kind: 'conflict',
           previous: null,
-          theirs: p.remote ? { id: p.remote.id, primaryEntity: p.remote.primaryEntity } : null,
           reason: action.reason,
         });
         break;

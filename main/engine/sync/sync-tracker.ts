@@ -3,8 +3,9 @@
  * - done: the record (local fingerprint as uploaded, remote id and primary entity), so the next pass skips it;
  * - a refused overwrite (40076: the server's file moved on since our last upload) or a name taken meanwhile by a
  *   different file: a conflict — ours is uploaded again under a conflict name next to theirs, and listed;
- * - a conflict upload done: the conflict is listed and the record points at *their* version, so the same conflict
- *   is not raised again on every pass (a later local change then goes up guarded by their version).
+ * - a conflict upload done: the conflict is listed, and the record is our conflict copy: the local file is then
+ *   "unchanged since our upload", so the same conflict is not raised again, while the file at the original name
+ *   stays theirs (never overwritten without another conflict, never trashed by mirror).
  */
 import { hostname } from 'node:os';
 import type { CloudreveClient } from '../api/client.js';
@@ -139,10 +140,8 @@ export class SyncTracker {
           reason: tr.reason ?? 'changed on both sides',
         });
         this.deps.events.emit('sync-conflict', c);
-        this.record(tr, row, tr.theirs);
-      } else {
-        this.record(tr, row, { id: f.id, primaryEntity: f.primary_entity ?? null });
       }
+      this.record(tr, row, { id: f.id, primaryEntity: f.primary_entity ?? null });
       return;
     }
     if (tr.kind !== 'sync') return;
@@ -160,7 +159,6 @@ export class SyncTracker {
         ...tr,
         kind: 'conflict',
         previous: null,
-        theirs: { id: theirs.id, primaryEntity: theirs.primary_entity ?? null },
         reason: stale ? 'changed on the server since our last upload' : 'a different file of the same name appeared on the server',
       },
     ]);

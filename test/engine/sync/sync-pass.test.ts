@@ -147,6 +147,13 @@ describe('backup mode', () => {
     const again = await env.engine.sync.syncOnce({ localPath: env.local, remoteUri: R, ignore: ['*.log'] });
     assert.deepEqual(again.actions, []);
     assert.equal(readFileSync(p, 'utf8'), 'our version', 'the local file is never touched');
+    // theirs stays theirs: a later edit here is another conflict, never an overwrite of their version
+    writeFileSync(p, 'our version 2');
+    utimesSync(p, new Date(), new Date(Date.now() + 9000));
+    const later = await env.engine.sync.syncOnce({ localPath: env.local, remoteUri: R, ignore: ['*.log'] });
+    assert.equal(later.conflicts, 1);
+    assert.equal(text(env, `${R}/docs/b-renamed.txt`), 'their version');
+    assert.equal(env.engine.sync.conflicts().length, 2);
   });
 
   test('a re-added pair (new home, identical files on the server) uploads nothing', async () => {

@@ -35,8 +35,8 @@ export interface PartUpload {
   part: Part;
   /** the whole file's size */
   size: number;
-  /** exactly part.length bytes (already encrypted when the session encrypts) */
-  body: Readable;
+  /** exactly part.length bytes (already encrypted when the session encrypts); a Buffer for a small plain part */
+  body: Readable | Buffer;
   signal: AbortSignal;
 }
 

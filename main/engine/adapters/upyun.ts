@@ -32,7 +32,8 @@ export function uploadForm(session: UploadSession, fileName: string): { boundary
   return { boundary, head: Buffer.from(head, 'utf8'), tail: Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8') };
 }
 
-function framed(head: Buffer, body: Readable, tail: Buffer): Readable {
+function framed(head: Buffer, body: Readable | Buffer, tail: Buffer): Readable | Buffer {
+  if (Buffer.isBuffer(body)) return Buffer.concat([head, body, tail]);
   const out = Readable.from(
     (async function* () {
       yield head;

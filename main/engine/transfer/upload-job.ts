@@ -32,7 +32,7 @@ import { adapterFor } from '../adapters/registry.js';
 import { createCtrCipher, decodeEncryptMetadata, type CtrKey } from '../crypto/ctr-stream.js';
 import type { Connectivity } from '../connectivity.js';
 import { EngineError, classify, errorRecord, isAbort } from '../errors.js';
-import { changeGuard, fingerprintOrNull, readRange, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
+import { SMALL_RANGE, changeGuard, fingerprintOrNull, readRange, readRangeChecked, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
 import type { TransferState } from '../types.js';
 import { planParts, schedule, type Part } from './chunk-plan.js';
@@ -349,8 +349,9 @@ export class UploadJob {
     for (;;) {
       const from = this.resumeAt.get(part.index) ?? part.start;
       const piece: Part = from === part.start ? part : { index: part.index, start: from, end: part.end, length: part.end - from };
-      const body = this.partBody(piece, fp, key, signal);
+      let body: Readable | Buffer | undefined;
       try {
+        body = await this.partBody(piece, fp, key, signal);
         const receipt = await adapter.uploadPart({ session, part: piece, size: fp.size, body, signal });
         if (completes) {
           this.inflight.delete(part.index);
@@ -360,7 +361,7 @@ export class UploadJob {
         this.ack(part, receipt.etag);
         return;
       } catch (err) {
-        body.destroy(); // closes the file and the stages behind it
+        if (body && !Buffer.isBuffer(body)) body.destroy(); // closes the file and the stages behind it
         this.inflight.delete(part.index);
         this.emitProgress();
         if (signal.aborted) throw signal.reason ?? err;
@@ -383,8 +384,18 @@ export class UploadJob {
     }
   }
 
-  /** file range → (AES-256-CTR at the part's offset) → (shared bandwidth limit) → progress + change guard */
-  private partBody(part: Part, fp: Fingerprint, key: CtrKey | null, signal: AbortSignal): Readable {
+  /**
+   * file range → (AES-256-CTR at the part's offset) → (shared bandwidth limit) → progress + change guard. A small
+   * plain part without a bandwidth limit is one Buffer instead, read at once and released only after the same
+   * re-check of the file (readRangeChecked).
+   */
+  private async partBody(part: Part, fp: Fingerprint, key: CtrKey | null, signal: AbortSignal): Promise<Readable | Buffer> {
+    if (!key && this.deps.limiter.rate <= 0 && part.length <= SMALL_RANGE) {
+      const buf = await readRangeChecked(this.row.localPath, part.start, part.end, fp);
+      this.inflight.set(part.index, (this.inflight.get(part.index) ?? 0) + buf.length);
+      this.emitProgress();
+      return buf;
+    }
     const stages: NodeJS.ReadWriteStream[] = [];
     if (key) stages.push(createCtrCipher(key, part.start));
     if (this.deps.limiter.rate > 0) stages.push(this.deps.limiter.stream(signal));

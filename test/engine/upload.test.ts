@@ -265,6 +265,17 @@ describe('faults mid-upload', () => {
   });
 });
 
+/** Another device signs this login out: the refresh-token chain is revoked on the server. */
+async function revokeLogin(env: { dir: { path: string }; emu: { url: string } }): Promise<void> {
+  const creds = JSON.parse(readFileSync(join(env.dir.path, 'home', 'credentials.json'), 'utf8'));
+  const res = await fetch(`${env.emu.url}/api/v4/session/token`, {
+    method: 'DELETE',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refresh_token: creds.tokens.refresh_token }),
+  });
+  assert.equal(((await res.json()) as { code: number }).code, 0);
+}
+
 describe('login and locks', () => {
   test('a login revoked mid-upload parks the transfers; after logging in again resume finishes them', async () => {
     const env = await setup({ accessTtl: 2, policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 256 * 1024 });
@@ -277,14 +288,7 @@ describe('login and locks', () => {
         if (!a.loggedIn) loggedOut = true;
       });
       await new Promise((r) => setTimeout(r, 300));
-      // another device signs this login out: the refresh-token chain is revoked on the server
-      const creds = JSON.parse(readFileSync(join(env.dir.path, 'home', 'credentials.json'), 'utf8'));
-      const res = await fetch(`${env.emu.url}/api/v4/session/token`, {
-        method: 'DELETE',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ refresh_token: creds.tokens.refresh_token }),
-      });
-      assert.equal(((await res.json()) as { code: number }).code, 0);
+      await revokeLogin(env);
       const [id2] = await env.engine.enqueue([g.path], 'cloudreve://my/rv').catch(() => [null]);
       await env.engine.idle();
       const t = env.engine.transfer(id)!;
@@ -316,13 +320,7 @@ describe('login and locks', () => {
       const h = env.dir.random('lost/b.bin', 4 * CHUNK);
       const [idA, idB] = await env.engine.enqueue([f.path, h.path], 'cloudreve://my/lost');
       await new Promise((r) => setTimeout(r, 300));
-      const creds = JSON.parse(readFileSync(join(env.dir.path, 'home', 'credentials.json'), 'utf8'));
-      const res = await fetch(`${env.emu.url}/api/v4/session/token`, {
-        method: 'DELETE',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ refresh_token: creds.tokens.refresh_token }),
-      });
-      assert.equal(((await res.json()) as { code: number }).code, 0);
+      await revokeLogin(env);
       await env.engine.idle();
       for (const id of [idA, idB]) {
         const t = env.engine.transfer(id)!;

@@ -22,6 +22,16 @@ export type Settings = {
   defaultTargetFolderUri: string;
   /** the "Upload to Cloudreve" file-manager entries are installed */
   shellIntegration: boolean;
+  /** shell-menu uploads go straight to defaultTargetFolderUri instead of asking with the destination picker */
+  uploadWithoutAsking: boolean;
+  /** the desktop app starts (to the tray) when the user logs in to the OS */
+  launchAtLogin: boolean;
+  /** how long a changed file must stay still before it is uploaded (ms) */
+  settleDelayMs: number;
+  /** the app's language; 'system' follows the OS */
+  language: 'system' | 'en' | 'zh-CN';
+  /** light/dark; 'system' follows the OS */
+  theme: 'system' | 'light' | 'dark';
   /** API client timeouts (api/http.ts Timeouts); `totalMs` (a small API call's whole exchange) is optional */
   timeouts: { connectMs: number; responseMs: number; idleMs: number; totalMs?: number };
 };
@@ -33,6 +43,11 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'clientId'> = {
   ifExists: 'rename',
   defaultTargetFolderUri: 'cloudreve://my/',
   shellIntegration: false,
+  uploadWithoutAsking: false,
+  launchAtLogin: true,
+  settleDelayMs: 2000,
+  language: 'system',
+  theme: 'system',
   timeouts: { connectMs: 10_000, responseMs: 30_000, idleMs: 30_000 },
 };
 
@@ -58,6 +73,11 @@ export const SETTINGS_SCHEMA: Record<keyof Settings, SchemaRule> = {
   ifExists: { type: 'string', enum: ['skip', 'overwrite', 'rename'] },
   defaultTargetFolderUri: { type: 'string', pattern: '^cloudreve://' },
   shellIntegration: { type: 'boolean' },
+  uploadWithoutAsking: { type: 'boolean' },
+  launchAtLogin: { type: 'boolean' },
+  settleDelayMs: { type: 'integer', minimum: 200, maximum: 600_000 },
+  language: { type: 'string', enum: ['system', 'en', 'zh-CN'] },
+  theme: { type: 'string', enum: ['system', 'light', 'dark'] },
   timeouts: {
     type: 'object',
     properties: {

@@ -119,6 +119,106 @@ export interface ConnectivityDto {
   nextProbeAt: number | null;
 }
 
+export type LanguageDto = 'system' | 'en' | 'zh-CN';
+export type ThemeDto = 'system' | 'light' | 'dark';
+
+/** Where the renderer runs: the Electron window ('desktop') or a browser over `cloudreve-sync ui` ('browser'). */
+export interface AppInfoDto {
+  mode: 'desktop' | 'browser';
+  version: string;
+  /** process.platform of the machine running the engine */
+  platform: string;
+  /** the OS/user locale of the engine's machine (BCP 47, e.g. 'zh-CN'); the renderer may prefer navigator.language */
+  locale: string;
+  /** the engine machine's home folder: where the local folder browser starts */
+  homeDir: string;
+}
+
+/** One level of a remote folder, for the destination picker and the pair form (folders only). */
+export interface RemoteFolderDto {
+  uri: string;
+  /** null at the root of the account's space */
+  parentUri: string | null;
+  folders: { name: string; uri: string }[];
+}
+
+/** One level of a folder on the engine's machine (the folder browser of `cloudreve-sync ui` and the pair form). */
+export interface LocalFolderDto {
+  path: string;
+  /** null at a filesystem root */
+  parent: string | null;
+  entries: { name: string; path: string; kind: 'folder' | 'file' }[];
+}
+
+/** A finished transfer as kept in the history (survives clearFinished and restarts). */
+export interface HistoryEntryDto {
+  id: string;
+  name: string;
+  localPath: string;
+  targetUri: string;
+  size: number;
+  state: 'done' | 'skipped' | 'failed' | 'cancelled';
+  error: { code: string; message: string } | null;
+  /** the sync pair that queued it; null for manual uploads */
+  pairId: string | null;
+  /** Epoch milliseconds. */
+  finishedAt: number;
+}
+
+export interface HistoryQueryDto {
+  /** case-insensitive substring of the name, local path or target */
+  text?: string;
+  state?: HistoryEntryDto['state'];
+  /** newest first; default 200, at most 1000 */
+  limit?: number;
+  /** entries finished strictly before this time (paging) */
+  before?: number;
+}
+
+export type SyncModeDto = 'backup' | 'mirror';
+export type PairStateDto =
+  | 'idle'
+  | 'scanning'
+  | 'syncing'
+  | 'paused'
+  | 'offline'
+  | 'login-required'
+  | 'unavailable'
+  | 'needs-confirmation'
+  | 'error';
+
+export interface PairDto {
+  id: string;
+  localPath: string;
+  remoteUri: string;
+  mode: SyncModeDto;
+  ignore: string[];
+  paused: boolean;
+  state: PairStateDto;
+  /** why the pair is in its state; pendingDeletes for needs-confirmation */
+  stateDetail: { code: string; message: string; pendingDeletes: number | null } | null;
+  lastScanAt: number | null;
+  createdAt: number;
+}
+
+export interface PairSpecDto {
+  localPath: string;
+  remoteUri: string;
+  mode: SyncModeDto;
+  ignore?: string[];
+}
+
+/** A conflict a pair kept both versions of: theirs stays at remoteUri, ours was uploaded to conflictUri. */
+export interface ConflictDto {
+  id: number;
+  pairId: string;
+  relPath: string;
+  remoteUri: string;
+  conflictUri: string;
+  reason: string;
+  createdAt: number;
+}
+
 export interface SettingsDto {
   /** Where dropped files and shell-menu uploads go unless told otherwise. */
   defaultTargetFolderUri: string;
@@ -132,6 +232,14 @@ export interface SettingsDto {
   ifExists: IfExistsDto;
   /** "Upload to Cloudreve" in the OS file manager's context menu. */
   shellIntegration: boolean;
+  /** Shell-menu uploads: false = ask with the destination picker, true = go straight to defaultTargetFolderUri. */
+  uploadWithoutAsking: boolean;
+  /** Start the app (to the tray) when the user logs in to the OS. Default on. */
+  launchAtLogin: boolean;
+  /** How long a changed file must stay still before it is uploaded (ms, 200–600000). */
+  settleDelayMs: number;
+  language: LanguageDto;
+  theme: ThemeDto;
 }
 
 // ---------------------------------------------------------------- invoke methods
@@ -160,6 +268,41 @@ export interface Methods {
   getSettings(): SettingsDto;
   /** Returns the settings after the change. */
   setSettings(partial: Partial<SettingsDto>): SettingsDto;
+  getAppInfo(): AppInfoDto;
+  /** Folders directly inside a remote folder ('cloudreve://my/' is the root). */
+  listRemoteFolders(uri: string): RemoteFolderDto;
+  /** Creates a folder inside parentUri (the picker's "New folder"); returns the parent's new listing. */
+  createRemoteFolder(parentUri: string, name: string): RemoteFolderDto;
+  /** One level of a folder on the engine's machine; null = the home folder. */
+  browseLocal(path: string | null): LocalFolderDto;
+  listHistory(query: HistoryQueryDto): HistoryEntryDto[];
+  /** Forgets the history; returns how many entries. */
+  clearHistory(): number;
+  listPairs(): PairDto[];
+  addPair(spec: PairSpecDto): PairDto;
+  updatePair(id: string, patch: { mode?: SyncModeDto; ignore?: string[] }): PairDto;
+  /** Stops syncing and forgets the pair's records; never deletes a file on either side. */
+  removePair(id: string): null;
+  pausePair(id: string): PairDto;
+  resumePair(id: string): PairDto;
+  /** Starts a pass of one pair, or of every pair when id is omitted, in the background. */
+  syncNow(id?: string): null;
+  /** Lets the deletions the mass-delete guard held back go ahead (count = what the user was shown). */
+  confirmDeletes(id: string, count: number): null;
+  listConflicts(pairId?: string): ConflictDto[];
+  dismissConflict(id: number): null;
+  /** A public share link for a remote file or folder (Cloudreve's share API). */
+  createShareLink(uri: string): string;
+  /**
+   * Sign in through the browser (OAuth 2.0 + PKCE, servers >= 4.12). Pushes 'browser-login-started' with the URL to
+   * open, then resolves once the browser has come back to the loopback redirect (or fails after 5 minutes).
+   */
+  loginWithBrowser(server: string): AccountDto;
+  /**
+   * The answer to a 'destination-requested' event: queue the paths under targetFolderUri (remembered as the last
+   * destination), or drop the request when null. Returns the new transfer ids.
+   */
+  resolveDestination(requestId: string, targetFolderUri: string | null): string[];
 }
 
 export type MethodName = keyof Methods;
@@ -182,6 +325,25 @@ export const METHOD_NAMES = [
   'clearFinished',
   'getSettings',
   'setSettings',
+  'getAppInfo',
+  'listRemoteFolders',
+  'createRemoteFolder',
+  'browseLocal',
+  'listHistory',
+  'clearHistory',
+  'listPairs',
+  'addPair',
+  'updatePair',
+  'removePair',
+  'pausePair',
+  'resumePair',
+  'syncNow',
+  'confirmDeletes',
+  'listConflicts',
+  'dismissConflict',
+  'createShareLink',
+  'loginWithBrowser',
+  'resolveDestination',
 ] as const satisfies readonly MethodName[];
 
 /** Compile-time proof that METHOD_NAMES lists every method: fails to type-check with the missing names. */
@@ -206,6 +368,14 @@ export interface EventMap {
   'account-changed': { account: AccountDto | null };
   /** The server became unreachable (again before each probe, with the next probe time) or answered again. */
   'connectivity-changed': ConnectivityDto;
+  'pair-changed': PairDto;
+  'pair-removed': { id: string };
+  'conflict-added': ConflictDto;
+  'history-added': HistoryEntryDto;
+  /** Open this URL to continue a loginWithBrowser sign-in (the desktop shell opens it itself; the browser UI offers a link). */
+  'browser-login-started': { url: string };
+  /** Files arrived from the shell menu (or a second launch) and the user must pick where they go. */
+  'destination-requested': { requestId: string; paths: string[]; lastDestinationUri: string | null };
 }
 
 export type EventName = keyof EventMap;
@@ -218,6 +388,12 @@ export const EVENT_NAMES = [
   'overall-progressed',
   'account-changed',
   'connectivity-changed',
+  'pair-changed',
+  'pair-removed',
+  'conflict-added',
+  'history-added',
+  'browser-login-started',
+  'destination-requested',
 ] as const satisfies readonly EventName[];
 
 type MissingEventNames = Exclude<EventName, (typeof EVENT_NAMES)[number]>;

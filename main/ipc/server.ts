@@ -19,6 +19,8 @@ import {
   type EventMap,
   type EventName,
   type IfExistsDto,
+  type LanguageDto,
+  type ThemeDto,
   type MethodName,
   type MethodValue,
   type OverallDto,
@@ -95,7 +97,40 @@ export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
     clearFinished: () => engine.clearFinished(),
     getSettings: () => settings.get(),
     setSettings: (args) => settings.update(parseSettingsPatch(args[0])),
+    // Declared in the contract on 2026-11-25; the bridge/shell branches replace each of these with the real handler.
+    ...notBuiltYet([
+      'getAppInfo',
+      'listRemoteFolders',
+      'createRemoteFolder',
+      'browseLocal',
+      'listHistory',
+      'clearHistory',
+      'listPairs',
+      'addPair',
+      'updatePair',
+      'removePair',
+      'pausePair',
+      'resumePair',
+      'syncNow',
+      'confirmDeletes',
+      'listConflicts',
+      'dismissConflict',
+      'createShareLink',
+      'loginWithBrowser',
+      'resolveDestination',
+    ] as const),
   };
+}
+
+/** TEMPORARY (lead, 2026-11-25): handlers for contract methods whose implementation is being built. */
+function notBuiltYet<const N extends readonly MethodName[]>(names: N): { [K in N[number]]: Handlers[K] } {
+  const out: Partial<Record<MethodName, () => never>> = {};
+  for (const n of names) {
+    out[n] = () => {
+      throw new IpcError('unavailable', `${n} is not available in this build`);
+    };
+  }
+  return out as { [K in N[number]]: Handlers[K] };
 }
 
 // ---------------------------------------------------------------- argument validation
@@ -147,6 +182,8 @@ function isCloudreveUri(v: string): boolean {
 }
 
 const IF_EXISTS: readonly IfExistsDto[] = ['skip', 'overwrite', 'rename'];
+const LANGUAGES: readonly LanguageDto[] = ['system', 'en', 'zh-CN'];
+const THEMES: readonly ThemeDto[] = ['system', 'light', 'dark'];
 
 /** Validates a settings patch field by field; unknown keys are rejected so typos do not vanish silently. */
 export function parseSettingsPatch(v: unknown): Partial<SettingsDto> {
@@ -172,8 +209,21 @@ export function parseSettingsPatch(v: unknown): Partial<SettingsDto> {
         out.ifExists = value as IfExistsDto;
         break;
       case 'shellIntegration':
+      case 'uploadWithoutAsking':
+      case 'launchAtLogin':
         if (typeof value !== 'boolean') throw invalid(`${key} must be a boolean`);
-        out.shellIntegration = value;
+        out[key] = value;
+        break;
+      case 'settleDelayMs':
+        out.settleDelayMs = argInteger([value], 0, key, { min: 200, max: 600_000 });
+        break;
+      case 'language':
+        if (!LANGUAGES.includes(value as LanguageDto)) throw invalid(`${key} must be one of ${LANGUAGES.join(', ')}`);
+        out.language = value as LanguageDto;
+        break;
+      case 'theme':
+        if (!THEMES.includes(value as ThemeDto)) throw invalid(`${key} must be one of ${THEMES.join(', ')}`);
+        out.theme = value as ThemeDto;
         break;
       default:
         throw invalid(`unknown setting: ${key}`);

@@ -15,6 +15,11 @@ export const DEFAULT_SETTINGS: Readonly<SettingsDto> = Object.freeze({
   chunkConcurrencyCap: ENGINE_DEFAULTS.chunkConcurrencyCap,
   ifExists: ENGINE_DEFAULTS.ifExists,
   shellIntegration: ENGINE_DEFAULTS.shellIntegration,
+  uploadWithoutAsking: ENGINE_DEFAULTS.uploadWithoutAsking,
+  launchAtLogin: ENGINE_DEFAULTS.launchAtLogin,
+  settleDelayMs: ENGINE_DEFAULTS.settleDelayMs,
+  language: ENGINE_DEFAULTS.language,
+  theme: ENGINE_DEFAULTS.theme,
 });
 
 /** PURE: defaults overlaid with every valid field of `raw`. */

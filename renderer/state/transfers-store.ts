@@ -84,6 +84,8 @@ export function reduceTransfers(state: TransfersState, action: StoreAction): Tra
       return action.payload.account ? state : initialTransfersState;
     case 'connectivity-changed':
       return state; // shown on the status line (connectivityNotice), the transfers say waiting-retry themselves
+    default:
+      return state; // pairs, conflicts, history, sign-in and picker events belong to other stores
   }
 }
 

@@ -108,6 +108,11 @@ function fakeSettings(): SettingsPort & { patches: Partial<SettingsDto>[] } {
     chunkConcurrencyCap: 4,
     ifExists: 'rename',
     shellIntegration: false,
+    uploadWithoutAsking: false,
+    launchAtLogin: true,
+    settleDelayMs: 2000,
+    language: 'system',
+    theme: 'system',
   };
   const patches: Partial<SettingsDto>[] = [];
   return {

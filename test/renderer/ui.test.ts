@@ -79,6 +79,11 @@ const settings: SettingsDto = {
   chunkConcurrencyCap: 4,
   ifExists: 'rename',
   shellIntegration: false,
+  uploadWithoutAsking: false,
+  launchAtLogin: true,
+  settleDelayMs: 2000,
+  language: 'system',
+  theme: 'system',
 };
 
 interface FakeSetup {

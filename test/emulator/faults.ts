@@ -1,4 +1,5 @@
 // Fault injection (test hook): rules matched against method + pathname before normal handling.
+import type { IncomingMessage } from 'node:http';
 import type { FaultRule } from './types.js';
 
 interface Armed {
@@ -16,6 +17,9 @@ export class Faults {
     if (!rule || typeof rule.path !== 'string' || !rule.action || typeof rule.action !== 'object') {
       throw new Error('invalid fault rule');
     }
+    const a = rule.action;
+    if (a.type === 'slow' && !(a.bytesPerSec > 0)) throw new Error('invalid fault rule: slow needs bytesPerSec > 0');
+    if (a.type === 'stall' && !(a.ms > 0)) throw new Error('invalid fault rule: stall needs ms > 0');
     if (rule.forMs !== undefined && !(rule.forMs > 0)) throw new Error('invalid fault rule: forMs must be > 0');
     // A rule with forMs hits every matching request for that long, unless `times` also limits it.
     const times = rule.times ?? (rule.forMs !== undefined ? Infinity : 1);
@@ -48,4 +52,51 @@ export class Faults {
       .filter((a) => a.until > now)
       .map((a) => ({ ...a.rule, times: a.remaining, ...(a.until < Infinity ? { forMs: a.until - now } : {}) }));
   }
+}
+
+/**
+ * Link faults that let the request be handled normally: `stall` stops reading the connection for `ms` once
+ * `afterBytes` of the body arrived (a stall mid-part); `slow` lets at most `bytesPerSec` of the body through (a slow
+ * link). Both work by pausing the socket, so the client sees TCP back-pressure as on a real link.
+ */
+export function shapeLink(req: IncomingMessage, action: Extract<FaultRule['action'], { type: 'stall' | 'slow' }>): void {
+  const sock = req.socket;
+  let timer: NodeJS.Timeout | null = null;
+  let seen = 0;
+  let stalled = false;
+  const started = Date.now();
+  const done = () => {
+    sock.off('data', onData);
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (!sock.destroyed) sock.resume();
+  };
+  const pauseFor = (ms: number) => {
+    if (timer || sock.destroyed) return;
+    sock.pause();
+    timer = setTimeout(() => {
+      timer = null;
+      if (!sock.destroyed) sock.resume();
+    }, ms);
+  };
+  const onData = (c: Buffer) => {
+    seen += c.length;
+    if (action.type === 'stall') {
+      if (!stalled && seen >= (action.afterBytes ?? 0)) {
+        stalled = true;
+        pauseFor(action.ms);
+      }
+    } else {
+      // ahead of the allowed rate: wait until the bytes seen are due
+      const dueMs = (seen / Math.max(1, action.bytesPerSec)) * 1000 - (Date.now() - started);
+      if (dueMs > 5) pauseFor(dueMs);
+    }
+  };
+  if (action.type === 'stall' && (action.afterBytes ?? 0) <= 0) {
+    stalled = true;
+    pauseFor(action.ms);
+  }
+  sock.on('data', onData);
+  req.once('end', done);
+  req.once('close', done);
 }

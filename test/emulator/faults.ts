@@ -55,48 +55,82 @@ export class Faults {
 }
 
 /**
- * Link faults that let the request be handled normally: `stall` stops reading the connection for `ms` once
- * `afterBytes` of the body arrived (a stall mid-part); `slow` lets at most `bytesPerSec` of the body through (a slow
- * link). Both work by pausing the socket, so the client sees TCP back-pressure as on a real link.
+ * Link faults that let the request be handled normally: `stall` holds the body back for `ms` once `afterBytes` of it
+ * went through (a stall mid-part); `slow` lets at most `bytesPerSec` of it through (a slow link). The body is
+ * re-timed between the HTTP parser and the handler (the request's push is wrapped, with back-pressure to the socket),
+ * so the handler reads it exactly as it would from a slow or stalling link. When the whole body had already arrived,
+ * the same delay falls on the answer instead. Resolves when the handler may start.
  */
-export function shapeLink(req: IncomingMessage, action: Extract<FaultRule['action'], { type: 'stall' | 'slow' }>): void {
-  const sock = req.socket;
-  let timer: NodeJS.Timeout | null = null;
-  let seen = 0;
+export async function shapeLink(req: IncomingMessage, action: Extract<FaultRule['action'], { type: 'stall' | 'slow' }>): Promise<void> {
+  const state = (req as unknown as { _readableState: { ended: boolean; length: number } })._readableState;
+  const rate = action.type === 'slow' ? Math.max(1, action.bytesPerSec) : 0;
+  if (state.ended) {
+    await new Promise((r) => setTimeout(r, action.type === 'stall' ? action.ms : (state.length / rate) * 1000));
+    return;
+  }
+  const push = req.push.bind(req);
+  const queue: Array<Buffer | null> = [];
+  let queued = 0;
+  let passed = 0;
   let stalled = false;
+  let timer: NodeJS.Timeout | null = null;
   const started = Date.now();
-  const done = () => {
-    sock.off('data', onData);
-    if (timer) clearTimeout(timer);
-    timer = null;
-    if (!sock.destroyed) sock.resume();
-  };
-  const pauseFor = (ms: number) => {
-    if (timer || sock.destroyed) return;
-    sock.pause();
+  const wait = (ms: number) => {
     timer = setTimeout(() => {
       timer = null;
-      if (!sock.destroyed) sock.resume();
+      pump();
     }, ms);
   };
-  const onData = (c: Buffer) => {
-    seen += c.length;
-    if (action.type === 'stall') {
-      if (!stalled && seen >= (action.afterBytes ?? 0)) {
-        stalled = true;
-        pauseFor(action.ms);
+  const pump = () => {
+    while (queue.length && !timer) {
+      const next = queue[0];
+      if (next === null) {
+        queue.shift();
+        req.push = push;
+        push(null);
+        return;
       }
-    } else {
-      // ahead of the allowed rate: wait until the bytes seen are due
-      const dueMs = (seen / Math.max(1, action.bytesPerSec)) * 1000 - (Date.now() - started);
-      if (dueMs > 5) pauseFor(dueMs);
+      let n = next.length;
+      if (action.type === 'stall' && !stalled) {
+        const room = Math.max(0, (action.afterBytes ?? 0) - passed);
+        if (room === 0) {
+          stalled = true;
+          return wait(action.ms);
+        }
+        n = Math.min(n, room);
+      } else if (action.type === 'slow') {
+        const early = (passed / rate) * 1000 - (Date.now() - started);
+        if (early > 5) return wait(early);
+        n = Math.min(n, Math.max(1024, Math.floor(rate / 20)));
+      }
+      const piece = n === next.length ? next : next.subarray(0, n);
+      if (n === next.length) queue.shift();
+      else queue[0] = next.subarray(n);
+      queued -= n;
+      passed += n;
+      push(piece);
     }
   };
-  if (action.type === 'stall' && (action.afterBytes ?? 0) <= 0) {
-    stalled = true;
-    pauseFor(action.ms);
+  req.push = ((chunk: Buffer | null) => {
+    if (chunk === null) queue.push(null);
+    else {
+      queue.push(chunk);
+      queued += chunk.length;
+    }
+    pump();
+    return queued < 64 * 1024;
+  }) as typeof req.push;
+  // what the parser handed over before the rule applied goes through the same shaping
+  let c: Buffer | null;
+  const early: Buffer[] = [];
+  while ((c = req.read() as Buffer | null) !== null) early.push(c);
+  if (early.length) {
+    queue.unshift(...early);
+    queued += early.reduce((s, b) => s + b.length, 0);
   }
-  sock.on('data', onData);
-  req.once('end', done);
-  req.once('close', done);
+  req.once('close', () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  });
+  pump();
 }

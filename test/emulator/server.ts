@@ -148,7 +148,7 @@ export class EmulatorServer {
     if (fault) {
       const a = fault.action;
       if (a.type === 'delay') await sleep(a.ms);
-      else if (a.type === 'stall' || a.type === 'slow') shapeLink(req, a);
+      else if (a.type === 'stall' || a.type === 'slow') await shapeLink(req, a);
       else return this.applyFault(fault, req, res, correlationId);
     }
 

@@ -98,7 +98,14 @@ export async function soak(o: SoakOptions): Promise<number> {
   const parts: PartAccepted[] = [];
   const fileEvents: FileEventInfo[] = [];
   emu.onPart((p) => parts.push(p));
-  emu.onFileEvent((e) => fileEvents.push(e));
+  // file events under the pair's remote folder, with paths relative to it (as the model's)
+  const remoteRoot = REMOTE.slice('cloudreve://my/'.length);
+  const inPair = (p: string) => (p === remoteRoot ? '' : p.startsWith(remoteRoot + '/') ? p.slice(remoteRoot.length + 1) : null);
+  emu.onFileEvent((e) => {
+    const from = inPair(e.from);
+    const to = e.to === undefined ? undefined : inPair(e.to);
+    if (from !== null) fileEvents.push({ ...e, from, ...(to !== undefined && to !== null ? { to } : {}) });
+  });
 
   const model = new LocalModel(root);
   const files = new FileChaos(model, rnd.fork(1), log, { mode: o.mode, burstFiles: o.burstFiles, bigBytes: o.bigBytes, maxFiles: o.maxFiles });

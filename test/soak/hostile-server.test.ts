@@ -12,6 +12,7 @@ import { EngineError } from '../../main/engine/errors.js';
 import type { TransferSnapshot } from '../../main/engine/types.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
 import { editJson, rawAnswer, startCanary, startHostile, type HostileRule } from './hostile-server.js';
+import { login, uploadFile } from '../emulator/helpers.js';
 
 const TIMEOUTS = { connectMs: 1000, responseMs: 1500, idleMs: 1500, totalMs: 3000 };
 const RETRY = { baseMs: 20, maxMs: 100, factor: 2, jitter: 0, maxAttemptsWithoutProgress: 2 };
@@ -114,12 +115,11 @@ describe('hostile servers: bad answers to the upload session', () => {
     });
   }
 
-  it('a chunk_size far larger than any file (2^52): one part, uploaded correctly', async () => {
-    await uploadThrough([{ method: 'PUT', path: new RegExp(SESSION), answer: editJson((env) => ((env.data.chunk_size = 2 ** 52), env)) }], {}, (o) => {
-      // the emulator still expects its own chunk size, so the single oversized part is refused there: a clear per-file error
-      assert.ok(['failed', 'done'].includes(o.transfer.state), JSON.stringify(o.transfer));
-      if (o.transfer.state === 'failed') assert.match(o.transfer.error?.message ?? '', /.+/);
-    });
+  it('a chunk_size far larger than any file (2^52): one part is sent, the server refuses it, a clear per-file error', async () => {
+    await uploadThrough([{ method: 'PUT', path: new RegExp(SESSION), answer: editJson((env) => ((env.data.chunk_size = 2 ** 52), env)) }], {}, (o) =>
+      // the emulator still expects its own 64 KiB parts, so the single whole-file part is refused there
+      failedClearly(o, 'invalid-chunk', /Content-Length/),
+    );
   });
 
   it('a redirect loop: the session request is answered 302 to itself, forever', async () => {
@@ -241,6 +241,48 @@ describe('hostile servers: the login (a per-account error)', () => {
         });
         assert.ok(Date.now() - started < BOUND_MS);
         assert.equal(engine.account(), null);
+      } finally {
+        await engine.close();
+        await hostile.close();
+        await emu.close();
+        dir.cleanup();
+      }
+    });
+  }
+});
+
+describe('hostile servers: a folder listing with absurd sizes (a sync pass in mirror mode)', () => {
+  for (const [what, edit] of [
+    ['negative sizes', (f: any) => (f.size = -1)],
+    ['sizes beyond 2^53', (f: any) => (f.size = 1e300)],
+    ['sizes as strings', (f: any) => (f.size = '12')],
+    ['names with a slash', (f: any) => (f.name = '../../escape.bin')],
+  ] as const) {
+    it(`${what}: the pass ends (an error or per-path problems), nothing is deleted on either side`, async () => {
+      const emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+      const token = (await login(emu)).access;
+      const dir = tmpDir('crs-hostile-');
+      const a = dir.random('local/a.bin', 1000);
+      const b = dir.random('local/b.bin', 2000);
+      for (const f of [a, b]) await uploadFile(emu, token, `cloudreve://my/r/${f.path.split('/').pop()}`, f.data);
+      const hostile = await startHostile(emu.url, [{ method: 'GET', path: /^\/api\/v4\/file$/, answer: editJson((env) => (env.data.files.forEach(edit), env)) }]);
+      const engine = await createEngine({ home: join(dir.path, 'home'), retry: RETRY, timeouts: TIMEOUTS });
+      try {
+        await engine.login(hostile.url, emu.email, emu.password);
+        const started = Date.now();
+        try {
+          const r = await engine.sync.syncOnce({ localPath: join(dir.path, 'local'), remoteUri: 'cloudreve://my/r', mode: 'mirror' });
+          assert.equal(r.deleted, 0);
+        } catch (err) {
+          assert.ok(err instanceof EngineError, String(err));
+          assert.doesNotMatch(err.message, /undefined|\[object Object\]/);
+        }
+        assert.ok(Date.now() - started < BOUND_MS);
+        assert.deepEqual(readFileSync(a.path), a.data);
+        assert.deepEqual(readFileSync(b.path), b.data);
+        assert.deepEqual(readdir(join(dir.path, 'local')), ['a.bin', 'b.bin']);
+        for (const n of ['a.bin', 'b.bin']) assert.ok(emu.blob(`cloudreve://my/r/${n}`), `${n} is gone from the server`);
+        assert.equal(emu.file('cloudreve://my/escape.bin'), null);
       } finally {
         await engine.close();
         await hostile.close();

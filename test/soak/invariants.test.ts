@@ -132,6 +132,12 @@ describe('remote content, deletions, sessions, journal and re-sent bytes', () =>
     assert.match(JSON.stringify(checkRemoteContent(model, new Map())), /on disk but not on the server.*doc\.txt/);
     assert.match(JSON.stringify(checkRemoteContent(model, new Map([['doc.txt', { hash: h('v1'), uploading: false }]]))), /another content/);
     assert.match(JSON.stringify(checkRemoteContent(model, new Map([['doc.txt', { hash: '', uploading: true }]]))), /unfinished upload/);
+    writeFileSync(join(dir, 'empty.txt'), '');
+    model.record('empty.txt', h(''));
+    const remote = new Map([['doc.txt', { hash: h('v2'), uploading: false }]]);
+    assert.match(JSON.stringify(checkRemoteContent(model, remote)), /empty\.txt/);
+    assert.deepEqual(checkRemoteContent(model, remote, { emptyFilesUpload: false }), []);
+    model.forget('empty.txt');
     const half = checkRemoteContent(model, new Map([['doc.txt', { hash: h('v2'), uploading: false }], ['gone.txt', { hash: h('half'), uploading: false }]]));
     assert.equal(half.length, 1);
     assert.equal(half[0].invariant, 'nothing half-written committed');

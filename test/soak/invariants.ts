@@ -47,11 +47,13 @@ export interface RemoteContent {
 }
 
 /** Every local file is on the server with the same content; every remote file holds a content that was at rest locally. */
-export function checkRemoteContent(model: LocalModel, remote: Map<string, RemoteContent>): Violation[] {
+export function checkRemoteContent(model: LocalModel, remote: Map<string, RemoteContent>, opts: { emptyFilesUpload?: boolean } = {}): Violation[] {
   const missing: string[] = [];
   const differs: string[] = [];
   const placeholder: string[] = [];
   for (const [p, rec] of model.files) {
+    // OneDrive cannot take an empty file: the client refuses those before any session (README, Storage policies)
+    if (opts.emptyFilesUpload === false && rec.size === 0) continue;
     const r = remote.get(p);
     if (!r) missing.push(p);
     else if (r.uploading) placeholder.push(p);

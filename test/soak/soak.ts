@@ -239,7 +239,7 @@ export async function soak(o: SoakOptions): Promise<number> {
       remoteBytes += bytes;
       remote.set(f.path, { hash, uploading: false });
     });
-    violations.push(...checkRemoteContent(model, remote));
+    violations.push(...checkRemoteContent(model, remote, { emptyFilesUpload: o.policy !== 'onedrive' }));
     violations.push(...checkDeletions(o.mode, model, remoteDeletions(fileEvents), files.burstDeleted));
     const maxPart = policy.chunkSize ?? 1024 * 1024;
     const resend = resendAfterCrashes(parts, crashes, { windowMs: 2000, maxPart });

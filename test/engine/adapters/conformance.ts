@@ -210,9 +210,12 @@ export function conformance(target: ConformanceTarget): void {
       }
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
+      const acked = ackedParts(home);
       const resumed = await cli(home, ['resume']);
       assert.equal(resumed.status, 0, resumed.stdout + resumed.stderr);
       expectStored(emu, 'cloudreve://my/k/big.bin', f.data);
+      // where the provider keeps parts, the resume continued the same session with what it had acknowledged
+      if (acked > 0) assert.equal(emu.stats().sessions_created, 1, 'the resume reused the session of the killed process');
     } finally {
       await emu.close();
       dir.cleanup();

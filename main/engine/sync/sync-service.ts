@@ -42,7 +42,7 @@ export interface SyncSettings {
   /** a file that never goes quiet is looked at this long after its first change at most (ms, default 10 min) */
   maxSettleWaitMs?: number;
   guard?: DeleteGuard;
-  /** tests: replaces the chokidar watcher */
+  /** tests: replaces the folder watcher */
   watch?: (opts: WatchOptions) => Promise<Watcher>;
   /** tests: replaces the network-share check */
   isNetworkFolder?: (path: string) => Promise<boolean>;

@@ -60,6 +60,12 @@ export interface SyncApi {
   updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[] }): SyncPair;
   /** Runs one pass of the pair letting the deletions the guard held back go ahead (the count the user saw). */
   confirmDeletes(id: string, count: number): Promise<PassReport>;
+  /**
+   * Starts a full pass of one pair, or of every pair that is not paused, in the background ("sync now"): a running
+   * pair's scheduler runs it (right after the current pass, if one runs); a pair not running in the background gets
+   * one pass whose outcome becomes its state. A paused pair is refused.
+   */
+  requestPass(id?: string): void;
   /** One pass of a configured pair, waiting for its uploads. */
   syncPair(id: string, opts?: { dryRun?: boolean }): Promise<PassReport>;
   /** One pass over a folder pair given on the command line (its records are kept for the next pass). */
@@ -178,6 +184,16 @@ export class SyncService implements SyncApi {
 
   async confirmDeletes(id: string, count: number): Promise<PassReport> {
     return this.passAndWait(this.require(id), { confirmedDeletes: count });
+  }
+
+  requestPass(id?: string): void {
+    const pairs = id === undefined ? this.listPairs().filter((p) => !p.paused) : [this.require(id)];
+    for (const p of pairs) {
+      if (p.paused) throw new EngineError('usage', `the pair ${p.localPath} is paused; resume it first`);
+      const running = this.active.get(p.id);
+      if (running) running.scheduler.requestFull();
+      else void this.pass(p, {}); // its failure becomes the pair's state (pass() never throws)
+    }
   }
 
   async syncPair(id: string, opts: { dryRun?: boolean } = {}): Promise<PassReport> {

@@ -135,7 +135,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   };
 
   const tokenOk = (req: IncomingMessage, url: URL, allowQuery: boolean): boolean => {
-    const header = req.headers['x-cloudreve-token'] ?? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const header = req.headers['x-cloudreve-token'] || /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const given = typeof header === 'string' ? header : allowQuery ? (url.searchParams.get('token') ?? '') : '';
     return given.length > 0 && sameSecret(given, token);
   };

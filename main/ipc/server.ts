@@ -23,6 +23,7 @@ import {
   type EventMap,
   type EventName,
   type HistoryEntryDto,
+  type EnqueueResultDto,
   type IfExistsDto,
   type PairSpecDto,
   type SyncModeDto,
@@ -96,6 +97,21 @@ export function createHandlers({ engine, settings, app, onBackgroundError }: Han
       const paths = argPaths(args, 0);
       const target = argFolderUri(args, 1, 'targetFolderUri');
       return engine.enqueue(paths, target);
+    },
+    enqueueUpload: async (args) => {
+      const paths = argPaths(args, 0);
+      const target = argFolderUri(args, 1, 'targetFolderUri');
+      const o = args[2];
+      if (typeof o !== 'object' || o === null || Array.isArray(o)) throw invalid('options must be an object');
+      const { ifExists, priority } = o as Record<string, unknown>;
+      if (ifExists !== undefined && !IF_EXISTS.includes(ifExists as IfExistsDto)) throw invalid(`ifExists must be one of ${IF_EXISTS.join(', ')}`);
+      const skipped: EnqueueResultDto['skipped'] = [];
+      const ids = await engine.enqueue(paths, target, {
+        ifExists: ifExists as IfExistsDto | undefined,
+        priority: priority === undefined ? undefined : argInteger([priority], 0, 'priority', { min: -1_000_000, max: 1_000_000 }),
+        onSkipped: (e) => skipped.push({ path: e.path, reason: e.reason, failure: e.failure === true }),
+      });
+      return { ids, skipped };
     },
     pause: (args) => {
       engine.pause(argOptionalString(args, 0, 'id'));

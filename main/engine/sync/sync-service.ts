@@ -16,6 +16,7 @@ import type { TypedEmitter, EngineEvents } from '../events.js';
 import type { Journal } from '../journal/journal.js';
 import type { Transfers } from '../transfers.js';
 import type { PairState, SyncConflict, SyncMode, SyncPair } from '../types.js';
+import { followRemoteChanges, type RemoteHints } from './remote-hints.js';
 import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { FolderUnavailable, runPass, type PassOptions, type PassReport } from './pair-sync.js';
@@ -42,8 +43,12 @@ export interface SyncSettings {
   /** a file that never goes quiet is looked at this long after its first change at most (ms, default 10 min) */
   maxSettleWaitMs?: number;
   guard?: DeleteGuard;
-  /** tests: replaces the chokidar watcher */
+  /** tests: replaces the folder watcher */
   watch?: (opts: WatchOptions) => Promise<Watcher>;
+  /** follow the server's change stream as a rescan hint (default true; remote-hints.ts) */
+  remoteHints?: boolean;
+  /** tests: reconnect delays of the change stream */
+  remoteHintRetry?: { baseMs: number; maxMs: number };
   /** tests: replaces the network-share check */
   isNetworkFolder?: (path: string) => Promise<boolean>;
 }
@@ -83,6 +88,7 @@ export interface SyncApi {
 interface Running {
   scheduler: PairScheduler;
   watcher: Watcher | null;
+  remote: RemoteHints | null;
 }
 
 export class SyncService implements SyncApi {
@@ -333,7 +339,7 @@ export class SyncService implements SyncApi {
       },
       { scanIntervalMs: settings.scanIntervalMs ?? 3_600_000, pollIntervalMs: settings.pollIntervalMs ?? 300_000, retryDelayMs: retryBackoff },
     );
-    const running: Running = { scheduler, watcher: null };
+    const running: Running = { scheduler, watcher: null, remote: null };
     this.active.set(pair.id, running);
     const ignore = new IgnoreRules(pair.ignore);
     const fallback = (reason: string) => {
@@ -361,6 +367,15 @@ export class SyncService implements SyncApi {
       await running.watcher?.close(); // deactivated while the watcher started
       return;
     }
+    if (settings.remoteHints !== false) {
+      running.remote = followRemoteChanges({
+        client: () => this.deps.account.requireClient(),
+        uri: pair.remoteUri,
+        onFolders: (folders) => scheduler.requestFolders(folders),
+        onLog: (level, message) => this.deps.events.emit('log', { level, message: `sync ${pair.localPath}: ${message}` }),
+        retry: settings.remoteHintRetry,
+      });
+    }
     scheduler.start();
   }
 
@@ -368,6 +383,7 @@ export class SyncService implements SyncApi {
     const r = this.active.get(id);
     if (!r) return;
     this.active.delete(id);
+    await r.remote?.stop();
     await r.watcher?.close();
     await r.scheduler.stop();
   }

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tmpDir } from '../helpers/tmp-tree.js';
-import { ensureBuilt, startE2E, startUi, stopProcess, type E2E } from './harness.js';
+import { CHROMIUM_MISSING, ensureBuilt, startE2E, startUi, stopProcess, type E2E } from './harness.js';
 
 function status(origin: string, path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<number> {
   const u = new URL(origin);
@@ -23,7 +23,7 @@ function status(origin: string, path: string, headers: Record<string, string>, m
   });
 }
 
-describe('cloudreve-sync ui in a browser', () => {
+describe('cloudreve-sync ui in a browser', { skip: CHROMIUM_MISSING }, () => {
   let e: E2E;
   before(async () => {
     e = await startE2E();

@@ -10,7 +10,7 @@
  * Chromium is heavy on a small machine: run browser test files one at a time (`npm test -- test/e2e/<file>`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
+/** For `describe(name, { skip: CHROMIUM_MISSING }, …)`: browser tests skip, saying why, where chromium is missing. */
+export const CHROMIUM_MISSING: string | false = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
 /** ../shared/research/toolchain-notes.md §3(b) */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',

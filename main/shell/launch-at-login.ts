@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import type { Settings as LoginItemSettingsInput } from 'electron';
 import { desktopExec, LINUX_APP_ID, type IntegrationIo } from './shell-integration.js';
 
+export const WINDOWS_RUN_NAME = 'Cloudreve Sync';
+
 export type LaunchAtLoginPlan =
   | { kind: 'login-item'; settings: LoginItemSettingsInput }
   | { kind: 'autostart-file'; path: string; content: string | null };
@@ -26,7 +28,8 @@ export interface LaunchAtLoginInput {
 export function launchAtLoginPlan(i: LaunchAtLoginInput): LaunchAtLoginPlan | null {
   if (i.platform === 'darwin') return { kind: 'login-item', settings: { openAtLogin: i.enabled, args: ['--hidden'] } };
   if (i.platform === 'win32') {
-    return { kind: 'login-item', settings: { openAtLogin: i.enabled, path: i.launch[0], args: [...i.launch.slice(1), '--hidden'] } };
+    // the Run value's name is fixed so the uninstaller can remove it (assets/installer.nsh)
+    return { kind: 'login-item', settings: { openAtLogin: i.enabled, path: i.launch[0], args: [...i.launch.slice(1), '--hidden'], name: WINDOWS_RUN_NAME } };
   }
   if (i.platform === 'linux') {
     const dir = i.xdgConfigHome && i.xdgConfigHome.startsWith('/') ? i.xdgConfigHome : join(i.home, '.config');

@@ -9,7 +9,7 @@ test('launch at login per OS (table)', () => {
   assert.deepEqual(launchAtLoginPlan({ platform: 'darwin', enabled: true, launch, home }), { kind: 'login-item', settings: { openAtLogin: true, args: ['--hidden'] } });
   assert.deepEqual(launchAtLoginPlan({ platform: 'win32', enabled: false, launch: ['C:\\App\\Cloudreve Sync.exe'], home }), {
     kind: 'login-item',
-    settings: { openAtLogin: false, path: 'C:\\App\\Cloudreve Sync.exe', args: ['--hidden'] },
+    settings: { openAtLogin: false, path: 'C:\\App\\Cloudreve Sync.exe', args: ['--hidden'], name: 'Cloudreve Sync' },
   });
   const on = launchAtLoginPlan({ platform: 'linux', enabled: true, launch, home });
   assert.equal(on?.kind === 'autostart-file' && on.path, '/home/u/.config/autostart/cloudreve-sync.desktop');

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Core, emptyStats } from './state.js';
 import { EmulatorServer } from './server.js';
+import { configureOAuth } from './oauth.js';
 import type { Emulator, EmulatorOptions } from './types.js';
 
 export type {
@@ -15,11 +16,13 @@ export type {
   EmulatorS3Server,
   EmulatorStats,
   EmulatorUser,
+  EmulatorOAuthClient,
   EntityInfo,
   FaultRule,
   SessionInfo,
 } from './types.js';
 export { totp } from './auth.js';
+export { DEMO_OAUTH_CLIENT } from './oauth.js';
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const ownDir = !opts.dataDir;
@@ -27,6 +30,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   fs.mkdirSync(dataDir, { recursive: true });
   const core = new Core(opts, dataDir);
   const srv = new EmulatorServer(core);
+  configureOAuth(core, opts.oauthClients);
   const host = core.settings.host;
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {

@@ -13,11 +13,16 @@ import { registerSlave } from './slave.js';
 import { registerContent } from './content.js';
 import { EventHub, registerEvents } from './sse.js';
 import { registerVendors } from './vendors.js';
+import { registerOAuth } from './oauth.js';
 import { registerShare, sharesOf, type ShareRec } from './share.js';
 import type { EmulatorPolicy, EntityInfo, FaultRule } from './types.js';
 
 /** Endpoints that arrived with a server version (spec §0): older versions answer them like any unknown path. */
-const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [[/^\/api\/v4\/file\/events$/, 'events']];
+const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [
+  [/^\/api\/v4\/file\/events$/, 'events'],
+  [/^\/api\/v4\/session\/oauth\//, 'oauth'],
+  [/^\/session\/authorize$/, 'oauth'],
+];
 
 export class EmulatorServer {
   readonly router = new Router();
@@ -34,6 +39,7 @@ export class EmulatorServer {
     registerContent(this.router);
     registerEvents(this.router, this.hub);
     registerVendors(this.router);
+    registerOAuth(this.router);
     registerShare(this.router);
     this.http = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err) => {

@@ -15,7 +15,17 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { METHOD_NAMES, type AccountDto, type EventMap, type EventName, type SettingsDto, type TransferDto } from '../../main/ipc/contract.js';
+import {
+  METHOD_NAMES,
+  type AccountDto,
+  type ConflictDto,
+  type EventMap,
+  type EventName,
+  type HistoryEntryDto,
+  type PairDto,
+  type SettingsDto,
+  type TransferDto,
+} from '../../main/ipc/contract.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium): renderer UI test skipped`;
@@ -90,6 +100,17 @@ interface FakeSetup {
   methods: readonly string[];
   account: AccountDto | null;
   settings: SettingsDto;
+  mode: 'desktop' | 'browser';
+  /** what listTransfers answers: these, plus `generated` synthetic ones (the 10,000-row tests) */
+  transfers: TransferDto[];
+  generated: number;
+  history: HistoryEntryDto[];
+  pairs: PairDto[];
+  conflicts: ConflictDto[];
+  /** remote folders by parent URI */
+  remote: Record<string, string[]>;
+  /** local entries by path ('' = home) */
+  local: Record<string, Array<{ name: string; kind: 'folder' | 'file' }>>;
   /** Canned error results per method, consumed in order. */
   failures: Record<string, Array<{ code: string; message: string; retryable: boolean }>>;
 }
@@ -100,24 +121,102 @@ function installFakeBridge(setup: FakeSetup): void {
   const calls: Array<[string, unknown[]]> = [];
   const listeners = new Map<string, Set<(p: unknown) => void>>();
   let current = setup.account;
+  let settings = { ...setup.settings };
+  const HOME = '/home/ann';
+  const remoteLevel = (uri: string) => ({
+    uri,
+    parentUri: uri === 'cloudreve://my/' ? null : uri.replace(/[^/]+\/?$/, ''),
+    folders: (setup.remote[uri] ?? []).map((name) => ({ name, uri: `${uri}${name}/` })),
+  });
   const answer = (name: string, args: unknown[]): unknown => {
     switch (name) {
       case 'getAccount':
         return current;
+      case 'getAppInfo':
+        return { mode: setup.mode, version: '0.1.0', platform: 'linux', locale: 'en-US', homeDir: HOME };
       case 'login':
         current = { server: String(args[0]), email: String(args[1]), userId: 'u1', nickname: 'Ann', serverVersion: '4.3.0' };
         return current;
-      case 'listTransfers':
-        return [];
+      case 'loginWithBrowser':
+        return new Promise((resolve) => {
+          listeners.get('browser-login-started')?.forEach((l) => l({ url: `${String(args[0])}/session/authorize?client_id=cloudreve-sync` }));
+          (w as { __finishBrowserLogin?: () => void }).__finishBrowserLogin = () => {
+            current = { server: String(args[0]), email: 'sso@example.org', userId: 'u2', nickname: 'Sso', serverVersion: '4.12.0' };
+            resolve(current);
+          };
+        });
+      case 'listTransfers': {
+        const out = [...setup.transfers];
+        for (let i = 0; i < setup.generated; i++) {
+          out.push({
+            id: `g${i}`,
+            name: `photo-${String(i).padStart(5, '0')}.jpg`,
+            localPath: `/home/ann/Pictures/photo-${i}.jpg`,
+            targetUri: `cloudreve://my/Pictures/photo-${i}.jpg`,
+            size: 4_000_000 + i,
+            state: i < 50 ? 'uploading' : 'queued',
+            priority: 0,
+            bytesDone: 0,
+            speed: 0,
+            eta: null,
+            encrypted: false,
+            error: null,
+            createdAt: 1_700_000_000_000 + i,
+            updatedAt: 1_700_000_000_000 + i,
+          });
+        }
+        return out;
+      }
       case 'enqueuePaths':
         return (args[0] as string[]).map((_, i) => `new-${i}`);
       case 'getSettings':
+        return settings;
       case 'setSettings':
-        return setup.settings;
+        settings = { ...settings, ...(args[0] as object) };
+        return settings;
       case 'clearFinished':
         return 0;
       case 'getConnectivity':
         return { online: true, reason: null, since: null, nextProbeAt: null };
+      case 'listHistory': {
+        const q = args[0] as { text?: string; state?: string; limit?: number; before?: number };
+        const text = (q.text ?? '').toLowerCase();
+        return setup.history
+          .filter((e) => (!q.state || e.state === q.state) && (!text || `${e.name} ${e.localPath} ${e.targetUri}`.toLowerCase().includes(text)))
+          .filter((e) => q.before === undefined || e.finishedAt < q.before)
+          .slice(0, q.limit ?? 200);
+      }
+      case 'clearHistory':
+        return setup.history.splice(0).length;
+      case 'listPairs':
+        return setup.pairs;
+      case 'addPair': {
+        const spec = args[0] as { localPath: string; remoteUri: string; mode: 'backup' | 'mirror'; ignore?: string[] };
+        const p = { id: `p${setup.pairs.length + 1}`, ...spec, ignore: spec.ignore ?? [], paused: false, state: 'scanning', stateDetail: null, lastScanAt: null, createdAt: Date.now() };
+        setup.pairs.push(p as never);
+        return p;
+      }
+      case 'pausePair':
+      case 'resumePair': {
+        const p = setup.pairs.find((x) => x.id === args[0])!;
+        p.paused = name === 'pausePair';
+        p.state = p.paused ? 'paused' : 'idle';
+        return p;
+      }
+      case 'listConflicts':
+        return setup.conflicts;
+      case 'listRemoteFolders':
+        return remoteLevel(String(args[0]));
+      case 'createRemoteFolder':
+        (setup.remote[String(args[0])] ??= []).push(String(args[1]));
+        return remoteLevel(String(args[0]));
+      case 'browseLocal': {
+        const path = (args[0] as string | null) ?? HOME;
+        const entries = (setup.local[path === HOME ? '' : path] ?? []).map((e) => ({ ...e, path: `${path}/${e.name}` }));
+        return { path, parent: path === '/' ? null : path.replace(/\/[^/]+$/, '') || '/', entries };
+      }
+      case 'resolveDestination':
+        return ['r1'];
       default:
         return null;
     }
@@ -128,7 +227,7 @@ function installFakeBridge(setup: FakeSetup): void {
       calls.push([name, args]);
       const failure = setup.failures[name]?.shift();
       if (failure) return { ok: false, error: failure };
-      return { ok: true, value: answer(name, args) };
+      return { ok: true, value: await answer(name, args) };
     };
   }
   w.__calls = calls;
@@ -144,15 +243,29 @@ function installFakeBridge(setup: FakeSetup): void {
   };
 }
 
-async function openPage(over: Partial<FakeSetup> = {}): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 960, height: 640 }, colorScheme: 'light' });
+async function openPage(over: Partial<FakeSetup> = {}, locale = 'en-US'): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 960, height: 640 }, colorScheme: 'light', locale });
   page.setDefaultTimeout(10_000);
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console.${msg.type()}: ${msg.text()}`);
   });
-  const setup: FakeSetup = { methods: METHOD_NAMES, account, settings, failures: {}, ...over };
+  const setup: FakeSetup = {
+    methods: METHOD_NAMES,
+    account,
+    settings,
+    mode: 'desktop',
+    transfers: [],
+    generated: 0,
+    history: [],
+    pairs: [],
+    conflicts: [],
+    remote: { 'cloudreve://my/': ['Backups', 'Photos'], 'cloudreve://my/Backups/': ['laptop'] },
+    local: { '': [{ name: 'Documents', kind: 'folder' }, { name: 'notes.txt', kind: 'file' }], '/home/ann/Documents': [{ name: 'cv.pdf', kind: 'file' }] },
+    failures: {},
+    ...over,
+  };
   // tsx compiles with keepNames: functions serialised into the page call a `__name` helper; give the page one.
   await page.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
   await page.addInitScript(installFakeBridge, setup);
@@ -214,7 +327,7 @@ test('queue: pushed transfer shows its progress; pause/resume call the contract;
   const { page, problems } = await openPage();
   try {
     await page.locator('.drop-zone').waitFor({ state: 'visible' });
-    await waitForText(page, '.empty', 'No uploads yet. Drop files or folders above to start.');
+    await waitForText(page, '.queue-screen .empty', 'No uploads yet. Drop files or folders above to start.');
     await waitForText(page, '.drop-target', 'cloudreve://my/Backups');
     await waitForText(page, '.account', 'Ann · cloud.example.org');
 
@@ -226,7 +339,7 @@ test('queue: pushed transfer shows its progress; pause/resume call the contract;
     await waitForText(page, 'li[data-id="t1"] .transfer-speed', '1.5 MB/s');
     await waitForText(page, 'li[data-id="t1"] .transfer-eta', '4s left');
     assert.equal(await page.locator('li[data-id="t1"] progress').evaluate((p) => (p as HTMLProgressElement).value), 50);
-    assert.equal(await page.locator('.empty').isVisible(), false);
+    assert.equal(await page.locator('.queue-screen .empty').isVisible(), false);
 
     await page.getByRole('button', { name: 'Pause holiday-video.mp4' }).click();
     await waitForCall(page, 'pause', ['t1']);
@@ -322,18 +435,18 @@ test('signed out: the login view signs in (asking for a 2FA code when the server
     await page.getByRole('form', { name: 'Sign in' }).waitFor({ state: 'visible' });
     assert.equal(await page.locator('.queue-screen').isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false);
-    await page.getByLabel('Server').fill('https://cloud.example.org');
-    await page.getByLabel('Email').fill('ann@example.org');
-    await page.getByLabel('Password').fill('correct horse');
+    await page.locator('form.login-form').getByLabel('Server').fill('https://cloud.example.org');
+    await page.locator('form.login-form').getByLabel('Email').fill('ann@example.org');
+    await page.locator('form.login-form').getByLabel('Password').fill('correct horse');
     const shot = screenshotPath('login.png');
     await page.screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await waitForCall(page, 'login', ['https://cloud.example.org', 'ann@example.org', 'correct horse', null]);
-    await page.getByLabel('Two-factor code').waitFor({ state: 'visible' });
+    await page.locator('form.login-form').getByLabel('Two-factor code').waitFor({ state: 'visible' });
     await waitForText(page, '.form-error', 'This account uses two-factor authentication.');
-    await page.getByLabel('Two-factor code').fill('123456');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('form.login-form').getByLabel('Two-factor code').fill('123456');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await waitForCall(page, 'login', ['https://cloud.example.org', 'ann@example.org', 'correct horse', '123456']);
     await page.locator('.drop-zone').waitFor({ state: 'visible' });
     await waitForCall(page, 'listTransfers', []);
@@ -343,14 +456,14 @@ test('signed out: the login view signs in (asking for a 2FA code when the server
     await page.getByRole('button', { name: 'Sign out' }).click();
     await waitForCall(page, 'logout', []);
     await page.getByRole('form', { name: 'Sign in' }).waitFor({ state: 'visible' });
-    assert.equal(await page.getByLabel('Password').inputValue(), '');
+    assert.equal(await page.locator('form.login-form').getByLabel('Password').inputValue(), '');
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
   }
 });
 
-test('settings: files and parts in flight and "when a file is already there" are shown and saved', { skip }, async () => {
+test('settings: every field is shown and saved; language and theme apply at once', { skip }, async (t) => {
   const { page, problems } = await openPage();
   try {
     await page.getByRole('button', { name: 'Settings' }).click();
@@ -359,21 +472,63 @@ test('settings: files and parts in flight and "when a file is already there" are
     assert.equal(await form.locator('[name=maxActiveFiles]').inputValue(), '3');
     assert.equal(await form.locator('[name=chunkConcurrencyCap]').inputValue(), '4');
     assert.equal(await form.locator('[name=ifExists]').inputValue(), 'rename');
+    assert.equal(await form.locator('[name=settleDelay]').inputValue(), '2');
+    assert.equal(await form.locator('[name=launchAtLogin]').isChecked(), true);
     await form.locator('[name=maxActiveFiles]').fill('6');
     await form.locator('[name=chunkConcurrencyCap]').fill('2');
+    await form.locator('[name=bandwidthLimit]').fill('512');
+    await form.locator('[name=settleDelay]').fill('5.5');
     await form.locator('[name=ifExists]').selectOption('overwrite');
+    await form.locator('[name=uploadWithoutAsking]').check();
+    await form.locator('[name=launchAtLogin]').uncheck();
+    // the default destination through the folder picker
+    await form.getByRole('button', { name: 'Choose a folder on the server' }).click();
+    const dialog = page.locator('dialog.dialog');
+    await dialog.waitFor({ state: 'visible' });
+    // it starts where the setting points, and goes up to the account's root
+    await waitForText(page, 'dialog .browser-where', 'Current folder: cloudreve://my/Backups');
+    await dialog.getByRole('button', { name: 'Up' }).click();
+    await dialog.getByRole('button', { name: 'Open Photos' }).click();
+    await waitForText(page, 'dialog .browser-where', 'Current folder: cloudreve://my/Photos/');
+    await dialog.getByRole('button', { name: 'Choose this folder' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await form.locator('[name=defaultTargetFolderUri]').inputValue(), 'cloudreve://my/Photos/');
     await form.getByRole('button', { name: 'Save' }).click();
     await waitForCall(page, 'setSettings', [
       {
-        defaultTargetFolderUri: 'cloudreve://my/Backups',
-        bandwidthLimit: 0,
+        defaultTargetFolderUri: 'cloudreve://my/Photos/',
+        uploadWithoutAsking: true,
+        bandwidthLimit: 512 * 1024,
         maxActiveFiles: 6,
         chunkConcurrencyCap: 2,
+        settleDelayMs: 5500,
         ifExists: 'overwrite',
         shellIntegration: false,
+        launchAtLogin: false,
       },
     ]);
-    await page.locator('section.settings').waitFor({ state: 'hidden' });
+    await waitForText(page, '.form-ok', 'Settings saved.');
+
+    // theme: dark now, whatever the OS says
+    await form.locator('[name=theme]').selectOption('dark');
+    await waitForCall(page, 'setSettings', [{ theme: 'dark' }]);
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, 'rgb(20, 23, 28)', 'dark background under a light OS');
+
+    // language: the whole window switches to Chinese at once, and stays on the settings screen
+    await page.locator('form.settings-form [name=language]').selectOption('zh-CN');
+    await waitForCall(page, 'setSettings', [{ language: 'zh-CN' }]);
+    await page.getByRole('button', { name: '设置' }).waitFor({ state: 'visible' });
+    await page.getByRole('form', { name: '设置' }).waitFor({ state: 'visible' });
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    assert.equal(await page.locator('form.settings-form [name=language]').inputValue(), 'zh-CN');
+    assert.equal(await page.locator('form.settings-form [name=settleDelay]').inputValue(), '5.5', 'saved values survive the rebuild');
+    const shot = screenshotPath('settings-zh-dark.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+    await page.locator('form.settings-form [name=language]').selectOption('en');
+    await page.getByRole('button', { name: 'Transfers' }).waitFor({ state: 'visible' });
     assert.deepEqual(problems, []);
   } finally {
     await page.close();

@@ -61,10 +61,14 @@ function start(root: HTMLElement): void {
       notify(tr.t('app.failed', { what: tr.t(`what.${what}`), message: r.error.message }));
       return null;
     },
+    ok(r: Result<unknown>, what: WhatKey): boolean {
+      if (!r.ok) notify(tr.t('app.failed', { what: tr.t(`what.${what}`), message: r.error.message }));
+      return r.ok;
+    },
   });
 
   function report(r: Result<unknown>, what: WhatKey): void {
-    ctx().check(r, what);
+    ctx().ok(r, what);
   }
 
   function build(): void {
@@ -93,7 +97,7 @@ function start(root: HTMLElement): void {
       uploadFromEngine: () => void uploadFromEngine(),
       dismissConflict: (id) =>
         void call('dismissConflict', id).then((r) => {
-          if (ctx().check(r, 'dismissConflict') === null) return;
+          if (!ctx().ok(r, 'dismissConflict')) return;
           conflicts = dismissConflict(conflicts, id);
           schedule();
         }),

@@ -85,7 +85,7 @@ export function createHistoryView(ctx: ViewContext): HistoryView {
   clear.addEventListener('click', () => {
     void confirmDialog(tr.t('history.clear'), tr.t('history.clearConfirm'), tr.t('confirm.ok'), tr.t('confirm.cancel'), true).then(async (yes) => {
       if (!yes) return;
-      if (ctx.check(await ctx.call('clearHistory'), 'clearHistory') !== null) void fetchPage(query());
+      if (ctx.ok(await ctx.call('clearHistory'), 'clearHistory')) void fetchPage(query());
     });
   });
 

@@ -52,7 +52,7 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
     addButton.disabled = true;
     form.reset();
   });
-  syncAll.addEventListener('click', () => void ctx.call('syncNow').then((r) => ctx.check(r, 'pairAction')));
+  syncAll.addEventListener('click', () => void ctx.call('syncNow').then((r) => ctx.ok(r, 'pairAction')));
 
   const pairAction = async (id: string, action: string): Promise<void> => {
     const p = pairs.find((x) => x.id === id);
@@ -65,12 +65,12 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
         return;
       }
       case 'sync':
-        ctx.check(await ctx.call('syncNow', id), 'pairAction');
+        ctx.ok(await ctx.call('syncNow', id), 'pairAction');
         return;
       case 'confirm': {
         const count = p.stateDetail?.pendingDeletes ?? 0;
         const yes = await confirmDialog(tr.t('confirm.title'), tr.plural('pairs.confirmDeletesAsk', count), tr.plural('pairs.confirmDeletes', count), tr.t('confirm.cancel'), true);
-        if (yes) ctx.check(await ctx.call('confirmDeletes', id, count), 'pairAction');
+        if (yes) ctx.ok(await ctx.call('confirmDeletes', id, count), 'pairAction');
         return;
       }
       case 'remove': {
@@ -81,7 +81,7 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
           tr.t('confirm.cancel'),
           true,
         );
-        if (yes && ctx.check(await ctx.call('removePair', id), 'pairAction') !== null) sink.removed(id);
+        if (yes && ctx.ok(await ctx.call('removePair', id), 'pairAction')) sink.removed(id);
         return;
       }
     }

@@ -15,4 +15,6 @@ export interface ViewContext {
   notify(message: string): void;
   /** The value of a Result, or null after telling the user "Could not <what>: <message>". */
   check<T>(r: Result<T>, what: WhatKey): T | null;
+  /** True for a success; otherwise tells the user "Could not <what>: <message>" (for methods that answer null). */
+  ok(r: Result<unknown>, what: WhatKey): boolean;
 }

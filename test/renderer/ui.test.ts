@@ -3,10 +3,10 @@
  * temp dir and served from loopback, and `window.cloudreve` replaced by a fake bridge (page.addInitScript) that
  * records every invoke and lets the test push events. Skips only when /usr/bin/chromium is absent.
  *
- * Set UI_SCREENSHOT_DIR to keep the screenshots somewhere specific.
+ * Screenshots go to test-output/screenshots/ (or $UI_SCREENSHOT_DIR).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { screenshotPath } from './screenshot-dir.js';
 import {
   METHOD_NAMES,
   type AccountDto,
@@ -295,11 +296,6 @@ async function waitForCall(page: Page, name: string, args: unknown[]): Promise<v
   ).catch(async () => assert.fail(`expected ${name}(${JSON.stringify(args)}); calls were ${JSON.stringify(await calls(page))}`));
 }
 
-function screenshotPath(name: string): string {
-  const dir = process.env.UI_SCREENSHOT_DIR ?? join(tmpdir(), 'cloudreve-ui-shots');
-  mkdirSync(dir, { recursive: true });
-  return join(dir, name);
-}
 
 function transfer(over: Partial<TransferDto> = {}): TransferDto {
   return {
@@ -529,6 +525,454 @@ test('settings: every field is shown and saved; language and theme apply at once
     t.diagnostic(`screenshot: ${shot}`);
     await page.locator('form.settings-form [name=language]').selectOption('en');
     await page.getByRole('button', { name: 'Transfers' }).waitFor({ state: 'visible' });
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- the 10,000-row queue
+
+/** Counts requestAnimationFrame callbacks that ran (installed before the page's scripts). */
+function countFrames(): void {
+  const w = window as unknown as { __frames: number };
+  w.__frames = 0;
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (cb) => raf((t) => {
+    w.__frames++;
+    cb(t);
+  });
+}
+
+test('queue with 10,000 transfers: only visible rows are elements; a burst of events is one render; no list per event', { skip }, async (t) => {
+  const { page, problems } = await openPage({ generated: 10_000 });
+  try {
+    await page.addInitScript(countFrames); // for the reload below
+    await page.reload();
+    await page.locator('li.transfer[data-id="g0"]').waitFor({ state: 'visible' });
+    await waitForText(page, '.queue-count', '10,000 uploads');
+    const rows = await page.locator('li.transfer').count();
+    assert.ok(rows > 5 && rows <= 40, `${rows} row elements for 10,000 transfers`);
+
+    // scroll to the end: the last rows are drawn, the first ones are gone
+    await page.locator('.queue-list').evaluate((e) => (e.scrollTop = e.scrollHeight));
+    await page.locator('li.transfer[data-id="g9999"]').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('li.transfer[data-id="g0"]').count(), 0);
+    assert.ok((await page.locator('li.transfer').count()) <= 40);
+    await page.locator('.queue-list').evaluate((e) => (e.scrollTop = 0));
+    await page.locator('li.transfer[data-id="g0"]').waitFor({ state: 'visible' });
+
+    // 5,000 progress events in one task (50 transfers × 100): the page renders once for them, not 5,000 times
+    const frames = await page.evaluate(async () => {
+      const w = window as unknown as { __frames: number; __emit(n: string, p: unknown): void };
+      await new Promise((r) => requestAnimationFrame(() => r(null)));
+      const before = w.__frames;
+      for (let round = 1; round <= 100; round++) {
+        for (let i = 0; i < 50; i++) w.__emit('transfer-progressed', { id: `g${i}`, bytesDone: round * 39_600, speed: 2_000_000, eta: 3 });
+      }
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(null))));
+      return w.__frames - before;
+    });
+    assert.ok(frames <= 4, `${frames} frames ran for one burst`);
+    await waitForText(page, 'li[data-id="g0"] .transfer-percent', '99%');
+    await waitForText(page, 'li[data-id="g0"] .transfer-bytes', '3.8 MB of 3.8 MB');
+    await waitForText(page, 'li[data-id="g5"] .transfer-percent', '98%');
+    const listCalls = (await calls(page)).filter(([n]) => n === 'listTransfers').length;
+    assert.equal(listCalls, 1, 'the list is fetched once (at start), never because of an event');
+
+    // move to top: setPriority above everything, and the row goes first
+    await page.locator('.queue-list').evaluate((e) => (e.scrollTop = 60 * 72));
+    await page.getByRole('button', { name: 'Move to top photo-00060.jpg' }).click();
+    await waitForCall(page, 'setPriority', ['g60', 1]);
+    await page.locator('.queue-list').evaluate((e) => (e.scrollTop = 0));
+    await page.waitForFunction(() => (document.querySelector('li[data-id="g60"]') as HTMLElement | null)?.style.top === '0px');
+    const shot = screenshotPath('queue-10000.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('keyboard: the sidebar is reachable with Tab and switches screens with Enter', { skip }, async () => {
+  const { page, problems } = await openPage();
+  try {
+    await page.locator('.queue-screen').waitFor({ state: 'visible' });
+    await page.locator('.nav-item[data-screen="queue"]').focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-screen')), 'history');
+    await page.keyboard.press('Enter');
+    await page.locator('.history-screen').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('.nav-item[data-screen="history"]').getAttribute('aria-current'), 'page');
+    assert.equal(await page.locator('.queue-screen').isVisible(), false);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- history, conflicts, pairs
+
+function historyEntry(over: Partial<HistoryEntryDto>): HistoryEntryDto {
+  return {
+    id: 'h1',
+    name: 'report.pdf',
+    localPath: '/home/ann/Documents/report.pdf',
+    targetUri: 'cloudreve://my/Backups/report.pdf',
+    size: 2.4 * MiB,
+    state: 'done',
+    error: null,
+    pairId: null,
+    finishedAt: 1_764_000_000_000,
+    ...over,
+  };
+}
+
+test('history: listed newest first, searchable, filtered by outcome; a finished upload joins the top', { skip }, async (t) => {
+  const history = [
+    historyEntry({ id: 'h3', name: 'IMG_2041.HEIC', localPath: '/home/ann/Pictures/IMG_2041.HEIC', targetUri: 'cloudreve://my/Photos/IMG_2041.HEIC', finishedAt: 1_764_000_300_000 }),
+    historyEntry({ id: 'h2', name: 'thesis.docx', localPath: '/home/ann/thesis.docx', targetUri: 'cloudreve://my/Backups/thesis.docx', state: 'failed', error: { code: 'quota', message: 'Storage quota exceeded' }, finishedAt: 1_764_000_200_000 }),
+    historyEntry({ id: 'h1', finishedAt: 1_764_000_100_000 }),
+  ];
+  const { page, problems } = await openPage({ history });
+  try {
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.locator('li.history-entry[data-id="h1"]').waitFor({ state: 'visible' });
+    assert.deepEqual(await page.locator('li.history-entry').evaluateAll((l) => l.map((e) => e.getAttribute('data-id'))), ['h3', 'h2', 'h1']);
+    await waitForText(page, 'li[data-id="h2"] .history-error', 'Storage quota exceeded');
+    const shot = screenshotPath('history.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+
+    await page.getByLabel('Search history').fill('PICTURES');
+    await waitForCall(page, 'listHistory', [{ limit: 200, text: 'PICTURES' }]);
+    await page.waitForFunction(() => document.querySelectorAll('li.history-entry').length === 1);
+    // a pushed entry that does not match the search stays out; one that does comes in on top
+    await emit(page, 'history-added', historyEntry({ id: 'h4', name: 'notes.txt', localPath: '/home/ann/notes.txt', finishedAt: 1_764_000_400_000 }));
+    await emit(page, 'history-added', historyEntry({ id: 'h5', name: 'beach.jpg', localPath: '/home/ann/Pictures/beach.jpg', finishedAt: 1_764_000_500_000 }));
+    await page.waitForFunction(() => document.querySelectorAll('li.history-entry').length === 2);
+    assert.deepEqual(await page.locator('li.history-entry').evaluateAll((l) => l.map((e) => e.getAttribute('data-id'))), ['h5', 'h3']);
+    await page.getByLabel('Search history').fill('nothing-like-this');
+    await waitForText(page, '.history-screen .empty', 'Nothing matches “nothing-like-this”.');
+    await page.getByLabel('Search history').fill('');
+    await page.getByLabel('Show', { exact: true }).selectOption('failed');
+    await waitForCall(page, 'listHistory', [{ limit: 200, state: 'failed' }]);
+    await page.waitForFunction(() => [...document.querySelectorAll('li.history-entry')].map((e) => e.getAttribute('data-id')).join() === 'h2');
+
+    // clear, after a confirmation
+    await page.getByRole('button', { name: 'Clear history' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Yes, go ahead' }).click();
+    await waitForCall(page, 'clearHistory', []);
+    await page.getByLabel('Show', { exact: true }).selectOption('');
+    await waitForText(page, '.history-screen .empty', 'Nothing finished yet. Uploads you finish appear here, also after a restart.');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+function conflict(over: Partial<ConflictDto>): ConflictDto {
+  return {
+    id: 1,
+    pairId: 'p1',
+    relPath: 'Budget/2026.xlsx',
+    remoteUri: 'cloudreve://my/Documents/Budget/2026.xlsx',
+    conflictUri: 'cloudreve://my/Documents/Budget/2026 (conflict, laptop, 2026-11-25).xlsx',
+    reason: 'changed on both sides since the last sync',
+    createdAt: 1_764_000_000_000,
+    ...over,
+  };
+}
+
+test('conflicts: both URIs shown, a new one arrives with a badge in the sidebar, dismiss calls the contract', { skip }, async (t) => {
+  const { page, problems } = await openPage({ conflicts: [conflict({})] });
+  try {
+    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '1');
+    await emit(page, 'conflict-added', conflict({ id: 2, relPath: 'notes/todo.md', remoteUri: 'cloudreve://my/Documents/notes/todo.md', conflictUri: 'cloudreve://my/Documents/notes/todo (conflict).md', createdAt: 1_764_000_100_000 }));
+    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '2');
+    await page.getByRole('button', { name: /^Conflicts/ }).click();
+    await waitForText(page, 'li.conflict[data-id="1"] .conflict-theirs', 'cloudreve://my/Documents/Budget/2026.xlsx');
+    await waitForText(page, 'li.conflict[data-id="1"] .conflict-ours', 'cloudreve://my/Documents/Budget/2026 (conflict, laptop, 2026-11-25).xlsx');
+    assert.deepEqual(await page.locator('li.conflict').evaluateAll((l) => l.map((e) => e.getAttribute('data-id'))), ['2', '1']);
+    const shot = screenshotPath('conflicts.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+    await page.getByRole('button', { name: 'Dismiss the conflict of notes/todo.md' }).click();
+    await waitForCall(page, 'dismissConflict', [2]);
+    await page.locator('li.conflict[data-id="2"]').waitFor({ state: 'detached' });
+    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '1');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+function pairDto(over: Partial<PairDto>): PairDto {
+  return {
+    id: 'p1',
+    localPath: '/home/ann/Photos',
+    remoteUri: 'cloudreve://my/Photos/',
+    mode: 'backup',
+    ignore: [],
+    paused: false,
+    state: 'idle',
+    stateDetail: null,
+    lastScanAt: 1_764_000_000_000,
+    createdAt: 1,
+    ...over,
+  };
+}
+
+test('sync folders: add with both pickers and a mirror warning; pause; confirm held deletions with the count; remove after asking', { skip }, async (t) => {
+  const held = pairDto({ id: 'p2', localPath: '/home/ann/Work', remoteUri: 'cloudreve://my/Work/', mode: 'mirror', state: 'needs-confirmation', stateDetail: { code: 'mass-delete', message: 'held', pendingDeletes: 12 }, createdAt: 2 });
+  const { page, problems } = await openPage({ pairs: [pairDto({}), held] });
+  try {
+    await waitForText(page, '.nav-item[data-screen="pairs"] .nav-badge', '1');
+    await page.getByRole('button', { name: /^Sync folders/ }).click();
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-state', 'Up to date');
+    await waitForText(page, 'li.pair[data-id="p2"] .pair-detail', 'Delete 12 files on the server, as in the local folder?');
+    const shot = screenshotPath('pairs.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+
+    // confirm the held deletions: the button and the question carry the count
+    await page.getByRole('button', { name: 'Allow 12 deletions /home/ann/Work' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Allow 12 deletions' }).click();
+    await waitForCall(page, 'confirmDeletes', ['p2', 12]);
+
+    await page.getByRole('button', { name: 'Pause /home/ann/Photos' }).click();
+    await waitForCall(page, 'pausePair', ['p1']);
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-state', 'Paused');
+    await page.getByRole('button', { name: 'Sync now /home/ann/Work' }).click();
+    await waitForCall(page, 'syncNow', ['p2']);
+
+    // add: local folder from the engine's folder browser, remote from the server's, mirror with its warning
+    await page.getByRole('button', { name: 'Add a sync folder' }).click();
+    const form = page.locator('form.pair-form');
+    await form.getByRole('button', { name: 'Choose a local folder' }).click();
+    let dialog = page.locator('dialog.dialog');
+    await dialog.getByRole('button', { name: 'Open Documents' }).click();
+    await waitForText(page, 'dialog .browser-where', 'Current folder: /home/ann/Documents');
+    await dialog.getByRole('button', { name: 'Choose this folder' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await form.locator('[name=localPath]').inputValue(), '/home/ann/Documents');
+    await form.getByRole('button', { name: 'Choose a folder on the server' }).click();
+    dialog = page.locator('dialog.dialog');
+    await dialog.getByRole('button', { name: 'Open Backups' }).click();
+    await dialog.getByRole('button', { name: 'Open laptop' }).click();
+    await dialog.getByRole('button', { name: 'Choose this folder' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await form.locator('[name=remoteUri]').inputValue(), 'cloudreve://my/Backups/laptop/');
+    assert.equal(await form.locator('.warning').isVisible(), false);
+    await form.getByLabel('Mirror: the server follows the local folder, deletions too').check();
+    await waitForText(page, 'form.pair-form .warning', 'Mirror deletes files on the server when they are deleted here. Large deletions wait for your confirmation.');
+    await form.locator('[name=ignore]').fill('*.tmp\n\nnode_modules/\n');
+    await form.getByRole('button', { name: 'Add', exact: true }).click();
+    await waitForCall(page, 'addPair', [{ localPath: '/home/ann/Documents', remoteUri: 'cloudreve://my/Backups/laptop/', mode: 'mirror', ignore: ['*.tmp', 'node_modules/'] }]);
+    await waitForText(page, 'li.pair[data-id="p3"] .pair-state', 'Checking for changes');
+    assert.equal(await form.isVisible(), false);
+
+    // a pair-changed event redraws its card
+    await emit(page, 'pair-changed', { ...held, state: 'syncing', stateDetail: null });
+    await waitForText(page, 'li.pair[data-id="p2"] .pair-state', 'Syncing');
+    await page.locator('.nav-item[data-screen="pairs"] .nav-badge').waitFor({ state: 'hidden' });
+
+    // remove asks first; cancelling keeps the pair
+    await page.getByRole('button', { name: 'Remove /home/ann/Photos' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Remove /home/ann/Photos' }).click();
+    await waitForText(page, 'dialog .dialog-message', 'Stop syncing /home/ann/Photos with cloudreve://my/Photos/? No file is deleted on either side.');
+    await page.locator('dialog').getByRole('button', { name: 'Remove' }).click();
+    await waitForCall(page, 'removePair', ['p1']);
+    await page.locator('li.pair[data-id="p1"]').waitFor({ state: 'detached' });
+    assert.equal((await calls(page)).filter(([n]) => n === 'removePair').length, 1, 'the cancelled attempt called nothing');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('sync folders: empty state says what to do', { skip }, async () => {
+  const { page, problems } = await openPage({ failures: { listPairs: [{ code: 'unavailable', message: 'folder sync is not wired yet', retryable: false }] } });
+  try {
+    await page.getByRole('button', { name: /^Sync folders/ }).click();
+    await waitForText(page, '.pairs-screen .empty', 'No sync folders yet. Add one to keep a local folder backed up.');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- the destination picker and browser mode
+
+test('destination picker: a shell-menu request shows the last destination first; a new folder can be made and chosen', { skip }, async (t) => {
+  const { page, problems } = await openPage();
+  try {
+    await page.locator('.queue-screen').waitFor({ state: 'visible' });
+    await emit(page, 'destination-requested', { requestId: 'rq1', paths: ['/home/ann/a.txt', '/home/ann/b.txt'], lastDestinationUri: 'cloudreve://my/Backups/laptop/' });
+    const dialog = page.locator('dialog.dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await waitForText(page, 'dialog .picker-files', '2 items: a.txt, b.txt');
+    await waitForText(page, 'dialog .picker-last', 'cloudreve://my/Backups/laptop/');
+    const shot = screenshotPath('destination-picker.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+    await dialog.getByRole('button', { name: 'cloudreve://my/Backups/laptop/' }).click();
+    await waitForCall(page, 'resolveDestination', ['rq1', 'cloudreve://my/Backups/laptop/']);
+    await dialog.waitFor({ state: 'detached' });
+
+    // the next one: browse, make a folder, upload there
+    await emit(page, 'destination-requested', { requestId: 'rq2', paths: ['/home/ann/c.txt'], lastDestinationUri: null });
+    await dialog.waitFor({ state: 'visible' });
+    assert.equal(await page.locator('dialog .picker-last').count(), 0);
+    await dialog.getByRole('button', { name: 'New folder' }).click();
+    await dialog.getByLabel('Folder name').fill('Scans');
+    await dialog.getByLabel('Folder name').press('Enter');
+    await waitForCall(page, 'createRemoteFolder', ['cloudreve://my/', 'Scans']);
+    await dialog.getByRole('button', { name: 'Open Scans' }).click();
+    await waitForText(page, 'dialog .browser-where', 'Current folder: cloudreve://my/Scans/');
+    await dialog.getByRole('button', { name: 'Upload here' }).click();
+    await waitForCall(page, 'resolveDestination', ['rq2', 'cloudreve://my/Scans/']);
+
+    // Escape drops the request (the engine is told: null)
+    await emit(page, 'destination-requested', { requestId: 'rq3', paths: ['/home/ann/d.txt'], lastDestinationUri: null });
+    await dialog.waitFor({ state: 'visible' });
+    await page.keyboard.press('Escape');
+    await waitForCall(page, 'resolveDestination', ['rq3', null]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('browser mode (cloudreve-sync ui): "Upload files…" picks files on the engine machine, then where they go', { skip }, async () => {
+  const { page, problems } = await openPage({ mode: 'browser' });
+  try {
+    await page.getByRole('button', { name: 'Upload files…' }).click();
+    const dialog = page.locator('dialog.dialog');
+    await waitForText(page, 'dialog .dialog-title', 'Choose files on the machine running Cloudreve Sync');
+    assert.equal(await dialog.getByRole('button', { name: 'Next' }).isDisabled(), true);
+    await dialog.getByLabel('Select notes.txt').check();
+    await dialog.getByRole('button', { name: 'Open Documents' }).click();
+    await dialog.getByLabel('Select cv.pdf').check();
+    await waitForText(page, 'dialog .browser-count', '2 selected');
+    await dialog.getByRole('button', { name: 'Next' }).click();
+    await waitForText(page, 'dialog .dialog-title', 'Upload to…');
+    await dialog.getByRole('button', { name: 'cloudreve://my/Backups' }).click();
+    await waitForCall(page, 'enqueuePaths', [['/home/ann/notes.txt', '/home/ann/Documents/cv.pdf'], 'cloudreve://my/Backups']);
+    await waitForText(page, '.notice span', '2 items queued for cloudreve://my/Backups.');
+    // no launch-at-login or shell-menu switch in the browser
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.locator('form.settings-form').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('[name=launchAtLogin]').isVisible(), false);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- sign-in
+
+test('sign-in: distinct messages for a wrong password, a server that is not Cloudreve v4, and no answer', { skip }, async () => {
+  const { page, problems } = await openPage({
+    account: null,
+    failures: {
+      login: [
+        { code: 'invalid-password', message: 'login: Email or password is incorrect (code 40080)', retryable: false },
+        { code: 'not-cloudreve', message: 'ping: not a Cloudreve server', retryable: false },
+        { code: 'network', message: 'ping: cannot reach nas.local:5212: ECONNREFUSED', retryable: true },
+      ],
+    },
+  });
+  try {
+    const form = page.locator('form.login-form');
+    await form.getByLabel('Server').fill('http://nas.local:5212');
+    await form.getByLabel('Email').fill('ann@example.org');
+    await form.getByLabel('Password').fill('wrong');
+    const expected = [
+      'Wrong email or password.',
+      'This address does not answer like a Cloudreve v4 server. Check the address (it is the one you open Cloudreve with in a browser).',
+      'Cannot reach the server: ping: cannot reach nas.local:5212: ECONNREFUSED. Check the address and your connection.',
+    ];
+    for (const text of expected) {
+      await form.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await waitForText(page, '.form-error', text);
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('sign-in with browser: the authorization URL is offered as a link; the window signs in when the browser comes back', { skip }, async () => {
+  const { page, problems } = await openPage({ account: null });
+  try {
+    const form = page.locator('form.login-form');
+    await form.getByRole('button', { name: 'Sign in with browser' }).click();
+    await waitForText(page, '.form-error', 'Enter the server address first.');
+    await form.getByLabel('Server').fill('https://cloud.example.org');
+    await form.getByRole('button', { name: 'Sign in with browser' }).click();
+    await waitForCall(page, 'loginWithBrowser', ['https://cloud.example.org']);
+    const link = page.getByRole('link', { name: 'Open the sign-in page' });
+    await link.waitFor({ state: 'visible' });
+    assert.equal(await link.getAttribute('href'), 'https://cloud.example.org/session/authorize?client_id=cloudreve-sync');
+    await waitForText(page, '.browser-waiting', 'Continue in your browser: cloud.example.org');
+    await page.evaluate(() => (window as unknown as { __finishBrowserLogin(): void }).__finishBrowserLogin());
+    await page.locator('.queue-screen').waitFor({ state: 'visible' });
+    await waitForText(page, '.account', 'Sso · cloud.example.org');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- both languages
+
+test('简体中文: every screen in Chinese when the system language is Chinese (screenshots of each)', { skip }, async (t) => {
+  const { page, problems } = await openPage(
+    {
+      transfers: [
+        transfer({ id: 't1', name: '假期视频.mp4', bytesDone: 6 * MiB, speed: 1.5 * MiB, eta: 3 }),
+        transfer({ id: 't2', name: '报税表-2025.pdf', state: 'failed', size: 2.4 * MiB, bytesDone: 1 * MiB, error: { code: 'quota', message: '存储空间不足' }, createdAt: 1_700_000_000_001 }),
+        transfer({ id: 't3', name: 'IMG_2041.HEIC', state: 'queued', size: 3.1 * MiB, createdAt: 1_700_000_000_002 }),
+      ],
+      history: [historyEntry({ id: 'h1', name: '报告.pdf' })],
+      conflicts: [conflict({})],
+      pairs: [pairDto({}), pairDto({ id: 'p2', localPath: '/home/ann/Work', mode: 'mirror', state: 'needs-confirmation', stateDetail: { code: 'mass-delete', message: '', pendingDeletes: 12 }, createdAt: 2 })],
+    },
+    'zh-CN',
+  );
+  try {
+    await page.locator('li.transfer[data-id="t1"]').waitFor({ state: 'visible' });
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    await waitForText(page, 'li[data-id="t1"] .transfer-state', '上传中');
+    await waitForText(page, 'li[data-id="t1"] .transfer-eta', '剩余 3 秒');
+    await waitForText(page, 'li[data-id="t2"] .transfer-error', '存储空间不足');
+    await page.getByRole('button', { name: '重试 报税表-2025.pdf' }).waitFor({ state: 'visible' });
+    const screens: Array<[string, string, string]> = [
+      ['queue', '传输', '.queue-screen'],
+      ['history', '历史', 'li.history-entry'],
+      ['conflicts', '冲突', 'li.conflict'],
+      ['pairs', '同步文件夹', 'li.pair'],
+      ['settings', '设置', 'form.settings-form'],
+    ];
+    for (const [name, label, ready] of screens) {
+      await page.getByRole('button', { name: new RegExp(`^${label}`) }).click();
+      await page.locator(ready).first().waitFor({ state: 'visible' });
+      const shot = screenshotPath(`${name}-zh.png`);
+      await page.screenshot({ path: shot });
+      t.diagnostic(`screenshot: ${shot}`);
+    }
+    await waitForText(page, 'li.pair[data-id="p2"] .pair-state', '等待你的确认');
+    // no English left on the settings screen (apart from names and addresses)
+    const text = await page.locator('.settings-screen').innerText();
+    assert.doesNotMatch(text.replace(/Cloudreve Sync|Cloudreve|KB\/s|cloudreve:\/\/\S+|English|\.gitignore|0\.1\.0|cloudreve-sync ui/g, ''), /[A-Za-z]{4,}/);
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await page.getByRole('form', { name: '登录' }).waitFor({ state: 'visible' });
+    const shot = screenshotPath('login-zh.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();

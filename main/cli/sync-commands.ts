@@ -28,7 +28,7 @@ function patterns(args: ParsedArgs): string[] {
 }
 
 /** Resolves when the user interrupts (Ctrl-C or SIGTERM). */
-function interrupted(): { promise: Promise<void>; dispose(): void } {
+export function interrupted(): { promise: Promise<void>; dispose(): void } {
   let done!: () => void;
   const promise = new Promise<void>((r) => (done = r));
   const on = () => done();
@@ -54,7 +54,8 @@ function printReport(ctx: CliContext, r: PassReport, json: boolean): number {
   return r.problems.length > 0 || r.blocked ? 1 : 0;
 }
 
-async function withEngine<T>(ctx: CliContext, args: ParsedArgs, fn: (engine: Engine) => Promise<T>, autoResume = false): Promise<T> {
+/** Runs `fn` with an engine on the command's home (autoResume: continue interrupted transfers, as `run` and `ui` do). */
+export async function withEngine<T>(ctx: CliContext, args: ParsedArgs, fn: (engine: Engine) => Promise<T>, autoResume = false): Promise<T> {
   const { createEngine } = await import('../engine/index.js'); // loaded on first use, like the transfer commands
   const engine = await createEngine({ ...(await engineConfig(ctx, args)), autoResume });
   try {

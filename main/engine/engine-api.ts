@@ -5,7 +5,8 @@ import type { ClientOptions } from './api/client.js';
 import type { SkippedEntry } from './fs/local-tree.js';
 import type { ProbeTiming } from './connectivity.js';
 import type { RetryPolicy } from './transfer/retry.js';
-import type { AccountInfo, ConnectivityState, IfExists, OverallProgress, TransferSnapshot } from './types.js';
+import type { RemoteFolderListing } from './api/remote-folders.js';
+import type { AccountInfo, ConnectivityState, HistoryEntry, HistoryQuery, IfExists, OverallProgress, TransferSnapshot } from './types.js';
 
 export interface EngineConfig {
   /** Folder holding config, credentials and the journal (created 0700). */
@@ -78,8 +79,18 @@ export interface Engine {
   setIfExists(mode: IfExists): void;
   /** Files in flight and the per-file cap on parts in flight; applies to what starts from now on. */
   setConcurrency(limits: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void;
-  /** Remove finished (done/skipped/cancelled) transfers from the list. */
+  /** Remove finished (done/skipped/cancelled) transfers from the list (the history keeps them). */
   clearFinished(): number;
+  /** Finished transfers of the signed-in account, newest first; kept across clearFinished and restarts. */
+  history(query?: HistoryQuery): HistoryEntry[];
+  /** Forgets the signed-in account's history; returns how many entries. */
+  clearHistory(): number;
+  /** The folders directly inside a remote folder, by name (every page). */
+  listRemoteFolders(uri: string): Promise<RemoteFolderListing>;
+  /** Creates a folder inside parentUri; returns the parent's new listing. */
+  createRemoteFolder(parentUri: string, name: string): Promise<RemoteFolderListing>;
+  /** A public share link (no password, no expiry) for a remote file or folder. */
+  createShareLink(uri: string): Promise<string>;
   /** Resolves when nothing admitted is queued, running or waiting. */
   idle(): Promise<void>;
   close(): Promise<void>;

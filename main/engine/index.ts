@@ -9,6 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountSession } from './account.js';
 import { CloudreveClient } from './api/client.js';
+import { createRemoteFolder, listRemoteFolders } from './api/remote-folders.js';
+import { toUri } from './api/uri.js';
 import { Connectivity } from './connectivity.js';
 import type { Engine, EngineConfig } from './engine-api.js';
 import { EngineError } from './errors.js';
@@ -22,6 +24,7 @@ import { Transfers } from './transfers.js';
 export type { EngineEvents } from './events.js';
 export type { Engine, EngineConfig, EnqueueOptions } from './engine-api.js';
 export type { SkippedEntry } from './fs/local-tree.js';
+export type { RemoteFolderListing } from './api/remote-folders.js';
 export type { PairSpec, PassReport, SyncApi, SyncSettings } from './sync/sync-service.js';
 export * from './types.js';
 
@@ -86,6 +89,11 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     setIfExists: (mode) => transfers.setIfExists(mode),
     setConcurrency: (limits) => transfers.setConcurrency(limits),
     clearFinished: () => transfers.clearFinished(),
+    history: (query) => transfers.history(query),
+    clearHistory: () => transfers.clearHistory(),
+    listRemoteFolders: (uri) => listRemoteFolders(account.requireClient(), uri),
+    createRemoteFolder: (parent, name) => createRemoteFolder(account.requireClient(), parent, name),
+    createShareLink: (uri) => account.requireClient().createShareLink(toUri(uri)),
     idle: () => transfers.idle(),
     async close() {
       await sync.close();

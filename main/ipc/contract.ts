@@ -147,12 +147,16 @@ export interface LocalFolderDto {
   path: string;
   /** null at a filesystem root */
   parent: string | null;
-  entries: { name: string; path: string; kind: 'folder' | 'file' }[];
+  /** folders first, then files, each by name; dot-entries are listed (a pair may be ~/.config) with hidden: true */
+  entries: { name: string; path: string; kind: 'folder' | 'file'; hidden: boolean }[];
 }
 
 /** A finished transfer as kept in the history (survives clearFinished and restarts). */
 export interface HistoryEntryDto {
+  /** the history entry (unique; a transfer that failed, was retried and then finished has two entries) */
   id: string;
+  /** the transfer it records (may be gone from the queue after clearFinished) */
+  transferId: string;
   name: string;
   localPath: string;
   targetUri: string;

@@ -9,16 +9,23 @@
  * Electron is imported for types only and handed in (`ipcMain`, the sender check), so this file loads
  * in plain Node for the tests.
  */
+import { homedir } from 'node:os';
 import { posix, win32 } from 'node:path';
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import type { Engine } from '../engine/index.js';
 import type { Disposer } from '../engine/events.js';
+import { listLocalFolder } from '../engine/fs/local-folder.js';
+import type { HistoryQuery } from '../engine/types.js';
 import {
   invokeChannel,
   METHOD_NAMES,
+  type AppInfoDto,
   type EventMap,
   type EventName,
+  type HistoryEntryDto,
   type IfExistsDto,
+  type PairSpecDto,
+  type SyncModeDto,
   type LanguageDto,
   type ThemeDto,
   type MethodName,
@@ -27,7 +34,18 @@ import {
   type Result,
   type SettingsDto,
 } from './contract.js';
-import { fail, IpcError, ok, toAccountDto, toErrorData, toOverallDto, toTransferDto } from './serialize.js';
+import {
+  fail,
+  IpcError,
+  ok,
+  toAccountDto,
+  toConflictDto,
+  toErrorData,
+  toHistoryEntryDto,
+  toOverallDto,
+  toPairDto,
+  toTransferDto,
+} from './serialize.js';
 
 // ---------------------------------------------------------------- handlers
 
@@ -40,6 +58,10 @@ export interface SettingsPort {
 export interface HandlerDeps {
   engine: Engine;
   settings: SettingsPort;
+  /** Who serves the renderer: the Electron shell ('desktop') or `cloudreve-sync ui` ('browser'), and our version. */
+  app: { mode: AppInfoDto['mode']; version: string };
+  /** Called for failures of work a handler started in the background (confirmDeletes), e.g. to log them. */
+  onBackgroundError?: (what: string, err: unknown) => void;
 }
 
 /** One entry per contract method; `args` is whatever the renderer sent and must be validated. */
@@ -47,7 +69,12 @@ export type Handlers = {
   [K in MethodName]: (args: readonly unknown[]) => MethodValue<K> | Promise<MethodValue<K>>;
 };
 
-export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
+export function createHandlers({ engine, settings, app, onBackgroundError }: HandlerDeps): Handlers {
+  const requirePair = (id: string) => {
+    const p = engine.sync.pair(id);
+    if (!p || !p.watched) throw new IpcError('invalid-argument', `no sync pair ${id}`);
+    return p;
+  };
   return {
     getAccount: () => toAccountDto(engine.account()),
     getConnectivity: () => ({ ...engine.connectivity() }),
@@ -97,32 +124,67 @@ export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
     clearFinished: () => engine.clearFinished(),
     getSettings: () => settings.get(),
     setSettings: (args) => settings.update(parseSettingsPatch(args[0])),
-    // Declared in the contract on 2026-11-25; the bridge/shell branches replace each of these with the real handler.
-    ...notBuiltYet([
-      'getAppInfo',
-      'listRemoteFolders',
-      'createRemoteFolder',
-      'browseLocal',
-      'listHistory',
-      'clearHistory',
-      'listPairs',
-      'addPair',
-      'updatePair',
-      'removePair',
-      'pausePair',
-      'resumePair',
-      'syncNow',
-      'confirmDeletes',
-      'listConflicts',
-      'dismissConflict',
-      'createShareLink',
-      'loginWithBrowser',
-      'resolveDestination',
-    ] as const),
+    getAppInfo: () => ({
+      mode: app.mode,
+      version: app.version,
+      platform: process.platform,
+      locale: Intl.DateTimeFormat().resolvedOptions().locale,
+      homeDir: homedir(),
+    }),
+    listRemoteFolders: (args) => engine.listRemoteFolders(argFolderUri(args, 0, 'uri')),
+    createRemoteFolder: (args) =>
+      engine.createRemoteFolder(argFolderUri(args, 0, 'parentUri'), argString(args, 1, 'name', { maxLength: 255 })),
+    browseLocal: (args) => {
+      const v = args[0];
+      if (v === null || v === undefined) return listLocalFolder(homedir());
+      return listLocalFolder(argAbsolutePath(args, 0, 'path'));
+    },
+    listHistory: (args) => engine.history(parseHistoryQuery(args[0])).map(toHistoryEntryDto),
+    clearHistory: () => engine.clearHistory(),
+    listPairs: () => engine.sync.listPairs().map(toPairDto),
+    addPair: (args) => toPairDto(engine.sync.addPair(parsePairSpec(args[0]))),
+    updatePair: (args) => {
+      const id = argString(args, 0, 'id');
+      requirePair(id);
+      return toPairDto(engine.sync.updatePair(id, parsePairPatch(args[1])));
+    },
+    removePair: async (args) => {
+      const id = argString(args, 0, 'id');
+      requirePair(id);
+      await engine.sync.removePair(id);
+      return null;
+    },
+    pausePair: (args) => toPairDto(engine.sync.pausePair(requirePair(argString(args, 0, 'id')).id)),
+    resumePair: (args) => toPairDto(engine.sync.resumePair(requirePair(argString(args, 0, 'id')).id)),
+    syncNow: (args) => {
+      const id = argOptionalString(args, 0, 'id');
+      if (id !== undefined) requirePair(id);
+      engine.sync.requestPass(id);
+      return null;
+    },
+    confirmDeletes: (args) => {
+      const id = requirePair(argString(args, 0, 'id')).id;
+      const count = argInteger(args, 1, 'count', { min: 1 });
+      // A pass that also waits for its uploads: it runs in the background; the pair's state (pair-changed) tells how it went.
+      engine.sync.confirmDeletes(id, count).catch((err: unknown) => onBackgroundError?.(`confirmDeletes ${id}`, err));
+      return null;
+    },
+    listConflicts: (args) => {
+      const pairId = argOptionalString(args, 0, 'pairId');
+      return engine.sync.conflicts(pairId).map(toConflictDto);
+    },
+    dismissConflict: (args) => {
+      const id = argInteger(args, 0, 'id', { min: 1 });
+      if (!engine.sync.dismissConflict(id)) throw invalid(`no conflict ${id}`);
+      return null;
+    },
+    createShareLink: (args) => engine.createShareLink(argFileUri(args, 0, 'uri')),
+    // The shell branch replaces these with the real handlers (browser sign-in, destination picker).
+    ...notBuiltYet(['loginWithBrowser', 'resolveDestination'] as const),
   };
 }
 
-/** TEMPORARY (lead, 2026-11-25): handlers for contract methods whose implementation is being built. */
+/** TEMPORARY (lead, 2026-11-25): handlers for contract methods whose implementation is being built (shell branch). */
 function notBuiltYet<const N extends readonly MethodName[]>(names: N): { [K in N[number]]: Handlers[K] } {
   const out: Partial<Record<MethodName, () => never>> = {};
   for (const n of names) {
@@ -139,9 +201,10 @@ function invalid(message: string): IpcError {
   return new IpcError('invalid-argument', message);
 }
 
-function argString(args: readonly unknown[], i: number, name: string, opts: { allowEmpty?: boolean } = {}): string {
+function argString(args: readonly unknown[], i: number, name: string, opts: { allowEmpty?: boolean; maxLength?: number } = {}): string {
   const v = args[i];
   if (typeof v !== 'string' || (!opts.allowEmpty && v.length === 0)) throw invalid(`${name} must be a non-empty string`);
+  if (opts.maxLength !== undefined && v.length > opts.maxLength) throw invalid(`${name} must be at most ${opts.maxLength} characters`);
   return v;
 }
 
@@ -166,9 +229,26 @@ function argPaths(args: readonly unknown[], i: number): string[] {
   if (v.length > 100_000) throw invalid('too many paths');
   for (const p of v) {
     if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalid('each path must be a non-empty string');
-    if (!posix.isAbsolute(p) && !win32.isAbsolute(p)) throw invalid(`not an absolute path: ${p}`);
+    if (!isAbsolutePath(p)) throw invalid(`not an absolute path: ${p}`);
   }
   return [...(v as string[])];
+}
+
+function isAbsolutePath(p: string): boolean {
+  return p.length > 0 && !p.includes('\0') && (posix.isAbsolute(p) || win32.isAbsolute(p));
+}
+
+function argAbsolutePath(args: readonly unknown[], i: number, name: string): string {
+  const v = argString(args, i, name, { maxLength: 4096 });
+  if (!isAbsolutePath(v)) throw invalid(`${name} must be an absolute path`);
+  return v;
+}
+
+/** A file or folder below a file system's root (a share link of the root itself is refused by the server anyway). */
+function argFileUri(args: readonly unknown[], i: number, name: string): string {
+  const v = argFolderUri(args, i, name);
+  if (!/^cloudreve:\/\/[^/]+\/[^/]/.test(v)) throw invalid(`${name} must name a file or folder, not the root`);
+  return v;
 }
 
 function argFolderUri(args: readonly unknown[], i: number, name: string): string {
@@ -179,6 +259,65 @@ function argFolderUri(args: readonly unknown[], i: number, name: string): string
 
 function isCloudreveUri(v: string): boolean {
   return /^cloudreve:\/\/[^\s]*$/.test(v);
+}
+
+const HISTORY_STATES: readonly HistoryEntryDto['state'][] = ['done', 'skipped', 'failed', 'cancelled'];
+const SYNC_MODES: readonly SyncModeDto[] = ['backup', 'mirror'];
+
+function plainObject(v: unknown, name: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${name} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function onlyKeys(o: Record<string, unknown>, name: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw invalid(`unknown field in ${name}: ${k}`);
+}
+
+/** listHistory's query: every field optional; an absent query is the newest 200. */
+export function parseHistoryQuery(v: unknown): HistoryQuery {
+  if (v === undefined || v === null) return {};
+  const o = plainObject(v, 'query');
+  onlyKeys(o, 'query', ['text', 'state', 'limit', 'before']);
+  const out: HistoryQuery = {};
+  if (o.text !== undefined && o.text !== null && o.text !== '') out.text = argString([o.text], 0, 'query.text', { maxLength: 1000 });
+  if (o.state !== undefined && o.state !== null) {
+    if (!HISTORY_STATES.includes(o.state as HistoryEntryDto['state'])) throw invalid(`query.state must be one of ${HISTORY_STATES.join(', ')}`);
+    out.state = o.state as HistoryEntryDto['state'];
+  }
+  if (o.limit !== undefined && o.limit !== null) out.limit = argInteger([o.limit], 0, 'query.limit', { min: 1, max: 1000 });
+  if (o.before !== undefined && o.before !== null) out.before = argInteger([o.before], 0, 'query.before', { min: 0 });
+  return out;
+}
+
+function parseIgnore(v: unknown, name: string): string[] {
+  if (!Array.isArray(v)) throw invalid(`${name} must be an array of patterns`);
+  if (v.length > 1000) throw invalid(`${name}: at most 1000 patterns`);
+  return v.map((p, i) => argString([p], 0, `${name}[${i}]`, { maxLength: 1000 }));
+}
+
+function parseMode(v: unknown, name: string): SyncModeDto {
+  if (!SYNC_MODES.includes(v as SyncModeDto)) throw invalid(`${name} must be one of ${SYNC_MODES.join(', ')}`);
+  return v as SyncModeDto;
+}
+
+export function parsePairSpec(v: unknown): PairSpecDto {
+  const o = plainObject(v, 'spec');
+  onlyKeys(o, 'spec', ['localPath', 'remoteUri', 'mode', 'ignore']);
+  return {
+    localPath: argAbsolutePath([o.localPath], 0, 'spec.localPath'),
+    remoteUri: argFolderUri([o.remoteUri], 0, 'spec.remoteUri'),
+    mode: parseMode(o.mode, 'spec.mode'),
+    ...(o.ignore === undefined ? {} : { ignore: parseIgnore(o.ignore, 'spec.ignore') }),
+  };
+}
+
+function parsePairPatch(v: unknown): { mode?: SyncModeDto; ignore?: string[] } {
+  const o = plainObject(v, 'patch');
+  onlyKeys(o, 'patch', ['mode', 'ignore']);
+  return {
+    ...(o.mode === undefined ? {} : { mode: parseMode(o.mode, 'patch.mode') }),
+    ...(o.ignore === undefined ? {} : { ignore: parseIgnore(o.ignore, 'patch.ignore') }),
+  };
 }
 
 const IF_EXISTS: readonly IfExistsDto[] = ['skip', 'overwrite', 'rename'];
@@ -375,6 +514,12 @@ export function forwardEngineEvents(engine: Engine, send: EventSink, opts: Forwa
       send('account-changed', { account: loggedIn ? toAccountDto(engine.account()) : null });
     }),
     ev.on('connectivity-changed', (state) => send('connectivity-changed', { ...state })),
+    ev.on('pair-changed', (p) => {
+      if (p.watched) send('pair-changed', toPairDto(p));
+    }),
+    ev.on('pair-removed', ({ id }) => send('pair-removed', { id })),
+    ev.on('sync-conflict', (c) => send('conflict-added', toConflictDto(c))),
+    ev.on('history-added', (e) => send('history-added', toHistoryEntryDto(e))),
   ];
 
   return () => {

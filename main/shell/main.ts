@@ -109,7 +109,7 @@ async function run(): Promise<void> {
 
   registerIpcServer({
     ipcMain,
-    handlers: createHandlers({ engine: started, settings }),
+    handlers: createHandlers({ engine: started, settings, app: { mode: 'desktop', version: app.getVersion() } }),
     isTrustedSender: createSenderCheck(() => window?.webContents ?? null, RENDERER_URL),
     onInternalError: (method, err) => console.error(`[ipc] ${method} failed: ${describe(err)}`),
   });
@@ -120,6 +120,8 @@ async function run(): Promise<void> {
     if (contents && !contents.isDestroyed()) contents.send(eventChannel(name), payload);
   });
   ready = true;
+  // Sync pairs run in the background while the app runs (like `cloudreve-sync run`); pairs added later start at once.
+  await started.sync.start();
 
   tray = new ShellTray({ Tray, Menu, nativeImage }, trayIconPath(), onTrayAction);
   const refreshTray = throttle(() => {

@@ -70,6 +70,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     entity: (uri) => srv.entity(uri),
     file: (uri) => srv.file(uri),
     sessions: () => srv.sessions(),
+    shares: () => srv.shares(),
     stop: async () => {
       if (!closed && srv.http.listening) await stopListening();
     },

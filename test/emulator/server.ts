@@ -13,6 +13,7 @@ import { registerSlave } from './slave.js';
 import { registerContent } from './content.js';
 import { EventHub, registerEvents } from './sse.js';
 import { registerVendors } from './vendors.js';
+import { registerShare, sharesOf, type ShareRec } from './share.js';
 import type { EmulatorPolicy, EntityInfo, FaultRule } from './types.js';
 
 /** Endpoints that arrived with a server version (spec §0): older versions answer them like any unknown path. */
@@ -33,6 +34,7 @@ export class EmulatorServer {
     registerContent(this.router);
     registerEvents(this.router, this.hub);
     registerVendors(this.router);
+    registerShare(this.router);
     this.http = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err) => {
         console.error('[emulator] unhandled', err);
@@ -88,6 +90,10 @@ export class EmulatorServer {
     this.core.sweep();
     const n = this.nodeFor(uri);
     return n ? this.core.fileJson(n) : null;
+  }
+
+  shares(): ShareRec[] {
+    return structuredClone(sharesOf(this.core));
   }
 
   sessions(): Array<{ id: string; uri: string; expires: number; received: number[] }> {

@@ -126,6 +126,8 @@ export interface Emulator {
   entity(uri: string): EntityInfo | null;
   file(uri: string): unknown | null;
   sessions(): SessionInfo[];
+  /** Share links created with PUT /api/v4/share (share.ts), oldest first. */
+  shares(): Array<{ id: string; uri: string; password: string; downloads: number; expires: number | null }>;
   /** Stops listening and drops every connection, keeping all state (a server restart or outage). */
   stop(): Promise<void>;
   /** Listens again on the same host and port after stop(). */

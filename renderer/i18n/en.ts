@@ -220,6 +220,7 @@ export const en = {
   'local.selected.one': '{count} selected',
   'local.selected.other': '{count} selected',
   'local.empty': 'This folder is empty.',
+  'local.showHidden': 'Show hidden',
   'local.select': 'Select {name}',
 
   'settings.title': 'Settings',

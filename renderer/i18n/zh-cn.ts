@@ -218,6 +218,7 @@ export const zhCN: Record<MessageKey, string> = {
   'local.selected.one': '已选择 {count} 项',
   'local.selected.other': '已选择 {count} 项',
   'local.empty': '此文件夹为空。',
+  'local.showHidden': '显示隐藏项',
   'local.select': '选择 {name}',
 
   'settings.title': '设置',

@@ -10,7 +10,7 @@ export interface FolderLevel {
   /** the key of this place (a URI or a path) */
   key: string;
   parent: string | null;
-  entries: ReadonlyArray<{ name: string; key: string; kind: 'folder' | 'file' }>;
+  entries: ReadonlyArray<{ name: string; key: string; kind: 'folder' | 'file'; hidden?: boolean }>;
 }
 
 export interface FolderBrowserOptions {
@@ -19,6 +19,8 @@ export interface FolderBrowserOptions {
   load(key: string | null): Promise<FolderLevel | null>;
   /** show a checkbox on entries of these kinds */
   selectable?: ReadonlyArray<'folder' | 'file'>;
+  /** offer "Show hidden" (dot-entries are left out until it is ticked) */
+  hiddenToggle?: boolean;
   onChange?(): void;
 }
 
@@ -38,11 +40,16 @@ export function createFolderBrowser(opts: FolderBrowserOptions): FolderBrowser {
   const up = button(tr.t('picker.up'), { class: 'btn-small btn-quiet' });
   const list = el('ul', { class: 'browser-list', attrs: { 'aria-label': tr.t('picker.folders') } });
   const status = el('p', { class: 'browser-status' });
-  const element = el('div', { class: 'browser' }, [el('div', { class: 'browser-bar' }, [up, where]), list, status]);
+  const showHidden = el('input', { attrs: { type: 'checkbox', name: 'showHidden' } });
+  const hiddenLabel = el('label', { class: 'browser-hidden', hidden: !opts.hiddenToggle }, [showHidden, el('span', { text: tr.t('local.showHidden') })]);
+  const element = el('div', { class: 'browser' }, [el('div', { class: 'browser-bar' }, [up, where, hiddenLabel]), list, status]);
   const chosen = new Set<string>();
   let level: FolderLevel | null = null;
   let loading = 0;
 
+  showHidden.addEventListener('change', () => {
+    if (level) show(level);
+  });
   up.addEventListener('click', () => {
     if (level?.parent) void open(level.parent);
   });
@@ -51,8 +58,9 @@ export function createFolderBrowser(opts: FolderBrowserOptions): FolderBrowser {
     level = next;
     setText(where, tr.t('picker.current', { where: next.key }));
     up.disabled = next.parent === null;
+    const entries = next.entries.filter((e) => showHidden.checked || !e.hidden);
     list.replaceChildren(
-      ...next.entries.map((e) => {
+      ...entries.map((e) => {
         const children: Node[] = [];
         if (opts.selectable?.includes(e.kind)) {
           const box = el('input', { attrs: { type: 'checkbox', 'aria-label': tr.t('local.select', { name: e.name }) } });
@@ -72,8 +80,8 @@ export function createFolderBrowser(opts: FolderBrowserOptions): FolderBrowser {
         return el('li', { class: `browser-entry browser-${e.kind}` }, children);
       }),
     );
-    setText(status, next.entries.length === 0 ? tr.t(opts.selectable?.includes('file') ? 'local.empty' : 'picker.noFolders') : '');
-    status.hidden = next.entries.length > 0;
+    setText(status, entries.length === 0 ? tr.t(opts.selectable?.includes('file') ? 'local.empty' : 'picker.noFolders') : '');
+    status.hidden = entries.length > 0;
     opts.onChange?.();
   }
 

@@ -17,7 +17,7 @@ function remoteLevel(r: RemoteFolderDto): FolderLevel {
 }
 
 function localLevel(l: LocalFolderDto, foldersOnly: boolean): FolderLevel {
-  const entries = l.entries.filter((e) => !foldersOnly || e.kind === 'folder').map((e) => ({ name: e.name, key: e.path, kind: e.kind }));
+  const entries = l.entries.filter((e) => !foldersOnly || e.kind === 'folder').map((e) => ({ name: e.name, key: e.path, kind: e.kind, hidden: e.hidden }));
   return { key: l.path, parent: l.parent, entries };
 }
 
@@ -117,6 +117,7 @@ function pickLocal(ctx: ViewContext, kind: 'files' | 'folder'): Promise<string[]
       const browser = createFolderBrowser({
         tr,
         selectable: kind === 'files' ? ['file', 'folder'] : undefined,
+        hiddenToggle: true,
         load: async (key) => {
           const v = ctx.check(await ctx.call('browseLocal', key), 'browse');
           return v && localLevel(v, kind === 'folder');

@@ -13,6 +13,7 @@ const zh = createTranslator('zh-CN');
 function entry(over: Partial<HistoryEntryDto> = {}): HistoryEntryDto {
   return {
     id: 'h1',
+    transferId: 't1',
     name: 'Report.PDF',
     localPath: '/home/ann/Docs/Report.PDF',
     targetUri: 'cloudreve://my/Backups/Report.PDF',

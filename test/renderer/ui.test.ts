@@ -111,7 +111,7 @@ interface FakeSetup {
   /** remote folders by parent URI */
   remote: Record<string, string[]>;
   /** local entries by path ('' = home) */
-  local: Record<string, Array<{ name: string; kind: 'folder' | 'file' }>>;
+  local: Record<string, Array<{ name: string; kind: 'folder' | 'file'; hidden?: boolean }>>;
   /** Canned error results per method, consumed in order. */
   failures: Record<string, Array<{ code: string; message: string; retryable: boolean }>>;
 }
@@ -213,7 +213,7 @@ function installFakeBridge(setup: FakeSetup): void {
         return remoteLevel(String(args[0]));
       case 'browseLocal': {
         const path = (args[0] as string | null) ?? HOME;
-        const entries = (setup.local[path === HOME ? '' : path] ?? []).map((e) => ({ ...e, path: `${path}/${e.name}` }));
+        const entries = (setup.local[path === HOME ? '' : path] ?? []).map((e) => ({ hidden: false, ...e, path: `${path}/${e.name}` }));
         return { path, parent: path === '/' ? null : path.replace(/\/[^/]+$/, '') || '/', entries };
       }
       case 'resolveDestination':
@@ -263,7 +263,7 @@ async function openPage(over: Partial<FakeSetup> = {}, locale = 'en-US'): Promis
     pairs: [],
     conflicts: [],
     remote: { 'cloudreve://my/': ['Backups', 'Photos'], 'cloudreve://my/Backups/': ['laptop'] },
-    local: { '': [{ name: 'Documents', kind: 'folder' }, { name: 'notes.txt', kind: 'file' }], '/home/ann/Documents': [{ name: 'cv.pdf', kind: 'file' }] },
+    local: { '': [{ name: '.config', kind: 'folder', hidden: true }, { name: 'Documents', kind: 'folder' }, { name: 'notes.txt', kind: 'file' }], '/home/ann/Documents': [{ name: 'cv.pdf', kind: 'file' }] },
     failures: {},
     ...over,
   };
@@ -617,6 +617,7 @@ test('keyboard: the sidebar is reachable with Tab and switches screens with Ente
 function historyEntry(over: Partial<HistoryEntryDto>): HistoryEntryDto {
   return {
     id: 'h1',
+    transferId: 't1',
     name: 'report.pdf',
     localPath: '/home/ann/Documents/report.pdf',
     targetUri: 'cloudreve://my/Backups/report.pdf',
@@ -853,6 +854,10 @@ test('browser mode (cloudreve-sync ui): "Upload files…" picks files on the eng
     const dialog = page.locator('dialog.dialog');
     await waitForText(page, 'dialog .dialog-title', 'Choose files on the machine running Cloudreve Sync');
     assert.equal(await dialog.getByRole('button', { name: 'Next' }).isDisabled(), true);
+    await dialog.getByLabel('Select notes.txt').waitFor({ state: 'visible' });
+    assert.equal(await dialog.getByRole('button', { name: 'Open .config' }).count(), 0, 'dot-entries wait for "Show hidden"');
+    await dialog.getByLabel('Show hidden').check();
+    await dialog.getByRole('button', { name: 'Open .config' }).waitFor({ state: 'visible' });
     await dialog.getByLabel('Select notes.txt').check();
     await dialog.getByRole('button', { name: 'Open Documents' }).click();
     await dialog.getByLabel('Select cv.pdf').check();

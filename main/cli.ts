@@ -21,16 +21,17 @@ import { ensureHome } from './cli/home.js';
 import { resolveHome } from './engine/home-folder.js';
 import { syncCommands } from './cli/sync-commands.js';
 import { transferCommands } from './cli/transfer-commands.js';
+import { uiCommands } from './cli/ui-command.js';
 import { EngineError, redact } from './engine/errors.js';
 
 export const EXIT = { OK: 0, PARTIAL: 1, USAGE: 2, FAILED: 3, LOGIN: 4, CANCELLED: 130 } as const;
 
 const PROG = 'cloudreve-sync';
 
-/** The dispatch table: account ∪ transfer ∪ sync commands (a name may not be defined twice). */
+/** The dispatch table: account ∪ transfer ∪ sync ∪ ui commands (a name may not be defined twice). */
 export function commandTable(): Record<string, CommandSpec> {
   const table: Record<string, CommandSpec> = { ...authCommands };
-  for (const [name, spec] of [...Object.entries(transferCommands), ...Object.entries(syncCommands)]) {
+  for (const [name, spec] of [...Object.entries(transferCommands), ...Object.entries(syncCommands), ...Object.entries(uiCommands)]) {
     if (name in table) throw new Error(`command "${name}" is defined twice`);
     table[name] = spec;
   }

@@ -2,6 +2,7 @@
  * The only file that touches `window.cloudreve`. Typed from the contract (type-only import): the renderer gets
  * `call(name, ...args) → Promise<Result>`, `on(event, listener) → unsubscribe`, and `pathForFile(file)`.
  * A rejected IPC promise (e.g. the main process went away) also becomes a Result, so callers handle one shape.
+ * In a browser served by `cloudreve-sync ui` (no preload), http-bridge.ts provides the same bridge over HTTP.
  */
 import type {
   CloudreveBridge,
@@ -13,6 +14,9 @@ import type {
   Result,
   Unsubscribe,
 } from '../main/ipc/contract.js';
+import { installHttpBridge } from './http-bridge.js';
+
+installHttpBridge();
 
 export function hasBridge(): boolean {
   return typeof window.cloudreve === 'object' && window.cloudreve !== null;

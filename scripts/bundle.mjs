@@ -4,7 +4,8 @@
 //    time; better-sqlite3 stays external (native addon). `--cli` bundles only the CLI, and only when a source
 //    it was built from changed since (`npm run cli` does this before every run).
 //  - preload/index.ts → dist/preload/index.cjs (a sandboxed preload must be one CommonJS file)
-//  - renderer/main.ts → dist/renderer/main.js (one ES module for the page), plus index.html / styles
+//  - renderer/main.ts → dist/renderer/main.js (one ES module for the page), plus index.html / styles: the Electron
+//    window's page and what `cloudreve-sync ui` serves. `--cli` rebuilds it too, when a source changed since.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -13,15 +14,23 @@ const cliOnly = process.argv.includes('--cli');
 const CLI_OUT = root + 'dist/cli/';
 const CLI_META = CLI_OUT + 'inputs.json';
 
-/** True when the CLI bundle exists and none of the files it was built from is newer than it. */
-function cliIsFresh() {
+const RENDERER_OUT = root + 'dist/renderer/';
+const RENDERER_META = RENDERER_OUT + 'inputs.json';
+const RENDERER_STATIC = ['index.html', 'styles.css'];
+
+/** True when `output` exists and none of the files listed in `meta` (it was built from) is newer than it. */
+function isFresh(output, meta) {
   try {
-    const built = statSync(CLI_OUT + 'cloudreve-sync.mjs').mtimeMs;
-    const inputs = JSON.parse(readFileSync(CLI_META, 'utf8'));
+    const built = statSync(output).mtimeMs;
+    const inputs = JSON.parse(readFileSync(meta, 'utf8'));
     return inputs.every((f) => statSync(root + f).mtimeMs <= built);
   } catch {
     return false;
   }
+}
+
+function cliIsFresh() {
+  return isFresh(CLI_OUT + 'cloudreve-sync.mjs', CLI_META);
 }
 
 async function bundleCli() {
@@ -68,18 +77,22 @@ if (!cliOnly && existsSync(root + 'preload/index.ts')) {
     logLevel: 'warning',
   });
 }
-if (!cliOnly && existsSync(root + 'renderer/main.ts')) {
-  await build({
+if (existsSync(root + 'renderer/main.ts') && !(cliOnly && isFresh(RENDERER_OUT + 'main.js', RENDERER_META))) {
+  const { build } = await import('esbuild');
+  const result = await build({
     entryPoints: [root + 'renderer/main.ts'],
-    outfile: root + 'dist/renderer/main.js',
+    outfile: RENDERER_OUT + 'main.js',
+    absWorkingDir: root,
     bundle: true,
     platform: 'browser',
     format: 'esm',
     target: 'chrome120',
+    metafile: true,
     logLevel: 'warning',
   });
-  mkdirSync(root + 'dist/renderer', { recursive: true });
-  for (const f of ['index.html', 'styles.css']) {
-    if (existsSync(root + 'renderer/' + f)) cpSync(root + 'renderer/' + f, root + 'dist/renderer/' + f);
-  }
+  mkdirSync(RENDERER_OUT, { recursive: true });
+  const statics = RENDERER_STATIC.filter((f) => existsSync(root + 'renderer/' + f));
+  for (const f of statics) cpSync(root + 'renderer/' + f, RENDERER_OUT + f);
+  const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('<'));
+  writeFileSync(RENDERER_META, JSON.stringify([...inputs, ...statics.map((f) => 'renderer/' + f), 'scripts/bundle.mjs']));
 }

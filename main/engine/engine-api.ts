@@ -2,10 +2,13 @@
 import type { TypedEmitter, EngineEvents } from './events.js';
 import type { SyncApi, SyncSettings } from './sync/sync-service.js';
 import type { ClientOptions } from './api/client.js';
+import type { CredentialCodec } from './api/credentials.js';
+import type { OAuthAppConfig } from './api/oauth.js';
 import type { SkippedEntry } from './fs/local-tree.js';
 import type { ProbeTiming } from './connectivity.js';
 import type { RetryPolicy } from './transfer/retry.js';
-import type { AccountInfo, ConnectivityState, IfExists, OverallProgress, TransferSnapshot } from './types.js';
+import type { RemoteFolderListing } from './api/remote-folders.js';
+import type { AccountInfo, ConnectivityState, HistoryEntry, HistoryQuery, IfExists, OverallProgress, TransferSnapshot } from './types.js';
 
 export interface EngineConfig {
   /** Folder holding config, credentials and the journal (created 0700). */
@@ -32,6 +35,11 @@ export interface EngineConfig {
   sync?: SyncSettings;
   /** API client timeouts (the `timeouts` setting; ClientOptions['timeouts'] of api/client.ts). */
   timeouts?: ClientOptions['timeouts'];
+  /**
+   * How the tokens are kept: the desktop app seals them with the OS keychain (main/shell/secrets.ts); without a codec
+   * (the CLI) they are stored in credentials.json, mode 0600.
+   */
+  credentialCodec?: CredentialCodec;
   /** Overrides for tests. */
   retry?: RetryPolicy;
   /** how often an unreachable server is probed (the second probe after baseMs, doubling up to maxMs) */
@@ -50,12 +58,24 @@ export interface EnqueueOptions {
   onSkipped?: (entry: SkippedEntry) => void;
 }
 
+export interface BrowserSignIn {
+  /** Called once with the URL the user must open in a browser. */
+  onUrl: (url: string) => void;
+  /** The OAuth app; missing fields come from the `oauth` setting. */
+  app?: Partial<OAuthAppConfig>;
+  /** default 5 minutes */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 export interface Engine {
   readonly events: TypedEmitter<EngineEvents>;
   /** Folder sync: pairs, passes, conflicts; start() runs the watched pairs in the background. */
   readonly sync: SyncApi;
   account(): AccountInfo | null;
   login(server: string, email: string, password: string, otp?: string): Promise<AccountInfo>;
+  /** Sign in through the browser (OAuth 2.0 + PKCE, Cloudreve ≥ 4.12); stored like a password login. */
+  loginWithBrowser(server: string, opts: BrowserSignIn): Promise<AccountInfo>;
   logout(): Promise<void>;
   /** Files and folders (recursively) to upload under the remote folder `targetFolderUri`. Returns transfer ids. */
   enqueue(paths: string[], targetFolderUri: string, opts?: EnqueueOptions): Promise<string[]>;
@@ -78,8 +98,18 @@ export interface Engine {
   setIfExists(mode: IfExists): void;
   /** Files in flight and the per-file cap on parts in flight; applies to what starts from now on. */
   setConcurrency(limits: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void;
-  /** Remove finished (done/skipped/cancelled) transfers from the list. */
+  /** Remove finished (done/skipped/cancelled) transfers from the list (the history keeps them). */
   clearFinished(): number;
+  /** Finished transfers of the signed-in account, newest first; kept across clearFinished and restarts. */
+  history(query?: HistoryQuery): HistoryEntry[];
+  /** Forgets the signed-in account's history; returns how many entries. */
+  clearHistory(): number;
+  /** The folders directly inside a remote folder, by name (every page). */
+  listRemoteFolders(uri: string): Promise<RemoteFolderListing>;
+  /** Creates a folder inside parentUri; returns the parent's new listing. */
+  createRemoteFolder(parentUri: string, name: string): Promise<RemoteFolderListing>;
+  /** A public share link (no password, no expiry) for a remote file or folder. */
+  createShareLink(uri: string): Promise<string>;
   /** Resolves when nothing admitted is queued, running or waiting. */
   idle(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 /** Typed engine events: past-tense facts. Subscriptions return a disposer. */
 import { EventEmitter } from 'node:events';
-import type { ConnectivityState, OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
+import type { ConnectivityState, HistoryEntry, OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
 
 export interface EngineEvents {
   'transfer-added': TransferSnapshot;
@@ -18,6 +18,8 @@ export interface EngineEvents {
   'sync-conflict': SyncConflict;
   /** the server became unreachable (with the reason and the next probe time, again before each probe) or answered again */
   'connectivity-changed': ConnectivityState;
+  /** a transfer reached a terminal state and was written to the history */
+  'history-added': HistoryEntry;
   'log': { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 }
 

@@ -19,7 +19,8 @@ import { CapacityCache, PolicyCache } from './transfer/policy-cache.js';
 import { DEFAULT_QUEUE, RESUMABLE_STATES, TransferQueue, type QueueOptions } from './transfer/queue.js';
 import { BandwidthLimiter } from './transfer/throttle.js';
 import { UploadJob } from './transfer/upload-job.js';
-import type { IfExists, OverallProgress, TransferSnapshot, TransferState } from './types.js';
+import { displayName } from './fs/local-folder.js';
+import { TERMINAL_STATES, type HistoryEntry, type HistoryQuery, type IfExists, type OverallProgress, type TransferSnapshot, type TransferState } from './types.js';
 
 /** One file to upload to an exact target URI. */
 export interface FileUpload {
@@ -31,6 +32,8 @@ export interface FileUpload {
   priority?: number;
   /** the primary entity the target must still have (an overwrite of our last upload); 40076 otherwise */
   previous?: string | null;
+  /** the sync pair queueing it (kept in its history entry) */
+  pairId?: string | null;
 }
 
 export interface TransfersDeps {
@@ -145,6 +148,7 @@ export class Transfers {
             error: null,
             attempts: 0,
             previous: f.previous ?? null,
+            pairId: f.pairId ?? null,
           }),
         );
       });
@@ -252,6 +256,16 @@ export class Transfers {
     return n;
   }
 
+  /** The signed-in account's finished transfers, newest first (kept across clearFinished and restarts). */
+  history(q: HistoryQuery = {}): HistoryEntry[] {
+    return this.account.loggedIn ? this.journal.history.list(this.account.key(), q) : [];
+  }
+
+  /** Forgets the signed-in account's history; returns how many entries. */
+  clearHistory(): number {
+    return this.account.loggedIn ? this.journal.history.clear(this.account.key()) : 0;
+  }
+
   idle(): Promise<void> {
     return this.queue.idle();
   }
@@ -288,6 +302,21 @@ export class Transfers {
     });
   }
 
+  private recordHistory(row: UploadRow): void {
+    const entry = this.journal.history.insert({
+      account: row.account,
+      transferId: row.id,
+      name: displayName(row.localPath),
+      localPath: row.localPath,
+      targetUri: row.targetUri,
+      size: row.size,
+      state: row.state as HistoryEntry['state'],
+      error: row.error ? { code: row.error.code, message: row.error.message } : null,
+      pairId: row.pairId ?? null,
+    });
+    this.events.emit('history-added', entry);
+  }
+
   private readonly onState = (changed: UploadRow, from: TransferState): void => {
     let row = changed;
     if (row.state === 'paused' && !row.error && this.loginLost) {
@@ -297,6 +326,7 @@ export class Transfers {
     }
     this.queue.noteState(row);
     this.progress.stateChanged(row, from);
+    if (TERMINAL_STATES.has(row.state as TransferState)) this.recordHistory(row);
     if (row.state === 'paused' && row.error?.code === 'login-required' && !this.stoppedForLogin) {
       // The login is gone (refresh token expired or revoked): stop starting work that cannot succeed.
       this.stoppedForLogin = true;

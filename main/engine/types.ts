@@ -132,3 +132,31 @@ export interface ConnectivityState {
   /** when the next probe goes out (ms since the epoch); null while online or while a probe runs */
   nextProbeAt: number | null;
 }
+
+/** A transfer that reached a terminal state, as kept in the history (journal table transfer_history). */
+export interface HistoryEntry {
+  /** the history row (increasing); a transfer that failed, was retried and finished has two entries */
+  seq: number;
+  transferId: string;
+  /** display name: the last segment of localPath */
+  name: string;
+  localPath: string;
+  targetUri: string;
+  size: number;
+  state: 'done' | 'skipped' | 'failed' | 'cancelled';
+  error: { code: string; message: string } | null;
+  /** the sync pair that queued it; null for a manual upload */
+  pairId: string | null;
+  /** ms since the epoch */
+  finishedAt: number;
+}
+
+export interface HistoryQuery {
+  /** case-insensitive (ASCII) substring of the name, local path or target */
+  text?: string;
+  state?: HistoryEntry['state'];
+  /** newest first; default 200, at most 1000 */
+  limit?: number;
+  /** entries finished strictly before this time (paging) */
+  before?: number;
+}

@@ -147,12 +147,16 @@ export interface LocalFolderDto {
   path: string;
   /** null at a filesystem root */
   parent: string | null;
-  entries: { name: string; path: string; kind: 'folder' | 'file' }[];
+  /** folders first, then files, each by name; dot-entries are listed (a pair may be ~/.config) with hidden: true */
+  entries: { name: string; path: string; kind: 'folder' | 'file'; hidden: boolean }[];
 }
 
 /** A finished transfer as kept in the history (survives clearFinished and restarts). */
 export interface HistoryEntryDto {
+  /** the history entry (unique; a transfer that failed, was retried and then finished has two entries) */
   id: string;
+  /** the transfer it records (may be gone from the queue after clearFinished) */
+  transferId: string;
   name: string;
   localPath: string;
   targetUri: string;
@@ -219,6 +223,11 @@ export interface ConflictDto {
   createdAt: number;
 }
 
+export interface EnqueueResultDto {
+  ids: string[];
+  skipped: { path: string; reason: string; failure: boolean }[];
+}
+
 export interface SettingsDto {
   /** Where dropped files and shell-menu uploads go unless told otherwise. */
   defaultTargetFolderUri: string;
@@ -256,6 +265,11 @@ export interface Methods {
   listTransfers(): TransferDto[];
   /** Returns the new transfer ids. */
   enqueuePaths(paths: string[], targetFolderUri: string): string[];
+  /**
+   * enqueuePaths with the CLI's options (what `cloudreve-sync upload` sends over the control socket): the new ids, and
+   * the entries left out while folders were collected (FIFOs, broken links, litter; `failure` = asked for, not uploaded).
+   */
+  enqueueUpload(paths: string[], targetFolderUri: string, options: { ifExists?: IfExistsDto; priority?: number }): EnqueueResultDto;
   /** Pause one transfer, or everything when id is omitted. */
   pause(id?: string): null;
   resume(id?: string): null;
@@ -316,6 +330,7 @@ export const METHOD_NAMES = [
   'logout',
   'listTransfers',
   'enqueuePaths',
+  'enqueueUpload',
   'pause',
   'resume',
   'cancel',

@@ -2,10 +2,10 @@
  * Engine values → wire DTOs (main/ipc/contract.ts), and thrown errors → ErrorData.
  * Every function returns fresh plain data: safe for structured clone, no `undefined` fields.
  */
-import { basename, win32 } from 'node:path';
 import { classify, EngineError, redact } from '../engine/errors.js';
-import type { AccountInfo, OverallProgress, TransferSnapshot } from '../engine/types.js';
-import type { AccountDto, ErrorData, OverallDto, Result, TransferDto } from './contract.js';
+import { displayName } from '../engine/fs/local-folder.js';
+import type { AccountInfo, HistoryEntry, OverallProgress, SyncConflict, SyncPair, TransferSnapshot } from '../engine/types.js';
+import type { AccountDto, ConflictDto, ErrorData, HistoryEntryDto, OverallDto, PairDto, Result, TransferDto } from './contract.js';
 
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
@@ -15,11 +15,7 @@ export function fail(error: ErrorData): Result<never> {
   return { ok: false, error };
 }
 
-/** The last path segment, for POSIX and Windows paths alike. */
-export function displayName(localPath: string): string {
-  const name = localPath.includes('\\') ? win32.basename(localPath) : basename(localPath);
-  return name || localPath;
-}
+export { displayName };
 
 export function toTransferDto(t: TransferSnapshot): TransferDto {
   return {
@@ -59,6 +55,50 @@ export function toAccountDto(a: AccountInfo | null): AccountDto | null {
     userId: a.userId,
     nickname: a.nickname,
     serverVersion: a.serverVersion,
+  };
+}
+
+export function toHistoryEntryDto(e: HistoryEntry): HistoryEntryDto {
+  return {
+    id: String(e.seq),
+    transferId: e.transferId,
+    name: e.name,
+    localPath: e.localPath,
+    targetUri: e.targetUri,
+    size: e.size,
+    state: e.state,
+    error: e.error ? { code: e.error.code, message: redact(e.error.message) } : null,
+    pairId: e.pairId,
+    finishedAt: e.finishedAt,
+  };
+}
+
+export function toPairDto(p: SyncPair): PairDto {
+  return {
+    id: p.id,
+    localPath: p.localPath,
+    remoteUri: p.remoteUri,
+    mode: p.mode,
+    ignore: [...p.ignore],
+    paused: p.paused,
+    state: p.state,
+    stateDetail: p.stateDetail
+      ? { code: p.stateDetail.code, message: redact(p.stateDetail.message), pendingDeletes: p.stateDetail.pendingDeletes ?? null }
+      : null,
+    lastScanAt: p.lastScanAt,
+    createdAt: p.createdAt,
+  };
+}
+
+export function toConflictDto(c: SyncConflict): ConflictDto {
+  return {
+    id: c.id,
+    pairId: c.pairId,
+    relPath: c.relPath,
+    remoteUri: c.remoteUri,
+    conflictUri: c.conflictUri,
+    reason: c.reason,
+    createdAt: c.createdAt,
   };
 }
 

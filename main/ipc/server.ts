@@ -9,16 +9,24 @@
  * Electron is imported for types only and handed in (`ipcMain`, the sender check), so this file loads
  * in plain Node for the tests.
  */
+import { homedir } from 'node:os';
 import { posix, win32 } from 'node:path';
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import type { Engine } from '../engine/index.js';
 import type { Disposer } from '../engine/events.js';
+import { listLocalFolder } from '../engine/fs/local-folder.js';
+import type { HistoryQuery } from '../engine/types.js';
 import {
   invokeChannel,
   METHOD_NAMES,
+  type AppInfoDto,
   type EventMap,
   type EventName,
+  type HistoryEntryDto,
+  type EnqueueResultDto,
   type IfExistsDto,
+  type PairSpecDto,
+  type SyncModeDto,
   type LanguageDto,
   type ThemeDto,
   type MethodName,
@@ -27,7 +35,18 @@ import {
   type Result,
   type SettingsDto,
 } from './contract.js';
-import { fail, IpcError, ok, toAccountDto, toErrorData, toOverallDto, toTransferDto } from './serialize.js';
+import {
+  fail,
+  IpcError,
+  ok,
+  toAccountDto,
+  toConflictDto,
+  toErrorData,
+  toHistoryEntryDto,
+  toOverallDto,
+  toPairDto,
+  toTransferDto,
+} from './serialize.js';
 
 // ---------------------------------------------------------------- handlers
 
@@ -37,9 +56,24 @@ export interface SettingsPort {
   update(patch: Partial<SettingsDto>): Promise<SettingsDto>;
 }
 
+/** The desktop shell's shell-menu uploads waiting for the destination picker (main/shell/upload-requests.ts). */
+export interface DestinationPort {
+  resolve(requestId: string, targetFolderUri: string | null): Promise<string[]>;
+}
+
 export interface HandlerDeps {
   engine: Engine;
   settings: SettingsPort;
+  /** Who serves the renderer: the Electron shell ('desktop') or `cloudreve-sync ui` ('browser'), and our version. */
+  app: { mode: AppInfoDto['mode']; version: string };
+  /** Called for failures of work a handler started in the background (confirmDeletes), e.g. to log them. */
+  onBackgroundError?: (what: string, err: unknown) => void;
+  /** Pushes an event to the page ('browser-login-started'). */
+  emit?: EventSink;
+  /** Opens a URL in the user's browser (the desktop shell); without it the page offers the link itself. */
+  openExternal?: (url: string) => void;
+  /** Shell-menu uploads waiting for a destination; absent where there is no shell menu (`cloudreve-sync ui`). */
+  destinations?: DestinationPort;
 }
 
 /** One entry per contract method; `args` is whatever the renderer sent and must be validated. */
@@ -47,7 +81,14 @@ export type Handlers = {
   [K in MethodName]: (args: readonly unknown[]) => MethodValue<K> | Promise<MethodValue<K>>;
 };
 
-export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
+export function createHandlers({ engine, settings, app, onBackgroundError, emit, openExternal, destinations }: HandlerDeps): Handlers {
+  const requirePair = (id: string) => {
+    const p = engine.sync.pair(id);
+    if (!p || !p.watched) throw new IpcError('invalid-argument', `no sync pair ${id}`);
+    return p;
+  };
+  /** the browser sign-in in progress: a second click starts over (the loopback port is free again at once) */
+  let browserLogin: AbortController | null = null;
   return {
     getAccount: () => toAccountDto(engine.account()),
     getConnectivity: () => ({ ...engine.connectivity() }),
@@ -69,6 +110,21 @@ export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
       const paths = argPaths(args, 0);
       const target = argFolderUri(args, 1, 'targetFolderUri');
       return engine.enqueue(paths, target);
+    },
+    enqueueUpload: async (args) => {
+      const paths = argPaths(args, 0);
+      const target = argFolderUri(args, 1, 'targetFolderUri');
+      const o = args[2];
+      if (typeof o !== 'object' || o === null || Array.isArray(o)) throw invalid('options must be an object');
+      const { ifExists, priority } = o as Record<string, unknown>;
+      if (ifExists !== undefined && !IF_EXISTS.includes(ifExists as IfExistsDto)) throw invalid(`ifExists must be one of ${IF_EXISTS.join(', ')}`);
+      const skipped: EnqueueResultDto['skipped'] = [];
+      const ids = await engine.enqueue(paths, target, {
+        ifExists: ifExists as IfExistsDto | undefined,
+        priority: priority === undefined ? undefined : argInteger([priority], 0, 'priority', { min: -1_000_000, max: 1_000_000 }),
+        onSkipped: (e) => skipped.push({ path: e.path, reason: e.reason, failure: e.failure === true }),
+      });
+      return { ids, skipped };
     },
     pause: (args) => {
       engine.pause(argOptionalString(args, 0, 'id'));
@@ -97,40 +153,90 @@ export function createHandlers({ engine, settings }: HandlerDeps): Handlers {
     clearFinished: () => engine.clearFinished(),
     getSettings: () => settings.get(),
     setSettings: (args) => settings.update(parseSettingsPatch(args[0])),
-    // Declared in the contract on 2026-11-25; the bridge/shell branches replace each of these with the real handler.
-    ...notBuiltYet([
-      'getAppInfo',
-      'listRemoteFolders',
-      'createRemoteFolder',
-      'browseLocal',
-      'listHistory',
-      'clearHistory',
-      'listPairs',
-      'addPair',
-      'updatePair',
-      'removePair',
-      'pausePair',
-      'resumePair',
-      'syncNow',
-      'confirmDeletes',
-      'listConflicts',
-      'dismissConflict',
-      'createShareLink',
-      'loginWithBrowser',
-      'resolveDestination',
-    ] as const),
+    getAppInfo: () => ({
+      mode: app.mode,
+      version: app.version,
+      platform: process.platform,
+      locale: Intl.DateTimeFormat().resolvedOptions().locale,
+      homeDir: homedir(),
+    }),
+    listRemoteFolders: (args) => engine.listRemoteFolders(argFolderUri(args, 0, 'uri')),
+    createRemoteFolder: (args) =>
+      engine.createRemoteFolder(argFolderUri(args, 0, 'parentUri'), argString(args, 1, 'name', { maxLength: 255 })),
+    browseLocal: (args) => {
+      const v = args[0];
+      if (v === null || v === undefined) return listLocalFolder(homedir());
+      return listLocalFolder(argAbsolutePath(args, 0, 'path'));
+    },
+    listHistory: (args) => engine.history(parseHistoryQuery(args[0])).map(toHistoryEntryDto),
+    clearHistory: () => engine.clearHistory(),
+    listPairs: () => engine.sync.listPairs().map(toPairDto),
+    addPair: (args) => toPairDto(engine.sync.addPair(parsePairSpec(args[0]))),
+    updatePair: (args) => {
+      const id = argString(args, 0, 'id');
+      requirePair(id);
+      return toPairDto(engine.sync.updatePair(id, parsePairPatch(args[1])));
+    },
+    removePair: async (args) => {
+      const id = argString(args, 0, 'id');
+      requirePair(id);
+      await engine.sync.removePair(id);
+      return null;
+    },
+    pausePair: (args) => toPairDto(engine.sync.pausePair(requirePair(argString(args, 0, 'id')).id)),
+    resumePair: (args) => toPairDto(engine.sync.resumePair(requirePair(argString(args, 0, 'id')).id)),
+    syncNow: (args) => {
+      const id = argOptionalString(args, 0, 'id');
+      if (id !== undefined) requirePair(id);
+      engine.sync.requestPass(id);
+      return null;
+    },
+    confirmDeletes: (args) => {
+      const id = requirePair(argString(args, 0, 'id')).id;
+      const count = argInteger(args, 1, 'count', { min: 1 });
+      // A pass that also waits for its uploads: it runs in the background; the pair's state (pair-changed) tells how it went.
+      engine.sync.confirmDeletes(id, count).catch((err: unknown) => onBackgroundError?.(`confirmDeletes ${id}`, err));
+      return null;
+    },
+    listConflicts: (args) => {
+      const pairId = argOptionalString(args, 0, 'pairId');
+      return engine.sync.conflicts(pairId).map(toConflictDto);
+    },
+    dismissConflict: (args) => {
+      const id = argInteger(args, 0, 'id', { min: 1 });
+      if (!engine.sync.dismissConflict(id)) throw invalid(`no conflict ${id}`);
+      return null;
+    },
+    createShareLink: (args) => engine.createShareLink(argFileUri(args, 0, 'uri')),
+    loginWithBrowser: async (args) => {
+      const server = argString(args, 0, 'server');
+      if (!/^https?:\/\//i.test(server)) throw invalid('server must be an http(s) URL');
+      browserLogin?.abort();
+      const abort = new AbortController();
+      browserLogin = abort;
+      try {
+        const account = toAccountDto(
+          await engine.loginWithBrowser(server, {
+            signal: abort.signal,
+            onUrl: (url) => {
+              emit?.('browser-login-started', { url });
+              openExternal?.(url);
+            },
+          }),
+        );
+        if (!account) throw new IpcError('unavailable', 'Login did not produce an account');
+        return account;
+      } finally {
+        if (browserLogin === abort) browserLogin = null;
+      }
+    },
+    resolveDestination: async (args) => {
+      const requestId = argString(args, 0, 'requestId');
+      const target = args[1] === null ? null : argFolderUri(args, 1, 'targetFolderUri');
+      if (!destinations) throw new IpcError('unavailable', 'no upload is waiting for a destination here');
+      return destinations.resolve(requestId, target);
+    },
   };
-}
-
-/** TEMPORARY (lead, 2026-11-25): handlers for contract methods whose implementation is being built. */
-function notBuiltYet<const N extends readonly MethodName[]>(names: N): { [K in N[number]]: Handlers[K] } {
-  const out: Partial<Record<MethodName, () => never>> = {};
-  for (const n of names) {
-    out[n] = () => {
-      throw new IpcError('unavailable', `${n} is not available in this build`);
-    };
-  }
-  return out as { [K in N[number]]: Handlers[K] };
 }
 
 // ---------------------------------------------------------------- argument validation
@@ -139,9 +245,10 @@ function invalid(message: string): IpcError {
   return new IpcError('invalid-argument', message);
 }
 
-function argString(args: readonly unknown[], i: number, name: string, opts: { allowEmpty?: boolean } = {}): string {
+function argString(args: readonly unknown[], i: number, name: string, opts: { allowEmpty?: boolean; maxLength?: number } = {}): string {
   const v = args[i];
   if (typeof v !== 'string' || (!opts.allowEmpty && v.length === 0)) throw invalid(`${name} must be a non-empty string`);
+  if (opts.maxLength !== undefined && v.length > opts.maxLength) throw invalid(`${name} must be at most ${opts.maxLength} characters`);
   return v;
 }
 
@@ -166,9 +273,26 @@ function argPaths(args: readonly unknown[], i: number): string[] {
   if (v.length > 100_000) throw invalid('too many paths');
   for (const p of v) {
     if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalid('each path must be a non-empty string');
-    if (!posix.isAbsolute(p) && !win32.isAbsolute(p)) throw invalid(`not an absolute path: ${p}`);
+    if (!isAbsolutePath(p)) throw invalid(`not an absolute path: ${p}`);
   }
   return [...(v as string[])];
+}
+
+function isAbsolutePath(p: string): boolean {
+  return p.length > 0 && !p.includes('\0') && (posix.isAbsolute(p) || win32.isAbsolute(p));
+}
+
+function argAbsolutePath(args: readonly unknown[], i: number, name: string): string {
+  const v = argString(args, i, name, { maxLength: 4096 });
+  if (!isAbsolutePath(v)) throw invalid(`${name} must be an absolute path`);
+  return v;
+}
+
+/** A file or folder below a file system's root (a share link of the root itself is refused by the server anyway). */
+function argFileUri(args: readonly unknown[], i: number, name: string): string {
+  const v = argFolderUri(args, i, name);
+  if (!/^cloudreve:\/\/[^/]+\/[^/]/.test(v)) throw invalid(`${name} must name a file or folder, not the root`);
+  return v;
 }
 
 function argFolderUri(args: readonly unknown[], i: number, name: string): string {
@@ -179,6 +303,65 @@ function argFolderUri(args: readonly unknown[], i: number, name: string): string
 
 function isCloudreveUri(v: string): boolean {
   return /^cloudreve:\/\/[^\s]*$/.test(v);
+}
+
+const HISTORY_STATES: readonly HistoryEntryDto['state'][] = ['done', 'skipped', 'failed', 'cancelled'];
+const SYNC_MODES: readonly SyncModeDto[] = ['backup', 'mirror'];
+
+function plainObject(v: unknown, name: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${name} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function onlyKeys(o: Record<string, unknown>, name: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw invalid(`unknown field in ${name}: ${k}`);
+}
+
+/** listHistory's query: every field optional; an absent query is the newest 200. */
+export function parseHistoryQuery(v: unknown): HistoryQuery {
+  if (v === undefined || v === null) return {};
+  const o = plainObject(v, 'query');
+  onlyKeys(o, 'query', ['text', 'state', 'limit', 'before']);
+  const out: HistoryQuery = {};
+  if (o.text !== undefined && o.text !== null && o.text !== '') out.text = argString([o.text], 0, 'query.text', { maxLength: 1000 });
+  if (o.state !== undefined && o.state !== null) {
+    if (!HISTORY_STATES.includes(o.state as HistoryEntryDto['state'])) throw invalid(`query.state must be one of ${HISTORY_STATES.join(', ')}`);
+    out.state = o.state as HistoryEntryDto['state'];
+  }
+  if (o.limit !== undefined && o.limit !== null) out.limit = argInteger([o.limit], 0, 'query.limit', { min: 1, max: 1000 });
+  if (o.before !== undefined && o.before !== null) out.before = argInteger([o.before], 0, 'query.before', { min: 0 });
+  return out;
+}
+
+function parseIgnore(v: unknown, name: string): string[] {
+  if (!Array.isArray(v)) throw invalid(`${name} must be an array of patterns`);
+  if (v.length > 1000) throw invalid(`${name}: at most 1000 patterns`);
+  return v.map((p, i) => argString([p], 0, `${name}[${i}]`, { maxLength: 1000 }));
+}
+
+function parseMode(v: unknown, name: string): SyncModeDto {
+  if (!SYNC_MODES.includes(v as SyncModeDto)) throw invalid(`${name} must be one of ${SYNC_MODES.join(', ')}`);
+  return v as SyncModeDto;
+}
+
+export function parsePairSpec(v: unknown): PairSpecDto {
+  const o = plainObject(v, 'spec');
+  onlyKeys(o, 'spec', ['localPath', 'remoteUri', 'mode', 'ignore']);
+  return {
+    localPath: argAbsolutePath([o.localPath], 0, 'spec.localPath'),
+    remoteUri: argFolderUri([o.remoteUri], 0, 'spec.remoteUri'),
+    mode: parseMode(o.mode, 'spec.mode'),
+    ...(o.ignore === undefined ? {} : { ignore: parseIgnore(o.ignore, 'spec.ignore') }),
+  };
+}
+
+function parsePairPatch(v: unknown): { mode?: SyncModeDto; ignore?: string[] } {
+  const o = plainObject(v, 'patch');
+  onlyKeys(o, 'patch', ['mode', 'ignore']);
+  return {
+    ...(o.mode === undefined ? {} : { mode: parseMode(o.mode, 'patch.mode') }),
+    ...(o.ignore === undefined ? {} : { ignore: parseIgnore(o.ignore, 'patch.ignore') }),
+  };
 }
 
 const IF_EXISTS: readonly IfExistsDto[] = ['skip', 'overwrite', 'rename'];
@@ -375,6 +558,12 @@ export function forwardEngineEvents(engine: Engine, send: EventSink, opts: Forwa
       send('account-changed', { account: loggedIn ? toAccountDto(engine.account()) : null });
     }),
     ev.on('connectivity-changed', (state) => send('connectivity-changed', { ...state })),
+    ev.on('pair-changed', (p) => {
+      if (p.watched) send('pair-changed', toPairDto(p));
+    }),
+    ev.on('pair-removed', ({ id }) => send('pair-removed', { id })),
+    ev.on('sync-conflict', (c) => send('conflict-added', toConflictDto(c))),
+    ev.on('history-added', (e) => send('history-added', toHistoryEntryDto(e))),
   ];
 
   return () => {

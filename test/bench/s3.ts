@@ -5,8 +5,8 @@
  *   node:http    a bare client PUTting the same kind of pre-signed parts, then completing (the ceiling)
  *   rclone       Debian's rclone (`env -u AWS_CA_BUNDLE rclone copyto`), when installed
  *   lib-storage  @aws-sdk/lib-storage's Upload
- * Wall time and client CPU seconds for each (medians of BENCH_RUNS), then peak RSS of the engine per policy type over
- * BENCH_ADAPTER_RSS_GIB (default "1,4") against the emulated vendors. Each client is its own process, bundled here with
+ * Wall time and client CPU seconds for each (medians of BENCH_RUNS). The `adapters-rss` section: peak RSS of the engine
+ * per policy type over BENCH_ADAPTER_RSS_GIB (default "1,4") against the emulated vendors. Each client is its own process, bundled here with
  * esbuild (a loader would slow every client alike and hide differences).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -230,6 +230,15 @@ export async function s3Section(h: Harness): Promise<void> {
     await swift?.stop();
     rmSync(file, { force: true });
   }
-  await adapterRss(h, bundle, scratch);
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/** `BENCH_ONLY=adapters-rss`: peak RSS per policy type, 1 → 4 GiB (BENCH_ADAPTER_RSS_GIB). */
+export async function adapterRssSection(h: Harness): Promise<void> {
+  const scratch = mkdtempSync(join(h.root, 'rss-'));
+  try {
+    await adapterRss(h, await bundleChild(), scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }

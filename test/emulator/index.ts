@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Core, emptyStats } from './state.js';
 import { EmulatorServer } from './server.js';
+import { configureOAuth } from './oauth.js';
 import type { Emulator, EmulatorOptions } from './types.js';
 
 export type {
@@ -16,6 +17,7 @@ export type {
   EmulatorStats,
   EmulatorUser,
   EmulatorTuning,
+  EmulatorOAuthClient,
   EntityInfo,
   FaultRule,
   FileEventInfo,
@@ -23,6 +25,7 @@ export type {
   SessionInfo,
 } from './types.js';
 export { totp } from './auth.js';
+export { DEMO_OAUTH_CLIENT } from './oauth.js';
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const ownDir = !opts.dataDir;
@@ -30,6 +33,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   fs.mkdirSync(dataDir, { recursive: true });
   const core = new Core(opts, dataDir);
   const srv = new EmulatorServer(core);
+  configureOAuth(core, opts.oauthClients);
   const host = core.settings.host;
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
@@ -89,6 +93,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         on = false;
       };
     },
+    shares: () => srv.shares(),
     stop: async () => {
       if (!closed && srv.http.listening) await stopListening();
     },

@@ -14,9 +14,15 @@ import { registerContent } from './content.js';
 import { EventHub, registerEvents } from './sse.js';
 import { registerVendors } from './vendors.js';
 import type { EmulatorPolicy, EmulatorTuning, EntityInfo, FaultRule } from './types.js';
+import { registerOAuth } from './oauth.js';
+import { registerShare, sharesOf, type ShareRec } from './share.js';
 
 /** Endpoints that arrived with a server version (spec §0): older versions answer them like any unknown path. */
-const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [[/^\/api\/v4\/file\/events$/, 'events']];
+const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [
+  [/^\/api\/v4\/file\/events$/, 'events'],
+  [/^\/api\/v4\/session\/oauth\//, 'oauth'],
+  [/^\/session\/authorize$/, 'oauth'],
+];
 
 export class EmulatorServer {
   readonly router = new Router();
@@ -33,6 +39,8 @@ export class EmulatorServer {
     registerContent(this.router);
     registerEvents(this.router, this.hub);
     registerVendors(this.router);
+    registerOAuth(this.router);
+    registerShare(this.router);
     this.http = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err) => {
         console.error('[emulator] unhandled', err);
@@ -88,6 +96,10 @@ export class EmulatorServer {
     this.core.sweep();
     const n = this.nodeFor(uri);
     return n ? this.core.fileJson(n) : null;
+  }
+
+  shares(): ShareRec[] {
+    return structuredClone(sharesOf(this.core));
   }
 
   sessions(): Array<{ id: string; uri: string; expires: number; received: number[] }> {

@@ -111,6 +111,7 @@ export const FEATURE_SINCE = {
   chunkConcurrency: '4.7.0',
   encryption: '4.10.0',
   events: '4.11.0',
+  oauth: '4.12.0',
   setCompletion: '4.18.0',
 } as const;
 

@@ -49,6 +49,15 @@ export interface EmulatorPolicy {
   deniedNameRegexp?: string;
 }
 
+/** An OAuth app as the admin registers it (dashboard → OAuth apps): redirect URIs are matched exactly. */
+export interface EmulatorOAuthClient {
+  id: string;
+  secret: string;
+  name?: string;
+  redirectUris: string[];
+  scopes: string[];
+}
+
 export interface EmulatorOptions {
   host?: string;
   port?: number;
@@ -64,6 +73,8 @@ export interface EmulatorOptions {
   keepAliveMs?: number;
   eventDebounceMs?: number;
   maxEditSize?: number;
+  /** OAuth apps registered on the site (server ≥ 4.12); default: oauth.ts DEMO_OAUTH_CLIENT */
+  oauthClients?: EmulatorOAuthClient[];
 }
 
 export interface FaultRule {
@@ -168,6 +179,8 @@ export interface Emulator {
   onFileEvent(fn: (e: FileEventInfo) => void): () => void;
   /** Parts being received right now, over all sessions. */
   partsInFlight(): number;
+  /** Share links created with PUT /api/v4/share (share.ts), oldest first. */
+  shares(): Array<{ id: string; uri: string; password: string; downloads: number; expires: number | null }>;
   /** Stops listening and drops every connection, keeping all state (a server restart or outage). */
   stop(): Promise<void>;
   /** Listens again on the same host and port after stop(). */

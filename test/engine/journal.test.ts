@@ -67,6 +67,7 @@ function sampleRow(over: Partial<UploadRow> = {}): Omit<UploadRow, 'createdAt' |
     error: null,
     attempts: 0,
     previous: null,
+    pairId: null,
     ...over,
   };
 }
@@ -90,7 +91,7 @@ describe('migrations', () => {
       assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-      assert.deepEqual(tables, ['files', 'sync_conflicts', 'sync_entries', 'sync_pairs', 'upload_parts', 'uploads']);
+      assert.deepEqual(tables, ['files', 'sync_conflicts', 'sync_entries', 'sync_pairs', 'transfer_history', 'upload_parts', 'uploads']);
     });
     assert.equal(MIGRATIONS[0].version, 1);
   });
@@ -273,6 +274,7 @@ describe('uploads repo', () => {
       priority: 1,
       attempts: 0,
       previous: 'E-prev',
+      pairId: 'pair-1',
     };
     j.uploads.update('up-1', patch);
     assert.deepEqual(j.uploads.get('up-1'), { id: 'up-1', createdAt: created.createdAt, ...patch });

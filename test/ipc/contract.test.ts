@@ -56,7 +56,7 @@ function fakeEngine() {
   let current: AccountInfo | null = account;
   const engine: Engine = {
     events: new TypedEmitter<EngineEvents>(),
-    // the IPC contract has no sync methods yet (issue 7): touching this fails the test
+    // the fake has no sync: a test touching it fails (the sync handlers are tested against the real engine, test/ipc/)
     sync: new Proxy({} as Engine['sync'], {
       get: (_t, name) => {
         throw new Error(`IPC touched engine.sync.${String(name)}`);
@@ -67,6 +67,12 @@ function fakeEngine() {
     login: async (...args) => {
       calls.push(['login', ...args]);
       if (args[2] === 'wrong') throw new EngineError('invalid-password', 'Wrong password', { serverCode: 40080 });
+      current = account;
+      return account;
+    },
+    loginWithBrowser: async (server, opts) => {
+      calls.push(['loginWithBrowser', server]);
+      opts.onUrl(`${server}/session/authorize?state=s`);
       current = account;
       return account;
     },
@@ -94,6 +100,11 @@ function fakeEngine() {
     setIfExists: (mode) => void calls.push(['setIfExists', mode]),
     setConcurrency: (limits) => void calls.push(['setConcurrency', limits]),
     clearFinished: () => (calls.push(['clearFinished']), 2),
+    history: (q) => (calls.push(['history', q]), []),
+    clearHistory: () => (calls.push(['clearHistory']), 0),
+    listRemoteFolders: async (uri) => (calls.push(['listRemoteFolders', uri]), { uri, parentUri: null, folders: [] }),
+    createRemoteFolder: async (parent, name) => (calls.push(['createRemoteFolder', parent, name]), { uri: parent, parentUri: null, folders: [] }),
+    createShareLink: async (uri) => (calls.push(['createShareLink', uri]), 'https://cloud.example/s/abc'),
     idle: async () => {},
     close: async () => {},
   };
@@ -126,6 +137,8 @@ function fakeSettings(): SettingsPort & { patches: Partial<SettingsDto>[] } {
   };
 }
 
+const APP = { mode: 'desktop', version: '9.9.9' } as const;
+
 const trusted: SenderInfo = { sender: 'ours', senderFrame: { url: 'file:///app/dist/renderer/index.html', parent: null } };
 const always = () => true;
 
@@ -142,7 +155,7 @@ test('method and event lists are unique, and channels are namespaced', () => {
 
 test('every contract method has exactly one handler entry', () => {
   const { engine } = fakeEngine();
-  const handlers = createHandlers({ engine, settings: fakeSettings() });
+  const handlers = createHandlers({ engine, settings: fakeSettings(), app: APP });
   assert.deepEqual(Object.keys(handlers).sort(), [...METHOD_NAMES].sort());
   for (const name of METHOD_NAMES) assert.equal(typeof handlers[name], 'function', name);
 });
@@ -156,7 +169,7 @@ test('registerIpcServer handles one channel per method and removes them again', 
   const { engine } = fakeEngine();
   const dispose = registerIpcServer({
     ipcMain: ipcMain as never,
-    handlers: createHandlers({ engine, settings: fakeSettings() }),
+    handlers: createHandlers({ engine, settings: fakeSettings(), app: APP }),
     isTrustedSender: always,
   });
   assert.deepEqual([...handled.keys()].sort(), METHOD_NAMES.map((n) => `cloudreve:invoke:${n}`).sort());
@@ -169,7 +182,7 @@ test('registerIpcServer handles one channel per method and removes them again', 
 test('calls resolve to Results: values, engine errors with codes, internal errors, bad arguments', async () => {
   const { engine, calls } = fakeEngine();
   const settings = fakeSettings();
-  const opts = { handlers: createHandlers({ engine, settings }), isTrustedSender: always };
+  const opts = { handlers: createHandlers({ engine, settings, app: APP }), isTrustedSender: always };
 
   assert.deepEqual(await dispatch(opts, 'getAccount', trusted, []), { ok: true, value: toAccountDto(account) });
   assert.deepEqual(await dispatch(opts, 'getConnectivity', trusted, []), {
@@ -223,7 +236,7 @@ test('calls resolve to Results: values, engine errors with codes, internal error
 test('untrusted senders are refused before any handler runs', async () => {
   const { engine, calls } = fakeEngine();
   const check = createSenderCheck(() => 'ours', 'file:///app/dist/renderer/index.html');
-  const opts = { handlers: createHandlers({ engine, settings: fakeSettings() }), isTrustedSender: check };
+  const opts = { handlers: createHandlers({ engine, settings: fakeSettings(), app: APP }), isTrustedSender: check };
   const cases: SenderInfo[] = [
     { sender: 'other', senderFrame: trusted.senderFrame },
     { sender: 'ours', senderFrame: null },

@@ -8,7 +8,7 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { decodeEnvelope, envelopeError, type RawResponse, type RequestContext } from '../api/http.js';
 import type { UploadSession } from '../api/types.js';
-import { EngineError } from '../errors.js';
+import { classify, EngineError } from '../errors.js';
 import type { AdapterContext, PartReceipt, PartUpload, PolicyAdapter } from './adapter.js';
 import { s3Error, s3ErrorOf } from './provider-error.js';
 import { storageContext, storageRequest } from './storage-http.js';
@@ -88,9 +88,25 @@ export function s3LikeAdapter(kind: S3LikeKind) {
         headers: { 'content-type': OCTET, ...quirks.completeHeaders },
         signal,
       });
-      if (!quirks.completeOk.includes(raw.status) || s3ErrorOf(raw.body)) throw s3Error(raw, rctx);
+      const callback = () => ctx.client.uploadCallback(kind as 's3' | 'ks3' | 'cos', session.session_id, session.callback_secret);
+      if (!quirks.completeOk.includes(raw.status) || s3ErrorOf(raw.body)) {
+        const err = s3Error(raw, rctx);
+        // NoSuchUpload on complete: an earlier complete went through and its answer or our callback was lost. The callback
+        // commits the file only if the object is there with the declared size (the server HEADs it), so asking it is safe
+        // and saves sending every part again under a new session.
+        if (quirks.callback === 'client' && s3ErrorOf(raw.body)?.code === 'NoSuchUpload') {
+          try {
+            await callback();
+            return;
+          } catch (cbErr) {
+            if (classify(cbErr) === 'retry') throw cbErr; // Cloudreve not reached: ask again, same session
+            throw err;
+          }
+        }
+        throw err;
+      }
       if (quirks.callback === 'vendor') return checkRelayedCallback(raw, rctx);
-      await ctx.client.uploadCallback(kind as 's3' | 'ks3' | 'cos', session.session_id, session.callback_secret);
+      await callback();
     },
   });
 }

@@ -409,6 +409,22 @@ export class CloudreveClient {
     return asFile(env.data, ctx);
   }
 
+  /**
+   * A public share link for a file or folder (`PUT /api/v4/share`, SERVER `service/share/manage.go`): no password,
+   * no expiry, no download limit. The server answers with the link itself (`<site URL>/s/<share id>`); sharing the
+   * root (or a missing path) is 404, a group without the share permission 40007.
+   */
+  async createShareLink(uri: string): Promise<string> {
+    const { env, ctx } = await this.call<unknown>({
+      method: 'PUT',
+      path: '/api/v4/share',
+      json: { uri, is_private: false, share_view: true },
+      op: `share ${uri}`,
+    });
+    if (!isStr(env.data) || !/^https?:\/\//i.test(env.data)) throw bad(ctx, 'the share link is not a URL');
+    return env.data;
+  }
+
   async rename(uri: string, newName: string): Promise<FileResponse> {
     const { env, ctx } = await this.call({
       method: 'POST',

@@ -22,6 +22,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
 import { createFilesRepo, type FilesRepo } from './files-repo.js';
+import { createHistoryRepo, type HistoryRepo } from './history-repo.js';
 import { migrate } from './migrate.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { createPairsRepo, type PairsRepo } from './pairs-repo.js';
@@ -34,6 +35,7 @@ export type { PartRow, UploadPatch, UploadRow, UploadsRepo } from './uploads-rep
 export type { NewPair, PairPatch, PairsRepo } from './pairs-repo.js';
 export type { SyncEntryRow, SyncEntriesRepo } from './sync-entries-repo.js';
 export type { SyncConflictsRepo } from './sync-conflicts-repo.js';
+export type { HistoryRepo } from './history-repo.js';
 
 export interface Journal {
   readonly uploads: UploadsRepo;
@@ -41,6 +43,8 @@ export interface Journal {
   readonly pairs: PairsRepo;
   readonly syncEntries: SyncEntriesRepo;
   readonly conflicts: SyncConflictsRepo;
+  /** finished transfers, newest first, capped (history-repo.ts) */
+  readonly history: HistoryRepo;
   /** Runs `fn` (synchronous) in one transaction; nested calls become savepoints. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -55,6 +59,8 @@ export interface OpenJournalOptions {
   now?: () => number;
   /** ms to wait for another connection's write lock (default 5000) */
   busyTimeoutMs?: number;
+  /** @internal tests: how many history entries are kept (default 10,000) */
+  historyCap?: number;
 }
 
 const FILE_MODE = 0o600;
@@ -107,6 +113,7 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
     pairs: createPairsRepo(db, now),
     syncEntries: createSyncEntriesRepo(db, now),
     conflicts: createSyncConflictsRepo(db, now),
+    history: createHistoryRepo(db, now, opts.historyCap),
     path: file,
     transaction<T>(fn: () => T): T {
       return db.transaction(fn)();

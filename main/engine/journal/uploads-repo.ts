@@ -39,6 +39,8 @@ export interface UploadRow {
   attempts: number;
   /** an overwrite's guard: the primary entity the server must still hold (40076 otherwise); sync sets it */
   previous?: string | null;
+  /** the sync pair that queued the upload (copied into its history entries); null for a manual upload */
+  pairId?: string | null;
   /** ms */
   createdAt: number;
   /** ms */
@@ -87,6 +89,7 @@ interface RawUpload {
   error: string | null;
   attempts: number;
   previous: string | null;
+  pair_id: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -111,6 +114,7 @@ const COLUMNS: { [K in keyof Required<UploadPatch>]: [column: string, encode: (v
   error: ['error', json],
   attempts: ['attempts', same],
   previous: ['previous', same],
+  pairId: ['pair_id', same],
   updatedAt: ['updated_at', same],
 };
 
@@ -132,6 +136,7 @@ function toRow(r: RawUpload): UploadRow {
     error: r.error === null ? null : (JSON.parse(r.error) as UploadRow['error']),
     attempts: r.attempts,
     previous: r.previous,
+    pairId: r.pair_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -141,9 +146,9 @@ export function createUploadsRepo(db: Database.Database, now: () => number): Upl
   const s = {
     insert: db.prepare<Record<string, unknown>>(`
       INSERT INTO uploads (id, account, local_path, target_uri, size, mtime_ms, inode, if_exists, priority, state,
-                           session, session_uri, bytes_done, error, attempts, previous, created_at, updated_at)
+                           session, session_uri, bytes_done, error, attempts, previous, pair_id, created_at, updated_at)
       VALUES (@id, @account, @localPath, @targetUri, @size, @mtimeMs, @inode, @ifExists, @priority, @state,
-              @session, @sessionUri, @bytesDone, @error, @attempts, @previous, @createdAt, @updatedAt)`),
+              @session, @sessionUri, @bytesDone, @error, @attempts, @previous, @pairId, @createdAt, @updatedAt)`),
     get: db.prepare<[string], RawUpload>('SELECT * FROM uploads WHERE id = ?'),
     list: db.prepare<{ states: string | null; account: string | null }, RawUpload>(`
       SELECT * FROM uploads
@@ -178,7 +183,7 @@ export function createUploadsRepo(db: Database.Database, now: () => number): Upl
   return {
     insert(row) {
       const t = now();
-      const full: UploadRow = { ...row, previous: row.previous ?? null, createdAt: t, updatedAt: t };
+      const full: UploadRow = { ...row, previous: row.previous ?? null, pairId: row.pairId ?? null, createdAt: t, updatedAt: t };
       s.insert.run({ ...full, session: json(full.session), error: json(full.error) });
       return full;
     },

@@ -16,6 +16,7 @@ import type { TypedEmitter, EngineEvents } from '../events.js';
 import type { Journal } from '../journal/journal.js';
 import type { Transfers } from '../transfers.js';
 import type { PairState, SyncConflict, SyncMode, SyncPair } from '../types.js';
+import { followRemoteChanges, type RemoteHints } from './remote-hints.js';
 import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { FolderUnavailable, runPass, type PassOptions, type PassReport } from './pair-sync.js';
@@ -42,8 +43,12 @@ export interface SyncSettings {
   /** a file that never goes quiet is looked at this long after its first change at most (ms, default 10 min) */
   maxSettleWaitMs?: number;
   guard?: DeleteGuard;
-  /** tests: replaces the chokidar watcher */
+  /** tests: replaces the folder watcher */
   watch?: (opts: WatchOptions) => Promise<Watcher>;
+  /** follow the server's change stream as a rescan hint (default true; remote-hints.ts) */
+  remoteHints?: boolean;
+  /** tests: reconnect delays of the change stream */
+  remoteHintRetry?: { baseMs: number; maxMs: number };
   /** tests: replaces the network-share check */
   isNetworkFolder?: (path: string) => Promise<boolean>;
 }
@@ -60,6 +65,12 @@ export interface SyncApi {
   updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[] }): SyncPair;
   /** Runs one pass of the pair letting the deletions the guard held back go ahead (the count the user saw). */
   confirmDeletes(id: string, count: number): Promise<PassReport>;
+  /**
+   * Starts a full pass of one pair, or of every pair that is not paused, in the background ("sync now"): a running
+   * pair's scheduler runs it (right after the current pass, if one runs); a pair not running in the background gets
+   * one pass whose outcome becomes its state. A paused pair is refused.
+   */
+  requestPass(id?: string): void;
   /** One pass of a configured pair, waiting for its uploads. */
   syncPair(id: string, opts?: { dryRun?: boolean }): Promise<PassReport>;
   /** One pass over a folder pair given on the command line (its records are kept for the next pass). */
@@ -77,6 +88,7 @@ export interface SyncApi {
 interface Running {
   scheduler: PairScheduler;
   watcher: Watcher | null;
+  remote: RemoteHints | null;
 }
 
 export class SyncService implements SyncApi {
@@ -178,6 +190,16 @@ export class SyncService implements SyncApi {
 
   async confirmDeletes(id: string, count: number): Promise<PassReport> {
     return this.passAndWait(this.require(id), { confirmedDeletes: count });
+  }
+
+  requestPass(id?: string): void {
+    const pairs = id === undefined ? this.listPairs().filter((p) => !p.paused) : [this.require(id)];
+    for (const p of pairs) {
+      if (p.paused) throw new EngineError('usage', `the pair ${p.localPath} is paused; resume it first`);
+      const running = this.active.get(p.id);
+      if (running) running.scheduler.requestFull();
+      else void this.pass(p, {}); // its failure becomes the pair's state (pass() never throws)
+    }
   }
 
   async syncPair(id: string, opts: { dryRun?: boolean } = {}): Promise<PassReport> {
@@ -317,7 +339,7 @@ export class SyncService implements SyncApi {
       },
       { scanIntervalMs: settings.scanIntervalMs ?? 3_600_000, pollIntervalMs: settings.pollIntervalMs ?? 300_000, retryDelayMs: retryBackoff },
     );
-    const running: Running = { scheduler, watcher: null };
+    const running: Running = { scheduler, watcher: null, remote: null };
     this.active.set(pair.id, running);
     const ignore = new IgnoreRules(pair.ignore);
     const fallback = (reason: string) => {
@@ -345,6 +367,15 @@ export class SyncService implements SyncApi {
       await running.watcher?.close(); // deactivated while the watcher started
       return;
     }
+    if (settings.remoteHints !== false) {
+      running.remote = followRemoteChanges({
+        client: () => this.deps.account.requireClient(),
+        uri: pair.remoteUri,
+        onFolders: (folders) => scheduler.requestFolders(folders),
+        onLog: (level, message) => this.deps.events.emit('log', { level, message: `sync ${pair.localPath}: ${message}` }),
+        retry: settings.remoteHintRetry,
+      });
+    }
     scheduler.start();
   }
 
@@ -352,6 +383,7 @@ export class SyncService implements SyncApi {
     const r = this.active.get(id);
     if (!r) return;
     this.active.delete(id);
+    await r.remote?.stop();
     await r.watcher?.close();
     await r.scheduler.stop();
   }

@@ -58,6 +58,7 @@ export class SyncTracker {
             // exactly the version we uploaded last
             ifExists: r.kind === 'conflict' ? 'rename' : r.previous ? 'overwrite' : 'skip',
             previous: r.previous,
+            pairId: pair.id,
           },
         ]);
         this.tracked.set(id, { ...r, pairId: pair.id });

@@ -171,6 +171,23 @@ export function conformance(target: ConformanceTarget): void {
           expectStored(emu, 'cloudreve://my/retry/f.bin', f.data);
         });
 
+        if (['s3', 'ks3', 'cos'].includes(target.policy.type)) {
+          test('a lost callback after the object was completed keeps the session (no re-upload)', async () => {
+            // the storage completes the object; the GET callback to Cloudreve fails once; the retry's complete then gets
+            // NoSuchUpload, and the client asks Cloudreve to commit what the storage already holds
+            emu.addFault({ method: 'GET', path: `^/api/v4/callback/${target.policy.type}/`, times: 1, action: { type: 'status', status: 502, body: '' } });
+            const before = emu.stats().sessions_created;
+            const f = dir.random('cb/f.bin', 2 * P + 5);
+            const t = await upload(f.path, 'cloudreve://my/cb');
+            const left = (await (await fetch(`${emu.url}/__emulator/faults`)).json()) as unknown[];
+            emu.clearFaults();
+            assert.equal(t.state, 'done', JSON.stringify(t.error));
+            assert.equal(left.length, 0, 'the callback failed once');
+            assert.equal(emu.stats().sessions_created - before, 1, 'one session: nothing was sent twice');
+            expectStored(emu, 'cloudreve://my/cb/f.bin', f.data);
+          });
+        }
+
         test('an expired URL/session is replaced by a new session', async () => {
           emu.addFault({ method: faults.partMethod, path: faults.partPath, times: 1, action: faults.expired });
           const before = emu.stats().sessions_created;
@@ -210,9 +227,12 @@ export function conformance(target: ConformanceTarget): void {
       }
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
+      const acked = ackedParts(home);
       const resumed = await cli(home, ['resume']);
       assert.equal(resumed.status, 0, resumed.stdout + resumed.stderr);
       expectStored(emu, 'cloudreve://my/k/big.bin', f.data);
+      // where the provider keeps parts, the resume continued the same session with what it had acknowledged
+      if (acked > 0) assert.equal(emu.stats().sessions_created, 1, 'the resume reused the session of the killed process');
     } finally {
       await emu.close();
       dir.cleanup();

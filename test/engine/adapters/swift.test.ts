@@ -69,7 +69,7 @@ describe('S3 and KS3 on Swift', { skip }, () => {
 
   // KS3 differs from S3 in nothing a host-signed URL carries: its encrypted run would repeat S3's
   for (const policy of policies) {
-    conformance({ name: `${policy.type} on Swift`, policy, part: P, parallel: true, emptyFiles: true, killResume: false, encrypted: policy.type === 's3', faults: null });
+    conformance({ name: `${policy.type} on Swift`, policy, part: P, parallel: true, emptyFiles: true, killResume: true, encrypted: policy.type === 's3', faults: null });
   }
 
   describe('failures as real S3 answers them', () => {

@@ -1,10 +1,10 @@
 /**
- * The chokidar watcher on real files: a file written slowly is reported once after its last write, ignored
+ * The folder watcher on real files (both strategies): a file written slowly is reported once after its last write, ignored
  * paths are not reported; and through the engine, a slowly written file is uploaded once, whole.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine } from '../../../main/engine/index.js';
 import { IgnoreRules } from '../../../main/engine/sync/ignore-rules.js';
@@ -79,3 +79,71 @@ test('through the engine: a file written over several seconds is uploaded once, 
     d.cleanup();
   }
 });
+
+/** Starts a watcher on a fresh folder and collects every reported path. */
+async function collecting(strategy: 'per-folder' | 'recursive', setup?: (root: string) => void) {
+  const d = tmpDir();
+  setup?.(d.path);
+  const seen = new Set<string>();
+  const ignore = new IgnoreRules(['node_modules/']);
+  const w = await watchFolder({
+    root: d.path,
+    settleMs: 150,
+    maxWaitMs: 10_000,
+    strategy,
+    ignored: (rel, isFolder) => ignore.ignores(rel, isFolder),
+    onChanges: (rels) => rels.forEach((r) => seen.add(r)),
+    onFallback: (reason) => assert.fail(reason),
+  });
+  const waitFor = async (rel: string) => {
+    for (let i = 0; i < 100 && !seen.has(rel); i++) await sleep(100);
+    assert.ok(seen.has(rel), `${rel} reported (saw ${JSON.stringify([...seen])})`);
+  };
+  return { root: d.path, seen, waitFor, close: async () => (await w.close(), d.cleanup()) };
+}
+
+for (const strategy of ['per-folder', 'recursive'] as const) {
+  test(`${strategy}: a folder moved in is watched and everything in it is reported; new subfolders are watched`, async () => {
+    const outside = tmpDir();
+    mkdirSync(join(outside.path, 'album', 'day1'), { recursive: true });
+    writeFileSync(join(outside.path, 'album', 'day1', 'a.jpg'), 'a');
+    writeFileSync(join(outside.path, 'album', 'b.jpg'), 'b');
+    const c = await collecting(strategy, (root) => mkdirSync(join(root, 'existing')));
+    try {
+      renameSync(join(outside.path, 'album'), join(c.root, 'album'));
+      await c.waitFor('album/day1/a.jpg');
+      await c.waitFor('album/b.jpg');
+      // the moved-in tree is watched now: a write deep inside it is seen
+      await sleep(300);
+      writeFileSync(join(c.root, 'album', 'day1', 'later.jpg'), 'l');
+      await c.waitFor('album/day1/later.jpg');
+      // a folder made after the start, then a file in it
+      mkdirSync(join(c.root, 'existing', 'new'));
+      await sleep(300);
+      writeFileSync(join(c.root, 'existing', 'new', 'n.txt'), 'n');
+      await c.waitFor('existing/new/n.txt');
+    } finally {
+      await c.close();
+      outside.cleanup();
+    }
+  });
+
+  test(`${strategy}: ignored folders are neither watched nor reported; a folder deleted and made again is watched again`, async () => {
+    const c = await collecting(strategy, (root) => {
+      mkdirSync(join(root, 'node_modules', 'x'), { recursive: true });
+      mkdirSync(join(root, 'gone'));
+    });
+    try {
+      writeFileSync(join(c.root, 'node_modules', 'x', 'index.js'), '1');
+      rmSync(join(c.root, 'gone'), { recursive: true });
+      await c.waitFor('gone');
+      mkdirSync(join(c.root, 'gone'));
+      await sleep(300);
+      writeFileSync(join(c.root, 'gone', 'back.txt'), 'b');
+      await c.waitFor('gone/back.txt');
+      assert.ok(![...c.seen].some((r) => r.startsWith('node_modules')), JSON.stringify([...c.seen]));
+    } finally {
+      await c.close();
+    }
+  });
+}

@@ -2,7 +2,8 @@
 import type { Migration } from './migration.js';
 import { migration0001 } from './0001-initial.js';
 import { migration0002 } from './0002-sync-pairs.js';
+import { migration0003 } from './0003-transfer-history.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003];

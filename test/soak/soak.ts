@@ -3,7 +3,8 @@
  * separate process on a fresh home. Three seeded drivers (files, server faults, kill -9 of the client) run for the
  * given minutes; then the faults stop, the client is restarted once and left to settle, and the invariants are
  * checked (see invariants.ts and the README's "Reliability" section). Exit 0 when every invariant holds, 1 when one
- * fails (printing the seed, the invariant, the paths and the tail of the event log), 2 on a usage error.
+ * fails (printing the seed, the invariant, the paths and the tail of the event log), 2 on a usage error, 130 when
+ * interrupted (Ctrl-C: the chaos stops, the client is killed, nothing is checked).
  */
 import { mkdirSync, mkdtempSync, readdirSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -188,6 +189,11 @@ export async function soak(o: SoakOptions): Promise<number> {
       }
     };
     await Promise.all([fileLoop(), faultLoop(), killLoop(), watchdog()]);
+    if (stopping) {
+      log.write('interrupted', {});
+      process.stdout.write(`\nsoak interrupted (seed ${o.seed}); nothing checked; files kept in ${out}\n`);
+      return 130;
+    }
 
     // ---- settle: faults off, the client restarted once (a full scan, as after a reboot), left until idle
     log.write('settle', { action: 'faults off' });

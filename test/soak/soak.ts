@@ -258,6 +258,11 @@ export async function soak(o: SoakOptions): Promise<number> {
     const resentBytes = resend.reduce((s, r) => s + r.resentBytes, 0);
     const acceptedOnce = new Map<string, number>();
     for (const p of parts) acceptedOnce.set(`${p.session}#${p.index}`, p.bytes);
+    // sessions that received parts but were not the last one for their path: given up (the file changed, the
+    // session expired or was lost, or the client started over)
+    const lastSession = new Map<string, string>();
+    for (const p of parts) lastSession.set(p.uri, p.session);
+    const abandoned = parts.filter((p) => lastSession.get(p.uri) !== p.session);
     const rows: Array<[string, string]> = [
       ['command', replay],
       ['run', `${((Date.now() - started) / 60_000).toFixed(1)} min (${o.minutes} of chaos, then the settle)`],
@@ -271,6 +276,7 @@ export async function soak(o: SoakOptions): Promise<number> {
       ['bytes on the server (downloaded, plaintext)', fmtBytes(remoteBytes)],
       ['bytes the server received (part bodies)', fmtBytes(st.bytes_received)],
       ['bytes of parts accepted (distinct session+part)', fmtBytes([...acceptedOnce.values()].reduce((s, n) => s + n, 0))],
+      ['bytes in sessions given up (sessions)', `${fmtBytes(abandoned.reduce((s, p) => s + p.bytes, 0))} (${new Set(abandoned.map((p) => p.session)).size})`],
       ['bytes re-sent after kill -9 (allowed)', `${fmtBytes(resentBytes)} (${fmtBytes(resend.reduce((s, r) => s + r.allowedBytes, 0))})`],
       ['upload sessions created / completed / cancelled', `${st.sessions_created} / ${st.sessions_completed} / ${st.sessions_cancelled}`],
       ['invariants', violations.length === 0 ? 'all hold' : `${violations.length} violated`],

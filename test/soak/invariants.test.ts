@@ -180,7 +180,7 @@ describe('remote content, deletions, sessions, journal and re-sent bytes', () =>
   });
 
   it('re-sent bytes: parts accepted again after a kill count, within the window and in-flight allowance', () => {
-    const P = (session: string, index: number, at: number, bytes = 100) => ({ session, uri: `cloudreve://my/${session}`, index, bytes, at });
+    const P = (session: string, index: number, at: number, bytes = 100) => ({ session, uri: `cloudreve://my/${session}`, index, of: 3, bytes, at });
     const parts = [
       P('s1', 0, 1000),
       P('s1', 1, 9000), // accepted 1 s before the kill: its answer may not have been recorded

@@ -258,11 +258,11 @@ export async function soak(o: SoakOptions): Promise<number> {
     const resentBytes = resend.reduce((s, r) => s + r.resentBytes, 0);
     const acceptedOnce = new Map<string, number>();
     for (const p of parts) acceptedOnce.set(`${p.session}#${p.index}`, p.bytes);
-    // sessions that received parts but were not the last one for their path: given up (the file changed, the
-    // session expired or was lost, or the client started over)
-    const lastSession = new Map<string, string>();
-    for (const p of parts) lastSession.set(p.uri, p.session);
-    const abandoned = parts.filter((p) => lastSession.get(p.uri) !== p.session);
+    // sessions that received some of their parts but never all: given up (the file changed, the session expired or
+    // was lost, or the client started over)
+    const got = new Map<string, Set<number>>();
+    for (const p of parts) got.set(p.session, (got.get(p.session) ?? new Set()).add(p.index));
+    const abandoned = parts.filter((p) => got.get(p.session)!.size < p.of);
     const rows: Array<[string, string]> = [
       ['command', replay],
       ['run', `${((Date.now() - started) / 60_000).toFixed(1)} min (${o.minutes} of chaos, then the settle)`],

@@ -109,7 +109,7 @@ export async function soak(o: SoakOptions): Promise<number> {
   });
 
   const model = new LocalModel(root);
-  const files = new FileChaos(model, rnd.fork(1), log, { mode: o.mode, burstFiles: o.burstFiles, bigBytes: o.bigBytes, maxFiles: o.maxFiles });
+  const files = new FileChaos(model, rnd.fork(1), log, { burstFiles: o.burstFiles, bigBytes: o.bigBytes, maxFiles: o.maxFiles });
   const chaos = new ServerChaos(emu, rnd.fork(2), log, o.policy);
   const procRnd = rnd.fork(3);
   const client = new ClientProcess(home, join(out, 'client.log'));

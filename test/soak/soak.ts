@@ -98,7 +98,10 @@ export async function soak(o: SoakOptions): Promise<number> {
 
   const parts: PartAccepted[] = [];
   const fileEvents: FileEventInfo[] = [];
-  emu.onPart((p) => parts.push(p));
+  emu.onPart((p) => {
+    parts.push(p);
+    log.write('part', { session: p.session, uri: p.uri, index: p.index, of: p.of, bytes: p.bytes });
+  });
   // file events under the pair's remote folder, with paths relative to it (as the model's)
   const remoteRoot = REMOTE.slice('cloudreve://my/'.length);
   const inPair = (p: string) => (p === remoteRoot ? '' : p.startsWith(remoteRoot + '/') ? p.slice(remoteRoot.length + 1) : null);
@@ -248,7 +251,8 @@ export async function soak(o: SoakOptions): Promise<number> {
     violations.push(...checkRemoteContent(model, remote, { emptyFilesUpload: o.policy !== 'onedrive' }));
     violations.push(...checkDeletions(o.mode, model, remoteDeletions(fileEvents), files.burstDeleted));
     const maxPart = policy.chunkSize ?? 1024 * 1024;
-    const resend = resendAfterCrashes(parts, crashes, { windowMs: 2000, maxPart });
+    // the client's parts in flight per file: the policy's chunk_concurrency (3) under its default cap (4)
+    const resend = resendAfterCrashes(parts, crashes, { perSession: Math.min(policy.chunkConcurrency ?? 1, 4), maxPart });
     violations.push(...checkResend(resend));
 
     // ---- summary

@@ -17,8 +17,11 @@ export type {
   EmulatorStats,
   EmulatorUser,
   EmulatorOAuthClient,
+  EmulatorTuning,
   EntityInfo,
   FaultRule,
+  FileEventInfo,
+  PartAccepted,
   SessionInfo,
 } from './types.js';
 export { totp } from './auth.js';
@@ -75,6 +78,22 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     file: (uri) => srv.file(uri),
     sessions: () => srv.sessions(),
     shares: () => srv.shares(),
+    expireSessions: (ids) => srv.expireSessions(ids),
+    tune: (t) => srv.tune(t),
+    onPart: (fn) => {
+      core.partListeners.add(fn);
+      return () => core.partListeners.delete(fn);
+    },
+    partsInFlight: () => srv.partsInFlight(),
+    onFileEvent: (fn) => {
+      let on = true;
+      core.onEvent((_user, kind, _id, from, to) => {
+        if (on) fn({ kind, from: from.join('/'), ...(to ? { to: to.join('/') } : {}), at: Date.now() });
+      });
+      return () => {
+        on = false;
+      };
+    },
     stop: async () => {
       if (!closed && srv.http.listening) await stopListening();
     },

@@ -16,8 +16,8 @@ export type {
   EmulatorS3Server,
   EmulatorStats,
   EmulatorUser,
-  EmulatorTuning,
   EmulatorOAuthClient,
+  EmulatorTuning,
   EntityInfo,
   FaultRule,
   FileEventInfo,
@@ -77,6 +77,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     entity: (uri) => srv.entity(uri),
     file: (uri) => srv.file(uri),
     sessions: () => srv.sessions(),
+    shares: () => srv.shares(),
     expireSessions: (ids) => srv.expireSessions(ids),
     tune: (t) => srv.tune(t),
     onPart: (fn) => {
@@ -93,7 +94,6 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         on = false;
       };
     },
-    shares: () => srv.shares(),
     stop: async () => {
       if (!closed && srv.http.listening) await stopListening();
     },

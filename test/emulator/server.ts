@@ -13,9 +13,9 @@ import { registerSlave } from './slave.js';
 import { registerContent } from './content.js';
 import { EventHub, registerEvents } from './sse.js';
 import { registerVendors } from './vendors.js';
-import type { EmulatorPolicy, EmulatorTuning, EntityInfo, FaultRule } from './types.js';
 import { registerOAuth } from './oauth.js';
 import { registerShare, sharesOf, type ShareRec } from './share.js';
+import type { EmulatorPolicy, EmulatorTuning, EntityInfo, FaultRule } from './types.js';
 
 /** Endpoints that arrived with a server version (spec §0): older versions answer them like any unknown path. */
 const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [

@@ -171,6 +171,8 @@ export interface Emulator {
   entity(uri: string): EntityInfo | null;
   file(uri: string): unknown | null;
   sessions(): SessionInfo[];
+  /** Share links created with PUT /api/v4/share (share.ts), oldest first. */
+  shares(): Array<{ id: string; uri: string; password: string; downloads: number; expires: number | null }>;
   /** Expires the given upload sessions now (all when no ids), as their TTL passing would; returns how many. */
   expireSessions(ids?: string[]): number;
   /** Changes quota, token or session lifetimes for what comes next. */
@@ -181,8 +183,6 @@ export interface Emulator {
   onFileEvent(fn: (e: FileEventInfo) => void): () => void;
   /** Parts being received right now, over all sessions. */
   partsInFlight(): number;
-  /** Share links created with PUT /api/v4/share (share.ts), oldest first. */
-  shares(): Array<{ id: string; uri: string; password: string; downloads: number; expires: number | null }>;
   /** Stops listening and drops every connection, keeping all state (a server restart or outage). */
   stop(): Promise<void>;
   /** Listens again on the same host and port after stop(). */

@@ -62,6 +62,8 @@ export class Transfers {
   private loginLost: UploadRow['error'] = null;
   /** shutdown() (logout) stopped the queue; the next login reopens it */
   private shutDown = false;
+  /** history entries written with a job's terminal state (same commit), announced once onState reports the state */
+  private readonly recorded = new Map<string, HistoryEntry>();
   /** what new uploads do when the target exists, unless enqueue() says otherwise; setIfExists() changes it live */
   private ifExists: IfExists;
 
@@ -294,6 +296,7 @@ export class Transfers {
       retry: this.config.retry,
       connectivity: this.connectivity,
       onState: this.onState,
+      recordFinished: (row) => void this.recorded.set(row.id, this.insertHistory(row)),
       onProgress: (id, bytesDone) => {
         this.queue.noteProgress(id, bytesDone);
         this.progress.progressed(id, bytesDone);
@@ -302,8 +305,15 @@ export class Transfers {
     });
   }
 
+  /** The history entry of a terminal state: written by the job with the state, or now (a cancel by the queue, …). */
   private recordHistory(row: UploadRow): void {
-    const entry = this.journal.history.insert({
+    const entry = this.recorded.get(row.id) ?? this.insertHistory(row);
+    this.recorded.delete(row.id);
+    this.events.emit('history-added', entry);
+  }
+
+  private insertHistory(row: UploadRow): HistoryEntry {
+    return this.journal.history.insert({
       account: row.account,
       transferId: row.id,
       name: displayName(row.localPath),
@@ -314,7 +324,6 @@ export class Transfers {
       error: row.error ? { code: row.error.code, message: row.error.message } : null,
       pairId: row.pairId ?? null,
     });
-    this.events.emit('history-added', entry);
   }
 
   private readonly onState = (changed: UploadRow, from: TransferState): void => {

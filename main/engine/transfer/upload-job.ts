@@ -34,7 +34,7 @@ import type { Connectivity } from '../connectivity.js';
 import { EngineError, classify, errorRecord, isAbort } from '../errors.js';
 import { SMALL_RANGE, changeGuard, fingerprintOrNull, readRange, readRangeChecked, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
-import type { TransferState } from '../types.js';
+import { TERMINAL_STATES, type TransferState } from '../types.js';
 import { planParts, schedule, type Part } from './chunk-plan.js';
 import { checkName, checkPolicy, numberedName } from './preflight.js';
 import { RetryBudget, sleep, type RetryPolicy } from './retry.js';
@@ -60,6 +60,11 @@ export interface JobDeps {
   sessionMarginMs?: number;
   now?: () => number;
   onState(row: UploadRow, from: TransferState): void;
+  /**
+   * Called inside the transaction that records a terminal state (done, skipped, failed, cancelled), before onState:
+   * whatever it writes (the history entry) commits with the state, in the same single commit.
+   */
+  recordFinished?(row: UploadRow): void;
   onProgress(id: string, bytesDone: number): void;
   log?(level: 'debug' | 'info' | 'warn', message: string): void;
 }
@@ -526,13 +531,15 @@ export class UploadJob {
     const dropSession = state === 'done' || state === 'skipped' || state === 'cancelled';
     const bytesDone = state === 'done' ? this.row.size : this.row.bytesDone;
     const { journal } = this.deps;
+    const from = this.row.state as TransferState;
+    const next: UploadRow = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
     journal.transaction(() => {
       if (dropSession && this.row.session) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
       journal.uploads.update(this.row.id, { error, bytesDone, state });
+      if (from !== state && TERMINAL_STATES.has(state)) this.deps.recordFinished?.(next);
     });
     this.unsavedState = null;
-    const from = this.row.state as TransferState;
-    this.row = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
+    this.row = next;
     if (from !== state) this.deps.onState(this.row, from);
   }
 

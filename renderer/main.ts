@@ -1,92 +1,228 @@
 /**
- * Boots the page: subscribes to pushed events, pulls the account and a transfer snapshot, and connects the
- * views' intents to contract calls. State lives in the pure reducer (state/transfers-store.ts); rendering is
- * coalesced to one per animation frame.
+ * Boots the page: subscribes to pushed events, pulls the account, settings and a transfer snapshot, and
+ * connects the views' intents to contract calls. The queue lives in a mutable store updated in place per event
+ * (state/transfers-store.ts); rendering is coalesced to one per animation frame whatever the event rate, and
+ * the renderer never asks for the full list because of an event (only at start-up and after a sign-in).
+ * Language and theme come from the settings; a language change builds the views again in the new language.
  */
-import type { AccountDto, ConnectivityDto, EventName, Result, SettingsDto } from '../main/ipc/contract.js';
+import type { AccountDto, AppInfoDto, ConflictDto, ConnectivityDto, EventMap, LanguageDto, PairDto, Result, SettingsDto, ThemeDto } from '../main/ipc/contract.js';
 import { call, hasBridge, on, pathForFile } from './api.js';
-import { connectivityNotice, initialTransfersState, reduceTransfers, toQueueVm, type RowAction, type TransfersState } from './state/transfers-store.js';
-import { createAppView, type AppState } from './views/app-view.js';
+import { createTranslator, resolveLocale, type Translator } from './i18n/translator.js';
+import { addConflict, dismissConflict, removePair, upsertPair } from './state/pairs-store.js';
+import { connectivityNotice, TransfersStore, type RowAction } from './state/transfers-store.js';
+import { createAppView, type AppView, type Screen } from './views/app-view.js';
+import { pickDestination, pickLocalFiles, REMOTE_ROOT } from './views/pickers.js';
+import type { ViewContext, WhatKey } from './views/view-context.js';
 
 const root = document.getElementById('app');
 if (!root) throw new Error('#app is missing');
 
 if (!hasBridge()) {
-  root.textContent = 'Cloudreve Sync could not connect to its background service (the preload bridge is missing).';
+  const tr = createTranslator(resolveLocale('system', navigator.language));
+  root.textContent = tr.t('app.noBridge');
 } else {
   start(root);
 }
 
+/** Light or dark: the setting, or the OS (prefers-color-scheme, handled by the stylesheet) for 'system'. */
+function applyTheme(theme: ThemeDto): void {
+  if (theme === 'system') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+}
+
 function start(root: HTMLElement): void {
-  let transfers: TransfersState = initialTransfersState;
+  const store = new TransfersStore();
   let account: AccountDto | null | undefined = undefined;
   let settings: SettingsDto | null = null;
+  let info: AppInfoDto | null = null;
+  let pairs: readonly PairDto[] = [];
+  let conflicts: readonly ConflictDto[] = [];
+  let screen: Screen = 'queue';
   let notice = '';
   let noticeTimer: ReturnType<typeof setTimeout> | undefined;
   /** the notice shows the offline state (and is replaced when the server answers again) */
   let offlineShown = false;
   let frame = 0;
+  let language: LanguageDto | null = null;
+  let tr: Translator = createTranslator(resolveLocale('system', navigator.language));
+  let view: AppView | null = null;
+  let firstRowsMarked = false;
+  /** destination requests wait their turn: one picker at a time */
+  const destinationQueue: Array<EventMap['destination-requested']> = [];
+  let picking = false;
 
-  const view = createAppView(root, {
-    login: async (form) => {
-      const r = await call('login', form.server, form.email, form.password, form.otp);
-      if (!r.ok) return r.error;
-      setAccount(r.value);
-      return null;
-    },
-    logout: () => {
-      void call('logout').then((r) => (r.ok ? setAccount(null) : notify(`Could not sign out: ${r.error.message}`)));
-    },
-    pauseAll: () => void call('pause').then((r) => report(r, 'pause all')),
-    resumeAll: () => void call('resume').then((r) => report(r, 'resume all')),
-    clearFinished: () => void call('clearFinished').then((r) => report(r, 'clear finished uploads')),
-    transferAction: (action: RowAction, id: string) => {
-      const run = action === 'pause' ? call('pause', id) : action === 'resume' ? call('resume', id) : action === 'retry' ? call('retry', id) : call('cancel', id);
-      void run.then((r) => report(r, action));
-    },
-    enqueue: (paths) => {
-      const target = settings?.defaultTargetFolderUri ?? 'cloudreve://my/';
-      void call('enqueuePaths', paths, target).then((r) => report(r, 'add files'));
-    },
-    openSettings: () => {
-      void call('getSettings').then((r) => {
-        if (!r.ok) return report(r, 'open settings');
-        settings = r.value;
-        view.openSettings(r.value);
-      });
-    },
-    saveSettings: async (patch) => {
-      const r = await call('setSettings', patch);
-      if (!r.ok) return r.error;
-      settings = r.value;
-      schedule();
-      return null;
-    },
-    pathForFile,
+  const ctx = (): ViewContext => ({
+    tr,
+    call,
+    info,
     notify,
-    dismissNotice: () => notify(''),
+    check<T>(r: Result<T>, what: WhatKey): T | null {
+      if (r.ok) return r.value;
+      notify(tr.t('app.failed', { what: tr.t(`what.${what}`), message: r.error.message }));
+      return null;
+    },
+    ok(r: Result<unknown>, what: WhatKey): boolean {
+      if (!r.ok) notify(tr.t('app.failed', { what: tr.t(`what.${what}`), message: r.error.message }));
+      return r.ok;
+    },
   });
 
+  function report(r: Result<unknown>, what: WhatKey): void {
+    ctx().ok(r, what);
+  }
+
+  function build(): void {
+    view?.destroy();
+    document.documentElement.lang = tr.locale;
+    document.title = tr.t('app.name');
+    view = createAppView(root, ctx(), store, {
+      login: async (form) => {
+        const r = await call('login', form.server, form.email, form.password, form.otp);
+        if (!r.ok) return r.error;
+        setAccount(r.value);
+        return null;
+      },
+      loginWithBrowser: async (server) => {
+        const r = await call('loginWithBrowser', server);
+        if (!r.ok) return r.error;
+        setAccount(r.value);
+        return null;
+      },
+      logout: () => void call('logout').then((r) => (r.ok ? setAccount(null) : report(r, 'signOut'))),
+      pauseAll: () => void call('pause').then((r) => report(r, 'pauseAll')),
+      resumeAll: () => void call('resume').then((r) => report(r, 'resumeAll')),
+      clearFinished: () => void call('clearFinished').then((r) => report(r, 'clearFinished')),
+      transferAction: (action: RowAction, id: string) => void transferAction(action, id),
+      enqueue: (paths) => void enqueue(paths, targetUri(), false),
+      uploadFromEngine: () => void uploadFromEngine(),
+      dismissConflict: (id) =>
+        void call('dismissConflict', id).then((r) => {
+          if (!ctx().ok(r, 'dismissConflict')) return;
+          conflicts = dismissConflict(conflicts, id);
+          schedule();
+        }),
+      pairChanged: (p) => {
+        pairs = upsertPair(pairs, p);
+        schedule();
+      },
+      pairRemoved: (id) => {
+        pairs = removePair(pairs, id);
+        schedule();
+      },
+      saveSettings: async (patch) => {
+        const r = await call('setSettings', patch);
+        if (!r.ok) return r.error;
+        applySettings(r.value);
+        return null;
+      },
+      applyLive: (patch) => void call('setSettings', patch).then((r) => (r.ok ? applySettings(r.value) : report(r, 'saveSettings'))),
+      showScreen: (s) => {
+        screen = s;
+        schedule();
+      },
+      pathForFile,
+      dismissNotice: () => notify(''),
+    });
+    schedule();
+  }
+
+  async function transferAction(action: RowAction, id: string): Promise<void> {
+    if (action === 'top') {
+      const priority = store.topPriority();
+      const r = await call('setPriority', id, priority);
+      if (r.ok) store.setPriority(id, priority);
+      report(r, 'top');
+      schedule();
+      return;
+    }
+    const r = await (action === 'pause' ? call('pause', id) : action === 'resume' ? call('resume', id) : action === 'retry' ? call('retry', id) : call('cancel', id));
+    report(r, action);
+  }
+
+  /** `say`: confirm with a notice (after a picker; a drop shows its rows at once and needs none) */
+  async function enqueue(paths: string[], target: string, say: boolean): Promise<void> {
+    const r = await call('enqueuePaths', paths, target);
+    if (r.ok && say) notify(tr.plural('drop.queued', paths.length, { target }));
+    else report(r, 'addFiles');
+  }
+
+  async function uploadFromEngine(): Promise<void> {
+    const c = ctx();
+    const paths = await pickLocalFiles(c);
+    if (!paths) return;
+    const target = await pickDestination(c, { paths, lastDestinationUri: targetUri(), startUri: targetUri(), purpose: 'upload' });
+    if (target) await enqueue(paths, target, true);
+  }
+
+  async function nextDestination(): Promise<void> {
+    if (picking) return;
+    const req = destinationQueue.shift();
+    if (!req) return;
+    picking = true;
+    try {
+      screen = 'queue';
+      schedule();
+      const target = await pickDestination(ctx(), { paths: req.paths, lastDestinationUri: req.lastDestinationUri, startUri: req.lastDestinationUri ?? REMOTE_ROOT, purpose: 'upload' });
+      report(await call('resolveDestination', req.requestId, target), 'addFiles');
+    } finally {
+      picking = false;
+      void nextDestination();
+    }
+  }
+
+  function targetUri(): string {
+    return settings?.defaultTargetFolderUri ?? REMOTE_ROOT;
+  }
+
+  function applySettings(s: SettingsDto): void {
+    settings = s;
+    applyTheme(s.theme);
+    if (s.language !== language) {
+      language = s.language;
+      const next = resolveLocale(s.language, navigator.language);
+      if (next !== tr.locale || !view) {
+        tr = createTranslator(next);
+        build();
+      }
+    }
+    schedule();
+  }
+
   // Subscribe before pulling the snapshot, so nothing that happens in between is lost.
-  const forward = <K extends Exclude<EventName, 'account-changed'>>(name: K): void => {
-    on(name, (payload) => dispatch({ type: name, payload } as Parameters<typeof reduceTransfers>[1]));
-  };
-  forward('transfer-added');
-  forward('transfer-state-changed');
-  forward('transfer-progressed');
-  forward('transfer-removed');
-  forward('overall-progressed');
+  on('transfer-added', (payload) => dispatch({ type: 'transfer-added', payload }));
+  on('transfer-state-changed', (payload) => dispatch({ type: 'transfer-state-changed', payload }));
+  on('transfer-progressed', (payload) => dispatch({ type: 'transfer-progressed', payload }));
+  on('transfer-removed', (payload) => dispatch({ type: 'transfer-removed', payload }));
+  on('overall-progressed', (payload) => dispatch({ type: 'overall-progressed', payload }));
   on('account-changed', ({ account: next }) => setAccount(next));
   on('connectivity-changed', showConnectivity);
-  void call('getConnectivity').then((r) => {
-    if (r.ok && r.value) showConnectivity(r.value);
+  on('pair-changed', (p) => {
+    pairs = upsertPair(pairs, p);
+    schedule();
+  });
+  on('pair-removed', ({ id }) => {
+    pairs = removePair(pairs, id);
+    schedule();
+  });
+  on('conflict-added', (c) => {
+    conflicts = addConflict(conflicts, c);
+    schedule();
+  });
+  on('history-added', (e) => view?.historyAdded(e));
+  on('browser-login-started', ({ url }) => view?.showBrowserUrl(url));
+  on('destination-requested', (req) => {
+    destinationQueue.push(req);
+    void nextDestination();
   });
 
   void (async () => {
-    const [acc, s] = await Promise.all([call('getAccount'), call('getSettings')]);
-    if (s.ok) settings = s.value;
+    const [acc, s, i, c] = await Promise.all([call('getAccount'), call('getSettings'), call('getAppInfo'), call('getConnectivity')]);
+    if (i.ok) info = i.value;
+    if (s.ok) applySettings(s.value);
+    if (!view) build();
+    if (c.ok && c.value) showConnectivity(c.value);
     if (!acc.ok) {
-      notify(`Could not read the account: ${acc.error.message}`);
+      report(acc, 'readAccount');
       setAccount(null);
       return;
     }
@@ -96,24 +232,28 @@ function start(root: HTMLElement): void {
   function setAccount(next: AccountDto | null): void {
     const changed = (account?.userId ?? null) !== (next?.userId ?? null) || account === undefined;
     account = next;
-    dispatch({ type: 'account-changed', payload: { account: next } });
-    if (next && changed) void loadSnapshot();
+    store.apply({ type: 'account-changed', payload: { account: next } });
+    if (next && changed) void loadSignedIn();
+    if (!next) {
+      pairs = [];
+      conflicts = [];
+      screen = 'queue';
+    }
     schedule();
   }
 
-  async function loadSnapshot(): Promise<void> {
-    const r = await call('listTransfers');
-    if (r.ok) dispatch({ type: 'snapshot', transfers: r.value });
-    else notify(`Could not load the queue: ${r.error.message}`);
-  }
-
-  function dispatch(action: Parameters<typeof reduceTransfers>[1]): void {
-    transfers = reduceTransfers(transfers, action);
+  async function loadSignedIn(): Promise<void> {
+    const [t, p, c] = await Promise.all([call('listTransfers'), call('listPairs'), call('listConflicts')]);
+    if (t.ok) dispatch({ type: 'snapshot', transfers: t.value });
+    else report(t, 'loadQueue');
+    // pairs and conflicts answer 'unavailable' until folder sync is wired: the screens then show their empty states
+    if (p.ok) pairs = p.value.reduce<PairDto[]>((acc, x) => upsertPair(acc, x), []);
+    if (c.ok) conflicts = c.value.reduce<ConflictDto[]>((acc, x) => addConflict(acc, x), []);
     schedule();
   }
 
-  function report(r: Result<unknown>, what: string): void {
-    if (!r.ok) notify(`Could not ${what}: ${r.error.message}`);
+  function dispatch(action: Parameters<TransfersStore['apply']>[0]): void {
+    if (store.apply(action)) schedule();
   }
 
   function notify(message: string, sticky = false): void {
@@ -126,7 +266,7 @@ function start(root: HTMLElement): void {
 
   /** Offline: a notice that stays until the server answers again (then it goes, unless something replaced it). */
   function showConnectivity(c: ConnectivityDto): void {
-    const text = connectivityNotice(c, Date.now());
+    const text = connectivityNotice(c, Date.now(), tr);
     if (text) {
       notify(text, true);
       offlineShown = true;
@@ -137,15 +277,11 @@ function start(root: HTMLElement): void {
     if (frame) return;
     frame = requestAnimationFrame(() => {
       frame = 0;
-      const state: AppState = {
-        account,
-        queue: toQueueVm(transfers),
-        targetUri: settings?.defaultTargetFolderUri ?? 'cloudreve://my/',
-        notice,
-      };
-      view.render(state);
+      view?.render({ account, screen, settings, targetUri: targetUri(), notice, pairs, conflicts });
+      if (!firstRowsMarked && store.size > 0 && (view?.queueRowsRendered() ?? 0) > 0) {
+        firstRowsMarked = true;
+        performance.mark('cloudreve:queue-first-rows');
+      }
     });
   }
-
-  schedule();
 }

@@ -1,13 +1,15 @@
 /**
- * PURE state for the queue: a reducer from (snapshot | pushed event) to TransfersState, and a selector from
- * that state to the view model the DOM views draw. No DOM, no IPC: tested in plain Node.
+ * The queue's state, built for 10,000 transfers: a Map by id (updated in place: a progress event costs O(1), no
+ * copy of the list), the display order rebuilt lazily (at most once per frame, only after something joined,
+ * left or changed priority), and per-state counts kept incrementally so the toolbar never scans the list.
+ * No DOM, no IPC: tested in plain Node. The views read rows by index (`at(i)`) for the visible window only.
  *
- * Ordering rules:
+ * Rules:
  *   - A snapshot (listTransfers at start-up or after sign-in) replaces the list.
  *   - transfer-added / transfer-state-changed carry a whole transfer and upsert it.
  *   - transfer-progressed only updates a known, non-terminal transfer (a late progress value never
  *     un-finishes a transfer).
- *   - Rows are ordered by creation time, then id.
+ *   - Rows are in run order: priority (higher first), then creation time, then id — as the engine picks them.
  */
 import type {
   ConnectivityDto,
@@ -17,25 +19,10 @@ import type {
   TransferDto,
   TransferStateDto,
 } from '../../main/ipc/contract.js';
-import { formatBytes, formatEta, formatSpeed, percentOf } from './format.js';
-
-export interface TransfersState {
-  readonly byId: Readonly<Record<string, TransferDto>>;
-  readonly order: readonly string[];
-  /** The engine's aggregate once one has arrived; until then derived from the transfers. */
-  readonly overall: OverallDto | null;
-  readonly loaded: boolean;
-}
+import type { PluralKey, Translator } from '../i18n/translator.js';
 
 export type EventAction = { [K in EventName]: { type: K; payload: EventMap[K] } }[EventName];
 export type StoreAction = { type: 'snapshot'; transfers: readonly TransferDto[] } | { type: 'reset' } | EventAction;
-
-export const initialTransfersState: TransfersState = Object.freeze({
-  byId: Object.freeze({}),
-  order: Object.freeze([]),
-  overall: null,
-  loaded: false,
-});
 
 const TERMINAL: ReadonlySet<TransferStateDto> = new Set(['done', 'skipped', 'failed', 'cancelled']);
 const PAUSABLE: ReadonlySet<TransferStateDto> = new Set([
@@ -52,65 +39,158 @@ export function isTerminal(state: TransferStateDto): boolean {
   return TERMINAL.has(state);
 }
 
-export function reduceTransfers(state: TransfersState, action: StoreAction): TransfersState {
-  switch (action.type) {
-    case 'reset':
-      return initialTransfersState;
-    case 'snapshot': {
-      const byId: Record<string, TransferDto> = {};
-      for (const t of action.transfers) byId[t.id] = t;
-      return { byId, order: sortIds(byId), overall: null, loaded: true };
+export function compareTransfers(a: TransferDto, b: TransferDto): number {
+  return b.priority - a.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+export class TransfersStore {
+  private readonly byId = new Map<string, TransferDto>();
+  private order: string[] = [];
+  /** the order must be rebuilt (something joined, left, or changed priority) */
+  private orderDirty = false;
+  private readonly counts = new Map<TransferStateDto, number>();
+  private maxPriority = 0;
+  /** The engine's aggregate once one has arrived; until then derived from the transfers. */
+  overall: OverallDto | null = null;
+  loaded = false;
+  /** Bumped on every change: a view redraws only when it moved. */
+  version = 0;
+
+  /** Applies a snapshot or a pushed event; false when it changed nothing. */
+  apply(action: StoreAction): boolean {
+    switch (action.type) {
+      case 'reset':
+        this.clear();
+        this.loaded = false;
+        return this.bump();
+      case 'snapshot':
+        this.clear();
+        for (const t of action.transfers) this.put(t);
+        this.loaded = true;
+        return this.bump();
+      case 'transfer-added':
+        this.put(action.payload);
+        return this.bump();
+      case 'transfer-state-changed':
+        this.put(action.payload.transfer);
+        return this.bump();
+      case 'transfer-progressed': {
+        const p = action.payload;
+        const t = this.byId.get(p.id);
+        if (!t || TERMINAL.has(t.state)) return false;
+        if (t.bytesDone === p.bytesDone && t.speed === p.speed && t.eta === p.eta) return false;
+        t.bytesDone = p.bytesDone;
+        t.speed = p.speed;
+        t.eta = p.eta;
+        return this.bump();
+      }
+      case 'transfer-removed': {
+        const t = this.byId.get(action.payload.id);
+        if (!t) return false;
+        this.byId.delete(t.id);
+        this.count(t.state, -1);
+        this.orderDirty = true;
+        return this.bump();
+      }
+      case 'overall-progressed':
+        this.overall = action.payload;
+        return this.bump();
+      case 'account-changed':
+        // A different (or no) account: its transfers are not ours to show until the next snapshot.
+        if (action.payload.account) return false;
+        this.clear();
+        this.loaded = false;
+        return this.bump();
+      default:
+        return false; // connectivity, pairs, conflicts, history, sign-in and picker events belong elsewhere
     }
-    case 'transfer-added':
-      return upsert(state, action.payload);
-    case 'transfer-state-changed':
-      return upsert(state, action.payload.transfer);
-    case 'transfer-progressed': {
-      const p = action.payload;
-      const t = state.byId[p.id];
-      if (!t || isTerminal(t.state)) return state;
-      return { ...state, byId: { ...state.byId, [p.id]: { ...t, bytesDone: p.bytesDone, speed: p.speed, eta: p.eta } } };
+  }
+
+  /** A local change after setPriority succeeded (the engine sends no event for it). */
+  setPriority(id: string, priority: number): void {
+    const t = this.byId.get(id);
+    if (!t || t.priority === priority) return;
+    t.priority = priority;
+    this.maxPriority = Math.max(this.maxPriority, priority);
+    this.orderDirty = true;
+    this.bump();
+  }
+
+  /** The priority that puts a transfer ahead of every other one. */
+  topPriority(): number {
+    return this.maxPriority + 1;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): TransferDto | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The transfer at display position i (0 ≤ i < size). */
+  at(i: number): TransferDto | undefined {
+    return this.byId.get(this.ids()[i]);
+  }
+
+  /** The ids in display order (rebuilt here when needed: O(n log n) once per change batch, not per event). */
+  ids(): readonly string[] {
+    if (this.orderDirty) {
+      this.order = [...this.byId.values()].sort(compareTransfers).map((t) => t.id);
+      this.orderDirty = false;
     }
-    case 'transfer-removed': {
-      if (!state.byId[action.payload.id]) return state;
-      const byId = { ...state.byId };
-      delete byId[action.payload.id];
-      return { ...state, byId, order: state.order.filter((id) => id !== action.payload.id) };
-    }
-    case 'overall-progressed':
-      return { ...state, overall: action.payload };
-    case 'account-changed':
-      // A different (or no) account: its transfers are not ours to show until the next snapshot.
-      return action.payload.account ? state : initialTransfersState;
-    case 'connectivity-changed':
-      return state; // shown on the status line (connectivityNotice), the transfers say waiting-retry themselves
-    default:
-      return state; // pairs, conflicts, history, sign-in and picker events belong to other stores
+    return this.order;
+  }
+
+  countOf(state: TransferStateDto): number {
+    return this.counts.get(state) ?? 0;
+  }
+
+  /** Every transfer in display order (tests and the derived aggregate; never per progress event). */
+  list(): TransferDto[] {
+    return this.ids().map((id) => this.byId.get(id)!);
+  }
+
+  private put(t: TransferDto): void {
+    const copy = { ...t }; // ours to update in place
+    const prev = this.byId.get(t.id);
+    if (prev) this.count(prev.state, -1);
+    if (!prev || prev.priority !== t.priority) this.orderDirty = true;
+    this.byId.set(t.id, copy);
+    this.count(t.state, 1);
+    this.maxPriority = Math.max(this.maxPriority, t.priority);
+  }
+
+  private count(state: TransferStateDto, delta: number): void {
+    this.counts.set(state, (this.counts.get(state) ?? 0) + delta);
+  }
+
+  private clear(): void {
+    this.byId.clear();
+    this.counts.clear();
+    this.order = [];
+    this.orderDirty = false;
+    this.overall = null;
+    this.maxPriority = 0;
+  }
+
+  private bump(): true {
+    this.version++;
+    return true;
   }
 }
 
 /** The status line while the server cannot be reached ('' while online). `now` in ms since the epoch. */
-export function connectivityNotice(c: ConnectivityDto, now: number): string {
+export function connectivityNotice(c: ConnectivityDto, now: number, tr: Translator): string {
   if (c.online) return '';
   const next =
-    c.nextProbeAt === null ? 'trying again now' : `next try in ${Math.max(1, Math.round((c.nextProbeAt - now) / 1000))} s`;
-  return `Offline: ${c.reason ?? 'the server cannot be reached'}. Uploads wait and continue by themselves (${next}).`;
-}
-
-function upsert(state: TransfersState, t: TransferDto): TransfersState {
-  const known = state.byId[t.id] !== undefined;
-  const byId = { ...state.byId, [t.id]: t };
-  return { ...state, byId, order: known ? state.order : sortIds(byId) };
-}
-
-function sortIds(byId: Readonly<Record<string, TransferDto>>): string[] {
-  return Object.values(byId)
-    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((t) => t.id);
+    c.nextProbeAt === null ? tr.t('app.offline.now') : tr.t('app.offline.next', { seconds: Math.max(1, Math.round((c.nextProbeAt - now) / 1000)) });
+  return tr.t('app.offline', { reason: c.reason ?? tr.t('app.offline.reason'), next });
 }
 
 /** An aggregate computed from the transfers themselves (used until the engine sends one). */
-export function deriveOverall(transfers: readonly TransferDto[]): OverallDto {
+export function deriveOverall(transfers: Iterable<TransferDto>): OverallDto {
   const o: OverallDto = { bytesDone: 0, bytesTotal: 0, speed: 0, eta: null, active: 0, queued: 0 };
   for (const t of transfers) {
     if (t.state === 'cancelled' || t.state === 'skipped') continue;
@@ -125,10 +205,17 @@ export function deriveOverall(transfers: readonly TransferDto[]): OverallDto {
   return o;
 }
 
+/** Whole percent, clamped to 0–100; never rounds up to 100 before the last byte. */
+export function percentOf(done: number, total: number): number {
+  if (!(total > 0)) return 0;
+  const p = Math.floor((Math.max(0, done) / total) * 100);
+  return Math.min(100, Math.max(0, p));
+}
+
 // ---------------------------------------------------------------- view model
 
 export type RowTone = 'active' | 'waiting' | 'paused' | 'done' | 'failed' | 'muted';
-export type RowAction = 'pause' | 'resume' | 'cancel' | 'retry';
+export type RowAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'top';
 
 export interface TransferRowVm {
   id: string;
@@ -156,32 +243,10 @@ export interface OverallVm {
   busy: boolean;
 }
 
-export interface QueueVm {
-  loaded: boolean;
-  rows: TransferRowVm[];
-  overall: OverallVm;
+export interface QueueToolbarVm {
   canPauseAll: boolean;
   canResumeAll: boolean;
   canClearFinished: boolean;
-}
-
-const STATE_LABELS: Record<TransferStateDto, string> = {
-  queued: 'Queued',
-  preflight: 'Preparing',
-  'creating-session': 'Starting',
-  uploading: 'Uploading',
-  completing: 'Finishing',
-  paused: 'Paused',
-  'waiting-retry': 'Retrying soon',
-  'waiting-file': 'Waiting for file',
-  done: 'Done',
-  skipped: 'Skipped',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-};
-
-export function stateLabel(state: TransferStateDto): string {
-  return STATE_LABELS[state];
 }
 
 export function rowActions(state: TransferStateDto): RowAction[] {
@@ -189,6 +254,7 @@ export function rowActions(state: TransferStateDto): RowAction[] {
   if (PAUSABLE.has(state)) actions.push('pause');
   if (state === 'paused') actions.push('resume');
   if (state === 'failed') actions.push('retry');
+  if (state === 'queued' || state === 'paused' || state === 'waiting-retry' || state === 'waiting-file') actions.push('top');
   if (!TERMINAL.has(state)) actions.push('cancel');
   return actions;
 }
@@ -202,7 +268,7 @@ function toneOf(state: TransferStateDto): RowTone {
   return 'waiting';
 }
 
-export function toRowVm(t: TransferDto): TransferRowVm {
+export function toRowVm(t: TransferDto, tr: Translator): TransferRowVm {
   const percent = t.state === 'done' ? 100 : percentOf(t.bytesDone, t.size);
   const running = RUNNING.has(t.state);
   return {
@@ -211,47 +277,45 @@ export function toRowVm(t: TransferDto): TransferRowVm {
     localPath: t.localPath,
     targetUri: t.targetUri,
     state: t.state,
-    stateLabel: STATE_LABELS[t.state],
+    stateLabel: tr.t(`state.${t.state}`),
     tone: toneOf(t.state),
     percent,
     percentText: `${percent}%`,
-    bytesText: t.state === 'done' ? formatBytes(t.size) : `${formatBytes(Math.min(t.bytesDone, t.size))} of ${formatBytes(t.size)}`,
-    speedText: running && t.speed > 0 ? formatSpeed(t.speed) : '',
-    etaText: running && t.eta !== null ? `${formatEta(t.eta)} left` : '',
-    errorText: t.state === 'failed' && t.error ? t.error.message : '',
+    bytesText: t.state === 'done' ? tr.bytes(t.size) : tr.t('queue.bytes', { done: tr.bytes(Math.min(t.bytesDone, t.size)), total: tr.bytes(t.size) }),
+    speedText: running && t.speed > 0 ? tr.speed(t.speed) : '',
+    etaText: running && t.eta !== null ? tr.t('queue.left', { time: tr.duration(t.eta) }) : '',
+    errorText: (t.state === 'failed' || t.state === 'waiting-retry') && t.error ? t.error.message : '',
     actions: rowActions(t.state),
   };
 }
 
-export function toOverallVm(o: OverallDto, transfers: readonly TransferDto[]): OverallVm {
+export function toOverallVm(store: TransfersStore, tr: Translator): OverallVm {
+  const o = store.overall ?? deriveOverall(store.list());
   const percent = percentOf(o.bytesDone, o.bytesTotal);
   const busy = o.active + o.queued > 0;
   let summary: string;
-  if (o.active > 0) summary = `Uploading ${o.active} ${o.active === 1 ? 'file' : 'files'}`;
-  else if (o.queued > 0) summary = `${o.queued} waiting`;
-  else if (transfers.length === 0) summary = 'Nothing to upload';
-  else if (transfers.some((t) => t.state === 'paused')) summary = 'Paused';
-  else if (transfers.some((t) => t.state === 'failed')) summary = 'Finished with errors';
-  else summary = 'All uploads finished';
+  if (o.active > 0) summary = tr.plural('overall.uploading' satisfies PluralKey, o.active);
+  else if (o.queued > 0) summary = tr.t('overall.waiting', { count: tr.number(o.queued) });
+  else if (store.size === 0) summary = tr.t('overall.nothing');
+  else if (store.countOf('paused') > 0) summary = tr.t('overall.paused');
+  else if (store.countOf('failed') > 0) summary = tr.t('overall.errors');
+  else summary = tr.t('overall.finished');
   const detail = [
-    o.bytesTotal > 0 ? `${formatBytes(o.bytesDone)} of ${formatBytes(o.bytesTotal)}` : '',
-    busy && o.speed > 0 ? formatSpeed(o.speed) : '',
-    busy && o.eta !== null ? `${formatEta(o.eta)} left` : '',
+    o.bytesTotal > 0 ? tr.t('queue.bytes', { done: tr.bytes(o.bytesDone), total: tr.bytes(o.bytesTotal) }) : '',
+    busy && o.speed > 0 ? tr.speed(o.speed) : '',
+    busy && o.eta !== null ? tr.t('queue.left', { time: tr.duration(o.eta) }) : '',
   ]
     .filter(Boolean)
     .join(' · ');
   return { percent, percentText: `${percent}%`, summary, detail, busy };
 }
 
-export function toQueueVm(state: TransfersState): QueueVm {
-  const transfers = state.order.map((id) => state.byId[id]);
-  const overall = state.overall ?? deriveOverall(transfers);
+export function toToolbarVm(store: TransfersStore): QueueToolbarVm {
+  let pausable = 0;
+  for (const s of PAUSABLE) pausable += store.countOf(s);
   return {
-    loaded: state.loaded,
-    rows: transfers.map(toRowVm),
-    overall: toOverallVm(overall, transfers),
-    canPauseAll: transfers.some((t) => PAUSABLE.has(t.state)),
-    canResumeAll: transfers.some((t) => t.state === 'paused'),
-    canClearFinished: transfers.some((t) => t.state === 'done' || t.state === 'skipped' || t.state === 'cancelled'),
+    canPauseAll: pausable > 0,
+    canResumeAll: store.countOf('paused') > 0,
+    canClearFinished: store.countOf('done') + store.countOf('skipped') + store.countOf('cancelled') > 0,
   };
 }

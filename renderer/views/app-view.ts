@@ -1,107 +1,184 @@
 /**
- * The page: a header (account, pause/resume all, settings, sign out), a notice line, and either the
- * sign-in screen or the queue screen (drop zone, overall bar, transfer list). State comes in through
- * `render`; user intent goes out through AppActions. No IPC here: main.ts wires both ends.
+ * The page: a header (brand, account, sign out), a notice line, and either the sign-in screen or the signed-in
+ * layout: a sidebar (Transfers, History, Conflicts, Sync folders, Settings; buttons, so Tab and Enter reach
+ * them) and the chosen screen. State comes in through `render` (at most once per animation frame); intent goes
+ * out through AppActions and the ViewContext. Built for one language: main.ts builds it again for another.
  */
-import type { AccountDto, ErrorData, SettingsDto } from '../../main/ipc/contract.js';
-import type { QueueVm, RowAction } from '../state/transfers-store.js';
-import { createDropZone } from './drop-zone.js';
-import { el, setText } from './element.js';
+import type { AccountDto, ConflictDto, ErrorData, HistoryEntryDto, PairDto, SettingsDto } from '../../main/ipc/contract.js';
+import type { RowAction, TransfersStore } from '../state/transfers-store.js';
+import { createConflictsView } from './conflicts-view.js';
+import { closeDialogs } from './dialog.js';
+import { button, el, setAttr, setText } from './element.js';
+import { createHistoryView } from './history-view.js';
 import { createLoginView, type LoginForm } from './login-view.js';
-import { createOverallBar } from './overall-bar.js';
+import { createPairsView } from './pairs-view.js';
 import { createQueueView } from './queue-view.js';
 import { createSettingsView } from './settings-view.js';
+import type { ViewContext } from './view-context.js';
+
+export const SCREENS = ['queue', 'history', 'conflicts', 'pairs', 'settings'] as const;
+export type Screen = (typeof SCREENS)[number];
 
 export interface AppActions {
   login(form: LoginForm): Promise<ErrorData | null>;
+  loginWithBrowser(server: string): Promise<ErrorData | null>;
   logout(): void;
   pauseAll(): void;
   resumeAll(): void;
   clearFinished(): void;
   transferAction(action: RowAction, id: string): void;
   enqueue(paths: string[]): void;
-  openSettings(): void;
+  /** browser mode: pick files on the engine's machine, then where they go */
+  uploadFromEngine(): void;
+  dismissConflict(id: number): void;
+  pairChanged(p: PairDto): void;
+  pairRemoved(id: string): void;
   saveSettings(patch: Partial<SettingsDto>): Promise<ErrorData | null>;
+  applyLive(patch: Pick<Partial<SettingsDto>, 'language' | 'theme'>): void;
+  showScreen(screen: Screen): void;
   pathForFile(file: File): string;
-  notify(message: string): void;
   dismissNotice(): void;
 }
 
 export interface AppState {
   /** undefined while the first getAccount is in flight. */
   account: AccountDto | null | undefined;
-  queue: QueueVm;
+  screen: Screen;
+  settings: SettingsDto | null;
   targetUri: string;
   notice: string;
+  pairs: readonly PairDto[];
+  conflicts: readonly ConflictDto[];
 }
 
 export interface AppView {
   render(state: AppState): void;
-  openSettings(settings: SettingsDto): void;
+  historyAdded(entry: HistoryEntryDto): void;
+  showBrowserUrl(url: string): void;
+  /** row elements in the queue's DOM (the virtual list keeps only the visible ones) */
+  queueRowsRendered(): number;
+  destroy(): void;
 }
 
-export function createAppView(root: HTMLElement, actions: AppActions): AppView {
+export function createAppView(root: HTMLElement, ctx: ViewContext, store: TransfersStore, actions: AppActions): AppView {
+  const { tr } = ctx;
+  const abort = new AbortController();
   const who = el('div', { class: 'account' });
-  const pauseAll = el('button', { class: 'btn', text: 'Pause all', attrs: { type: 'button' } });
-  const resumeAll = el('button', { class: 'btn', text: 'Resume all', attrs: { type: 'button' } });
-  const clearFinished = el('button', { class: 'btn btn-quiet', text: 'Clear finished', attrs: { type: 'button' } });
-  const settingsButton = el('button', { class: 'btn btn-quiet', text: 'Settings', attrs: { type: 'button' } });
-  const logout = el('button', { class: 'btn btn-quiet', text: 'Sign out', attrs: { type: 'button' } });
-  const toolbar = el('div', { class: 'toolbar' }, [pauseAll, resumeAll, clearFinished, settingsButton, logout]);
+  const logout = button(tr.t('app.signOut'), { class: 'btn-quiet' });
   const header = el('header', { class: 'app-header' }, [
-    el('div', { class: 'brand' }, [el('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }), 'Cloudreve Sync']),
+    el('div', { class: 'brand' }, [el('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }), tr.t('app.name')]),
     who,
-    toolbar,
+    logout,
   ]);
 
   const noticeText = el('span');
-  const noticeClose = el('button', { class: 'btn btn-quiet btn-small', text: 'Dismiss', attrs: { type: 'button' } });
+  const noticeClose = button(tr.t('app.notice.dismiss'), { class: 'btn-quiet btn-small' });
   const notice = el('div', { class: 'notice', attrs: { role: 'status' }, hidden: true }, [noticeText, noticeClose]);
 
-  const login = createLoginView(actions.login);
-  const drop = createDropZone({ pathForFile: actions.pathForFile, onPaths: actions.enqueue, onRejected: actions.notify });
-  const overall = createOverallBar();
-  const queue = createQueueView(actions.transferAction);
-  const settings = createSettingsView(actions.saveSettings);
-  const queueScreen = el('main', { class: 'queue-screen' }, [settings.element, drop.element, overall.element, queue.element]);
-  const loading = el('p', { class: 'loading', text: 'Connecting…' });
+  const navButtons = new Map<Screen, HTMLButtonElement>();
+  const badges = new Map<Screen, HTMLElement>();
+  const nav = el(
+    'nav',
+    { class: 'sidebar', attrs: { 'aria-label': tr.t('nav.label') } },
+    SCREENS.map((s) => {
+      const badge = el('span', { class: 'nav-badge', hidden: true });
+      badges.set(s, badge);
+      const b = el('button', { class: 'nav-item', attrs: { type: 'button', 'data-screen': s } }, [el('span', { text: tr.t(`nav.${s}`) }), badge]);
+      b.addEventListener('click', () => actions.showScreen(s));
+      navButtons.set(s, b);
+      return b;
+    }),
+  );
 
-  root.replaceChildren(header, notice, loading, login.element, queueScreen);
+  const login = createLoginView(tr, { login: actions.login, loginWithBrowser: actions.loginWithBrowser });
+  const queue = createQueueView(
+    tr,
+    store,
+    { pauseAll: actions.pauseAll, resumeAll: actions.resumeAll, clearFinished: actions.clearFinished, row: actions.transferAction },
+    {
+      mode: ctx.info?.mode ?? 'desktop',
+      pathForFile: actions.pathForFile,
+      onPaths: actions.enqueue,
+      onRejected: ctx.notify,
+      chooseOnEngine: actions.uploadFromEngine,
+      signal: abort.signal,
+    },
+  );
+  const history = createHistoryView(ctx);
+  const conflicts = createConflictsView(ctx, actions.dismissConflict);
+  const pairs = createPairsView(ctx, { changed: actions.pairChanged, removed: actions.pairRemoved });
+  const settings = createSettingsView(ctx, { save: actions.saveSettings, applyLive: actions.applyLive });
+  const screens: Record<Screen, HTMLElement> = {
+    queue: queue.element,
+    history: history.element,
+    conflicts: conflicts.element,
+    pairs: pairs.element,
+    settings: settings.element,
+  };
+  const main = el('main', { class: 'content' }, Object.values(screens));
+  const workspace = el('div', { class: 'workspace' }, [nav, main]);
+  const loading = el('p', { class: 'loading', text: tr.t('app.connecting') });
 
-  pauseAll.addEventListener('click', () => actions.pauseAll());
-  resumeAll.addEventListener('click', () => actions.resumeAll());
-  clearFinished.addEventListener('click', () => actions.clearFinished());
-  settingsButton.addEventListener('click', () => actions.openSettings());
+  root.replaceChildren(header, notice, loading, login.element, workspace);
   logout.addEventListener('click', () => actions.logout());
   noticeClose.addEventListener('click', () => actions.dismissNotice());
 
   let lastAccount: AccountDto | null | undefined;
+  let lastScreen: Screen | null = null;
+  let lastSettings: SettingsDto | null = null;
 
   function render(state: AppState): void {
     const signedIn = !!state.account;
     loading.hidden = state.account !== undefined;
     login.element.hidden = state.account !== null;
-    queueScreen.hidden = !signedIn;
-    toolbar.hidden = !signedIn;
+    workspace.hidden = !signedIn;
+    logout.hidden = !signedIn;
     if (state.account !== lastAccount) {
-      if (lastAccount && !state.account) {
-        login.reset();
-        settings.close();
-      }
+      if (lastAccount && !state.account) login.reset();
       lastAccount = state.account;
     }
-    setText(who, state.account ? `${state.account.nickname || state.account.email} · ${hostOf(state.account.server)}` : '');
-    pauseAll.disabled = !state.queue.canPauseAll;
-    resumeAll.disabled = !state.queue.canResumeAll;
-    clearFinished.disabled = !state.queue.canClearFinished;
+    setText(who, state.account ? tr.t('app.account', { who: state.account.nickname || state.account.email, host: hostOf(state.account.server) }) : '');
     setText(noticeText, state.notice);
     notice.hidden = state.notice === '';
-    drop.setTarget(state.targetUri);
-    overall.update(state.queue.overall);
-    queue.update(state.queue);
+    if (!signedIn) return;
+
+    const entering = state.screen !== lastScreen;
+    if (entering) {
+      lastScreen = state.screen;
+      for (const s of SCREENS) {
+        screens[s].hidden = s !== state.screen;
+        setAttr(navButtons.get(s)!, 'aria-current', s === state.screen ? 'page' : 'false');
+      }
+      if (state.screen === 'history') history.load();
+    }
+    if (state.settings && (entering || state.settings !== lastSettings) && state.screen === 'settings') {
+      lastSettings = state.settings;
+      settings.show(state.settings, ctx.info);
+    }
+    setBadge('conflicts', state.conflicts.length);
+    setBadge('pairs', state.pairs.filter((p) => p.state === 'needs-confirmation' || p.state === 'error').length);
+    if (state.screen === 'queue') queue.refresh(state.targetUri);
+    else if (state.screen === 'conflicts') conflicts.update(state.conflicts);
+    else if (state.screen === 'pairs') pairs.update(state.pairs);
   }
 
-  return { render, openSettings: (s) => settings.open(s) };
+  function setBadge(s: Screen, n: number): void {
+    const b = badges.get(s)!;
+    setText(b, n > 0 ? tr.number(n) : '');
+    b.hidden = n === 0;
+  }
+
+  return {
+    render,
+    historyAdded: (e) => history.added(e),
+    showBrowserUrl: (url) => login.showBrowserUrl(url),
+    queueRowsRendered: () => queue.rendered(),
+    destroy() {
+      abort.abort();
+      closeDialogs();
+      root.replaceChildren();
+    },
+  };
 }
 
 function hostOf(server: string): string {

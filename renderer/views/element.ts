@@ -29,3 +29,19 @@ export function setText(node: Node, text: string): void {
 export function setAttr(node: Element, name: string, value: string): void {
   if (node.getAttribute(name) !== value) node.setAttribute(name, value);
 }
+
+export function button(text: string, opts: { class?: string; attrs?: Record<string, string>; hidden?: boolean } = {}): HTMLButtonElement {
+  return el('button', { class: `btn${opts.class ? ' ' + opts.class : ''}`, text, hidden: opts.hidden, attrs: { type: 'button', ...(opts.attrs ?? {}) } });
+}
+
+/** A labelled form control with an optional hint under it. */
+export function field(label: string, control: HTMLElement, hint?: string): HTMLLabelElement {
+  const children: Array<Node | string> = [el('span', { class: 'field-label', text: label }), control];
+  if (hint) children.push(el('span', { class: 'field-hint', text: hint }));
+  return el('label', { class: 'field' }, children);
+}
+
+/** A <select> with (value, label) options. */
+export function select(name: string, options: ReadonlyArray<readonly [string, string]>): HTMLSelectElement {
+  return el('select', { attrs: { name } }, options.map(([value, label]) => el('option', { text: label, attrs: { value } })));
+}

@@ -1,4 +1,5 @@
 /** The aggregate over all transfers: a summary line, details (bytes, speed, ETA) and one progress bar. */
+import type { Translator } from '../i18n/translator.js';
 import type { OverallVm } from '../state/transfers-store.js';
 import { el, setAttr, setText } from './element.js';
 
@@ -7,11 +8,11 @@ export interface OverallBarView {
   update(vm: OverallVm): void;
 }
 
-export function createOverallBar(): OverallBarView {
+export function createOverallBar(tr: Translator): OverallBarView {
   const summary = el('span', { class: 'overall-summary' });
   const detail = el('span', { class: 'overall-detail' });
   const percent = el('span', { class: 'overall-percent' });
-  const bar = el('progress', { class: 'progress progress-large', attrs: { max: '100', 'aria-label': 'Overall progress' } });
+  const bar = el('progress', { class: 'progress progress-large', attrs: { max: '100', 'aria-label': tr.t('overall.label') } });
   const element = el('section', { class: 'overall', attrs: { 'aria-live': 'polite' } }, [
     el('div', { class: 'overall-text' }, [summary, detail, percent]),
     bar,

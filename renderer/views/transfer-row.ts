@@ -1,32 +1,22 @@
-/** One transfer in the queue: name, state, bytes, speed, ETA, a progress bar, and its action buttons. */
+/** One transfer in the queue: name, state, bytes, speed, ETA, a progress bar, the reason it failed, its buttons. */
+import type { Translator } from '../i18n/translator.js';
 import type { RowAction, TransferRowVm } from '../state/transfers-store.js';
 import { el, setAttr, setText } from './element.js';
+import type { RowView } from './virtual-list.js';
 
-const ACTION_LABELS: Record<RowAction, string> = {
-  pause: 'Pause',
-  resume: 'Resume',
-  retry: 'Retry',
-  cancel: 'Cancel',
-};
-
-export interface TransferRowView {
-  readonly element: HTMLLIElement;
-  update(vm: TransferRowVm): void;
-}
-
-export function createTransferRow(vm: TransferRowVm): TransferRowView {
+export function createTransferRow(vm: TransferRowVm, tr: Translator): RowView<TransferRowVm> {
   const name = el('div', { class: 'transfer-name' });
   const state = el('span', { class: 'transfer-state' });
   const bytes = el('span', { class: 'transfer-bytes' });
   const speed = el('span', { class: 'transfer-speed' });
   const eta = el('span', { class: 'transfer-eta' });
-  const meta = el('div', { class: 'transfer-meta' }, [state, bytes, speed, eta]);
+  const error = el('span', { class: 'transfer-error' });
+  const meta = el('div', { class: 'transfer-meta' }, [state, bytes, speed, eta, error]);
   const bar = el('progress', { class: 'progress', attrs: { max: '100' } });
-  const error = el('div', { class: 'transfer-error', attrs: { role: 'alert' }, hidden: true });
   const percent = el('span', { class: 'transfer-percent' });
   const actions = el('div', { class: 'transfer-actions' });
   const element = el('li', { class: 'transfer', attrs: { 'data-id': vm.id } }, [
-    el('div', { class: 'transfer-main' }, [name, meta, bar, error]),
+    el('div', { class: 'transfer-main' }, [name, meta, bar]),
     percent,
     actions,
   ]);
@@ -44,22 +34,24 @@ export function createTransferRow(vm: TransferRowVm): TransferRowView {
     setText(eta, next.etaText);
     eta.hidden = next.etaText === '';
     if (bar.value !== next.percent) bar.value = next.percent;
-    setAttr(bar, 'aria-label', `Progress of ${next.name}`);
+    setAttr(bar, 'aria-label', tr.t('queue.progressOf', { name: next.name }));
     setText(percent, next.percentText);
     setText(error, next.errorText);
+    setAttr(error, 'title', next.errorText);
     error.hidden = next.errorText === '';
 
     const key = next.actions.join(',') + '|' + next.name;
     if (key !== actionsKey) {
       actionsKey = key;
       actions.replaceChildren(
-        ...next.actions.map((a) =>
-          el('button', {
-            class: `btn btn-small${a === 'cancel' ? ' btn-quiet' : ''}`,
-            text: ACTION_LABELS[a],
-            attrs: { type: 'button', 'data-action': a, 'aria-label': `${ACTION_LABELS[a]} ${next.name}` },
-          }),
-        ),
+        ...next.actions.map((a: RowAction) => {
+          const label = tr.t(`action.${a}`);
+          return el('button', {
+            class: `btn btn-small${a === 'cancel' || a === 'top' ? ' btn-quiet' : ''}`,
+            text: a === 'top' ? '⤒' : label,
+            attrs: { type: 'button', 'data-action': a, title: label, 'aria-label': tr.t('action.rowLabel', { action: label, name: next.name }) },
+          });
+        }),
       );
     }
   }

@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TransferDto, TransferStateDto } from '../../main/ipc/contract.js';
-import { formatBytes, formatEta, formatSpeed, percentOf } from '../../renderer/state/format.js';
+import { createTranslator } from '../../renderer/i18n/translator.js';
 import {
   connectivityNotice,
   deriveOverall,
-  initialTransfersState,
-  reduceTransfers,
+  percentOf,
   rowActions,
-  toQueueVm,
+  toOverallVm,
   toRowVm,
+  toToolbarVm,
+  TransfersStore,
   type StoreAction,
-  type TransfersState,
 } from '../../renderer/state/transfers-store.js';
+
+const en = createTranslator('en');
+const zh = createTranslator('zh-CN');
 
 function dto(over: Partial<TransferDto> = {}): TransferDto {
   return {
@@ -34,63 +37,95 @@ function dto(over: Partial<TransferDto> = {}): TransferDto {
   };
 }
 
-const run = (actions: StoreAction[], from: TransfersState = initialTransfersState) => actions.reduce(reduceTransfers, from);
+function storeWith(actions: StoreAction[], store = new TransfersStore()): TransfersStore {
+  for (const a of actions) store.apply(a);
+  return store;
+}
 
 test('added, progressed, state-changed, removed', () => {
-  let s = run([{ type: 'transfer-added', payload: dto({ state: 'queued' }) }]);
-  assert.deepEqual(s.order, ['a']);
-  s = run([{ type: 'transfer-progressed', payload: { id: 'a', bytesDone: 500, speed: 250, eta: 2 } }], s);
-  assert.equal(s.byId.a.bytesDone, 500);
-  assert.equal(s.byId.a.speed, 250);
-  s = run([{ type: 'transfer-state-changed', payload: { transfer: dto({ state: 'done', bytesDone: 1000 }), from: 'uploading' } }], s);
-  assert.equal(s.byId.a.state, 'done');
-  // late progress never un-finishes a transfer
-  const late = run([{ type: 'transfer-progressed', payload: { id: 'a', bytesDone: 600, speed: 1, eta: 1 } }], s);
-  assert.equal(late, s);
-  // progress for an unknown transfer is ignored
-  assert.equal(run([{ type: 'transfer-progressed', payload: { id: 'zz', bytesDone: 1, speed: 1, eta: 1 } }], s), s);
-  s = run([{ type: 'transfer-removed', payload: { id: 'a' } }], s);
-  assert.deepEqual(s.order, []);
-  assert.deepEqual(s.byId, {});
+  const s = storeWith([{ type: 'transfer-added', payload: dto({ state: 'queued' }) }]);
+  assert.deepEqual(s.ids(), ['a']);
+  assert.equal(s.apply({ type: 'transfer-progressed', payload: { id: 'a', bytesDone: 500, speed: 250, eta: 2 } }), true);
+  assert.equal(s.get('a')!.bytesDone, 500);
+  assert.equal(s.get('a')!.speed, 250);
+  // the same value again changes nothing (no redraw)
+  const v = s.version;
+  assert.equal(s.apply({ type: 'transfer-progressed', payload: { id: 'a', bytesDone: 500, speed: 250, eta: 2 } }), false);
+  assert.equal(s.version, v);
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ state: 'done', bytesDone: 1000 }), from: 'uploading' } });
+  assert.equal(s.get('a')!.state, 'done');
+  // late progress never un-finishes a transfer; progress for an unknown transfer is ignored
+  assert.equal(s.apply({ type: 'transfer-progressed', payload: { id: 'a', bytesDone: 600, speed: 1, eta: 1 } }), false);
+  assert.equal(s.get('a')!.bytesDone, 1000);
+  assert.equal(s.apply({ type: 'transfer-progressed', payload: { id: 'zz', bytesDone: 1, speed: 1, eta: 1 } }), false);
+  s.apply({ type: 'transfer-removed', payload: { id: 'a' } });
+  assert.deepEqual(s.ids(), []);
+  assert.equal(s.size, 0);
+  assert.equal(s.apply({ type: 'transfer-removed', payload: { id: 'a' } }), false);
 });
 
-test('reducer never mutates its input', () => {
-  const s0 = run([{ type: 'transfer-added', payload: dto() }]);
-  const frozen = JSON.stringify(s0);
-  run(
-    [
-      { type: 'transfer-progressed', payload: { id: 'a', bytesDone: 5, speed: 1, eta: 1 } },
-      { type: 'transfer-added', payload: dto({ id: 'b' }) },
-      { type: 'transfer-removed', payload: { id: 'a' } },
-      { type: 'overall-progressed', payload: { bytesDone: 1, bytesTotal: 2, speed: 0, eta: null, active: 0, queued: 0 } },
-    ],
-    s0,
-  );
-  assert.equal(JSON.stringify(s0), frozen);
+test('the store keeps its own copies: a DTO handed in is never mutated by later progress', () => {
+  const given = dto();
+  const s = storeWith([{ type: 'snapshot', transfers: [given] }]);
+  s.apply({ type: 'transfer-progressed', payload: { id: 'a', bytesDone: 5, speed: 1, eta: 1 } });
+  assert.equal(given.bytesDone, 0);
+  assert.equal(s.get('a')!.bytesDone, 5);
 });
 
-test('rows are ordered by creation time, then id; a snapshot replaces everything', () => {
-  let s = run([
+test('progress updates in place: the display order is not rebuilt and no list is copied', () => {
+  const s = storeWith([{ type: 'snapshot', transfers: Array.from({ length: 10_000 }, (_, i) => dto({ id: `t${i}`, createdAt: i })) }]);
+  const order = s.ids();
+  for (let i = 0; i < 1000; i++) s.apply({ type: 'transfer-progressed', payload: { id: `t${i % 50}`, bytesDone: i, speed: 1, eta: 1 } });
+  assert.equal(s.ids(), order, 'the same array: progress never re-sorts');
+  s.apply({ type: 'transfer-added', payload: dto({ id: 'new', createdAt: 99_999 }) });
+  assert.notEqual(s.ids(), order);
+  assert.equal(s.ids().at(-1), 'new');
+});
+
+test('rows are in run order: priority first, then creation time, then id; a snapshot replaces everything', () => {
+  const s = storeWith([
     { type: 'transfer-added', payload: dto({ id: 'late', createdAt: 30 }) },
     { type: 'transfer-added', payload: dto({ id: 'b', createdAt: 20 }) },
     { type: 'transfer-added', payload: dto({ id: 'a', createdAt: 20 }) },
+    { type: 'transfer-added', payload: dto({ id: 'urgent', createdAt: 40, priority: 5 }) },
   ]);
-  assert.deepEqual(s.order, ['a', 'b', 'late']);
+  assert.deepEqual(s.ids(), ['urgent', 'a', 'b', 'late']);
   assert.equal(s.loaded, false);
-  s = run([{ type: 'snapshot', transfers: [dto({ id: 'x' })] }], s);
-  assert.deepEqual(s.order, ['x']);
+  assert.equal(s.topPriority(), 6);
+  s.setPriority('late', s.topPriority());
+  assert.deepEqual(s.ids(), ['late', 'urgent', 'a', 'b']);
+  assert.equal(s.at(0)!.id, 'late');
+  s.apply({ type: 'snapshot', transfers: [dto({ id: 'x' })] });
+  assert.deepEqual(s.ids(), ['x']);
   assert.equal(s.loaded, true);
+  assert.equal(s.topPriority(), 1);
 });
 
 test('signing out clears the queue; signing in keeps it until the next snapshot', () => {
-  const s = run([{ type: 'snapshot', transfers: [dto()] }]);
+  const s = storeWith([{ type: 'snapshot', transfers: [dto()] }]);
   const account = { server: 's', email: 'e', userId: 'u', nickname: 'n', serverVersion: '4' };
-  assert.equal(run([{ type: 'account-changed', payload: { account } }], s), s);
-  assert.equal(run([{ type: 'account-changed', payload: { account: null } }], s), initialTransfersState);
+  assert.equal(s.apply({ type: 'account-changed', payload: { account } }), false);
+  assert.equal(s.size, 1);
+  s.apply({ type: 'account-changed', payload: { account: null } });
+  assert.equal(s.size, 0);
+  assert.equal(s.loaded, false);
 });
 
-test('row view model: percent, texts and available actions by state', () => {
-  const row = toRowVm(dto({ bytesDone: 512 * 1024, size: 1024 * 1024, speed: 128 * 1024, eta: 4 }));
+test('per-state counts follow every change (the toolbar never scans the list)', () => {
+  const s = storeWith([
+    { type: 'snapshot', transfers: [dto({ id: 'a' }), dto({ id: 'b', state: 'paused' }), dto({ id: 'c', state: 'done' })] },
+  ]);
+  assert.deepEqual(toToolbarVm(s), { canPauseAll: true, canResumeAll: true, canClearFinished: true });
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ id: 'b', state: 'uploading' }), from: 'paused' } });
+  s.apply({ type: 'transfer-removed', payload: { id: 'c' } });
+  assert.equal(s.countOf('paused'), 0);
+  assert.equal(s.countOf('uploading'), 2);
+  assert.deepEqual(toToolbarVm(s), { canPauseAll: true, canResumeAll: false, canClearFinished: false });
+});
+
+test('row view model: percent, texts and available actions by state, in both languages', () => {
+  const t = dto({ bytesDone: 512 * 1024, size: 1024 * 1024, speed: 128 * 1024, eta: 4 });
+  const row = toRowVm(t, en);
   assert.equal(row.percent, 50);
   assert.equal(row.percentText, '50%');
   assert.equal(row.bytesText, '512 KB of 1.0 MB');
@@ -99,22 +134,27 @@ test('row view model: percent, texts and available actions by state', () => {
   assert.equal(row.stateLabel, 'Uploading');
   assert.equal(row.tone, 'active');
   assert.deepEqual(row.actions, ['pause', 'cancel']);
+  const zhRow = toRowVm(t, zh);
+  assert.equal(zhRow.bytesText, '512 KB / 1.0 MB');
+  assert.equal(zhRow.etaText, '剩余 4 秒');
+  assert.equal(zhRow.stateLabel, '上传中');
 
-  assert.equal(toRowVm(dto({ state: 'done', bytesDone: 999 })).percent, 100);
-  assert.equal(toRowVm(dto({ state: 'done' })).bytesText, '1000 B');
-  assert.equal(toRowVm(dto({ state: 'paused', speed: 50, eta: 3 })).speedText, '', 'no speed when not running');
-  assert.equal(toRowVm(dto({ state: 'failed', error: { code: 'quota', message: 'Quota exceeded' } })).errorText, 'Quota exceeded');
-  assert.equal(toRowVm(dto({ size: 0 })).percent, 0);
+  assert.equal(toRowVm(dto({ state: 'done', bytesDone: 999 }), en).percent, 100);
+  assert.equal(toRowVm(dto({ state: 'done' }), en).bytesText, '1,000 B');
+  assert.equal(toRowVm(dto({ state: 'paused', speed: 50, eta: 3 }), en).speedText, '', 'no speed when not running');
+  assert.equal(toRowVm(dto({ state: 'failed', error: { code: 'quota', message: 'Quota exceeded' } }), en).errorText, 'Quota exceeded');
+  assert.equal(toRowVm(dto({ state: 'waiting-retry', error: { code: 'network', message: 'cannot reach h' } }), en).errorText, 'cannot reach h');
+  assert.equal(toRowVm(dto({ size: 0 }), en).percent, 0);
 
   const table: Array<[TransferStateDto, string[]]> = [
-    ['queued', ['pause', 'cancel']],
+    ['queued', ['pause', 'top', 'cancel']],
     ['preflight', ['pause', 'cancel']],
     ['creating-session', ['pause', 'cancel']],
     ['uploading', ['pause', 'cancel']],
     ['completing', ['cancel']],
-    ['paused', ['resume', 'cancel']],
-    ['waiting-retry', ['pause', 'cancel']],
-    ['waiting-file', ['pause', 'cancel']],
+    ['paused', ['resume', 'top', 'cancel']],
+    ['waiting-retry', ['pause', 'top', 'cancel']],
+    ['waiting-file', ['pause', 'top', 'cancel']],
     ['failed', ['retry']],
     ['done', []],
     ['skipped', []],
@@ -123,59 +163,53 @@ test('row view model: percent, texts and available actions by state', () => {
   for (const [state, actions] of table) assert.deepEqual(rowActions(state), actions, state);
 });
 
-test('queue view model: overall from the engine when present, derived before that', () => {
-  let s = run([
+test('overall view model: from the engine when present, derived before that', () => {
+  const s = storeWith([
     { type: 'snapshot', transfers: [dto({ id: 'a', bytesDone: 250, speed: 100 }), dto({ id: 'b', state: 'queued', createdAt: 11 }), dto({ id: 'c', state: 'cancelled', createdAt: 12 })] },
   ]);
-  let vm = toQueueVm(s);
-  assert.deepEqual(deriveOverall(Object.values(s.byId)), { bytesDone: 250, bytesTotal: 2000, speed: 100, eta: 17.5, active: 1, queued: 1 });
-  assert.equal(vm.overall.percentText, '12%');
-  assert.equal(vm.overall.summary, 'Uploading 1 file');
-  assert.equal(vm.overall.detail, '250 B of 2.0 KB · 100 B/s · 18s left');
-  assert.ok(vm.canPauseAll);
-  assert.ok(!vm.canResumeAll);
-  assert.ok(vm.canClearFinished, 'a cancelled row can be cleared');
+  assert.deepEqual(deriveOverall(s.list()), { bytesDone: 250, bytesTotal: 2000, speed: 100, eta: 17.5, active: 1, queued: 1 });
+  let vm = toOverallVm(s, en);
+  assert.equal(vm.percentText, '12%');
+  assert.equal(vm.summary, 'Uploading 1 file');
+  assert.equal(vm.detail, '250 B of 2.0 KB · 100 B/s · 18s left');
+  assert.equal(toOverallVm(s, zh).summary, '正在上传 1 个文件');
 
-  s = run([{ type: 'overall-progressed', payload: { bytesDone: 1500, bytesTotal: 2000, speed: 500, eta: 1, active: 2, queued: 0 } }], s);
-  vm = toQueueVm(s);
-  assert.equal(vm.overall.percent, 75);
-  assert.equal(vm.overall.summary, 'Uploading 2 files');
+  s.apply({ type: 'overall-progressed', payload: { bytesDone: 1500, bytesTotal: 2000, speed: 500, eta: 1, active: 2, queued: 0 } });
+  vm = toOverallVm(s, en);
+  assert.equal(vm.percent, 75);
+  assert.equal(vm.summary, 'Uploading 2 files');
 
-  const idle = toQueueVm(run([{ type: 'snapshot', transfers: [] }]));
-  assert.equal(idle.overall.summary, 'Nothing to upload');
-  assert.equal(idle.overall.busy, false);
-  const finished = toQueueVm(run([{ type: 'snapshot', transfers: [dto({ state: 'done', bytesDone: 1000 })] }]));
-  assert.equal(finished.overall.summary, 'All uploads finished');
-  assert.equal(finished.overall.percent, 100);
-  const withErrors = toQueueVm(run([{ type: 'snapshot', transfers: [dto({ state: 'failed' })] }]));
-  assert.equal(withErrors.overall.summary, 'Finished with errors');
+  const table: Array<[TransferDto[], string]> = [
+    [[], 'Nothing to upload'],
+    [[dto({ state: 'done', bytesDone: 1000 })], 'All uploads finished'],
+    [[dto({ state: 'failed' })], 'Finished with errors'],
+    [[dto({ state: 'paused' })], 'Paused'],
+    [[dto({ state: 'queued' }), dto({ id: 'b', state: 'queued' })], '2 waiting'],
+  ];
+  for (const [transfers, summary] of table) assert.equal(toOverallVm(storeWith([{ type: 'snapshot', transfers }]), en).summary, summary);
+  assert.equal(toOverallVm(storeWith([{ type: 'snapshot', transfers: [] }]), en).busy, false);
 });
 
-test('format helpers', () => {
-  assert.equal(formatBytes(0), '0 B');
-  assert.equal(formatBytes(1023), '1023 B');
-  assert.equal(formatBytes(1536), '1.5 KB');
-  assert.equal(formatBytes(150 * 1024 * 1024), '150 MB');
-  assert.equal(formatBytes(-5), '0 B');
-  assert.equal(formatSpeed(2048), '2.0 KB/s');
-  assert.equal(formatEta(null), '');
-  assert.equal(formatEta(Infinity), '');
-  assert.equal(formatEta(4.2), '5s');
-  assert.equal(formatEta(125), '2m 05s');
-  assert.equal(formatEta(3720), '1h 02m');
-  assert.equal(formatEta(500 * 3600), '21d');
-  assert.equal(percentOf(999, 1000), 99);
-  assert.equal(percentOf(2000, 1000), 100);
-  assert.equal(percentOf(5, 0), 0);
+test('percentOf never reaches 100 before the last byte', () => {
+  const table: Array<[number, number, number]> = [
+    [999, 1000, 99],
+    [1000, 1000, 100],
+    [2000, 1000, 100],
+    [5, 0, 0],
+    [-5, 10, 0],
+  ];
+  for (const [done, total, p] of table) assert.equal(percentOf(done, total), p, `${done}/${total}`);
 });
 
 test('connectivityNotice: offline with its reason and the next try; nothing while online', () => {
   const off = { online: false, reason: 'upload chunk 2: cannot reach h:5212: ECONNREFUSED', since: 0, nextProbeAt: 12_400 };
   assert.equal(
-    connectivityNotice(off, 2_000),
+    connectivityNotice(off, 2_000, en),
     'Offline: upload chunk 2: cannot reach h:5212: ECONNREFUSED. Uploads wait and continue by themselves (next try in 10 s).',
   );
-  assert.match(connectivityNotice({ ...off, nextProbeAt: null }, 2_000), /\(trying again now\)\.$/);
-  assert.equal(connectivityNotice({ online: true, reason: null, since: null, nextProbeAt: null }, 2_000), '');
-  assert.equal(reduceTransfers(initialTransfersState, { type: 'connectivity-changed', payload: off }), initialTransfersState);
+  assert.match(connectivityNotice({ ...off, nextProbeAt: null }, 2_000, en), /\(trying again now\)\.$/);
+  assert.equal(connectivityNotice({ ...off, reason: null, nextProbeAt: null }, 2_000, zh), '离线：无法连接到服务器。上传会等待，并在恢复后自动继续（正在重试）。');
+  assert.equal(connectivityNotice({ online: true, reason: null, since: null, nextProbeAt: null }, 2_000, en), '');
+  const s = new TransfersStore();
+  assert.equal(s.apply({ type: 'connectivity-changed', payload: off }), false);
 });

@@ -3,10 +3,10 @@
  * temp dir and served from loopback, and `window.cloudreve` replaced by a fake bridge (page.addInitScript) that
  * records every invoke and lets the test push events. Skips only when /usr/bin/chromium is absent.
  *
- * Set UI_SCREENSHOT_DIR to keep the screenshots somewhere specific.
+ * Screenshots go to test-output/screenshots/ (or $UI_SCREENSHOT_DIR).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,18 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { METHOD_NAMES, type AccountDto, type EventMap, type EventName, type SettingsDto, type TransferDto } from '../../main/ipc/contract.js';
+import { screenshotPath } from './screenshot-dir.js';
+import {
+  METHOD_NAMES,
+  type AccountDto,
+  type ConflictDto,
+  type EventMap,
+  type EventName,
+  type HistoryEntryDto,
+  type PairDto,
+  type SettingsDto,
+  type TransferDto,
+} from '../../main/ipc/contract.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium): renderer UI test skipped`;
@@ -90,6 +101,17 @@ interface FakeSetup {
   methods: readonly string[];
   account: AccountDto | null;
   settings: SettingsDto;
+  mode: 'desktop' | 'browser';
+  /** what listTransfers answers: these, plus `generated` synthetic ones (the 10,000-row tests) */
+  transfers: TransferDto[];
+  generated: number;
+  history: HistoryEntryDto[];
+  pairs: PairDto[];
+  conflicts: ConflictDto[];
+  /** remote folders by parent URI */
+  remote: Record<string, string[]>;
+  /** local entries by path ('' = home) */
+  local: Record<string, Array<{ name: string; kind: 'folder' | 'file'; hidden?: boolean }>>;
   /** Canned error results per method, consumed in order. */
   failures: Record<string, Array<{ code: string; message: string; retryable: boolean }>>;
 }
@@ -100,24 +122,102 @@ function installFakeBridge(setup: FakeSetup): void {
   const calls: Array<[string, unknown[]]> = [];
   const listeners = new Map<string, Set<(p: unknown) => void>>();
   let current = setup.account;
+  let settings = { ...setup.settings };
+  const HOME = '/home/ann';
+  const remoteLevel = (uri: string) => ({
+    uri,
+    parentUri: uri === 'cloudreve://my/' ? null : uri.replace(/[^/]+\/?$/, ''),
+    folders: (setup.remote[uri] ?? []).map((name) => ({ name, uri: `${uri}${name}/` })),
+  });
   const answer = (name: string, args: unknown[]): unknown => {
     switch (name) {
       case 'getAccount':
         return current;
+      case 'getAppInfo':
+        return { mode: setup.mode, version: '0.1.0', platform: 'linux', locale: 'en-US', homeDir: HOME };
       case 'login':
         current = { server: String(args[0]), email: String(args[1]), userId: 'u1', nickname: 'Ann', serverVersion: '4.3.0' };
         return current;
-      case 'listTransfers':
-        return [];
+      case 'loginWithBrowser':
+        return new Promise((resolve) => {
+          listeners.get('browser-login-started')?.forEach((l) => l({ url: `${String(args[0])}/session/authorize?client_id=cloudreve-sync` }));
+          (w as { __finishBrowserLogin?: () => void }).__finishBrowserLogin = () => {
+            current = { server: String(args[0]), email: 'sso@example.org', userId: 'u2', nickname: 'Sso', serverVersion: '4.12.0' };
+            resolve(current);
+          };
+        });
+      case 'listTransfers': {
+        const out = [...setup.transfers];
+        for (let i = 0; i < setup.generated; i++) {
+          out.push({
+            id: `g${i}`,
+            name: `photo-${String(i).padStart(5, '0')}.jpg`,
+            localPath: `/home/ann/Pictures/photo-${i}.jpg`,
+            targetUri: `cloudreve://my/Pictures/photo-${i}.jpg`,
+            size: 4_000_000 + i,
+            state: i < 50 ? 'uploading' : 'queued',
+            priority: 0,
+            bytesDone: 0,
+            speed: 0,
+            eta: null,
+            encrypted: false,
+            error: null,
+            createdAt: 1_700_000_000_000 + i,
+            updatedAt: 1_700_000_000_000 + i,
+          });
+        }
+        return out;
+      }
       case 'enqueuePaths':
         return (args[0] as string[]).map((_, i) => `new-${i}`);
       case 'getSettings':
+        return settings;
       case 'setSettings':
-        return setup.settings;
+        settings = { ...settings, ...(args[0] as object) };
+        return settings;
       case 'clearFinished':
         return 0;
       case 'getConnectivity':
         return { online: true, reason: null, since: null, nextProbeAt: null };
+      case 'listHistory': {
+        const q = args[0] as { text?: string; state?: string; limit?: number; before?: number };
+        const text = (q.text ?? '').toLowerCase();
+        return setup.history
+          .filter((e) => (!q.state || e.state === q.state) && (!text || `${e.name} ${e.localPath} ${e.targetUri}`.toLowerCase().includes(text)))
+          .filter((e) => q.before === undefined || e.finishedAt < q.before)
+          .slice(0, q.limit ?? 200);
+      }
+      case 'clearHistory':
+        return setup.history.splice(0).length;
+      case 'listPairs':
+        return setup.pairs;
+      case 'addPair': {
+        const spec = args[0] as { localPath: string; remoteUri: string; mode: 'backup' | 'mirror'; ignore?: string[] };
+        const p = { id: `p${setup.pairs.length + 1}`, ...spec, ignore: spec.ignore ?? [], paused: false, state: 'scanning', stateDetail: null, lastScanAt: null, createdAt: Date.now() };
+        setup.pairs.push(p as never);
+        return p;
+      }
+      case 'pausePair':
+      case 'resumePair': {
+        const p = setup.pairs.find((x) => x.id === args[0])!;
+        p.paused = name === 'pausePair';
+        p.state = p.paused ? 'paused' : 'idle';
+        return p;
+      }
+      case 'listConflicts':
+        return setup.conflicts;
+      case 'listRemoteFolders':
+        return remoteLevel(String(args[0]));
+      case 'createRemoteFolder':
+        (setup.remote[String(args[0])] ??= []).push(String(args[1]));
+        return remoteLevel(String(args[0]));
+      case 'browseLocal': {
+        const path = (args[0] as string | null) ?? HOME;
+        const entries = (setup.local[path === HOME ? '' : path] ?? []).map((e) => ({ hidden: false, ...e, path: `${path}/${e.name}` }));
+        return { path, parent: path === '/' ? null : path.replace(/\/[^/]+$/, '') || '/', entries };
+      }
+      case 'resolveDestination':
+        return ['r1'];
       default:
         return null;
     }
@@ -128,7 +228,7 @@ function installFakeBridge(setup: FakeSetup): void {
       calls.push([name, args]);
       const failure = setup.failures[name]?.shift();
       if (failure) return { ok: false, error: failure };
-      return { ok: true, value: answer(name, args) };
+      return { ok: true, value: await answer(name, args) };
     };
   }
   w.__calls = calls;
@@ -144,15 +244,29 @@ function installFakeBridge(setup: FakeSetup): void {
   };
 }
 
-async function openPage(over: Partial<FakeSetup> = {}): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 960, height: 640 }, colorScheme: 'light' });
+async function openPage(over: Partial<FakeSetup> = {}, locale = 'en-US'): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 960, height: 640 }, colorScheme: 'light', locale });
   page.setDefaultTimeout(10_000);
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console.${msg.type()}: ${msg.text()}`);
   });
-  const setup: FakeSetup = { methods: METHOD_NAMES, account, settings, failures: {}, ...over };
+  const setup: FakeSetup = {
+    methods: METHOD_NAMES,
+    account,
+    settings,
+    mode: 'desktop',
+    transfers: [],
+    generated: 0,
+    history: [],
+    pairs: [],
+    conflicts: [],
+    remote: { 'cloudreve://my/': ['Backups', 'Photos'], 'cloudreve://my/Backups/': ['laptop'] },
+    local: { '': [{ name: '.config', kind: 'folder', hidden: true }, { name: 'Documents', kind: 'folder' }, { name: 'notes.txt', kind: 'file' }], '/home/ann/Documents': [{ name: 'cv.pdf', kind: 'file' }] },
+    failures: {},
+    ...over,
+  };
   // tsx compiles with keepNames: functions serialised into the page call a `__name` helper; give the page one.
   await page.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
   await page.addInitScript(installFakeBridge, setup);
@@ -182,11 +296,6 @@ async function waitForCall(page: Page, name: string, args: unknown[]): Promise<v
   ).catch(async () => assert.fail(`expected ${name}(${JSON.stringify(args)}); calls were ${JSON.stringify(await calls(page))}`));
 }
 
-function screenshotPath(name: string): string {
-  const dir = process.env.UI_SCREENSHOT_DIR ?? join(tmpdir(), 'cloudreve-ui-shots');
-  mkdirSync(dir, { recursive: true });
-  return join(dir, name);
-}
 
 function transfer(over: Partial<TransferDto> = {}): TransferDto {
   return {
@@ -214,7 +323,7 @@ test('queue: pushed transfer shows its progress; pause/resume call the contract;
   const { page, problems } = await openPage();
   try {
     await page.locator('.drop-zone').waitFor({ state: 'visible' });
-    await waitForText(page, '.empty', 'No uploads yet. Drop files or folders above to start.');
+    await waitForText(page, '.queue-screen .empty', 'No uploads yet. Drop files or folders above to start.');
     await waitForText(page, '.drop-target', 'cloudreve://my/Backups');
     await waitForText(page, '.account', 'Ann · cloud.example.org');
 
@@ -226,7 +335,7 @@ test('queue: pushed transfer shows its progress; pause/resume call the contract;
     await waitForText(page, 'li[data-id="t1"] .transfer-speed', '1.5 MB/s');
     await waitForText(page, 'li[data-id="t1"] .transfer-eta', '4s left');
     assert.equal(await page.locator('li[data-id="t1"] progress').evaluate((p) => (p as HTMLProgressElement).value), 50);
-    assert.equal(await page.locator('.empty').isVisible(), false);
+    assert.equal(await page.locator('.queue-screen .empty').isVisible(), false);
 
     await page.getByRole('button', { name: 'Pause holiday-video.mp4' }).click();
     await waitForCall(page, 'pause', ['t1']);
@@ -322,18 +431,18 @@ test('signed out: the login view signs in (asking for a 2FA code when the server
     await page.getByRole('form', { name: 'Sign in' }).waitFor({ state: 'visible' });
     assert.equal(await page.locator('.queue-screen').isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false);
-    await page.getByLabel('Server').fill('https://cloud.example.org');
-    await page.getByLabel('Email').fill('ann@example.org');
-    await page.getByLabel('Password').fill('correct horse');
+    await page.locator('form.login-form').getByLabel('Server').fill('https://cloud.example.org');
+    await page.locator('form.login-form').getByLabel('Email').fill('ann@example.org');
+    await page.locator('form.login-form').getByLabel('Password').fill('correct horse');
     const shot = screenshotPath('login.png');
     await page.screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await waitForCall(page, 'login', ['https://cloud.example.org', 'ann@example.org', 'correct horse', null]);
-    await page.getByLabel('Two-factor code').waitFor({ state: 'visible' });
+    await page.locator('form.login-form').getByLabel('Two-factor code').waitFor({ state: 'visible' });
     await waitForText(page, '.form-error', 'This account uses two-factor authentication.');
-    await page.getByLabel('Two-factor code').fill('123456');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('form.login-form').getByLabel('Two-factor code').fill('123456');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await waitForCall(page, 'login', ['https://cloud.example.org', 'ann@example.org', 'correct horse', '123456']);
     await page.locator('.drop-zone').waitFor({ state: 'visible' });
     await waitForCall(page, 'listTransfers', []);
@@ -343,14 +452,14 @@ test('signed out: the login view signs in (asking for a 2FA code when the server
     await page.getByRole('button', { name: 'Sign out' }).click();
     await waitForCall(page, 'logout', []);
     await page.getByRole('form', { name: 'Sign in' }).waitFor({ state: 'visible' });
-    assert.equal(await page.getByLabel('Password').inputValue(), '');
+    assert.equal(await page.locator('form.login-form').getByLabel('Password').inputValue(), '');
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
   }
 });
 
-test('settings: files and parts in flight and "when a file is already there" are shown and saved', { skip }, async () => {
+test('settings: every field is shown and saved; language and theme apply at once', { skip }, async (t) => {
   const { page, problems } = await openPage();
   try {
     await page.getByRole('button', { name: 'Settings' }).click();
@@ -359,21 +468,516 @@ test('settings: files and parts in flight and "when a file is already there" are
     assert.equal(await form.locator('[name=maxActiveFiles]').inputValue(), '3');
     assert.equal(await form.locator('[name=chunkConcurrencyCap]').inputValue(), '4');
     assert.equal(await form.locator('[name=ifExists]').inputValue(), 'rename');
+    assert.equal(await form.locator('[name=settleDelay]').inputValue(), '2');
+    assert.equal(await form.locator('[name=launchAtLogin]').isChecked(), true);
     await form.locator('[name=maxActiveFiles]').fill('6');
     await form.locator('[name=chunkConcurrencyCap]').fill('2');
+    await form.locator('[name=bandwidthLimit]').fill('512');
+    await form.locator('[name=settleDelay]').fill('5.5');
     await form.locator('[name=ifExists]').selectOption('overwrite');
+    await form.locator('[name=uploadWithoutAsking]').check();
+    await form.locator('[name=launchAtLogin]').uncheck();
+    // the default destination through the folder picker
+    await form.getByRole('button', { name: 'Choose a folder on the server' }).click();
+    const dialog = page.locator('dialog.dialog');
+    await dialog.waitFor({ state: 'visible' });
+    // it starts where the setting points, and goes up to the account's root
+    await waitForText(page, 'dialog .browser-where', 'Current folder: cloudreve://my/Backups');
+    await dialog.getByRole('button', { name: 'Up' }).click();
+    await dialog.getByRole('button', { name: 'Open Photos' }).click();
+    await waitForText(page, 'dialog .browser-where', 'Current folder: cloudreve://my/Photos/');
+    await dialog.getByRole('button', { name: 'Choose this folder' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await form.locator('[name=defaultTargetFolderUri]').inputValue(), 'cloudreve://my/Photos/');
     await form.getByRole('button', { name: 'Save' }).click();
     await waitForCall(page, 'setSettings', [
       {
-        defaultTargetFolderUri: 'cloudreve://my/Backups',
-        bandwidthLimit: 0,
+        defaultTargetFolderUri: 'cloudreve://my/Photos/',
+        uploadWithoutAsking: true,
+        bandwidthLimit: 512 * 1024,
         maxActiveFiles: 6,
         chunkConcurrencyCap: 2,
+        settleDelayMs: 5500,
         ifExists: 'overwrite',
         shellIntegration: false,
+        launchAtLogin: false,
       },
     ]);
-    await page.locator('section.settings').waitFor({ state: 'hidden' });
+    await waitForText(page, '.form-ok', 'Settings saved.');
+
+    // theme: dark now, whatever the OS says
+    await form.locator('[name=theme]').selectOption('dark');
+    await waitForCall(page, 'setSettings', [{ theme: 'dark' }]);
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, 'rgb(20, 23, 28)', 'dark background under a light OS');
+
+    // language: the whole window switches to Chinese at once, and stays on the settings screen
+    await page.locator('form.settings-form [name=language]').selectOption('zh-CN');
+    await waitForCall(page, 'setSettings', [{ language: 'zh-CN' }]);
+    await page.getByRole('button', { name: '设置' }).waitFor({ state: 'visible' });
+    await page.getByRole('form', { name: '设置' }).waitFor({ state: 'visible' });
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    assert.equal(await page.locator('form.settings-form [name=language]').inputValue(), 'zh-CN');
+    assert.equal(await page.locator('form.settings-form [name=settleDelay]').inputValue(), '5.5', 'saved values survive the rebuild');
+    const shot = screenshotPath('settings-zh-dark.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+    await page.locator('form.settings-form [name=language]').selectOption('en');
+    await page.getByRole('button', { name: 'Transfers' }).waitFor({ state: 'visible' });
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- the 10,000-row queue
+
+/** Counts requestAnimationFrame callbacks that ran (installed before the page's scripts). */
+function countFrames(): void {
+  const w = window as unknown as { __frames: number };
+  w.__frames = 0;
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (cb) => raf((t) => {
+    w.__frames++;
+    cb(t);
+  });
+}
+
+test('queue with 10,000 transfers: only visible rows are elements; a burst of events is one render; no list per event', { skip }, async (t) => {
+  const { page, problems } = await openPage({ generated: 10_000 });
+  try {
+    await page.addInitScript(countFrames); // for the reload below
+    await page.reload();
+    await page.locator('li.transfer[data-id="g0"]').waitFor({ state: 'visible' });
+    await waitForText(page, '.queue-count', '10,000 uploads');
+    const rows = await page.locator('li.transfer').count();
+    assert.ok(rows > 5 && rows <= 40, `${rows} row elements for 10,000 transfers`);
+
+    // scroll to the end: the last rows are drawn, the first ones are gone
+    await page.locator('.queue-list').evaluate((e) => (e.scrollTop = e.scrollHeight));
+    await page.locator('li.transfer[data-id="g9999"]').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('li.transfer[data-id="g0"]').count(), 0);
+    assert.ok((await page.locator('li.transfer').count()) <= 40);
+    await page.locator('.queue-list').evaluate((e) => (e.scrollTop = 0));
+    await page.locator('li.transfer[data-id="g0"]').waitFor({ state: 'visible' });
+
+    // 5,000 progress events in one task (50 transfers × 100): the page renders once for them, not 5,000 times
+    const frames = await page.evaluate(async () => {
+      const w = window as unknown as { __frames: number; __emit(n: string, p: unknown): void };
+      await new Promise((r) => requestAnimationFrame(() => r(null)));
+      const before = w.__frames;
+      for (let round = 1; round <= 100; round++) {
+        for (let i = 0; i < 50; i++) w.__emit('transfer-progressed', { id: `g${i}`, bytesDone: round * 39_600, speed: 2_000_000, eta: 3 });
+      }
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(null))));
+      return w.__frames - before;
+    });
+    assert.ok(frames <= 4, `${frames} frames ran for one burst`);
+    await waitForText(page, 'li[data-id="g0"] .transfer-percent', '99%');
+    await waitForText(page, 'li[data-id="g0"] .transfer-bytes', '3.8 MB of 3.8 MB');
+    await waitForText(page, 'li[data-id="g5"] .transfer-percent', '98%');
+    const listCalls = (await calls(page)).filter(([n]) => n === 'listTransfers').length;
+    assert.equal(listCalls, 1, 'the list is fetched once (at start), never because of an event');
+
+    // move to top: setPriority above everything, and the row goes first
+    await page.locator('.queue-list').evaluate((e) => (e.scrollTop = 60 * 72));
+    await page.getByRole('button', { name: 'Move to top photo-00060.jpg' }).click();
+    await waitForCall(page, 'setPriority', ['g60', 1]);
+    await page.locator('.queue-list').evaluate((e) => (e.scrollTop = 0));
+    await page.waitForFunction(() => (document.querySelector('li[data-id="g60"]') as HTMLElement | null)?.style.top === '0px');
+    const shot = screenshotPath('queue-10000.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('keyboard: the sidebar is reachable with Tab and switches screens with Enter', { skip }, async () => {
+  const { page, problems } = await openPage();
+  try {
+    await page.locator('.queue-screen').waitFor({ state: 'visible' });
+    await page.locator('.nav-item[data-screen="queue"]').focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-screen')), 'history');
+    await page.keyboard.press('Enter');
+    await page.locator('.history-screen').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('.nav-item[data-screen="history"]').getAttribute('aria-current'), 'page');
+    assert.equal(await page.locator('.queue-screen').isVisible(), false);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- history, conflicts, pairs
+
+function historyEntry(over: Partial<HistoryEntryDto>): HistoryEntryDto {
+  return {
+    id: 'h1',
+    transferId: 't1',
+    name: 'report.pdf',
+    localPath: '/home/ann/Documents/report.pdf',
+    targetUri: 'cloudreve://my/Backups/report.pdf',
+    size: 2.4 * MiB,
+    state: 'done',
+    error: null,
+    pairId: null,
+    finishedAt: 1_764_000_000_000,
+    ...over,
+  };
+}
+
+test('history: listed newest first, searchable, filtered by outcome; a finished upload joins the top', { skip }, async (t) => {
+  const history = [
+    historyEntry({ id: 'h3', name: 'IMG_2041.HEIC', localPath: '/home/ann/Pictures/IMG_2041.HEIC', targetUri: 'cloudreve://my/Photos/IMG_2041.HEIC', finishedAt: 1_764_000_300_000 }),
+    historyEntry({ id: 'h2', name: 'thesis.docx', localPath: '/home/ann/thesis.docx', targetUri: 'cloudreve://my/Backups/thesis.docx', state: 'failed', error: { code: 'quota', message: 'Storage quota exceeded' }, finishedAt: 1_764_000_200_000 }),
+    historyEntry({ id: 'h1', finishedAt: 1_764_000_100_000 }),
+  ];
+  const { page, problems } = await openPage({ history });
+  try {
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.locator('li.history-entry[data-id="h1"]').waitFor({ state: 'visible' });
+    assert.deepEqual(await page.locator('li.history-entry').evaluateAll((l) => l.map((e) => e.getAttribute('data-id'))), ['h3', 'h2', 'h1']);
+    await waitForText(page, 'li[data-id="h2"] .history-error', 'Storage quota exceeded');
+    const shot = screenshotPath('history.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+
+    await page.getByLabel('Search history').fill('PICTURES');
+    await waitForCall(page, 'listHistory', [{ limit: 200, text: 'PICTURES' }]);
+    await page.waitForFunction(() => document.querySelectorAll('li.history-entry').length === 1);
+    // a pushed entry that does not match the search stays out; one that does comes in on top
+    await emit(page, 'history-added', historyEntry({ id: 'h4', name: 'notes.txt', localPath: '/home/ann/notes.txt', finishedAt: 1_764_000_400_000 }));
+    await emit(page, 'history-added', historyEntry({ id: 'h5', name: 'beach.jpg', localPath: '/home/ann/Pictures/beach.jpg', finishedAt: 1_764_000_500_000 }));
+    await page.waitForFunction(() => document.querySelectorAll('li.history-entry').length === 2);
+    assert.deepEqual(await page.locator('li.history-entry').evaluateAll((l) => l.map((e) => e.getAttribute('data-id'))), ['h5', 'h3']);
+    await page.getByLabel('Search history').fill('nothing-like-this');
+    await waitForText(page, '.history-screen .empty', 'Nothing matches “nothing-like-this”.');
+    await page.getByLabel('Search history').fill('');
+    await page.getByLabel('Show', { exact: true }).selectOption('failed');
+    await waitForCall(page, 'listHistory', [{ limit: 200, state: 'failed' }]);
+    await page.waitForFunction(() => [...document.querySelectorAll('li.history-entry')].map((e) => e.getAttribute('data-id')).join() === 'h2');
+
+    // clear, after a confirmation
+    await page.getByRole('button', { name: 'Clear history' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Yes, go ahead' }).click();
+    await waitForCall(page, 'clearHistory', []);
+    await page.getByLabel('Show', { exact: true }).selectOption('');
+    await waitForText(page, '.history-screen .empty', 'Nothing finished yet. Uploads you finish appear here, also after a restart.');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+function conflict(over: Partial<ConflictDto>): ConflictDto {
+  return {
+    id: 1,
+    pairId: 'p1',
+    relPath: 'Budget/2026.xlsx',
+    remoteUri: 'cloudreve://my/Documents/Budget/2026.xlsx',
+    conflictUri: 'cloudreve://my/Documents/Budget/2026 (conflict, laptop, 2026-11-25).xlsx',
+    reason: 'changed on both sides since the last sync',
+    createdAt: 1_764_000_000_000,
+    ...over,
+  };
+}
+
+test('conflicts: both URIs shown, a new one arrives with a badge in the sidebar, dismiss calls the contract', { skip }, async (t) => {
+  const { page, problems } = await openPage({ conflicts: [conflict({})] });
+  try {
+    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '1');
+    await emit(page, 'conflict-added', conflict({ id: 2, relPath: 'notes/todo.md', remoteUri: 'cloudreve://my/Documents/notes/todo.md', conflictUri: 'cloudreve://my/Documents/notes/todo (conflict).md', createdAt: 1_764_000_100_000 }));
+    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '2');
+    await page.getByRole('button', { name: /^Conflicts/ }).click();
+    await waitForText(page, 'li.conflict[data-id="1"] .conflict-theirs', 'cloudreve://my/Documents/Budget/2026.xlsx');
+    await waitForText(page, 'li.conflict[data-id="1"] .conflict-ours', 'cloudreve://my/Documents/Budget/2026 (conflict, laptop, 2026-11-25).xlsx');
+    assert.deepEqual(await page.locator('li.conflict').evaluateAll((l) => l.map((e) => e.getAttribute('data-id'))), ['2', '1']);
+    const shot = screenshotPath('conflicts.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+    await page.getByRole('button', { name: 'Dismiss the conflict of notes/todo.md' }).click();
+    await waitForCall(page, 'dismissConflict', [2]);
+    await page.locator('li.conflict[data-id="2"]').waitFor({ state: 'detached' });
+    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '1');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+function pairDto(over: Partial<PairDto>): PairDto {
+  return {
+    id: 'p1',
+    localPath: '/home/ann/Photos',
+    remoteUri: 'cloudreve://my/Photos/',
+    mode: 'backup',
+    ignore: [],
+    paused: false,
+    state: 'idle',
+    stateDetail: null,
+    lastScanAt: 1_764_000_000_000,
+    createdAt: 1,
+    ...over,
+  };
+}
+
+test('sync folders: add with both pickers and a mirror warning; pause; confirm held deletions with the count; remove after asking', { skip }, async (t) => {
+  const held = pairDto({ id: 'p2', localPath: '/home/ann/Work', remoteUri: 'cloudreve://my/Work/', mode: 'mirror', state: 'needs-confirmation', stateDetail: { code: 'mass-delete', message: 'held', pendingDeletes: 12 }, createdAt: 2 });
+  const { page, problems } = await openPage({ pairs: [pairDto({}), held] });
+  try {
+    await waitForText(page, '.nav-item[data-screen="pairs"] .nav-badge', '1');
+    await page.getByRole('button', { name: /^Sync folders/ }).click();
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-state', 'Up to date');
+    await waitForText(page, 'li.pair[data-id="p2"] .pair-detail', 'Delete 12 files on the server, as in the local folder?');
+    const shot = screenshotPath('pairs.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+
+    // confirm the held deletions: the button and the question carry the count
+    await page.getByRole('button', { name: 'Allow 12 deletions /home/ann/Work' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Allow 12 deletions' }).click();
+    await waitForCall(page, 'confirmDeletes', ['p2', 12]);
+
+    await page.getByRole('button', { name: 'Pause /home/ann/Photos' }).click();
+    await waitForCall(page, 'pausePair', ['p1']);
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-state', 'Paused');
+    await page.getByRole('button', { name: 'Sync now /home/ann/Work' }).click();
+    await waitForCall(page, 'syncNow', ['p2']);
+
+    // add: local folder from the engine's folder browser, remote from the server's, mirror with its warning
+    await page.getByRole('button', { name: 'Add a sync folder' }).click();
+    const form = page.locator('form.pair-form');
+    await form.getByRole('button', { name: 'Choose a local folder' }).click();
+    let dialog = page.locator('dialog.dialog');
+    await dialog.getByRole('button', { name: 'Open Documents' }).click();
+    await waitForText(page, 'dialog .browser-where', 'Current folder: /home/ann/Documents');
+    await dialog.getByRole('button', { name: 'Choose this folder' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await form.locator('[name=localPath]').inputValue(), '/home/ann/Documents');
+    await form.getByRole('button', { name: 'Choose a folder on the server' }).click();
+    dialog = page.locator('dialog.dialog');
+    await dialog.getByRole('button', { name: 'Open Backups' }).click();
+    await dialog.getByRole('button', { name: 'Open laptop' }).click();
+    await dialog.getByRole('button', { name: 'Choose this folder' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await form.locator('[name=remoteUri]').inputValue(), 'cloudreve://my/Backups/laptop/');
+    assert.equal(await form.locator('.warning').isVisible(), false);
+    await form.getByLabel('Mirror: the server follows the local folder, deletions too').check();
+    await waitForText(page, 'form.pair-form .warning', 'Mirror deletes files on the server when they are deleted here. Large deletions wait for your confirmation.');
+    await form.locator('[name=ignore]').fill('*.tmp\n\nnode_modules/\n');
+    await form.getByRole('button', { name: 'Add', exact: true }).click();
+    await waitForCall(page, 'addPair', [{ localPath: '/home/ann/Documents', remoteUri: 'cloudreve://my/Backups/laptop/', mode: 'mirror', ignore: ['*.tmp', 'node_modules/'] }]);
+    await waitForText(page, 'li.pair[data-id="p3"] .pair-state', 'Checking for changes');
+    assert.equal(await form.isVisible(), false);
+
+    // a pair-changed event redraws its card
+    await emit(page, 'pair-changed', { ...held, state: 'syncing', stateDetail: null });
+    await waitForText(page, 'li.pair[data-id="p2"] .pair-state', 'Syncing');
+    await page.locator('.nav-item[data-screen="pairs"] .nav-badge').waitFor({ state: 'hidden' });
+
+    // remove asks first; cancelling keeps the pair
+    await page.getByRole('button', { name: 'Remove /home/ann/Photos' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Remove /home/ann/Photos' }).click();
+    await waitForText(page, 'dialog .dialog-message', 'Stop syncing /home/ann/Photos with cloudreve://my/Photos/? No file is deleted on either side.');
+    await page.locator('dialog').getByRole('button', { name: 'Remove' }).click();
+    await waitForCall(page, 'removePair', ['p1']);
+    await page.locator('li.pair[data-id="p1"]').waitFor({ state: 'detached' });
+    assert.equal((await calls(page)).filter(([n]) => n === 'removePair').length, 1, 'the cancelled attempt called nothing');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('sync folders: empty state says what to do', { skip }, async () => {
+  const { page, problems } = await openPage({ failures: { listPairs: [{ code: 'unavailable', message: 'folder sync is not wired yet', retryable: false }] } });
+  try {
+    await page.getByRole('button', { name: /^Sync folders/ }).click();
+    await waitForText(page, '.pairs-screen .empty', 'No sync folders yet. Add one to keep a local folder backed up.');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- the destination picker and browser mode
+
+test('destination picker: a shell-menu request shows the last destination first; a new folder can be made and chosen', { skip }, async (t) => {
+  const { page, problems } = await openPage();
+  try {
+    await page.locator('.queue-screen').waitFor({ state: 'visible' });
+    await emit(page, 'destination-requested', { requestId: 'rq1', paths: ['/home/ann/a.txt', '/home/ann/b.txt'], lastDestinationUri: 'cloudreve://my/Backups/laptop/' });
+    const dialog = page.locator('dialog.dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await waitForText(page, 'dialog .picker-files', '2 items: a.txt, b.txt');
+    await waitForText(page, 'dialog .picker-last', 'cloudreve://my/Backups/laptop/');
+    const shot = screenshotPath('destination-picker.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+    await dialog.getByRole('button', { name: 'cloudreve://my/Backups/laptop/' }).click();
+    await waitForCall(page, 'resolveDestination', ['rq1', 'cloudreve://my/Backups/laptop/']);
+    await dialog.waitFor({ state: 'detached' });
+
+    // the next one: browse, make a folder, upload there
+    await emit(page, 'destination-requested', { requestId: 'rq2', paths: ['/home/ann/c.txt'], lastDestinationUri: null });
+    await dialog.waitFor({ state: 'visible' });
+    assert.equal(await page.locator('dialog .picker-last').count(), 0);
+    await dialog.getByRole('button', { name: 'New folder' }).click();
+    await dialog.getByLabel('Folder name').fill('Scans');
+    await dialog.getByLabel('Folder name').press('Enter');
+    await waitForCall(page, 'createRemoteFolder', ['cloudreve://my/', 'Scans']);
+    await dialog.getByRole('button', { name: 'Open Scans' }).click();
+    await waitForText(page, 'dialog .browser-where', 'Current folder: cloudreve://my/Scans/');
+    await dialog.getByRole('button', { name: 'Upload here' }).click();
+    await waitForCall(page, 'resolveDestination', ['rq2', 'cloudreve://my/Scans/']);
+
+    // Escape drops the request (the engine is told: null)
+    await emit(page, 'destination-requested', { requestId: 'rq3', paths: ['/home/ann/d.txt'], lastDestinationUri: null });
+    await dialog.waitFor({ state: 'visible' });
+    await page.keyboard.press('Escape');
+    await waitForCall(page, 'resolveDestination', ['rq3', null]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('browser mode (cloudreve-sync ui): "Upload files…" picks files on the engine machine, then where they go', { skip }, async () => {
+  const { page, problems } = await openPage({ mode: 'browser' });
+  try {
+    await page.getByRole('button', { name: 'Upload files…' }).click();
+    const dialog = page.locator('dialog.dialog');
+    await waitForText(page, 'dialog .dialog-title', 'Choose files on the machine running Cloudreve Sync');
+    assert.equal(await dialog.getByRole('button', { name: 'Next' }).isDisabled(), true);
+    await dialog.getByLabel('Select notes.txt').waitFor({ state: 'visible' });
+    assert.equal(await dialog.getByRole('button', { name: 'Open .config' }).count(), 0, 'dot-entries wait for "Show hidden"');
+    await dialog.getByLabel('Show hidden').check();
+    await dialog.getByRole('button', { name: 'Open .config' }).waitFor({ state: 'visible' });
+    await dialog.getByLabel('Select notes.txt').check();
+    await dialog.getByRole('button', { name: 'Open Documents' }).click();
+    await dialog.getByLabel('Select cv.pdf').check();
+    await waitForText(page, 'dialog .browser-count', '2 selected');
+    await dialog.getByRole('button', { name: 'Next' }).click();
+    await waitForText(page, 'dialog .dialog-title', 'Upload to…');
+    await dialog.getByRole('button', { name: 'cloudreve://my/Backups' }).click();
+    await waitForCall(page, 'enqueuePaths', [['/home/ann/notes.txt', '/home/ann/Documents/cv.pdf'], 'cloudreve://my/Backups']);
+    await waitForText(page, '.notice span', '2 items queued for cloudreve://my/Backups.');
+    // no launch-at-login or shell-menu switch in the browser
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.locator('form.settings-form').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('[name=launchAtLogin]').isVisible(), false);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- sign-in
+
+test('sign-in: distinct messages for a wrong password, a server that is not Cloudreve v4, and no answer', { skip }, async () => {
+  const { page, problems } = await openPage({
+    account: null,
+    failures: {
+      login: [
+        { code: 'invalid-password', message: 'login: Email or password is incorrect (code 40080)', retryable: false },
+        { code: 'not-cloudreve', message: 'ping: not a Cloudreve server', retryable: false },
+        { code: 'network', message: 'ping: cannot reach nas.local:5212: ECONNREFUSED', retryable: true },
+      ],
+    },
+  });
+  try {
+    const form = page.locator('form.login-form');
+    await form.getByLabel('Server').fill('http://nas.local:5212');
+    await form.getByLabel('Email').fill('ann@example.org');
+    await form.getByLabel('Password').fill('wrong');
+    const expected = [
+      'Wrong email or password.',
+      'This address does not answer like a Cloudreve v4 server. Check the address (it is the one you open Cloudreve with in a browser).',
+      'Cannot reach the server: ping: cannot reach nas.local:5212: ECONNREFUSED. Check the address and your connection.',
+    ];
+    for (const text of expected) {
+      await form.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await waitForText(page, '.form-error', text);
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('sign-in with browser: the authorization URL is offered as a link; the window signs in when the browser comes back', { skip }, async () => {
+  const { page, problems } = await openPage({ account: null });
+  try {
+    const form = page.locator('form.login-form');
+    await form.getByRole('button', { name: 'Sign in with browser' }).click();
+    await waitForText(page, '.form-error', 'Enter the server address first.');
+    await form.getByLabel('Server').fill('https://cloud.example.org');
+    await form.getByRole('button', { name: 'Sign in with browser' }).click();
+    await waitForCall(page, 'loginWithBrowser', ['https://cloud.example.org']);
+    const link = page.getByRole('link', { name: 'Open the sign-in page' });
+    await link.waitFor({ state: 'visible' });
+    assert.equal(await link.getAttribute('href'), 'https://cloud.example.org/session/authorize?client_id=cloudreve-sync');
+    await waitForText(page, '.browser-waiting', 'Continue in your browser: cloud.example.org');
+    await page.evaluate(() => (window as unknown as { __finishBrowserLogin(): void }).__finishBrowserLogin());
+    await page.locator('.queue-screen').waitFor({ state: 'visible' });
+    await waitForText(page, '.account', 'Sso · cloud.example.org');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+// ---------------------------------------------------------------- both languages
+
+test('简体中文: every screen in Chinese when the system language is Chinese (screenshots of each)', { skip }, async (t) => {
+  const { page, problems } = await openPage(
+    {
+      transfers: [
+        transfer({ id: 't1', name: '假期视频.mp4', bytesDone: 6 * MiB, speed: 1.5 * MiB, eta: 3 }),
+        transfer({ id: 't2', name: '报税表-2025.pdf', state: 'failed', size: 2.4 * MiB, bytesDone: 1 * MiB, error: { code: 'quota', message: '存储空间不足' }, createdAt: 1_700_000_000_001 }),
+        transfer({ id: 't3', name: 'IMG_2041.HEIC', state: 'queued', size: 3.1 * MiB, createdAt: 1_700_000_000_002 }),
+      ],
+      history: [historyEntry({ id: 'h1', name: '报告.pdf' })],
+      conflicts: [conflict({})],
+      pairs: [pairDto({}), pairDto({ id: 'p2', localPath: '/home/ann/Work', mode: 'mirror', state: 'needs-confirmation', stateDetail: { code: 'mass-delete', message: '', pendingDeletes: 12 }, createdAt: 2 })],
+    },
+    'zh-CN',
+  );
+  try {
+    await page.locator('li.transfer[data-id="t1"]').waitFor({ state: 'visible' });
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    await waitForText(page, 'li[data-id="t1"] .transfer-state', '上传中');
+    await waitForText(page, 'li[data-id="t1"] .transfer-eta', '剩余 3 秒');
+    await waitForText(page, 'li[data-id="t2"] .transfer-error', '存储空间不足');
+    await page.getByRole('button', { name: '重试 报税表-2025.pdf' }).waitFor({ state: 'visible' });
+    const screens: Array<[string, string, string]> = [
+      ['queue', '传输', '.queue-screen'],
+      ['history', '历史', 'li.history-entry'],
+      ['conflicts', '冲突', 'li.conflict'],
+      ['pairs', '同步文件夹', 'li.pair'],
+      ['settings', '设置', 'form.settings-form'],
+    ];
+    for (const [name, label, ready] of screens) {
+      await page.getByRole('button', { name: new RegExp(`^${label}`) }).click();
+      await page.locator(ready).first().waitFor({ state: 'visible' });
+      const shot = screenshotPath(`${name}-zh.png`);
+      await page.screenshot({ path: shot });
+      t.diagnostic(`screenshot: ${shot}`);
+    }
+    await waitForText(page, 'li.pair[data-id="p2"] .pair-state', '等待你的确认');
+    // no English left on the settings screen (apart from names and addresses)
+    const text = await page.locator('.settings-screen').innerText();
+    assert.doesNotMatch(text.replace(/Cloudreve Sync|Cloudreve|KB\/s|cloudreve:\/\/\S+|English|\.gitignore|0\.1\.0|cloudreve-sync ui/g, ''), /[A-Za-z]{4,}/);
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await page.getByRole('form', { name: '登录' }).waitFor({ state: 'visible' });
+    const shot = screenshotPath('login-zh.png');
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();

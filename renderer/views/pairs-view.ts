@@ -1,0 +1,221 @@
+/**
+ * Sync pairs: each pair's local folder → remote folder, mode, state (with why, and a confirm button showing the
+ * count when mirror deletions wait for the user), pause/resume, sync now, remove (after a confirmation); and the
+ * form that adds one (folder pickers on both sides, backup or mirror with a warning, ignore rules).
+ */
+import type { ErrorData, PairDto, SyncModeDto } from '../../main/ipc/contract.js';
+import { parseIgnoreRules, toPairVm } from '../state/pairs-store.js';
+import { confirmDialog } from './dialog.js';
+import { button, el, field, setText } from './element.js';
+import { pickDestination, pickLocalFolder, REMOTE_ROOT } from './pickers.js';
+import type { ViewContext } from './view-context.js';
+
+export interface PairsView {
+  readonly element: HTMLElement;
+  update(pairs: readonly PairDto[]): void;
+}
+
+export interface PairsSink {
+  changed(pair: PairDto): void;
+  removed(id: string): void;
+}
+
+export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
+  const { tr } = ctx;
+  const addButton = button(tr.t('pairs.add'), { class: 'btn-primary' });
+  const syncAll = button(tr.t('pairs.syncAll'));
+  const list = el('ul', { class: 'pair-list', attrs: { 'aria-label': tr.t('pairs.list') } });
+  const empty = el('p', { class: 'empty', text: tr.t('pairs.empty') });
+  const form = createPairForm(ctx, (p) => {
+    sink.changed(p);
+    formBox.hidden = true;
+    addButton.disabled = false;
+  });
+  const formBox = el('div', { class: 'panel pair-form-box', hidden: true }, [form.element]);
+  form.onCancel(() => {
+    formBox.hidden = true;
+    addButton.disabled = false;
+    addButton.focus();
+  });
+  const element = el('section', { class: 'screen pairs-screen', attrs: { 'data-screen': 'pairs' } }, [
+    el('div', { class: 'screen-toolbar' }, [el('h1', { class: 'screen-title', text: tr.t('pairs.title') }), syncAll, addButton]),
+    el('p', { class: 'lead', text: tr.t('pairs.lead') }),
+    formBox,
+    list,
+    empty,
+  ]);
+  let pairs: readonly PairDto[] = [];
+  let shown: readonly PairDto[] | null = null;
+
+  addButton.addEventListener('click', () => {
+    formBox.hidden = false;
+    addButton.disabled = true;
+    form.reset();
+  });
+  syncAll.addEventListener('click', () => void ctx.call('syncNow').then((r) => ctx.ok(r, 'pairAction')));
+
+  const pairAction = async (id: string, action: string): Promise<void> => {
+    const p = pairs.find((x) => x.id === id);
+    if (!p) return;
+    switch (action) {
+      case 'pause':
+      case 'resume': {
+        const v = ctx.check(await ctx.call(action === 'pause' ? 'pausePair' : 'resumePair', id), 'pairAction');
+        if (v) sink.changed(v);
+        return;
+      }
+      case 'sync':
+        ctx.ok(await ctx.call('syncNow', id), 'pairAction');
+        return;
+      case 'confirm': {
+        const count = p.stateDetail?.pendingDeletes ?? 0;
+        const yes = await confirmDialog(tr.t('confirm.title'), tr.plural('pairs.confirmDeletesAsk', count), tr.plural('pairs.confirmDeletes', count), tr.t('confirm.cancel'), true);
+        if (yes) ctx.ok(await ctx.call('confirmDeletes', id, count), 'pairAction');
+        return;
+      }
+      case 'remove': {
+        const yes = await confirmDialog(
+          tr.t('confirm.title'),
+          tr.t('pairs.removeConfirm', { local: p.localPath, remote: p.remoteUri }),
+          tr.t('pairs.remove'),
+          tr.t('confirm.cancel'),
+          true,
+        );
+        if (yes && ctx.ok(await ctx.call('removePair', id), 'pairAction')) sink.removed(id);
+        return;
+      }
+    }
+  };
+
+  list.addEventListener('click', (e) => {
+    const b = (e.target as Element | null)?.closest('button[data-action]');
+    const li = b?.closest('li[data-id]');
+    if (b && li) void pairAction(li.getAttribute('data-id') ?? '', b.getAttribute('data-action') ?? '');
+  });
+
+  function card(p: PairDto): HTMLElement {
+    const vm = toPairVm(p, tr);
+    const buttons: HTMLButtonElement[] = [];
+    const act = (action: string, text: string, cls = 'btn-small'): void => {
+      buttons.push(button(text, { class: cls, attrs: { 'data-action': action, 'aria-label': `${text} ${vm.localPath}` } }));
+    };
+    if (vm.pendingDeletes !== null) act('confirm', tr.plural('pairs.confirmDeletes', vm.pendingDeletes), 'btn-small btn-danger');
+    if (vm.paused) act('resume', tr.t('pairs.resume'));
+    else act('pause', tr.t('pairs.pause'));
+    act('sync', tr.t('pairs.syncNow'));
+    act('remove', tr.t('pairs.remove'), 'btn-small btn-quiet');
+    return el('li', { class: 'pair', attrs: { 'data-id': p.id, 'data-state': p.state, 'data-tone': vm.tone } }, [
+      el('div', { class: 'pair-main' }, [
+        el('div', { class: 'pair-paths' }, [
+          el('span', { class: 'pair-local', text: vm.localPath }),
+          el('span', { class: 'pair-arrow', text: '→', attrs: { 'aria-hidden': 'true' } }),
+          el('span', { class: 'pair-remote', text: vm.remoteUri }),
+        ]),
+        el('div', { class: 'pair-meta' }, [
+          el('span', { class: `badge${vm.mirror ? ' badge-warn' : ''}`, text: vm.modeLabel }),
+          el('span', { class: 'pair-state', text: vm.stateLabel }),
+          el('span', { class: 'pair-scan', text: vm.lastScan }),
+        ]),
+        ...(vm.detail ? [el('div', { class: 'pair-detail', text: vm.detail })] : []),
+      ]),
+      el('div', { class: 'pair-actions' }, buttons),
+    ]);
+  }
+
+  return {
+    element,
+    update(next) {
+      pairs = next;
+      if (next === shown) return;
+      shown = next;
+      // keep focus on the same button across a redraw (pair-changed arrives while the user works)
+      const focused = document.activeElement?.closest('li[data-id] button[data-action]');
+      const focusKey = focused ? [focused.closest('li')?.getAttribute('data-id'), focused.getAttribute('data-action')] : null;
+      list.replaceChildren(...next.map(card));
+      if (focusKey) (list.querySelector(`li[data-id="${CSS.escape(focusKey[0] ?? '')}"] button[data-action="${focusKey[1]}"]`) as HTMLElement | null)?.focus();
+      empty.hidden = next.length > 0;
+      syncAll.disabled = next.length === 0;
+    },
+  };
+}
+
+interface PairForm {
+  readonly element: HTMLFormElement;
+  reset(): void;
+  onCancel(fn: () => void): void;
+}
+
+function createPairForm(ctx: ViewContext, added: (p: PairDto) => void): PairForm {
+  const { tr } = ctx;
+  const local = el('input', { attrs: { name: 'localPath', required: '', spellcheck: 'false' } });
+  const pickLocal = button(tr.t('action.choose'), { attrs: { 'aria-label': tr.t('pairs.pickLocal') } });
+  const remote = el('input', { attrs: { name: 'remoteUri', required: '', pattern: 'cloudreve://\\S*', spellcheck: 'false' } });
+  const pickRemote = button(tr.t('action.choose'), { attrs: { 'aria-label': tr.t('pairs.pickRemote') } });
+  const modeRadio = (mode: SyncModeDto): HTMLLabelElement => {
+    const input = el('input', { attrs: { type: 'radio', name: 'mode', value: mode } });
+    return el('label', { class: 'field-check' }, [input, el('span', { text: tr.t(`pairs.mode.${mode}`) })]);
+  };
+  const backup = modeRadio('backup');
+  const mirror = modeRadio('mirror');
+  const warning = el('p', { class: 'warning', text: tr.t('pairs.mirrorWarning'), attrs: { role: 'note' }, hidden: true });
+  const ignore = el('textarea', { attrs: { name: 'ignore', rows: '3', spellcheck: 'false', placeholder: '*.tmp\nnode_modules/' } });
+  const message = el('p', { class: 'form-error', attrs: { role: 'alert' }, hidden: true });
+  const cancel = button(tr.t('pairs.cancel'), { class: 'btn-quiet' });
+  const submit = el('button', { class: 'btn btn-primary', text: tr.t('pairs.create'), attrs: { type: 'submit' } });
+  const element = el('form', { class: 'pair-form', attrs: { 'aria-label': tr.t('pairs.add') } }, [
+    el('h2', { text: tr.t('pairs.add') }),
+    field(tr.t('pairs.local'), el('div', { class: 'input-row' }, [local, pickLocal])),
+    field(tr.t('pairs.remote'), el('div', { class: 'input-row' }, [remote, pickRemote])),
+    el('fieldset', { class: 'field' }, [el('legend', { class: 'field-label', text: tr.t('pairs.mode') }), backup, mirror, warning]),
+    field(tr.t('pairs.ignore'), ignore, tr.t('pairs.ignoreHint')),
+    message,
+    el('div', { class: 'form-actions' }, [cancel, submit]),
+  ]);
+  const modeValue = (): SyncModeDto => ((element.querySelector('input[name=mode]:checked') as HTMLInputElement | null)?.value as SyncModeDto) ?? 'backup';
+  const showError = (e: ErrorData | string | null): void => {
+    setText(message, e === null ? '' : typeof e === 'string' ? e : e.message);
+    message.hidden = e === null;
+  };
+
+  element.addEventListener('change', () => {
+    warning.hidden = modeValue() !== 'mirror';
+  });
+  pickLocal.addEventListener('click', () => {
+    void pickLocalFolder(ctx).then((p) => {
+      if (p) local.value = p;
+    });
+  });
+  pickRemote.addEventListener('click', () => {
+    void pickDestination(ctx, { paths: [], lastDestinationUri: null, startUri: remote.value || REMOTE_ROOT, purpose: 'choose' }).then((u) => {
+      if (u) remote.value = u;
+    });
+  });
+  element.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!local.value.trim()) return showError(tr.t('pairs.needLocal'));
+    submit.disabled = true;
+    showError(null);
+    void ctx
+      .call('addPair', { localPath: local.value.trim(), remoteUri: remote.value.trim(), mode: modeValue(), ignore: parseIgnoreRules(ignore.value) })
+      .then((r) => {
+        if (r.ok) added(r.value);
+        else showError(r.error);
+      })
+      .finally(() => {
+        submit.disabled = false;
+      });
+  });
+
+  return {
+    element,
+    reset() {
+      element.reset();
+      (backup.querySelector('input') as HTMLInputElement).checked = true;
+      remote.value = REMOTE_ROOT;
+      warning.hidden = true;
+      showError(null);
+      local.focus();
+    },
+    onCancel: (fn) => cancel.addEventListener('click', fn),
+  };
+}

@@ -62,8 +62,6 @@ export class Transfers {
   private loginLost: UploadRow['error'] = null;
   /** shutdown() (logout) stopped the queue; the next login reopens it */
   private shutDown = false;
-  /** history entries written with a job's terminal state (same commit), announced once onState reports the state */
-  private readonly recorded = new Map<string, HistoryEntry>();
   /** what new uploads do when the target exists, unless enqueue() says otherwise; setIfExists() changes it live */
   private ifExists: IfExists;
 
@@ -296,7 +294,7 @@ export class Transfers {
       retry: this.config.retry,
       connectivity: this.connectivity,
       onState: this.onState,
-      recordFinished: (row) => void this.recorded.set(row.id, this.insertHistory(row)),
+      onFinish: this.onFinish,
       onProgress: (id, bytesDone) => {
         this.queue.noteProgress(id, bytesDone);
         this.progress.progressed(id, bytesDone);
@@ -305,10 +303,16 @@ export class Transfers {
     });
   }
 
-  /** The history entry of a terminal state: written by the job with the state, or now (a cancel by the queue, …). */
+  /** History rows written in the transaction of a transfer's end (upload-job onFinish), announced by onState. */
+  private readonly finishedHistory = new Map<string, HistoryEntry>();
+
+  private readonly onFinish = (row: UploadRow): void => {
+    this.finishedHistory.set(row.id, this.insertHistory(row));
+  };
+
   private recordHistory(row: UploadRow): void {
-    const entry = this.recorded.get(row.id) ?? this.insertHistory(row);
-    this.recorded.delete(row.id);
+    const entry = this.finishedHistory.get(row.id) ?? this.insertHistory(row);
+    this.finishedHistory.delete(row.id);
     this.events.emit('history-added', entry);
   }
 

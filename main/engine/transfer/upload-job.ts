@@ -34,7 +34,7 @@ import type { Connectivity } from '../connectivity.js';
 import { EngineError, classify, errorRecord, isAbort } from '../errors.js';
 import { SMALL_RANGE, changeGuard, fingerprintOrNull, readRange, readRangeChecked, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
-import { TERMINAL_STATES, type TransferState } from '../types.js';
+import type { TransferState } from '../types.js';
 import { planParts, schedule, type Part } from './chunk-plan.js';
 import { checkName, checkPolicy, numberedName } from './preflight.js';
 import { RetryBudget, sleep, type RetryPolicy } from './retry.js';
@@ -60,11 +60,8 @@ export interface JobDeps {
   sessionMarginMs?: number;
   now?: () => number;
   onState(row: UploadRow, from: TransferState): void;
-  /**
-   * Called inside the transaction that records a terminal state (done, skipped, failed, cancelled), before onState:
-   * whatever it writes (the history entry) commits with the state, in the same single commit.
-   */
-  recordFinished?(row: UploadRow): void;
+  /** Called inside the transaction that records a transfer's end, so what it writes (the history) shares that commit. */
+  onFinish?(row: UploadRow): void;
   onProgress(id: string, bytesDone: number): void;
   log?(level: 'debug' | 'info' | 'warn', message: string): void;
 }
@@ -550,7 +547,7 @@ export class UploadJob {
     journal.transaction(() => {
       if (dropSession && this.row.session) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
       journal.uploads.update(this.row.id, { error, bytesDone, state });
-      if (from !== state && TERMINAL_STATES.has(state)) this.deps.recordFinished?.(next);
+      if (from !== state) this.deps.onFinish?.(next);
     });
     this.unsavedState = null;
     this.row = next;

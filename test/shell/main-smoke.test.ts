@@ -91,6 +91,7 @@ test('shell entry: lock, IPC for every method, secure window, tray, close-to-tra
       '---',
       'Quit Cloudreve Sync',
     ]);
+    assert.deepEqual(r.trayMenuZh, ['未登录 (disabled)', '---', '打开 Cloudreve Sync', '全部暂停 (disabled)', '暂停 1 小时 (disabled)', '全部继续 (disabled)', '立即同步 (disabled)', '---', '退出 Cloudreve Sync']);
     // launch at login (default on): Linux gets an XDG autostart entry that starts the app hidden in the tray
     if (process.platform === 'linux') {
       const entry = readFileSync(join(home, 'xdg-config', 'autostart', 'cloudreve-sync.desktop'), 'utf8');

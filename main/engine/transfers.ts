@@ -294,6 +294,7 @@ export class Transfers {
       retry: this.config.retry,
       connectivity: this.connectivity,
       onState: this.onState,
+      onFinish: this.onFinish,
       onProgress: (id, bytesDone) => {
         this.queue.noteProgress(id, bytesDone);
         this.progress.progressed(id, bytesDone);
@@ -302,8 +303,21 @@ export class Transfers {
     });
   }
 
+  /** History rows written in the transaction of a transfer's end (upload-job onFinish), announced by onState. */
+  private readonly finishedHistory = new Map<string, HistoryEntry>();
+
+  private readonly onFinish = (row: UploadRow): void => {
+    this.finishedHistory.set(row.id, this.insertHistory(row));
+  };
+
   private recordHistory(row: UploadRow): void {
-    const entry = this.journal.history.insert({
+    const entry = this.finishedHistory.get(row.id) ?? this.insertHistory(row);
+    this.finishedHistory.delete(row.id);
+    this.events.emit('history-added', entry);
+  }
+
+  private insertHistory(row: UploadRow): HistoryEntry {
+    return this.journal.history.insert({
       account: row.account,
       transferId: row.id,
       name: displayName(row.localPath),
@@ -314,7 +328,6 @@ export class Transfers {
       error: row.error ? { code: row.error.code, message: row.error.message } : null,
       pairId: row.pairId ?? null,
     });
-    this.events.emit('history-added', entry);
   }
 
   private readonly onState = (changed: UploadRow, from: TransferState): void => {

@@ -60,6 +60,8 @@ export interface JobDeps {
   sessionMarginMs?: number;
   now?: () => number;
   onState(row: UploadRow, from: TransferState): void;
+  /** Called inside the transaction that records a transfer's end, so what it writes (the history) shares that commit. */
+  onFinish?(row: UploadRow): void;
   onProgress(id: string, bytesDone: number): void;
   log?(level: 'debug' | 'info' | 'warn', message: string): void;
 }
@@ -540,13 +542,15 @@ export class UploadJob {
     const dropSession = state === 'done' || state === 'skipped' || state === 'cancelled';
     const bytesDone = state === 'done' ? this.row.size : this.row.bytesDone;
     const { journal } = this.deps;
+    const from = this.row.state as TransferState;
+    const next: UploadRow = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
     journal.transaction(() => {
       if (dropSession && this.row.session) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
       journal.uploads.update(this.row.id, { error, bytesDone, state });
+      if (from !== state) this.deps.onFinish?.(next);
     });
     this.unsavedState = null;
-    const from = this.row.state as TransferState;
-    this.row = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
+    this.row = next;
     if (from !== state) this.deps.onState(this.row, from);
   }
 

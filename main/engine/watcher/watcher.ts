@@ -259,15 +259,46 @@ class RecursiveWatch extends TreeWatchBase {
 /** Linux statfs magic numbers of network file systems (NFS, SMB/CIFS, SMB2, AFS, Coda, NCP, 9p). */
 const NETWORK_FS = new Set([0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x5346414f, 0x73757245, 0x564c, 0x01021997]);
 
+/** macOS file-system type names (as `mount` prints them) of network shares. */
+const MAC_NETWORK_FS = new Set(['smbfs', 'nfs', 'afpfs', 'webdav', 'cifs', 'ftp']);
+
 /**
- * Whether `path` is on a network share, where change events do not arrive. Linux: by file-system type; other
- * systems: not detected yet (there, the hourly full scan is the safety net).
+ * PURE: the file-system type of the mount holding `path`, from macOS `mount` output
+ * (`//user@nas/share on /Volumes/share (smbfs, nodev, nosuid, mounted by me)`), or null.
+ */
+export function macMountType(mountOutput: string, path: string): string | null {
+  let best: { point: string; type: string } | null = null;
+  for (const line of mountOutput.split('\n')) {
+    const m = / on (.+) \(([^,)]+)/.exec(line);
+    if (!m) continue;
+    const point = m[1];
+    const inside = path === point || path.startsWith(point.endsWith('/') ? point : `${point}/`);
+    if (inside && (!best || point.length > best.point.length)) best = { point, type: m[2].trim() };
+  }
+  return best?.type ?? null;
+}
+
+/** PURE: a Windows UNC path (\\server\share\…) is on a network share; \\?\C:\… and \\.\… are local device paths. */
+export function isUncPath(path: string): boolean {
+  return /^\\\\(?![?.]\\)[^\\]+\\[^\\]+/.test(path) || /^\\\\\?\\UNC\\/i.test(path);
+}
+
+/**
+ * Whether `path` is on a network share, where change events do not arrive. Linux: by file-system type (statfs);
+ * macOS: by the type `mount` reports for the mount holding it (smbfs, nfs, afpfs, webdav); Windows: UNC paths
+ * (a mapped drive letter is not detected: there the hourly full scan is the safety net).
  */
 export async function isNetworkFolder(path: string): Promise<boolean> {
-  if (process.platform !== 'linux') return false;
   try {
-    const st = await statfs(path);
-    return NETWORK_FS.has(Number(st.type));
+    if (process.platform === 'linux') return NETWORK_FS.has(Number((await statfs(path)).type));
+    if (process.platform === 'win32') return isUncPath(path);
+    if (process.platform === 'darwin') {
+      const { execFile } = await import('node:child_process');
+      const out = await new Promise<string>((resolve) => execFile('/sbin/mount', { timeout: 5000 }, (err, stdout) => resolve(err ? '' : stdout)));
+      const type = macMountType(out, path);
+      return type !== null && MAC_NETWORK_FS.has(type);
+    }
+    return false;
   } catch {
     return false;
   }

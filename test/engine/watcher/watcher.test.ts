@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { createEngine } from '../../../main/engine/index.js';
 import { IgnoreRules } from '../../../main/engine/sync/ignore-rules.js';
-import { watchFolder } from '../../../main/engine/watcher/watcher.js';
+import { isUncPath, macMountType, watchFolder } from '../../../main/engine/watcher/watcher.js';
 import { startEmulator } from '../../emulator/index.js';
 import { tmpDir } from '../../helpers/tmp-tree.js';
 
@@ -147,3 +147,24 @@ for (const strategy of ['per-folder', 'recursive'] as const) {
     }
   });
 }
+
+test('network shares: macOS mount types and Windows UNC paths are recognised', () => {
+  const mount = [
+    '/dev/disk3s1s1 on / (apfs, sealed, local, read-only, journaled)',
+    '/dev/disk3s5 on /System/Volumes/Data (apfs, local, journaled, nobrowse)',
+    '//me@nas._smb._tcp.local/Photos on /Volumes/Photos (smbfs, nodev, nosuid, mounted by me)',
+    'nas:/export/backup on /Volumes/backup (nfs, nodev, nosuid, mounted by me)',
+    '/dev/disk4s1 on /Volumes/Photos Archive (exfat, local, nodev, nosuid)',
+  ].join('\n');
+  assert.equal(macMountType(mount, '/Volumes/Photos/2024'), 'smbfs');
+  assert.equal(macMountType(mount, '/Volumes/Photos'), 'smbfs');
+  assert.equal(macMountType(mount, '/Volumes/Photos Archive/x'), 'exfat', 'a longer mount point with the same prefix wins');
+  assert.equal(macMountType(mount, '/Volumes/backup/a'), 'nfs');
+  assert.equal(macMountType(mount, '/Users/me/Documents'), 'apfs');
+  assert.equal(macMountType('', '/x'), null);
+  assert.equal(isUncPath('\\\\nas\\share\\docs'), true);
+  assert.equal(isUncPath('\\\\?\\UNC\\nas\\share'), true);
+  assert.equal(isUncPath('\\\\?\\C:\\Users\\me'), false);
+  assert.equal(isUncPath('\\\\.\\pipe\\x'), false);
+  assert.equal(isUncPath('C:\\Users\\me'), false);
+});

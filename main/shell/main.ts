@@ -30,7 +30,8 @@ import {
   removeIntegration,
 } from './shell-integration.js';
 import { ShellTray, trayIconPath, trayStatusFrom, type TrayAction } from './tray.js';
-import { createMainWindow, openExternalLink, RENDERER_URL, showWindow, TRAY_NOTICE } from './window.js';
+import { createMainWindow, openExternalLink, RENDERER_URL, showWindow } from './window.js';
+import { SHELL_TEXT, shellLanguage, type ShellText } from './shell-text.js';
 
 const appRoot = app.getAppPath();
 /** In development (`electron .`) argv[1] is the app folder; never mistake it for an upload path. */
@@ -103,6 +104,8 @@ async function run(): Promise<void> {
   const settings = SettingsFile.open(home, (next, prev) => applySettings(next, prev));
   const appState = new AppStateFile(home);
   const initial = settings.get();
+  /** the words of the tray, notifications and dialogs: the language setting, 'system' = the OS locale */
+  const text = (): ShellText => SHELL_TEXT[shellLanguage(settings.get().language, app.getLocale())];
   const config: EngineConfig = {
     home,
     maxActiveFiles: initial.maxActiveFiles,
@@ -113,7 +116,7 @@ async function run(): Promise<void> {
     timeouts: settings.timeouts(),
     autoResume: true,
     // the tokens are sealed with the OS keychain (secrets.ts); where there is none, the user is asked first
-    credentialCodec: createSafeStorageCodec({ safeStorage, platform: process.platform, askPlainStorage }),
+    credentialCodec: createSafeStorageCodec({ safeStorage, platform: process.platform, askPlainStorage: (why) => askPlainStorage(why, text()), text }),
   };
   const started = await createEngine(config);
   engine = started;
@@ -125,7 +128,7 @@ async function run(): Promise<void> {
     if (contents && !contents.isDestroyed()) contents.send(eventChannel(name), payload);
   };
 
-  const notices = new NotificationQueue({ show: createNotifier({ Notification }, appIconPath(), runNotificationCommand) });
+  const notices = new NotificationQueue({ show: createNotifier({ Notification }, appIconPath(), runNotificationCommand), text });
   const uploads = new UploadRequests({
     engine: started,
     settings: () => settings.get(),
@@ -138,7 +141,7 @@ async function run(): Promise<void> {
     onFinished: (summary) => notices.push(summary),
     onError: (message) => {
       console.error(`[shell] could not queue a shell-menu upload: ${redact(message)}`);
-      dialog.showErrorBox('Cloudreve Sync could not queue the upload', redact(message));
+      dialog.showErrorBox(text().queueFailed, redact(message));
     },
   });
 
@@ -185,6 +188,8 @@ async function run(): Promise<void> {
         pairs: started.sync.listPairs().map((p) => ({ id: p.id, localPath: p.localPath, state: p.state, paused: p.paused })),
         pausedUntil,
       }),
+      Date.now(),
+      text(),
     );
   }, 1000);
   refreshTray();
@@ -218,7 +223,7 @@ async function run(): Promise<void> {
         win.hide();
         if (!appState.get().trayNoticeShown) {
           saveAppState({ trayNoticeShown: true });
-          if (Notification.isSupported()) new Notification({ title: TRAY_NOTICE.title, body: TRAY_NOTICE.body, icon: appIconPath() }).show();
+          if (Notification.isSupported()) new Notification({ title: text().trayNoticeTitle, body: text().trayNoticeBody, icon: appIconPath() }).show();
         }
       });
       return;
@@ -268,9 +273,9 @@ async function run(): Promise<void> {
       .createShareLink(command.uri)
       .then((link) => {
         clipboard.writeText(link);
-        if (Notification.isSupported()) new Notification({ title: 'Share link copied', body: link, icon: appIconPath() }).show();
+        if (Notification.isSupported()) new Notification({ title: text().shareLinkCopied, body: link, icon: appIconPath() }).show();
       })
-      .catch((err: unknown) => dialog.showErrorBox('Cloudreve Sync could not create a share link', describe(err)));
+      .catch((err: unknown) => dialog.showErrorBox(text().shareLinkFailed, describe(err)));
   }
 
   function queueUpload(request: UploadRequest): void {
@@ -299,14 +304,15 @@ async function run(): Promise<void> {
     if (engine) applyToEngine(engine, next, prev);
     if (next.shellIntegration !== prev.shellIntegration) await syncShellIntegration(next.shellIntegration);
     if (next.launchAtLogin !== prev.launchAtLogin) await syncLaunchAtLogin(next.launchAtLogin);
+    if (next.language !== prev.language) refreshTray();
   }
 }
 
 const PAUSE_HOUR_MS = 60 * 60_000;
 
 /** Asked once per run when the OS has no secure storage (secrets.ts). */
-async function askPlainStorage(why: string): Promise<boolean> {
-  const q = plainStorageQuestion(why);
+async function askPlainStorage(why: string, text: ShellText): Promise<boolean> {
+  const q = plainStorageQuestion(why, text);
   const { response } = await dialog.showMessageBox({ type: 'warning', message: q.message, detail: q.detail, buttons: q.buttons, defaultId: 0, cancelId: 0, noLink: true });
   return response === 1;
 }

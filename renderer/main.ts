@@ -8,6 +8,7 @@
 import type { AccountDto, AppInfoDto, ConflictDto, ConnectivityDto, EventMap, LanguageDto, PairDto, Result, SettingsDto, ThemeDto } from '../main/ipc/contract.js';
 import { call, hasBridge, on, pathForFile } from './api.js';
 import { createTranslator, resolveLocale, type Translator } from './i18n/translator.js';
+import { displayUri } from './state/display-names.js';
 import { addConflict, dismissConflict, removePair, upsertPair } from './state/pairs-store.js';
 import { connectivityNotice, TransfersStore, type RowAction } from './state/transfers-store.js';
 import { createAppView, type AppView, type Screen } from './views/app-view.js';
@@ -142,7 +143,7 @@ function start(root: HTMLElement): void {
   /** `say`: confirm with a notice (after a picker; a drop shows its rows at once and needs none) */
   async function enqueue(paths: string[], target: string, say: boolean): Promise<void> {
     const r = await call('enqueuePaths', paths, target);
-    if (r.ok && say) notify(tr.plural('drop.queued', paths.length, { target }));
+    if (r.ok && say) notify(tr.plural('drop.queued', paths.length, { target: displayUri(target) }));
     else report(r, 'addFiles');
   }
 
@@ -181,6 +182,7 @@ function start(root: HTMLElement): void {
       language = s.language;
       const next = resolveLocale(s.language, navigator.language);
       if (next !== tr.locale || !view) {
+        if (view) notify(''); // a notice in the old language would stay behind
         tr = createTranslator(next);
         build();
       }

@@ -153,12 +153,15 @@ export class TransfersStore {
     return this.ids().map((id) => this.byId.get(id)!);
   }
 
+  /**
+   * Takes the DTO as its own and updates it in place from then on: every DTO arrives freshly deserialized (IPC's
+   * structured clone, the HTTP bridge's JSON), so nobody else holds it; copying 10,000 of them would only cost.
+   */
   private put(t: TransferDto): void {
-    const copy = { ...t }; // ours to update in place
     const prev = this.byId.get(t.id);
     if (prev) this.count(prev.state, -1);
     if (!prev || prev.priority !== t.priority) this.orderDirty = true;
-    this.byId.set(t.id, copy);
+    this.byId.set(t.id, t);
     this.count(t.state, 1);
     this.maxPriority = Math.max(this.maxPriority, t.priority);
   }

@@ -5,4 +5,6 @@
   DeleteRegKey HKCU "Software\Classes\*\shell\CloudreveSync"
   DeleteRegKey HKCU "Software\Classes\Directory\shell\CloudreveSync"
   DeleteRegKey HKCU "Software\Classes\Directory\Background\shell\CloudreveSync"
+  ; launch at login (main/shell/launch-at-login.ts registers it under this name)
+  DeleteRegValue HKCU "Software\Microsoft\Windows\CurrentVersion\Run" "Cloudreve Sync"
 !macroend

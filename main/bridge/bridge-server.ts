@@ -63,6 +63,12 @@ export interface BridgeServerOptions {
   /** SSE heartbeat, so proxies and the browser keep the stream (default 15 s) */
   heartbeatMs?: number;
   onInternalError?: (what: string, err: unknown) => void;
+  /**
+   * Serve the contract on a Unix socket / Windows named pipe instead of TCP: the control socket of a running engine
+   * (control-socket.ts). Only /api/*; no Host, Origin, password or token checks: the socket's owner-only permissions
+   * are the check (nothing in a browser can reach a socket file).
+   */
+  socketPath?: string;
 }
 
 export interface BridgeServer {
@@ -100,7 +106,8 @@ export function allowedHosts(listenHost: string, port: number): Set<string> {
 
 export async function startBridgeServer(opts: BridgeServerOptions): Promise<BridgeServer> {
   const host = opts.host ?? '127.0.0.1';
-  const remote = !isLoopbackAddress(host);
+  const viaSocket = opts.socketPath !== undefined;
+  const remote = !viaSocket && !isLoopbackAddress(host);
   if (remote && !opts.password) {
     throw new BridgeConfigError(`listening on ${host} (not loopback) needs --password: anyone who can reach the port could otherwise drive your uploads`);
   }
@@ -142,15 +149,17 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const hostHeader = (req.headers.host ?? '').toLowerCase();
-    if (!hosts.has(hostHeader)) return refuse(res, 421, 'Unknown Host: open the address cloudreve-sync ui printed');
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${hostHeader}`) return refuse(res, 403, 'Cross-origin requests are refused');
-    if (req.headers['sec-fetch-site'] === 'cross-site') return refuse(res, 403, 'Cross-site requests are refused');
-    if (!passwordOk(req)) return refuse(res, 401, 'Password required', { 'WWW-Authenticate': 'Basic realm="cloudreve-sync ui", charset="UTF-8"' });
-    const url = new URL(req.url ?? '/', `http://${hostHeader}`);
+    if (!viaSocket) {
+      if (!hosts.has(hostHeader)) return refuse(res, 421, 'Unknown Host: open the address cloudreve-sync ui printed');
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${hostHeader}`) return refuse(res, 403, 'Cross-origin requests are refused');
+      if (req.headers['sec-fetch-site'] === 'cross-site') return refuse(res, 403, 'Cross-site requests are refused');
+      if (!passwordOk(req)) return refuse(res, 401, 'Password required', { 'WWW-Authenticate': 'Basic realm="cloudreve-sync ui", charset="UTF-8"' });
+    }
+    const url = new URL(req.url ?? '/', 'http://control');
 
     if (url.pathname.startsWith('/api/')) {
-      if (!tokenOk(req, url, url.pathname === '/api/events')) return refuse(res, 401, 'Missing or wrong token');
+      if (!viaSocket && !tokenOk(req, url, url.pathname === '/api/events')) return refuse(res, 401, 'Missing or wrong token');
       if (url.pathname === '/api/events') {
         if (req.method !== 'GET') return refuse(res, 405, 'Method not allowed', { Allow: 'GET' });
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
@@ -184,7 +193,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
       return;
     }
 
-    const asset = STATIC[url.pathname];
+    const asset = viaSocket ? undefined : STATIC[url.pathname];
     if (!asset) return refuse(res, 404, 'Not found');
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method not allowed', { Allow: 'GET, HEAD' });
     let data: Buffer;
@@ -220,14 +229,17 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new BridgeConfigError(`port ${opts.port} is in use (choose another with --port, or 0 for any)`) : err),
     );
-    server.listen(opts.port ?? 0, host, () => resolve());
+    if (opts.socketPath !== undefined) server.listen(opts.socketPath, () => resolve());
+    else server.listen(opts.port ?? 0, host, () => resolve());
   });
-  port = (server.address() as AddressInfo).port;
-  hosts = allowedHosts(host, port);
+  if (!viaSocket) {
+    port = (server.address() as AddressInfo).port;
+    hosts = allowedHosts(host, port);
+  }
   const shown = remote ? (host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host) : '127.0.0.1';
 
   return {
-    url: `http://${shown}:${port}/#token=${token}`,
+    url: viaSocket ? `unix:${opts.socketPath}` : `http://${shown}:${port}/#token=${token}`,
     port,
     token,
     async close() {

@@ -3,6 +3,7 @@
  * The HTTP client (got) and the settings store (conf) are imported when a command runs, not when the CLI
  * starts: `--help`, `--version` and usage errors never load them (see account()).
  */
+import { spawn } from 'node:child_process';
 import type { ReadStream } from 'node:tty';
 import type { Readable } from 'node:stream';
 import type { FileResponse } from '../engine/api/types.js';
@@ -96,20 +97,24 @@ async function readPassword(ctx: CliContext, args: ParsedArgs): Promise<string> 
 }
 
 const login: CommandSpec = {
-  summary: 'sign in to a Cloudreve v4 server and remember the login',
-  usage: 'login --server URL --email EMAIL [--password-stdin] [--otp CODE]',
+  summary: 'sign in to a Cloudreve v4 server (password, or --browser) and remember the login',
+  usage: 'login --server URL (--email EMAIL [--password-stdin] [--otp CODE] | --browser [--client-id ID] [--port N])',
   flags: {
     server: { type: 'string', value: 'URL', help: 'the Cloudreve site, e.g. https://cloud.example.com' },
     email: { type: 'string', value: 'EMAIL', help: 'the account\'s email address' },
     'password-stdin': { type: 'boolean', help: 'read the password from standard input (else $CLOUDREVE_PASSWORD, else a prompt)' },
     otp: { type: 'string', value: 'CODE', help: 'the two-factor code, when the account has two-factor sign-in' },
+    browser: { type: 'boolean', help: 'sign in through the browser (OAuth; Cloudreve 4.12+; for passkey or external logins)' },
+    'client-id': { type: 'string', value: 'ID', help: 'with --browser: the OAuth app id the admin registered (else the oauth.clientId setting)' },
+    port: { type: 'string', value: 'N', help: 'with --browser: the loopback port of the registered redirect URI (else oauth.redirectPort, 47821)' },
   },
   async run(ctx, args) {
     noPositionals(args);
     const serverFlag = str(args, 'server');
     const email = str(args, 'email');
     if (!serverFlag) throw new UsageError('--server URL is required');
-    if (!email) throw new UsageError('--email EMAIL is required');
+    if (args.flags.browser === true) return loginWithBrowser(ctx, args, serverFlag);
+    if (!email) throw new UsageError('--email EMAIL is required (or sign in with --browser)');
     const { CloudreveClient, normalizeBaseUrl, openConfig, saveAccount } = await account();
     let server: string;
     try {
@@ -151,6 +156,70 @@ const login: CommandSpec = {
     }
   },
 };
+
+/**
+ * `login --browser`: prints the URL (and opens it when a desktop is there), waits for the browser to come back to the
+ * loopback listener, stores the account like a password login. The app's secret comes from the `oauth.clientSecret`
+ * setting or $CLOUDREVE_OAUTH_CLIENT_SECRET (never a flag: flags show in the process list).
+ */
+async function loginWithBrowser(ctx: CliContext, args: ParsedArgs, serverFlag: string): Promise<number> {
+  if (str(args, 'email') !== undefined || args.flags['password-stdin'] === true || str(args, 'otp') !== undefined) {
+    throw new UsageError('--browser signs in on the site itself: leave out --email, --password-stdin and --otp');
+  }
+  const portFlag = str(args, 'port');
+  if (portFlag !== undefined && !/^\d{1,5}$/.test(portFlag)) throw new UsageError(`--port must be a port number, not ${portFlag}`);
+  const [{ normalizeBaseUrl, openConfig, saveAccount }, oauth] = await Promise.all([account(), import('../engine/api/oauth.js')]);
+  let server: string;
+  try {
+    server = normalizeBaseUrl(serverFlag);
+  } catch (err) {
+    throw new UsageError(`--server: ${(err as Error).message}`);
+  }
+  const settings = openConfig(ctx.home);
+  const stored = settings.get('oauth');
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const r = await oauth.loginWithBrowser({
+      server,
+      installationId: settings.get('clientId'),
+      clientId: str(args, 'client-id') ?? stored.clientId,
+      clientSecret: ctx.env.CLOUDREVE_OAUTH_CLIENT_SECRET || stored.clientSecret,
+      redirectPort: portFlag !== undefined ? Number(portFlag) : stored.redirectPort,
+      timeouts: settings.get('timeouts'),
+      signal: abort.signal,
+      onUrl: (url) => {
+        ctx.stdout.write(`Open this address in a browser to sign in to ${server}:\n${url}\n`);
+        if (openInBrowser(url, ctx.env)) ctx.stdout.write('(opened in your browser)\n');
+        ctx.stdout.write('Waiting for the browser to come back (5 minutes; Ctrl-C cancels)…\n');
+      },
+    });
+    const email = r.user.email ?? '';
+    saveAccount(ctx.home, { server: r.server, email, userId: r.user.id, nickname: r.user.nickname, serverVersion: r.version, tokens: r.token });
+    ctx.stdout.write(`Logged in to ${r.server} (Cloudreve ${r.version}) as ${email || r.user.id}${r.user.nickname ? ` (${r.user.nickname})` : ''} through the browser\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** Opens `url` with the desktop's opener when there is a desktop; false when there is none (or it failed to start). */
+function openInBrowser(url: string, env: NodeJS.ProcessEnv): boolean {
+  const platform = process.platform;
+  if (env.CLOUDREVE_SYNC_NO_BROWSER) return false;
+  if (platform !== 'darwin' && platform !== 'win32' && !env.DISPLAY && !env.WAYLAND_DISPLAY) return false;
+  const [cmd, argv] =
+    platform === 'darwin' ? ['open', [url]] : platform === 'win32' ? ['cmd', ['/c', 'start', '""', url.replace(/&/g, '^&')]] : ['xdg-open', [url]];
+  try {
+    const child = spawn(cmd, argv, { stdio: 'ignore', detached: true, windowsHide: true });
+    child.on('error', () => {});
+    child.unref();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const logout: CommandSpec = {
   summary: 'sign out (revokes the login on the server when it is reachable) and forget it',

@@ -9,11 +9,16 @@
  * Exit codes: 0 in sync, 1 some paths could not be synced or deletions are held back for confirmation,
  * 2 usage, 3/4 fatal (thrown to main/cli.ts), 130 interrupted.
  */
+import { resolve } from 'node:path';
 import type { Engine, PassReport, SyncPair } from '../engine/index.js';
+import { toUri } from '../engine/api/uri.js';
 import { EngineError } from '../engine/errors.js';
 import type { SyncMode } from '../engine/types.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
-import { engineConfig } from './transfer-commands.js';
+import type { ControlClient } from '../bridge/control-socket.js';
+import { engineConfig, engineOr } from './transfer-commands.js';
+
+const remoteCommands = () => import('./remote-commands.js');
 
 function mode(args: ParsedArgs): SyncMode | undefined {
   const m = args.flags.mode;
@@ -27,14 +32,30 @@ function patterns(args: ParsedArgs): string[] {
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
 
-/** Resolves when the user interrupts (Ctrl-C or SIGTERM). */
+/**
+ * Resolves when the user interrupts (Ctrl-C or SIGTERM). Further signals are swallowed until dispose() and for 2 s
+ * after it: `conf` (through atomically → when-exit) re-raises the signal it saw, which would otherwise kill the
+ * process in the middle of its clean shutdown. A signal after that (a second Ctrl-C later on) ends the process.
+ */
 export function interrupted(): { promise: Promise<void>; dispose(): void } {
   let done!: () => void;
+  let fired = false;
   const promise = new Promise<void>((r) => (done = r));
-  const on = () => done();
-  process.once('SIGINT', on);
-  process.once('SIGTERM', on);
-  return { promise, dispose: () => (process.off('SIGINT', on), process.off('SIGTERM', on)) };
+  const on = () => {
+    if (fired) return;
+    fired = true;
+    done();
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  const off = () => (process.off('SIGINT', on), process.off('SIGTERM', on));
+  return {
+    promise,
+    dispose: () => {
+      if (fired) setTimeout(off, 2000).unref();
+      else off();
+    },
+  };
 }
 
 function printReport(ctx: CliContext, r: PassReport, json: boolean): number {
@@ -54,10 +75,22 @@ function printReport(ctx: CliContext, r: PassReport, json: boolean): number {
   return r.problems.length > 0 || r.blocked ? 1 : 0;
 }
 
-/** Runs `fn` with an engine on the command's home (autoResume: continue interrupted transfers, as `run` and `ui` do). */
-export async function withEngine<T>(ctx: CliContext, args: ParsedArgs, fn: (engine: Engine) => Promise<T>, autoResume = false): Promise<T> {
+/**
+ * Runs `fn` with an engine on the command's home (autoResume: continue interrupted transfers, as `run` and `ui` do);
+ * when another process runs the engine there, `remote` through its control socket instead (see engineOr).
+ */
+export async function withEngine(
+  ctx: CliContext,
+  args: ParsedArgs,
+  fn: (engine: Engine) => Promise<number>,
+  autoResume = false,
+  remote?: (control: ControlClient) => Promise<number>,
+): Promise<number> {
   const { createEngine } = await import('../engine/index.js'); // loaded on first use, like the transfer commands
-  const engine = await createEngine({ ...(await engineConfig(ctx, args)), autoResume });
+  const config = { ...(await engineConfig(ctx, args)), autoResume };
+  const opened = await engineOr(ctx, () => createEngine(config), remote);
+  if (typeof opened === 'number') return opened;
+  const engine = opened;
   try {
     return await fn(engine);
   } finally {
@@ -74,7 +107,7 @@ function findPair(engine: Engine, id: string | undefined): SyncPair {
   return matches[0];
 }
 
-function describePair(p: SyncPair): string {
+function describePair(p: Pick<SyncPair, 'id' | 'mode' | 'paused' | 'state' | 'localPath' | 'remoteUri' | 'ignore'> & { stateDetail: { message: string } | null }): string {
   const state = p.paused ? 'paused' : p.state;
   const detail = p.stateDetail ? `  (${p.stateDetail.message})` : '';
   return `${p.id.slice(0, 8)}  ${p.mode.padEnd(6)}  ${state.padEnd(18)} ${p.localPath} → ${p.remoteUri}${p.ignore.length ? `  ignore: ${p.ignore.join(' ')}` : ''}${detail}`;
@@ -111,6 +144,20 @@ const sync: CommandSpec = {
       off();
       await stopWatching();
       return 130;
+    }, false, async (control) => {
+      // the running engine syncs its configured pairs: ask it for a pass of this one, if it is one
+      const { remotePairFor, sayRemote } = await remoteCommands();
+      const p = await remotePairFor(control, local, remote);
+      if (!p) {
+        throw new EngineError(
+          'busy',
+          `another cloudreve-sync process runs this home; a one-off sync cannot run beside it. Add the folder as a pair (\`cloudreve-sync pairs add ${local} ${remote}\`) and the running process syncs it`,
+        );
+      }
+      sayRemote(ctx);
+      await control.invoke('syncNow', p.id);
+      ctx.stdout.write(json ? JSON.stringify({ event: 'sync-requested', pairId: p.id }) + '\n' : `asked for a pass of ${describePair(p)}\n(\`cloudreve-sync pairs list\` shows its state)\n`);
+      return 0;
     });
   },
 };
@@ -145,6 +192,51 @@ const pairs: CommandSpec = {
     const [verb, ...rest] = args.positionals;
     const json = args.flags.json === true;
     const out = (obj: unknown, text: string) => ctx.stdout.write(json ? JSON.stringify(obj) + '\n' : `${text}\n`);
+    /** the same verb on the engine another process runs here (its control socket) */
+    const viaControl = async (control: ControlClient): Promise<number> => {
+      const { remotePair, sayRemote, unwrap } = await remoteCommands();
+      if (!json) sayRemote(ctx);
+      switch (verb) {
+        case 'add': {
+          const p = unwrap(await control.invoke('addPair', { localPath: resolve(rest[0]), remoteUri: toUri(rest[1]), mode: mode(args) ?? 'backup', ignore: patterns(args) }));
+          out(p, `added ${describePair(p)}`);
+          return 0;
+        }
+        case 'list': {
+          const list = unwrap(await control.invoke('listPairs'));
+          if (json) out(list, '');
+          else if (list.length === 0) ctx.stdout.write('no sync pairs (add one with `cloudreve-sync pairs add <folder> <cloudreve-uri>`)\n');
+          else for (const p of list) ctx.stdout.write(`${describePair(p)}\n`);
+          return 0;
+        }
+        case 'remove': {
+          const p = await remotePair(control, rest[0]);
+          unwrap(await control.invoke('removePair', p.id));
+          out({ removed: p.id }, `removed ${p.id.slice(0, 8)} (no file was deleted anywhere)`);
+          return 0;
+        }
+        case 'pause':
+        case 'resume': {
+          const p = await remotePair(control, rest[0]);
+          const q = unwrap(await (verb === 'pause' ? control.invoke('pausePair', p.id) : control.invoke('resumePair', p.id)));
+          out(q, describePair(q));
+          return 0;
+        }
+        case 'conflicts': {
+          const list = unwrap(await control.invoke('listConflicts'));
+          if (json) out(list, '');
+          else if (list.length === 0) ctx.stdout.write('no conflicts\n');
+          else for (const c of list) ctx.stdout.write(`${new Date(c.createdAt).toISOString()}  ${c.relPath}: theirs at ${c.remoteUri}, ours at ${c.conflictUri} (${c.reason})\n`);
+          return 0;
+        }
+        default: {
+          const p = await remotePair(control, rest[0]);
+          unwrap(await control.invoke('confirmDeletes', p.id, Number(rest[1])));
+          out({ confirmed: p.id, count: Number(rest[1]) }, `confirmed: the running process goes ahead with the ${rest[1]} deletion(s) of ${p.id.slice(0, 8)}`);
+          return 0;
+        }
+      }
+    };
     switch (verb) {
       case 'add': {
         const [local, remote, extra] = rest;
@@ -153,7 +245,7 @@ const pairs: CommandSpec = {
           const p = engine.sync.addPair({ localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args) });
           out(p, `added ${describePair(p)}`);
           return 0;
-        });
+        }, false, viaControl);
       }
       case 'list':
         return withEngine(ctx, args, async (engine) => {
@@ -162,7 +254,7 @@ const pairs: CommandSpec = {
           else if (list.length === 0) ctx.stdout.write('no sync pairs (add one with `cloudreve-sync pairs add <folder> <cloudreve-uri>`)\n');
           else for (const p of list) ctx.stdout.write(`${describePair(p)}\n`);
           return 0;
-        });
+        }, false, viaControl);
       case 'remove':
       case 'pause':
       case 'resume':
@@ -176,7 +268,7 @@ const pairs: CommandSpec = {
             out(q, describePair(q));
           }
           return 0;
-        });
+        }, false, viaControl);
       case 'conflicts':
         return withEngine(ctx, args, async (engine) => {
           const list = engine.sync.conflicts();
@@ -184,11 +276,11 @@ const pairs: CommandSpec = {
           else if (list.length === 0) ctx.stdout.write('no conflicts\n');
           else for (const c of list) ctx.stdout.write(`${new Date(c.createdAt).toISOString()}  ${c.relPath}: theirs at ${c.remoteUri}, ours at ${c.conflictUri} (${c.reason})\n`);
           return 0;
-        });
+        }, false, viaControl);
       case 'confirm': {
         const count = Number(rest[1]);
         if (!Number.isInteger(count) || count < 1) throw new UsageError('pairs confirm needs a pair ID and the number of deletions shown by `pairs list`');
-        return withEngine(ctx, args, async (engine) => printReport(ctx, await engine.sync.confirmDeletes(findPair(engine, rest[0]).id, count), json));
+        return withEngine(ctx, args, async (engine) => printReport(ctx, await engine.sync.confirmDeletes(findPair(engine, rest[0]).id, count), json), false, viaControl);
       }
       default:
         throw new UsageError(verb ? `unknown pairs command "${verb}"` : 'pairs needs a command: add, list, remove, pause, resume, conflicts or confirm');
@@ -212,12 +304,17 @@ const run: CommandSpec = {
         if (list.length === 0) ctx.stderr.write('no sync pairs configured yet; waiting anyway (add one with `cloudreve-sync pairs add`)\n');
         const off = logEvents(ctx, engine, args.flags.json === true);
         const sig = interrupted();
-        await engine.sync.start();
-        ctx.stderr.write(`syncing ${list.length} pair(s); Ctrl-C to stop\n`);
-        await sig.promise;
-        sig.dispose();
-        off();
-        await engine.sync.stop();
+        const services = await (await import('./engine-services.js')).startEngineServices(ctx, engine);
+        try {
+          await engine.sync.start();
+          ctx.stderr.write(`syncing ${list.length} pair(s); Ctrl-C to stop${services.controlPath ? '; other commands on this home reach this process' : ''}\n`);
+          await sig.promise;
+        } finally {
+          sig.dispose();
+          off();
+          await services.close();
+          await engine.sync.stop();
+        }
         return 0;
       },
       true,

@@ -4,11 +4,13 @@
  * reason), 2 usage, 3 other fatal errors (thrown to main/cli.ts), 130 interrupted (work kept for `resume`).
  * The engine (SQLite, got, conf, crypto) is imported when one of these commands runs, never at start-up.
  */
+import { resolve } from 'node:path';
 import type { Engine, EngineConfig, SkippedEntry } from '../engine/index.js';
 import { readSettings, type Settings } from '../engine/settings-schema.js';
 import { EngineError } from '../engine/errors.js';
 import { toUri } from '../engine/api/uri.js';
 import type { ConnectivityState, IfExists, TransferSnapshot } from '../engine/types.js';
+import type { ControlClient } from '../bridge/control-socket.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
 import { BatchedOutput } from './batched-output.js';
 import { formatBytes } from './format.js';
@@ -61,6 +63,25 @@ function parseFlags(args: ParsedArgs): { bandwidthLimit?: number; maxActiveFiles
   };
 }
 
+/**
+ * The engine on this home, or, when another process runs it (`run`, `ui`, the desktop app: the home's lock is held),
+ * what `remote` does through that process's control socket. Without `remote`, or when nothing answers on the
+ * socket, the 'busy' error stands.
+ */
+export async function engineOr(ctx: CliContext, open: () => Promise<Engine>, remote?: (control: ControlClient) => Promise<number>): Promise<Engine | number> {
+  try {
+    return await open();
+  } catch (err) {
+    if (!remote || !(err instanceof EngineError && err.code === 'busy')) throw err;
+    const control = await (await import('../bridge/control-socket.js')).connectControl(ctx.home);
+    if (!control) throw err;
+    return remote(control);
+  }
+}
+
+/** The remote variants, loaded only when a running engine is found. */
+const remoteCommands = () => import('./remote-commands.js');
+
 /** The engine's entry, loaded on first use. */
 async function engineModules() {
   return { createEngine: (await import('../engine/index.js')).createEngine };
@@ -99,6 +120,22 @@ function nextProbe(c: ConnectivityState, now: number): string {
   return c.nextProbeAt === null ? 'trying now' : `next try in ${Math.max(1, Math.round((c.nextProbeAt - now) / 1000))} s`;
 }
 
+/** The line a plain (non-JSON) report prints when a transfer reaches `state`, or null for states it does not report. */
+export function stateLine(t: { state: string; localPath: string; targetUri: string; error?: { message: string } | null }): string | null {
+  switch (t.state) {
+    case 'done':
+      return `uploaded ${t.localPath} → ${t.targetUri}`;
+    case 'skipped':
+      return `skipped ${t.localPath}: ${t.error?.message ?? 'exists'}`;
+    case 'waiting-file':
+      return `changed while uploading, will retry when it settles: ${t.localPath}`;
+    case 'failed':
+      return `FAILED ${t.localPath}: ${t.error?.message ?? 'unknown error'}`;
+    default:
+      return null;
+  }
+}
+
 /** What a command admitted: the transfers, and what was left out while the paths were collected. */
 interface Picked {
   ids: string[];
@@ -110,10 +147,19 @@ interface Picked {
  * lines, a live terminal display, or one plain line per finished file. The reporting starts before `pick`, so the
  * warnings raised while folders are collected are shown too. Ctrl-C stops cleanly; the journal keeps the work.
  */
-async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, pick: (engine: Engine) => Promise<Picked>): Promise<number> {
+async function runTransfers(
+  ctx: CliContext,
+  args: ParsedArgs,
+  nothing: string,
+  pick: (engine: Engine) => Promise<Picked>,
+  remote?: (control: ControlClient) => Promise<number>,
+): Promise<number> {
   const json = args.flags.json === true;
   const { createEngine } = await engineModules();
-  const engine = await createEngine(await engineConfig(ctx, args));
+  const config = await engineConfig(ctx, args);
+  const opened = await engineOr(ctx, () => createEngine(config), remote);
+  if (typeof opened === 'number') return opened;
+  const engine = opened;
   const batched = new BatchedOutput(ctx.stdout);
   const out = (s: string) => batched.write(s);
   const emit = (obj: unknown) => out(JSON.stringify(obj) + '\n');
@@ -138,12 +184,9 @@ async function runTransfers(ctx: CliContext, args: ParsedArgs, nothing: string, 
     engine.events.on('transfer-state-changed', ({ transfer: t, from }) => {
       if (!ours(t.id)) return;
       if (json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from, state: t.state, error: t.error ?? undefined });
-      else if (t.state === 'done' || t.state === 'skipped' || t.state === 'failed' || t.state === 'waiting-file') {
-        const line =
-          t.state === 'done' ? `uploaded ${t.localPath} → ${t.targetUri}` :
-          t.state === 'skipped' ? `skipped ${t.localPath}: ${t.error?.message ?? 'exists'}` :
-          t.state === 'waiting-file' ? `changed while uploading, will retry when it settles: ${t.localPath}` :
-          `FAILED ${t.localPath}: ${t.error?.message ?? 'unknown error'}`;
+      else {
+        const line = stateLine(t);
+        if (line === null) return;
         out(live ? `\r\x1b[K${line}\n` : `${line}\n`);
         draw(true);
       }
@@ -254,15 +297,28 @@ const upload: CommandSpec = {
     if (!['skip', 'overwrite', 'rename'].includes(ifExists)) throw new UsageError('--if-exists must be skip, overwrite or rename');
     const priority = str(args, 'priority');
     if (priority !== undefined && !/^-?\d+$/.test(priority)) throw new UsageError('--priority must be an integer');
-    return runTransfers(ctx, args, 'nothing to upload', async (engine) => {
-      const skipped: SkippedEntry[] = [];
-      const ids = await engine.enqueue(args.positionals, to, {
-        ifExists: ifExists as IfExists,
-        priority: priority ? Number(priority) : 0,
-        onSkipped: (s) => skipped.push(s),
-      });
-      return { ids, skipped };
-    });
+    return runTransfers(
+      ctx,
+      args,
+      'nothing to upload',
+      async (engine) => {
+        const skipped: SkippedEntry[] = [];
+        const ids = await engine.enqueue(args.positionals, to, {
+          ifExists: ifExists as IfExists,
+          priority: priority ? Number(priority) : 0,
+          onSkipped: (s) => skipped.push(s),
+        });
+        return { ids, skipped };
+      },
+      async (control) =>
+        (await remoteCommands()).remoteUpload(ctx, control, {
+          paths: args.positionals.map((p) => resolve(p)),
+          to,
+          ifExists: ifExists as IfExists,
+          priority: priority ? Number(priority) : undefined,
+          json: args.flags.json === true,
+        }),
+    );
   },
 };
 
@@ -313,7 +369,13 @@ const resume: CommandSpec = {
   },
   async run(ctx, args) {
     parseFlags(args);
-    return runTransfers(ctx, args, 'nothing to resume', async (engine) => ({ ids: engine.resumeInterrupted(args.positionals), skipped: [] }));
+    return runTransfers(
+      ctx,
+      args,
+      'nothing to resume',
+      async (engine) => ({ ids: engine.resumeInterrupted(args.positionals), skipped: [] }),
+      async (control) => (await remoteCommands()).remoteTransferVerb(ctx, control, 'resume', args.positionals),
+    );
   },
 };
 
@@ -324,7 +386,14 @@ const cancel: CommandSpec = {
   async run(ctx, args) {
     if (args.positionals.length === 0) throw new UsageError('give a transfer id (see `cloudreve-sync transfers`)');
     const { createEngine } = await engineModules();
-    const engine = await createEngine({ home: ctx.home, autoResume: false, timeouts: (await storedSettings(ctx.home)).timeouts });
+    const timeouts = (await storedSettings(ctx.home)).timeouts;
+    const opened = await engineOr(
+      ctx,
+      () => createEngine({ home: ctx.home, autoResume: false, timeouts }),
+      async (control) => (await remoteCommands()).remoteTransferVerb(ctx, control, 'cancel', args.positionals),
+    );
+    if (typeof opened === 'number') return opened;
+    const engine = opened;
     try {
       for (const id of args.positionals) {
         if (!engine.transfer(id)) throw new EngineError('not-found', `no transfer ${id} (\`cloudreve-sync transfers\` lists them)`);
@@ -338,4 +407,22 @@ const cancel: CommandSpec = {
   },
 };
 
-export const transferCommands: Record<string, CommandSpec> = { upload, transfers, resume, cancel };
+const pause: CommandSpec = {
+  summary: 'pause transfers of the running engine (all, or the given ids); `resume` continues them',
+  usage: 'pause [ID...]',
+  flags: {},
+  async run(ctx, args) {
+    const { createEngine } = await engineModules();
+    const opened = await engineOr(
+      ctx,
+      () => createEngine({ home: ctx.home, autoResume: false }),
+      async (control) => (await remoteCommands()).remoteTransferVerb(ctx, control, 'pause', args.positionals),
+    );
+    if (typeof opened === 'number') return opened;
+    await opened.close();
+    ctx.stdout.write('no cloudreve-sync process runs this home, so nothing is moving: interrupted transfers wait for `cloudreve-sync resume`\n');
+    return 0;
+  },
+};
+
+export const transferCommands: Record<string, CommandSpec> = { upload, transfers, resume, cancel, pause };

@@ -54,22 +54,18 @@ const ui: CommandSpec = {
     }
     const staticDir = rendererDir();
     if (!existsSync(join(staticDir, 'main.js'))) throw new UsageError(`the app's page is not built (${staticDir}): run \`npm run build\``);
-    const [{ createHandlers }, { SettingsFile, applyToEngine }, { packageVersion }] = await Promise.all([
-      import('../ipc/server.js'),
-      import('../shell/settings.js'),
-      import('../cli.js'),
-    ]);
+    const { startEngineServices } = await import('./engine-services.js');
     return withEngine(
       ctx,
       args,
       async (engine) => {
         const logError = (what: string, err: unknown) => ctx.stderr.write(`${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        const settings = SettingsFile.open(ctx.home, (next, prev) => applyToEngine(engine, next, prev));
-        const handlers = createHandlers({ engine, settings, app: { mode: 'browser', version: packageVersion() }, onBackgroundError: logError });
+        const services = await startEngineServices(ctx, engine);
         let server;
         try {
-          server = await startBridgeServer({ engine, handlers, staticDir, host: listen, port: portNumber, password, onInternalError: logError });
+          server = await startBridgeServer({ engine, handlers: services.handlers, staticDir, host: listen, port: portNumber, password, onInternalError: logError });
         } catch (err) {
+          await services.close();
           if (err instanceof BridgeConfigError) throw new UsageError(err.message);
           throw err;
         }
@@ -83,6 +79,7 @@ const ui: CommandSpec = {
         } finally {
           sig.dispose();
           await server.close();
+          await services.close();
           await engine.sync.stop();
         }
         return 0;

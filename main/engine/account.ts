@@ -1,9 +1,19 @@
 /**
  * The signed-in account of one home folder: its stored record (credentials.json), the API client built from it,
- * refreshed tokens written back, login (with the optional second factor) and logout.
+ * refreshed tokens written back, login (password with the optional second factor, or through the browser: api/oauth.ts)
+ * and logout. With a CredentialCodec (the desktop app) the tokens are written sealed; see api/credentials.ts.
  */
 import { CloudreveClient, type ClientOptions } from './api/client.js';
-import { clearAccount, loadAccount, saveAccount, type AccountRecord } from './api/credentials.js';
+import {
+  clearAccount,
+  loadAccount,
+  openSealed,
+  saveAccount,
+  sealRecord,
+  type AccountRecord,
+  type CredentialCodec,
+} from './api/credentials.js';
+import { loginWithBrowser, type BrowserLoginOptions } from './api/oauth.js';
 import { EngineError } from './errors.js';
 import type { AccountInfo } from './types.js';
 
@@ -17,13 +27,17 @@ export class AccountSession {
     private readonly clientId: string,
     private record: AccountRecord | null,
     private readonly timeouts: ClientOptions['timeouts'],
+    private readonly codec: CredentialCodec | undefined,
   ) {
     this.client = record ? this.clientFor(record) : null;
   }
 
   /** The account stored in `home` (or none). */
-  static async open(home: string, clientId: string, timeouts?: ClientOptions['timeouts']): Promise<AccountSession> {
-    return new AccountSession(home, clientId, await loadAccount(home), timeouts);
+  static async open(home: string, clientId: string, timeouts?: ClientOptions['timeouts'], codec?: CredentialCodec): Promise<AccountSession> {
+    const stored = loadAccount(home);
+    const rec = stored ? await openSealed(stored, codec) : null;
+    // A record whose tokens this host cannot open (sealed by another codec, keychain reset) is not a login.
+    return new AccountSession(home, clientId, rec && rec.tokens ? rec : null, timeouts, codec);
   }
 
   get loggedIn(): boolean {
@@ -70,9 +84,34 @@ export class AccountSession {
       serverVersion: version,
       tokens: result.token,
     };
-    await saveAccount(this.home, this.record);
+    await this.persist(this.record);
     this.client = this.clientFor(this.record);
     return this.info()!;
+  }
+
+  /** Signs in through the browser (OAuth 2.0 + PKCE); the account is then stored exactly like a password login's. */
+  async loginWithBrowser(opts: Omit<BrowserLoginOptions, 'installationId' | 'timeouts'>): Promise<AccountInfo> {
+    const r = await loginWithBrowser({ ...opts, installationId: this.clientId, timeouts: this.timeouts });
+    this.record = {
+      server: r.server,
+      email: r.user.email ?? '',
+      userId: r.user.id,
+      nickname: r.user.nickname,
+      serverVersion: r.version,
+      tokens: r.token,
+    };
+    await this.persist(this.record);
+    this.client = this.clientFor(this.record);
+    return this.info()!;
+  }
+
+  private saving: Promise<void> = Promise.resolve();
+
+  /** Writes the record (tokens sealed by the codec when there is one), one write after the other. */
+  private persist(rec: AccountRecord): Promise<void> {
+    const next = this.saving.then(async () => saveAccount(this.home, await sealRecord(rec, this.codec)));
+    this.saving = next.catch(() => {});
+    return next;
   }
 
   /** Signs out on the server (best effort) and forgets the stored account whatever the server said. */
@@ -80,7 +119,8 @@ export class AccountSession {
     try {
       await this.client?.logout();
     } finally {
-      await clearAccount(this.home);
+      await this.saving;
+      clearAccount(this.home);
       this.record = null;
       this.client = null;
     }
@@ -96,7 +136,7 @@ export class AccountSession {
       onTokens: (tokens) => {
         if (!this.record) return;
         this.record = { ...this.record, tokens: tokens ?? this.record.tokens };
-        if (tokens) void saveAccount(this.home, this.record);
+        if (tokens) this.persist(this.record).catch(() => {}); // a failed write keeps the session; the next refresh retries
       },
     });
   }

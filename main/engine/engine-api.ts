@@ -2,6 +2,8 @@
 import type { TypedEmitter, EngineEvents } from './events.js';
 import type { SyncApi, SyncSettings } from './sync/sync-service.js';
 import type { ClientOptions } from './api/client.js';
+import type { CredentialCodec } from './api/credentials.js';
+import type { OAuthAppConfig } from './api/oauth.js';
 import type { SkippedEntry } from './fs/local-tree.js';
 import type { ProbeTiming } from './connectivity.js';
 import type { RetryPolicy } from './transfer/retry.js';
@@ -33,6 +35,11 @@ export interface EngineConfig {
   sync?: SyncSettings;
   /** API client timeouts (the `timeouts` setting; ClientOptions['timeouts'] of api/client.ts). */
   timeouts?: ClientOptions['timeouts'];
+  /**
+   * How the tokens are kept: the desktop app seals them with the OS keychain (main/shell/secrets.ts); without a codec
+   * (the CLI) they are stored in credentials.json, mode 0600.
+   */
+  credentialCodec?: CredentialCodec;
   /** Overrides for tests. */
   retry?: RetryPolicy;
   /** how often an unreachable server is probed (the second probe after baseMs, doubling up to maxMs) */
@@ -51,12 +58,24 @@ export interface EnqueueOptions {
   onSkipped?: (entry: SkippedEntry) => void;
 }
 
+export interface BrowserSignIn {
+  /** Called once with the URL the user must open in a browser. */
+  onUrl: (url: string) => void;
+  /** The OAuth app; missing fields come from the `oauth` setting. */
+  app?: Partial<OAuthAppConfig>;
+  /** default 5 minutes */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 export interface Engine {
   readonly events: TypedEmitter<EngineEvents>;
   /** Folder sync: pairs, passes, conflicts; start() runs the watched pairs in the background. */
   readonly sync: SyncApi;
   account(): AccountInfo | null;
   login(server: string, email: string, password: string, otp?: string): Promise<AccountInfo>;
+  /** Sign in through the browser (OAuth 2.0 + PKCE, Cloudreve ≥ 4.12); stored like a password login. */
+  loginWithBrowser(server: string, opts: BrowserSignIn): Promise<AccountInfo>;
   logout(): Promise<void>;
   /** Files and folders (recursively) to upload under the remote folder `targetFolderUri`. Returns transfer ids. */
   enqueue(paths: string[], targetFolderUri: string, opts?: EnqueueOptions): Promise<string[]>;

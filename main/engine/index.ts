@@ -17,12 +17,13 @@ import { EngineError } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { lockHome } from './home-lock.js';
 import { openJournal, type Journal } from './journal/journal.js';
-import { readSettings } from './settings-schema.js';
+import { DEFAULT_SETTINGS, readSettings } from './settings-schema.js';
 import { SyncService } from './sync/sync-service.js';
 import { Transfers } from './transfers.js';
 
 export type { EngineEvents } from './events.js';
-export type { Engine, EngineConfig, EnqueueOptions } from './engine-api.js';
+export type { BrowserSignIn, Engine, EngineConfig, EnqueueOptions } from './engine-api.js';
+export type { CredentialCodec } from './api/credentials.js';
 export type { SkippedEntry } from './fs/local-tree.js';
 export type { RemoteFolderListing } from './api/remote-folders.js';
 export type { PairSpec, PassReport, SyncApi, SyncSettings } from './sync/sync-service.js';
@@ -42,7 +43,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   const events = new TypedEmitter<EngineEvents>();
   // conf (and its schema compiler) is loaded only when config.json must be created or repaired
   const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
-  const account = await AccountSession.open(home, clientId, config.timeouts);
+  const account = await AccountSession.open(home, clientId, config.timeouts, config.credentialCodec);
   // Offline is a state: one probe loop for the whole engine (connectivity.ts)
   const connectivity = new Connectivity({
     probe: () => {
@@ -62,6 +63,14 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     account: () => account.info(),
     async login(server, email, password, otp) {
       const info = await account.login(server, email, password, otp);
+      transfers.accountChanged();
+      events.emit('account-changed', { loggedIn: true, email: info.email });
+      return info;
+    },
+    async loginWithBrowser(server, opts) {
+      const stored = (readSettings(home) ?? (await import('./config.js')).openConfig(home).store).oauth;
+      const app = { ...DEFAULT_SETTINGS.oauth, ...stored, ...opts.app };
+      const info = await account.loginWithBrowser({ server, ...app, onUrl: opts.onUrl, timeoutMs: opts.timeoutMs, signal: opts.signal });
       transfers.accountChanged();
       events.emit('account-changed', { loggedIn: true, email: info.email });
       return info;

@@ -34,6 +34,11 @@ export type Settings = {
   theme: 'system' | 'light' | 'dark';
   /** API client timeouts (api/http.ts Timeouts); `totalMs` (a small API call's whole exchange) is optional */
   timeouts: { connectMs: number; responseMs: number; idleMs: number; totalMs?: number };
+  /**
+   * Sign-in through the browser (api/oauth.ts): the OAuth app the server's admin registered for this client, with the
+   * redirect URI http://127.0.0.1:<redirectPort>/callback.
+   */
+  oauth: { clientId: string; clientSecret: string; redirectPort: number };
 };
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'clientId'> = {
@@ -49,6 +54,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'clientId'> = {
   language: 'system',
   theme: 'system',
   timeouts: { connectMs: 10_000, responseMs: 30_000, idleMs: 30_000 },
+  oauth: { clientId: '', clientSecret: '', redirectPort: 47821 },
 };
 
 export const CONFIG_FILE = 'config.json';
@@ -85,6 +91,14 @@ export const SETTINGS_SCHEMA: Record<keyof Settings, SchemaRule> = {
       responseMs: { type: 'integer', minimum: 100 },
       idleMs: { type: 'integer', minimum: 100 },
       totalMs: { type: 'integer', minimum: 100 },
+    },
+  },
+  oauth: {
+    type: 'object',
+    properties: {
+      clientId: { type: 'string' },
+      clientSecret: { type: 'string' },
+      redirectPort: { type: 'integer', minimum: 1, maximum: 65535 },
     },
   },
 };

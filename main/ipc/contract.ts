@@ -223,6 +223,11 @@ export interface ConflictDto {
   createdAt: number;
 }
 
+export interface EnqueueResultDto {
+  ids: string[];
+  skipped: { path: string; reason: string; failure: boolean }[];
+}
+
 export interface SettingsDto {
   /** Where dropped files and shell-menu uploads go unless told otherwise. */
   defaultTargetFolderUri: string;
@@ -260,6 +265,11 @@ export interface Methods {
   listTransfers(): TransferDto[];
   /** Returns the new transfer ids. */
   enqueuePaths(paths: string[], targetFolderUri: string): string[];
+  /**
+   * enqueuePaths with the CLI's options (what `cloudreve-sync upload` sends over the control socket): the new ids, and
+   * the entries left out while folders were collected (FIFOs, broken links, litter; `failure` = asked for, not uploaded).
+   */
+  enqueueUpload(paths: string[], targetFolderUri: string, options: { ifExists?: IfExistsDto; priority?: number }): EnqueueResultDto;
   /** Pause one transfer, or everything when id is omitted. */
   pause(id?: string): null;
   resume(id?: string): null;
@@ -320,6 +330,7 @@ export const METHOD_NAMES = [
   'logout',
   'listTransfers',
   'enqueuePaths',
+  'enqueueUpload',
   'pause',
   'resume',
   'cancel',

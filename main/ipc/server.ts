@@ -23,6 +23,7 @@ import {
   type EventMap,
   type EventName,
   type HistoryEntryDto,
+  type EnqueueResultDto,
   type IfExistsDto,
   type PairSpecDto,
   type SyncModeDto,
@@ -55,6 +56,11 @@ export interface SettingsPort {
   update(patch: Partial<SettingsDto>): Promise<SettingsDto>;
 }
 
+/** The desktop shell's shell-menu uploads waiting for the destination picker (main/shell/upload-requests.ts). */
+export interface DestinationPort {
+  resolve(requestId: string, targetFolderUri: string | null): Promise<string[]>;
+}
+
 export interface HandlerDeps {
   engine: Engine;
   settings: SettingsPort;
@@ -62,6 +68,12 @@ export interface HandlerDeps {
   app: { mode: AppInfoDto['mode']; version: string };
   /** Called for failures of work a handler started in the background (confirmDeletes), e.g. to log them. */
   onBackgroundError?: (what: string, err: unknown) => void;
+  /** Pushes an event to the page ('browser-login-started'). */
+  emit?: EventSink;
+  /** Opens a URL in the user's browser (the desktop shell); without it the page offers the link itself. */
+  openExternal?: (url: string) => void;
+  /** Shell-menu uploads waiting for a destination; absent where there is no shell menu (`cloudreve-sync ui`). */
+  destinations?: DestinationPort;
 }
 
 /** One entry per contract method; `args` is whatever the renderer sent and must be validated. */
@@ -69,12 +81,14 @@ export type Handlers = {
   [K in MethodName]: (args: readonly unknown[]) => MethodValue<K> | Promise<MethodValue<K>>;
 };
 
-export function createHandlers({ engine, settings, app, onBackgroundError }: HandlerDeps): Handlers {
+export function createHandlers({ engine, settings, app, onBackgroundError, emit, openExternal, destinations }: HandlerDeps): Handlers {
   const requirePair = (id: string) => {
     const p = engine.sync.pair(id);
     if (!p || !p.watched) throw new IpcError('invalid-argument', `no sync pair ${id}`);
     return p;
   };
+  /** the browser sign-in in progress: a second click starts over (the loopback port is free again at once) */
+  let browserLogin: AbortController | null = null;
   return {
     getAccount: () => toAccountDto(engine.account()),
     getConnectivity: () => ({ ...engine.connectivity() }),
@@ -96,6 +110,21 @@ export function createHandlers({ engine, settings, app, onBackgroundError }: Han
       const paths = argPaths(args, 0);
       const target = argFolderUri(args, 1, 'targetFolderUri');
       return engine.enqueue(paths, target);
+    },
+    enqueueUpload: async (args) => {
+      const paths = argPaths(args, 0);
+      const target = argFolderUri(args, 1, 'targetFolderUri');
+      const o = args[2];
+      if (typeof o !== 'object' || o === null || Array.isArray(o)) throw invalid('options must be an object');
+      const { ifExists, priority } = o as Record<string, unknown>;
+      if (ifExists !== undefined && !IF_EXISTS.includes(ifExists as IfExistsDto)) throw invalid(`ifExists must be one of ${IF_EXISTS.join(', ')}`);
+      const skipped: EnqueueResultDto['skipped'] = [];
+      const ids = await engine.enqueue(paths, target, {
+        ifExists: ifExists as IfExistsDto | undefined,
+        priority: priority === undefined ? undefined : argInteger([priority], 0, 'priority', { min: -1_000_000, max: 1_000_000 }),
+        onSkipped: (e) => skipped.push({ path: e.path, reason: e.reason, failure: e.failure === true }),
+      });
+      return { ids, skipped };
     },
     pause: (args) => {
       engine.pause(argOptionalString(args, 0, 'id'));
@@ -179,20 +208,35 @@ export function createHandlers({ engine, settings, app, onBackgroundError }: Han
       return null;
     },
     createShareLink: (args) => engine.createShareLink(argFileUri(args, 0, 'uri')),
-    // The shell branch replaces these with the real handlers (browser sign-in, destination picker).
-    ...notBuiltYet(['loginWithBrowser', 'resolveDestination'] as const),
+    loginWithBrowser: async (args) => {
+      const server = argString(args, 0, 'server');
+      if (!/^https?:\/\//i.test(server)) throw invalid('server must be an http(s) URL');
+      browserLogin?.abort();
+      const abort = new AbortController();
+      browserLogin = abort;
+      try {
+        const account = toAccountDto(
+          await engine.loginWithBrowser(server, {
+            signal: abort.signal,
+            onUrl: (url) => {
+              emit?.('browser-login-started', { url });
+              openExternal?.(url);
+            },
+          }),
+        );
+        if (!account) throw new IpcError('unavailable', 'Login did not produce an account');
+        return account;
+      } finally {
+        if (browserLogin === abort) browserLogin = null;
+      }
+    },
+    resolveDestination: async (args) => {
+      const requestId = argString(args, 0, 'requestId');
+      const target = args[1] === null ? null : argFolderUri(args, 1, 'targetFolderUri');
+      if (!destinations) throw new IpcError('unavailable', 'no upload is waiting for a destination here');
+      return destinations.resolve(requestId, target);
+    },
   };
-}
-
-/** TEMPORARY (lead, 2026-11-25): handlers for contract methods whose implementation is being built (shell branch). */
-function notBuiltYet<const N extends readonly MethodName[]>(names: N): { [K in N[number]]: Handlers[K] } {
-  const out: Partial<Record<MethodName, () => never>> = {};
-  for (const n of names) {
-    out[n] = () => {
-      throw new IpcError('unavailable', `${n} is not available in this build`);
-    };
-  }
-  return out as { [K in N[number]]: Handlers[K] };
 }
 
 // ---------------------------------------------------------------- argument validation

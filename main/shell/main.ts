@@ -8,13 +8,18 @@
  *   second-instance / open-file (macOS) → args.ts → engine.enqueue (after login if signed out)
  *   closing the window hides it; the app keeps running in the tray until "Quit".
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Tray } from 'electron';
-import { join } from 'node:path';
+import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
+import { basename, join } from 'node:path';
 import { createEngine, type Engine, type EngineConfig } from '../engine/index.js';
 import { eventChannel, type SettingsDto } from '../ipc/contract.js';
-import { createHandlers, createSenderCheck, forwardEngineEvents, registerIpcServer } from '../ipc/server.js';
-import { parseShellArgs, type ParsedShellArgs } from './args.js';
+import { createHandlers, createSenderCheck, forwardEngineEvents, registerIpcServer, type EventSink } from '../ipc/server.js';
+import { parseShellArgs } from './args.js';
 import { adoptLegacyHome, appHome } from './app-home.js';
+import { AppStateFile, type AppState } from './app-state.js';
+import { applyLaunchAtLogin, launchAtLoginPlan } from './launch-at-login.js';
+import { createNotifier, NotificationQueue, type NotificationCommand } from './notifications.js';
+import { createSafeStorageCodec, plainStorageQuestion } from './secrets.js';
+import { UploadRequests, type UploadRequest } from './upload-requests.js';
 import { applyToEngine, SettingsFile } from './settings.js';
 import { redact } from '../engine/errors.js';
 import {
@@ -24,10 +29,8 @@ import {
   nodeIntegrationIo,
   removeIntegration,
 } from './shell-integration.js';
-import { ShellTray, trayStatusFrom, type TrayAction } from './tray.js';
-import { createMainWindow, RENDERER_URL, showWindow } from './window.js';
-
-type UploadRequest = NonNullable<ParsedShellArgs['upload']>;
+import { ShellTray, trayIconPath, trayStatusFrom, type TrayAction } from './tray.js';
+import { createMainWindow, openExternalLink, RENDERER_URL, showWindow, TRAY_NOTICE } from './window.js';
 
 const appRoot = app.getAppPath();
 /** In development (`electron .`) argv[1] is the app folder; never mistake it for an upload path. */
@@ -54,6 +57,7 @@ async function run(): Promise<void> {
   let closed = false;
   /** Set once the IPC handlers exist: the window must not load before it can be answered. */
   let ready = false;
+  /** shell-menu requests that arrived before the engine ran or while signed out */
   const pendingUploads: UploadRequest[] = startArgs.upload ? [startArgs.upload] : [];
 
   app.on('second-instance', (_event, argv, workingDirectory, additionalData) => {
@@ -77,6 +81,9 @@ async function run(): Promise<void> {
     event.preventDefault();
     const e = engine;
     engine = null;
+    notices?.dispose();
+    uploads?.close();
+    if (pauseTimer) clearTimeout(pauseTimer);
     void e
       .close()
       .catch((err: unknown) => console.error(`[shell] engine close failed: ${describe(err)}`))
@@ -94,6 +101,7 @@ async function run(): Promise<void> {
   const moved = adoptLegacyHome(join(app.getPath('userData'), 'engine'), home);
   if (moved.length > 0) console.warn(`[shell] moved ${moved.join(', ')} from the old app folder into ${home}`);
   const settings = SettingsFile.open(home, (next, prev) => applySettings(next, prev));
+  const appState = new AppStateFile(home);
   const initial = settings.get();
   const config: EngineConfig = {
     home,
@@ -101,53 +109,116 @@ async function run(): Promise<void> {
     chunkConcurrencyCap: initial.chunkConcurrencyCap,
     bandwidthLimit: initial.bandwidthLimit,
     ifExists: initial.ifExists,
+    settleMs: initial.settleDelayMs,
     timeouts: settings.timeouts(),
     autoResume: true,
+    // the tokens are sealed with the OS keychain (secrets.ts); where there is none, the user is asked first
+    credentialCodec: createSafeStorageCodec({ safeStorage, platform: process.platform, askPlainStorage }),
   };
   const started = await createEngine(config);
   engine = started;
 
+  const send: EventSink = (name, payload) => {
+    // Sent even while the page loads: it subscribes before it pulls its snapshot, so whatever it misses
+    // before subscribing is already in that snapshot (shell-menu requests are replayed on load: upload-requests.ts).
+    const contents = window && !window.isDestroyed() ? window.webContents : null;
+    if (contents && !contents.isDestroyed()) contents.send(eventChannel(name), payload);
+  };
+
+  const notices = new NotificationQueue({ show: createNotifier({ Notification }, appIconPath(), runNotificationCommand) });
+  const uploads = new UploadRequests({
+    engine: started,
+    settings: () => settings.get(),
+    lastDestination: {
+      get: () => appState.get().lastDestinationUri,
+      set: (uri) => saveAppState({ lastDestinationUri: uri }),
+    },
+    emit: send,
+    showWindow: () => openWindow(),
+    onFinished: (summary) => notices.push(summary),
+    onError: (message) => {
+      console.error(`[shell] could not queue a shell-menu upload: ${redact(message)}`);
+      dialog.showErrorBox('Cloudreve Sync could not queue the upload', redact(message));
+    },
+  });
+
+  const handlers = createHandlers({
+    engine: started,
+    settings,
+    app: { mode: 'desktop', version: app.getVersion() },
+    emit: send,
+    openExternal: (url) => openExternalLink(url, shell),
+    destinations: uploads,
+    onBackgroundError: (what, err) => console.error(`[shell] ${what} failed: ${describe(err)}`),
+  });
   registerIpcServer({
     ipcMain,
-    handlers: createHandlers({ engine: started, settings, app: { mode: 'desktop', version: app.getVersion() } }),
+    handlers,
     isTrustedSender: createSenderCheck(() => window?.webContents ?? null, RENDERER_URL),
     onInternalError: (method, err) => console.error(`[ipc] ${method} failed: ${describe(err)}`),
   });
-  forwardEngineEvents(started, (name, payload) => {
-    // Sent even while the page loads: it subscribes before it pulls its snapshot, so whatever it misses
-    // before subscribing is already in that snapshot.
-    const contents = window && !window.isDestroyed() ? window.webContents : null;
-    if (contents && !contents.isDestroyed()) contents.send(eventChannel(name), payload);
-  });
+  forwardEngineEvents(started, send);
   ready = true;
   // Sync pairs run in the background while the app runs (like `cloudreve-sync run`); pairs added later start at once.
   await started.sync.start();
 
-  tray = new ShellTray({ Tray, Menu, nativeImage }, trayIconPath(), onTrayAction);
+  // ---- notifications from engine events (notifications.ts decides what is worth one)
+  /** the stored login was refused (expired or revoked) while still on record: transfers wait for a new sign-in */
+  let loginLost = false;
+  started.events.on('transfer-state-changed', ({ transfer }) => {
+    if (transfer.state === 'failed') notices.push({ type: 'transfer-failed', id: transfer.id, name: basename(transfer.localPath), error: transfer.error ?? null });
+  });
+  started.events.on('sync-conflict', (c) => notices.push({ type: 'conflict-added', id: c.id, relPath: c.relPath }));
+
+  // ---- tray (tray.ts: icon and menu are pure functions of this state)
+  /** "Pause for 1 hour": when it ends, and the timer that resumes (nothing else survives it: not a restart) */
+  let pausedUntil: number | null = null;
+  let pauseTimer: ReturnType<typeof setTimeout> | null = null;
+  tray = new ShellTray({ Tray, Menu, nativeImage }, (state) => trayIconPath(join(appRoot, 'assets'), state, process.platform), onTrayAction);
   const refreshTray = throttle(() => {
-    tray?.update(trayStatusFrom(started.listTransfers(), started.overall().speed, started.account() !== null));
+    tray?.update(
+      trayStatusFrom({
+        transfers: started.listTransfers(),
+        speed: started.overall().speed,
+        signedIn: started.account() !== null && !loginLost,
+        online: started.connectivity().online,
+        pairs: started.sync.listPairs().map((p) => ({ id: p.id, localPath: p.localPath, state: p.state, paused: p.paused })),
+        pausedUntil,
+      }),
+    );
   }, 1000);
   refreshTray();
-  for (const name of ['transfer-added', 'transfer-state-changed', 'transfer-removed', 'overall-progressed'] as const) {
+  for (const name of ['transfer-added', 'transfer-state-changed', 'transfer-removed', 'overall-progressed', 'connectivity-changed', 'pair-changed', 'pair-removed'] as const) {
     started.events.on(name, refreshTray);
   }
-  started.events.on('account-changed', ({ loggedIn }) => {
+  started.events.on('account-changed', ({ loggedIn, email }) => {
+    const expired = !loggedIn && started.account() !== null; // a logout forgets the account; an expiry keeps it on record
+    if (expired && !loginLost) notices.push({ type: 'login-expired', email: email ?? started.account()?.email ?? '' });
+    loginLost = expired;
     refreshTray();
     if (loggedIn) flushUploads();
   });
 
   if (initial.shellIntegration) void syncShellIntegration(true);
+  void syncLaunchAtLogin(initial.launchAtLogin);
   if (!startArgs.hidden || pendingUploads.length > 0) openWindow();
   flushUploads();
 
   function openWindow(): void {
     if (!ready) return; // start-up opens it once the IPC server is up
     if (!window || window.isDestroyed()) {
-      window = createMainWindow({ iconPath: appIconPath(), show: true });
-      window.on('close', (event) => {
-        if (!quitting) {
-          event.preventDefault();
-          window?.hide();
+      const win = createMainWindow({ BrowserWindow, shell }, { iconPath: appIconPath(), show: true });
+      window = win;
+      // shell-menu requests still waiting for the picker are sent again to the freshly loaded page
+      win.webContents.on('did-finish-load', () => uploads.replay());
+      win.on('close', (event) => {
+        if (quitting) return;
+        // Hide to the tray; the first time, say so.
+        event.preventDefault();
+        win.hide();
+        if (!appState.get().trayNoticeShown) {
+          saveAppState({ trayNoticeShown: true });
+          if (Notification.isSupported()) new Notification({ title: TRAY_NOTICE.title, body: TRAY_NOTICE.body, icon: appIconPath() }).show();
         }
       });
       return;
@@ -156,18 +227,50 @@ async function run(): Promise<void> {
   }
 
   function onTrayAction(action: TrayAction): void {
-    switch (action) {
+    const e = engine;
+    if (!e) return;
+    switch (action.type) {
       case 'show-window':
         return openWindow();
       case 'pause-all':
-        engine?.pause();
+      case 'pause-hour':
+        e.pause();
+        for (const p of e.sync.listPairs()) if (!p.paused) e.sync.pausePair(p.id);
+        if (action.type === 'pause-hour') {
+          if (pauseTimer) clearTimeout(pauseTimer);
+          pausedUntil = Date.now() + PAUSE_HOUR_MS;
+          pauseTimer = setTimeout(() => onTrayAction({ type: 'resume-all' }), PAUSE_HOUR_MS);
+        }
         return refreshTray();
       case 'resume-all':
-        engine?.resume();
+        if (pauseTimer) clearTimeout(pauseTimer);
+        pauseTimer = null;
+        pausedUntil = null;
+        e.resume();
+        for (const p of e.sync.listPairs()) if (p.paused) e.sync.resumePair(p.id);
         return refreshTray();
+      case 'sync-now':
+        e.sync.requestPass();
+        return refreshTray();
+      case 'open-folder':
+        void shell.openPath(action.path).then((problem) => {
+          if (problem) console.error(`[shell] cannot open ${action.path}: ${problem}`);
+        });
+        return;
       case 'quit':
         return app.quit();
     }
+  }
+
+  function runNotificationCommand(command: NotificationCommand): void {
+    if (command.type === 'open-window') return openWindow();
+    void started
+      .createShareLink(command.uri)
+      .then((link) => {
+        clipboard.writeText(link);
+        if (Notification.isSupported()) new Notification({ title: 'Share link copied', body: link, icon: appIconPath() }).show();
+      })
+      .catch((err: unknown) => dialog.showErrorBox('Cloudreve Sync could not create a share link', describe(err)));
   }
 
   function queueUpload(request: UploadRequest): void {
@@ -175,24 +278,48 @@ async function run(): Promise<void> {
     flushUploads();
   }
 
-  /** Hands queued shell requests to the engine once it runs and an account is signed in. */
+  /** Hands shell-menu requests to the upload flow once the engine runs and an account is signed in. */
   function flushUploads(): void {
-    const e = engine;
-    if (!e || !e.account()) {
-      if (pendingUploads.length > 0) openWindow(); // the login view
+    if (!engine || !engine.account() || loginLost) {
+      if (pendingUploads.length > 0) openWindow(); // the sign-in view
       return;
     }
-    const fallback = settings.get().defaultTargetFolderUri;
-    for (const request of pendingUploads.splice(0)) {
-      e.enqueue(request.paths, request.targetUri ?? fallback).catch((err: unknown) => {
-        console.error(`[shell] could not enqueue: ${describe(err)}`);
-      });
+    for (const request of pendingUploads.splice(0)) void uploads.receive(request);
+  }
+
+  function saveAppState(patch: Partial<AppState>): void {
+    try {
+      appState.set(patch);
+    } catch (err) {
+      console.error(`[shell] cannot save the app state: ${describe(err)}`);
     }
   }
 
   async function applySettings(next: SettingsDto, prev: SettingsDto): Promise<void> {
     if (engine) applyToEngine(engine, next, prev);
     if (next.shellIntegration !== prev.shellIntegration) await syncShellIntegration(next.shellIntegration);
+    if (next.launchAtLogin !== prev.launchAtLogin) await syncLaunchAtLogin(next.launchAtLogin);
+  }
+}
+
+const PAUSE_HOUR_MS = 60 * 60_000;
+
+/** Asked once per run when the OS has no secure storage (secrets.ts). */
+async function askPlainStorage(why: string): Promise<boolean> {
+  const q = plainStorageQuestion(why);
+  const { response } = await dialog.showMessageBox({ type: 'warning', message: q.message, detail: q.detail, buttons: q.buttons, defaultId: 0, cancelId: 0, noLink: true });
+  return response === 1;
+}
+
+/** Registers or removes the login item / autostart entry (launch-at-login.ts); failures are logged, never fatal. */
+async function syncLaunchAtLogin(enabled: boolean): Promise<void> {
+  // `electron .` in development: registering the bare Electron binary would start an empty Electron at login.
+  if (process.defaultApp) return;
+  try {
+    const plan = launchAtLoginPlan({ platform: process.platform, enabled, launch: launchCommand(), home: app.getPath('home'), xdgConfigHome: process.env.XDG_CONFIG_HOME });
+    await applyLaunchAtLogin(plan, { setLoginItemSettings: (s) => app.setLoginItemSettings(s), io: await nodeIntegrationIo(app.getPath('home')) });
+  } catch (err) {
+    console.error(`[shell] launch at login failed: ${describe(err)}`);
   }
 }
 
@@ -219,10 +346,6 @@ function launchCommand(): string[] {
 
 function appIconPath(): string {
   return join(appRoot, 'assets', 'icons', '256x256.png');
-}
-
-function trayIconPath(): string {
-  return join(appRoot, 'assets', 'tray', process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png');
 }
 
 function uploadFromData(data: unknown): UploadRequest | null {

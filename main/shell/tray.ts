@@ -1,12 +1,27 @@
 /**
- * The tray icon. The menu is a PURE function of a small status (buildTrayMenu), tested without Electron;
- * ShellTray is the thin binding that turns those items into an Electron menu. Electron's classes are handed
- * in by main.ts (this file imports electron for types only), so the pure half loads in plain Node.
+ * The tray icon. Everything it shows is a PURE function of engine state: trayStatusFrom() sums up transfers,
+ * connectivity, the account and the sync pairs; trayIconState() picks the icon (idle, syncing with the overall %,
+ * paused, error, offline, signed out); buildTrayMenu() the menu. ShellTray is the thin binding that turns those into
+ * an Electron Tray. Electron's classes are handed in by main.ts (this file imports electron for types only), so the
+ * pure half loads in plain Node and is tested with tables (test/shell/tray.test.ts).
  */
+import { join } from 'node:path';
 import type { Menu, MenuItemConstructorOptions, NativeImage, Tray } from 'electron';
 
+export type TrayIconState = 'idle' | 'syncing' | 'paused' | 'error' | 'offline' | 'signed-out';
+export const TRAY_ICON_STATES: readonly TrayIconState[] = ['idle', 'syncing', 'paused', 'error', 'offline', 'signed-out'];
+
+export interface TrayPair {
+  id: string;
+  localPath: string;
+  state: string;
+  paused: boolean;
+}
+
 export interface TrayStatus {
+  /** signed in, and the login still works (not expired) */
   signedIn: boolean;
+  online: boolean;
   /** Transfers running now. */
   active: number;
   /** Transfers waiting for a slot (queued, waiting to retry, waiting for a file to settle). */
@@ -15,64 +30,139 @@ export interface TrayStatus {
   failed: number;
   /** Overall upload speed, bytes/s. */
   speed: number;
+  /** overall progress of what is queued or running, 0–100; null when nothing is */
+  percent: number | null;
+  pairs: TrayPair[];
+  /** "Pause for 1 hour" runs until this time (ms since the epoch); null otherwise */
+  pausedUntil: number | null;
 }
 
-export type TrayAction = 'show-window' | 'pause-all' | 'resume-all' | 'quit';
+export type TrayAction =
+  | { type: 'show-window' }
+  | { type: 'pause-all' }
+  | { type: 'resume-all' }
+  | { type: 'pause-hour' }
+  | { type: 'sync-now' }
+  | { type: 'open-folder'; path: string }
+  | { type: 'quit' };
 
 export type TrayMenuItem =
   | { kind: 'status'; label: string }
   | { kind: 'separator' }
-  | { kind: 'action'; action: TrayAction; label: string; enabled: boolean };
+  | { kind: 'action'; action: TrayAction; label: string; enabled: boolean }
+  | { kind: 'submenu'; label: string; items: TrayMenuItem[] };
 
 const RUNNING = new Set(['preflight', 'creating-session', 'uploading', 'completing']);
 const WAITING = new Set(['queued', 'waiting-retry', 'waiting-file']);
+const PAIR_BUSY = new Set(['scanning', 'syncing']);
+const PAIR_ERROR = new Set(['error', 'unavailable', 'needs-confirmation']);
 
-/** Summarises transfer states (engine snapshots or DTOs) into a TrayStatus. */
-export function trayStatusFrom(
-  transfers: ReadonlyArray<{ state: string }>,
-  speed: number,
-  signedIn: boolean,
-): TrayStatus {
-  const status: TrayStatus = { signedIn, active: 0, queued: 0, paused: 0, failed: 0, speed };
-  for (const t of transfers) {
+export interface TrayInput {
+  transfers: ReadonlyArray<{ state: string; size: number; bytesDone: number }>;
+  speed: number;
+  signedIn: boolean;
+  online: boolean;
+  pairs?: readonly TrayPair[];
+  pausedUntil?: number | null;
+}
+
+/** Sums up engine state (snapshots or DTOs) into a TrayStatus. */
+export function trayStatusFrom(input: TrayInput): TrayStatus {
+  const status: TrayStatus = {
+    signedIn: input.signedIn,
+    online: input.online,
+    active: 0,
+    queued: 0,
+    paused: 0,
+    failed: 0,
+    speed: input.speed,
+    percent: null,
+    pairs: [...(input.pairs ?? [])],
+    pausedUntil: input.pausedUntil ?? null,
+  };
+  let total = 0;
+  let done = 0;
+  for (const t of input.transfers) {
+    const busy = RUNNING.has(t.state) || WAITING.has(t.state);
     if (RUNNING.has(t.state)) status.active++;
     else if (WAITING.has(t.state)) status.queued++;
     else if (t.state === 'paused') status.paused++;
     else if (t.state === 'failed') status.failed++;
+    if (busy) {
+      total += t.size;
+      done += Math.min(t.bytesDone, t.size);
+    }
   }
+  if (status.active + status.queued > 0) status.percent = total > 0 ? Math.floor((done / total) * 100) : 0;
   return status;
 }
 
+/**
+ * The icon, in this order: signed out; offline; syncing (work in progress wins over older problems, and shows the %);
+ * error (a failed file or a pair that needs the user); paused (everything left is paused, or "pause for 1 hour"); idle.
+ */
+export function trayIconState(s: TrayStatus): TrayIconState {
+  if (!s.signedIn) return 'signed-out';
+  if (!s.online) return 'offline';
+  const pairsBusy = s.pairs.some((p) => !p.paused && PAIR_BUSY.has(p.state));
+  if (s.pausedUntil === null && (s.active + s.queued > 0 || pairsBusy)) return 'syncing';
+  if (s.failed > 0 || s.pairs.some((p) => PAIR_ERROR.has(p.state))) return 'error';
+  if (s.pausedUntil !== null || s.paused > 0 || (s.pairs.length > 0 && s.pairs.every((p) => p.paused))) return 'paused';
+  return 'idle';
+}
+
 /** One line describing what the app is doing; used as the first menu line and the tooltip. */
-export function trayStatusLine(s: TrayStatus): string {
-  if (!s.signedIn) return 'Signed out';
+export function trayStatusLine(s: TrayStatus, now = Date.now()): string {
+  const state = trayIconState(s);
+  if (state === 'signed-out') return 'Signed out';
+  if (state === 'offline') return 'Offline: waiting for the server';
   const parts: string[] = [];
-  if (s.active > 0) parts.push(`Uploading ${plural(s.active, 'file')}${s.speed > 0 ? ` · ${formatRate(s.speed)}` : ''}`);
+  if (s.pausedUntil !== null) parts.push(`Paused until ${clock(s.pausedUntil, now)}`);
+  if (s.active > 0) parts.push(`Uploading ${plural(s.active, 'file')}${s.percent !== null ? ` (${s.percent}%)` : ''}${s.speed > 0 ? ` · ${formatRate(s.speed)}` : ''}`);
+  else if (state === 'syncing') parts.push(s.queued > 0 ? `Syncing${s.percent !== null ? ` (${s.percent}%)` : ''}` : 'Syncing');
   if (s.queued > 0) parts.push(`${s.queued} waiting`);
   if (s.paused > 0) parts.push(`${s.paused} paused`);
   if (s.failed > 0) parts.push(`${s.failed} failed`);
+  const stuck = s.pairs.filter((p) => PAIR_ERROR.has(p.state)).length;
+  if (stuck > 0) parts.push(`${plural(stuck, 'folder')} need${stuck === 1 ? 's' : ''} attention`);
   return parts.length > 0 ? parts.join(', ') : 'Up to date';
 }
 
-export function trayTooltip(s: TrayStatus): string {
-  return `Cloudreve Sync — ${trayStatusLine(s)}`;
+export function trayTooltip(s: TrayStatus, now = Date.now()): string {
+  return `Cloudreve Sync — ${trayStatusLine(s, now)}`;
 }
 
-export function buildTrayMenu(s: TrayStatus): TrayMenuItem[] {
+export function buildTrayMenu(s: TrayStatus, now = Date.now()): TrayMenuItem[] {
   const busy = s.active + s.queued;
-  return [
-    { kind: 'status', label: trayStatusLine(s) },
+  const pausedAny = s.paused > 0 || s.pausedUntil !== null || s.pairs.some((p) => p.paused);
+  const items: TrayMenuItem[] = [
+    { kind: 'status', label: trayStatusLine(s, now) },
     { kind: 'separator' },
-    { kind: 'action', action: 'show-window', label: 'Open Cloudreve Sync', enabled: true },
-    { kind: 'action', action: 'pause-all', label: 'Pause all', enabled: s.signedIn && busy > 0 },
-    { kind: 'action', action: 'resume-all', label: 'Resume all', enabled: s.signedIn && s.paused > 0 },
-    { kind: 'separator' },
-    { kind: 'action', action: 'quit', label: 'Quit Cloudreve Sync', enabled: true },
+    { kind: 'action', action: { type: 'show-window' }, label: 'Open Cloudreve Sync', enabled: true },
+    { kind: 'action', action: { type: 'pause-all' }, label: 'Pause all', enabled: s.signedIn && (busy > 0 || s.pairs.some((p) => !p.paused)) },
+    { kind: 'action', action: { type: 'pause-hour' }, label: 'Pause for 1 hour', enabled: s.signedIn && s.pausedUntil === null },
+    { kind: 'action', action: { type: 'resume-all' }, label: 'Resume all', enabled: s.signedIn && pausedAny },
+    { kind: 'action', action: { type: 'sync-now' }, label: 'Sync now', enabled: s.signedIn && s.online && s.pairs.some((p) => !p.paused) },
   ];
+  if (s.pairs.length > 0) {
+    items.push({
+      kind: 'submenu',
+      label: 'Open folder',
+      items: s.pairs.map((p) => ({ kind: 'action', action: { type: 'open-folder', path: p.localPath }, label: p.localPath, enabled: true })),
+    });
+  }
+  items.push({ kind: 'separator' }, { kind: 'action', action: { type: 'quit' }, label: 'Quit Cloudreve Sync', enabled: true });
+  return items;
 }
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function clock(at: number, now: number): string {
+  const mins = Math.max(0, Math.ceil((at - now) / 60_000));
+  const d = new Date(at);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')} (${mins} min)`;
 }
 
 /** 1536 → "1.5 KB/s" (decimal steps of 1024, one decimal under 10). */
@@ -97,8 +187,18 @@ export function toMenuTemplate(items: TrayMenuItem[], onAction: (a: TrayAction) 
         return { label: item.label, enabled: false };
       case 'action':
         return { label: item.label, enabled: item.enabled, click: () => onAction(item.action) };
+      case 'submenu':
+        return { label: item.label, submenu: toMenuTemplate(item.items, onAction) };
     }
   });
+}
+
+/**
+ * The icon file for a state: `assets/tray/tray-<state>.png` (16 px, with a 32 px `@2x` that Electron picks on HiDPI),
+ * and on macOS the monochrome `…Template.png` the menu bar tints itself.
+ */
+export function trayIconPath(assetsDir: string, state: TrayIconState, platform: NodeJS.Platform): string {
+  return join(assetsDir, 'tray', `tray-${state}${platform === 'darwin' ? 'Template' : ''}.png`);
 }
 
 // ---------------------------------------------------------------- the Electron binding
@@ -111,27 +211,47 @@ export interface TrayElectron {
 
 export class ShellTray {
   private readonly tray: Tray;
-  private last = '';
+  private lastMenu = '';
+  private lastIcon = '';
+  private lastTitle = '';
 
   constructor(
     private readonly electron: TrayElectron,
-    iconPath: string,
+    private readonly iconFor: (state: TrayIconState) => string,
     private readonly onAction: (action: TrayAction) => void,
+    private readonly platform: NodeJS.Platform = process.platform,
   ) {
-    const image = electron.nativeImage.createFromPath(iconPath);
-    if (process.platform === 'darwin') image.setTemplateImage(true);
-    this.tray = new electron.Tray(image);
+    this.tray = new electron.Tray(this.image('signed-out'));
+    this.lastIcon = 'signed-out';
     // Windows and most Linux panels: a left click opens the window; the menu stays on right click.
-    this.tray.on('click', () => onAction('show-window'));
+    this.tray.on('click', () => onAction({ type: 'show-window' }));
   }
 
-  /** Rebuilds the menu only when what it shows has changed. */
-  update(status: TrayStatus): void {
-    const items = buildTrayMenu(status);
+  private image(state: TrayIconState): NativeImage {
+    const image = this.electron.nativeImage.createFromPath(this.iconFor(state));
+    if (this.platform === 'darwin') image.setTemplateImage(true);
+    return image;
+  }
+
+  /** Changes the icon, tooltip, macOS title (the %) and menu only when what they show has changed. */
+  update(status: TrayStatus, now = Date.now()): void {
+    const state = trayIconState(status);
+    if (state !== this.lastIcon) {
+      this.lastIcon = state;
+      this.tray.setImage(this.image(state));
+    }
+    if (this.platform === 'darwin') {
+      const title = state === 'syncing' && status.percent !== null ? `${status.percent}%` : '';
+      if (title !== this.lastTitle) {
+        this.lastTitle = title;
+        this.tray.setTitle(title);
+      }
+    }
+    const items = buildTrayMenu(status, now);
     const key = JSON.stringify(items);
-    if (key === this.last) return;
-    this.last = key;
-    this.tray.setToolTip(trayTooltip(status));
+    if (key === this.lastMenu) return;
+    this.lastMenu = key;
+    this.tray.setToolTip(trayTooltip(status, now));
     this.tray.setContextMenu(this.electron.Menu.buildFromTemplate(toMenuTemplate(items, this.onAction)));
   }
 

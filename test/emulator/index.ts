@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Core, emptyStats } from './state.js';
 import { EmulatorServer } from './server.js';
+import { configureOAuth } from './oauth.js';
 import type { Emulator, EmulatorOptions } from './types.js';
 
 export type {
@@ -15,11 +16,16 @@ export type {
   EmulatorS3Server,
   EmulatorStats,
   EmulatorUser,
+  EmulatorOAuthClient,
+  EmulatorTuning,
   EntityInfo,
   FaultRule,
+  FileEventInfo,
+  PartAccepted,
   SessionInfo,
 } from './types.js';
 export { totp } from './auth.js';
+export { DEMO_OAUTH_CLIENT } from './oauth.js';
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const ownDir = !opts.dataDir;
@@ -27,6 +33,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   fs.mkdirSync(dataDir, { recursive: true });
   const core = new Core(opts, dataDir);
   const srv = new EmulatorServer(core);
+  configureOAuth(core, opts.oauthClients);
   const host = core.settings.host;
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
@@ -71,6 +78,22 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     file: (uri) => srv.file(uri),
     sessions: () => srv.sessions(),
     shares: () => srv.shares(),
+    expireSessions: (ids) => srv.expireSessions(ids),
+    tune: (t) => srv.tune(t),
+    onPart: (fn) => {
+      core.partListeners.add(fn);
+      return () => core.partListeners.delete(fn);
+    },
+    partsInFlight: () => srv.partsInFlight(),
+    onFileEvent: (fn) => {
+      let on = true;
+      core.onEvent((_user, kind, _id, from, to) => {
+        if (on) fn({ kind, from: from.join('/'), ...(to ? { to: to.join('/') } : {}), at: Date.now() });
+      });
+      return () => {
+        on = false;
+      };
+    },
     stop: async () => {
       if (!closed && srv.http.listening) await stopListening();
     },

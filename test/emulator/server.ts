@@ -2,7 +2,7 @@
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { emptyStats, type Core, type FileNode, type ServerFeature, type UserRec } from './state.js';
-import { Faults } from './faults.js';
+import { Faults, shapeLink } from './faults.js';
 import { HANDLED, Router, type Ctx, errEnvelope, okEnvelope, readBody, sendJson } from './http.js';
 import { ApiError, isUuid, newUuid, parseUri, sleep } from './util.js';
 import { ClientGone } from './blobio.js';
@@ -13,11 +13,16 @@ import { registerSlave } from './slave.js';
 import { registerContent } from './content.js';
 import { EventHub, registerEvents } from './sse.js';
 import { registerVendors } from './vendors.js';
+import { registerOAuth } from './oauth.js';
 import { registerShare, sharesOf, type ShareRec } from './share.js';
-import type { EmulatorPolicy, EntityInfo, FaultRule } from './types.js';
+import type { EmulatorPolicy, EmulatorTuning, EntityInfo, FaultRule } from './types.js';
 
 /** Endpoints that arrived with a server version (spec §0): older versions answer them like any unknown path. */
-const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [[/^\/api\/v4\/file\/events$/, 'events']];
+const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [
+  [/^\/api\/v4\/file\/events$/, 'events'],
+  [/^\/api\/v4\/session\/oauth\//, 'oauth'],
+  [/^\/session\/authorize$/, 'oauth'],
+];
 
 export class EmulatorServer {
   readonly router = new Router();
@@ -34,6 +39,7 @@ export class EmulatorServer {
     registerContent(this.router);
     registerEvents(this.router, this.hub);
     registerVendors(this.router);
+    registerOAuth(this.router);
     registerShare(this.router);
     this.http = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err) => {
@@ -106,6 +112,29 @@ export class EmulatorServer {
     }));
   }
 
+  expireSessions(ids?: string[]): number {
+    let n = 0;
+    for (const s of [...this.core.sessions.values()]) {
+      if (ids && !ids.includes(s.id)) continue;
+      this.core.expireSession(s);
+      n++;
+    }
+    return n;
+  }
+
+  tune(t: EmulatorTuning): void {
+    const st = this.core.settings;
+    if (t.quota !== undefined) st.quota = t.quota;
+    if (t.accessTtl !== undefined) st.accessTtl = t.accessTtl;
+    if (t.sessionTtl !== undefined) st.sessionTtl = t.sessionTtl;
+  }
+
+  partsInFlight(): number {
+    let n = 0;
+    for (const s of this.core.sessions.values()) n += s.inFlight ?? 0;
+    return n;
+  }
+
   setPolicy(p: Partial<EmulatorPolicy>): void {
     const next: EmulatorPolicy = { ...this.core.policy };
     for (const [k, v] of Object.entries(p)) {
@@ -131,6 +160,7 @@ export class EmulatorServer {
     if (fault) {
       const a = fault.action;
       if (a.type === 'delay') await sleep(a.ms);
+      else if (a.type === 'stall' || a.type === 'slow') await shapeLink(req, a);
       else return this.applyFault(fault, req, res, correlationId);
     }
 
@@ -267,6 +297,22 @@ export class EmulatorServer {
         return sendJson(res, 200, { version: this.core.settings.version });
       }
       if (method === 'GET' && route === 'sessions') return sendJson(res, 200, this.sessions());
+      if (method === 'POST' && route === 'sessions/expire') {
+        const v = (await bodyJson()) as { ids?: unknown };
+        const ids = Array.isArray(v.ids) ? v.ids.map(String) : undefined;
+        return sendJson(res, 200, { expired: this.expireSessions(ids) });
+      }
+      if (method === 'POST' && route === 'tune') {
+        const v = (await bodyJson()) as Record<string, unknown>;
+        const t: EmulatorTuning = {};
+        for (const k of ['quota', 'accessTtl', 'sessionTtl'] as const) {
+          if (v[k] === undefined) continue;
+          if (typeof v[k] !== 'number' || !Number.isFinite(v[k]) || (v[k] as number) < 0) throw new Error(`${k} must be a non-negative number`);
+          t[k] = v[k] as number;
+        }
+        this.tune(t);
+        return sendJson(res, 200, { quota: this.core.settings.quota, accessTtl: this.core.settings.accessTtl, sessionTtl: this.core.settings.sessionTtl });
+      }
     } catch (err) {
       return sendJson(res, 400, { error: String((err as Error).message ?? err) });
     }

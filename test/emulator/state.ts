@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EmulatorOptions, EmulatorPolicy, EmulatorStats } from './types.js';
+import type { EmulatorOptions, EmulatorPolicy, EmulatorStats, PartAccepted } from './types.js';
 import { ApiError, E, HT, buildUri, cmpVersion, hashid, rfc3339, newUuid, type FsName } from './util.js';
 
 export interface UserRec {
@@ -111,6 +111,7 @@ export const FEATURE_SINCE = {
   chunkConcurrency: '4.7.0',
   encryption: '4.10.0',
   events: '4.11.0',
+  oauth: '4.12.0',
   setCompletion: '4.18.0',
 } as const;
 
@@ -175,6 +176,8 @@ export class Core {
   private nextNodeId = 1;
   private nextEntityId = 1;
   private listeners: EventListener[] = [];
+  /** test hook: told of every accepted upload part (Emulator.onPart) */
+  readonly partListeners = new Set<(p: PartAccepted) => void>();
 
   constructor(opts: EmulatorOptions, readonly dataDir: string) {
     this.settings = {
@@ -419,6 +422,11 @@ export class Core {
     }
     for (const [k, v] of this.twoFa) if (v.expiresMs <= now) this.twoFa.delete(k);
     for (const [k, v] of this.revoked) if (v <= now) this.revoked.delete(k);
+  }
+
+  /** Test hook: one part of `s` was accepted (0-based index). */
+  partAccepted(s: UploadSession, index: number, bytes: number): void {
+    for (const fn of this.partListeners) fn({ session: s.id, uri: s.uri, index, bytes, at: Date.now() });
   }
 
   expireSession(s: UploadSession): void {

@@ -49,6 +49,15 @@ export interface EmulatorPolicy {
   deniedNameRegexp?: string;
 }
 
+/** An OAuth app as the admin registers it (dashboard → OAuth apps): redirect URIs are matched exactly. */
+export interface EmulatorOAuthClient {
+  id: string;
+  secret: string;
+  name?: string;
+  redirectUris: string[];
+  scopes: string[];
+}
+
 export interface EmulatorOptions {
   host?: string;
   port?: number;
@@ -64,6 +73,8 @@ export interface EmulatorOptions {
   keepAliveMs?: number;
   eventDebounceMs?: number;
   maxEditSize?: number;
+  /** OAuth apps registered on the site (server ≥ 4.12); default: oauth.ts DEMO_OAUTH_CLIENT */
+  oauthClients?: EmulatorOAuthClient[];
 }
 
 export interface FaultRule {
@@ -78,7 +89,39 @@ export interface FaultRule {
     | { type: 'reset'; afterBytes: number }
     | { type: 'status'; status: number; body?: string; headers?: Record<string, string> }
     | { type: 'envelope'; code: number; msg?: string }
-    | { type: 'delay'; ms: number };
+    | { type: 'delay'; ms: number }
+    /** the request is handled normally, but its connection stops being read for `ms` once `afterBytes` arrived */
+    | { type: 'stall'; ms: number; afterBytes?: number }
+    /** the request is handled normally over a link that carries at most `bytesPerSec` of its body */
+    | { type: 'slow'; bytesPerSec: number };
+}
+
+/** One upload part the server accepted (master, slave or emulated vendor), for the soak's re-send accounting. */
+export interface PartAccepted {
+  session: string;
+  uri: string;
+  /** 0-based part index */
+  index: number;
+  bytes: number;
+  at: number;
+}
+
+/** A file change on the server: paths are relative to the user's root ("docs/a.txt"); `to` only for renames. */
+export interface FileEventInfo {
+  kind: 'create' | 'modify' | 'rename' | 'delete';
+  from: string;
+  to?: string;
+  at: number;
+}
+
+/** Server settings the tests may change while it runs. */
+export interface EmulatorTuning {
+  /** bytes; the account's capacity */
+  quota?: number;
+  /** seconds an access token issued from now on lives */
+  accessTtl?: number;
+  /** seconds an upload session created from now on lives */
+  sessionTtl?: number;
 }
 
 export interface EmulatorStats {
@@ -128,6 +171,16 @@ export interface Emulator {
   sessions(): SessionInfo[];
   /** Share links created with PUT /api/v4/share (share.ts), oldest first. */
   shares(): Array<{ id: string; uri: string; password: string; downloads: number; expires: number | null }>;
+  /** Expires the given upload sessions now (all when no ids), as their TTL passing would; returns how many. */
+  expireSessions(ids?: string[]): number;
+  /** Changes quota, token or session lifetimes for what comes next. */
+  tune(t: EmulatorTuning): void;
+  /** Calls `fn` for every upload part the server accepts; returns the unsubscriber. */
+  onPart(fn: (p: PartAccepted) => void): () => void;
+  /** Calls `fn` for every file change the server makes (what its SSE stream reports); returns the unsubscriber. */
+  onFileEvent(fn: (e: FileEventInfo) => void): () => void;
+  /** Parts being received right now, over all sessions. */
+  partsInFlight(): number;
   /** Stops listening and drops every connection, keeping all state (a server restart or outage). */
   stop(): Promise<void>;
   /** Listens again on the same host and port after stop(). */

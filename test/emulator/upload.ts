@@ -323,9 +323,11 @@ async function receiveChunk(
     const total = core.expectedChunks(s);
     const already = set.size >= total;
     set.add(index);
+    core.partAccepted(s, index, n);
     if (!already && set.size >= total) await opts.complete(s);
   } else {
     set.add(index);
+    core.partAccepted(s, index, n);
     if (isLast) {
       if (s.done || (!opts.slave && !core.sessions.has(s.id))) throw E.sessionExpired();
       await opts.complete(s);

@@ -70,6 +70,7 @@ async function putPart(ctx: Ctx, [, id, n]: string[]): Promise<unknown> {
   // Qiniu's part etag is its own hash; the MD5 stands in for it
   const etag = Buffer.from(got.md5, 'hex').toString('base64url');
   s.vendor!.parts.set(num, { etag, size: got.size, file });
+  ctx.core.partAccepted(s, num - 1, got.size);
   sendJson(ctx.res, 200, { etag, md5: got.md5 });
   return HANDLED;
 }

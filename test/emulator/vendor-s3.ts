@@ -212,6 +212,7 @@ async function partPut(ctx: Ctx, [type]: string[]): Promise<unknown> {
     if (got.size !== len) throw new VendorError(400, 'IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.');
     const etag = `"${got.md5}"`;
     s.vendor!.parts.set(n, { etag, size: got.size, file });
+    ctx.core.partAccepted(s, n - 1, got.size);
     ctx.res.writeHead(200, { etag, 'content-length': 0 });
     ctx.res.end();
   });

@@ -70,6 +70,12 @@ function fakeEngine() {
       current = account;
       return account;
     },
+    loginWithBrowser: async (server, opts) => {
+      calls.push(['loginWithBrowser', server]);
+      opts.onUrl(`${server}/session/authorize?state=s`);
+      current = account;
+      return account;
+    },
     logout: async () => {
       calls.push(['logout']);
       current = null;

@@ -21,7 +21,13 @@ function runShell(env: Record<string, string>): Record<string, unknown> {
     ['--import', 'tsx', '--import', `data:text/javascript,import{register}from"node:module";register(${JSON.stringify(LOADER)})`, 'test/shell/fixtures/shell-harness.ts'],
     {
       cwd: ROOT,
-      env: { ...process.env, FAKE_APP_PATH: ROOT, CLOUDREVE_SYNC_HOME: join(env.FAKE_ELECTRON_HOME, 'sync-home'), ...env },
+      env: {
+        ...process.env,
+        FAKE_APP_PATH: ROOT,
+        CLOUDREVE_SYNC_HOME: join(env.FAKE_ELECTRON_HOME, 'sync-home'),
+        XDG_CONFIG_HOME: join(env.FAKE_ELECTRON_HOME, 'xdg-config'),
+        ...env,
+      },
       encoding: 'utf8',
       timeout: 60_000,
     },
@@ -67,18 +73,29 @@ test('shell entry: lock, IPC for every method, secure window, tray, close-to-tra
     assert.deepEqual(r.windowOpen, { action: 'deny' });
     assert.deepEqual(r.windowOpenFile, { action: 'deny' });
     assert.equal(r.permission, false);
+    assert.equal(r.permissionCheck, false);
+    assert.equal((r.badDestination as { error: { code: string } }).error.code, 'invalid-argument');
     assert.equal(r.closeHidesWindow, true);
-    assert.match(String(r.trayIcon), /assets[/\\]tray[/\\]tray(Template)?\.png$/);
+    assert.equal(r.trayNotices, 1, 'the "still running in the tray" notice is shown the first time only');
+    assert.equal(JSON.parse(readFileSync(join(home, 'sync-home', 'app-state.json'), 'utf8')).trayNoticeShown, true);
+    assert.match(String(r.trayIcon), /assets[/\\]tray[/\\]tray-signed-out(Template)?\.png$/);
     assert.equal(r.trayTooltip, 'Cloudreve Sync — Signed out');
     assert.deepEqual(r.trayMenu, [
       'Signed out (disabled)',
       '---',
       'Open Cloudreve Sync',
       'Pause all (disabled)',
+      'Pause for 1 hour (disabled)',
       'Resume all (disabled)',
+      'Sync now (disabled)',
       '---',
       'Quit Cloudreve Sync',
     ]);
+    // launch at login (default on): Linux gets an XDG autostart entry that starts the app hidden in the tray
+    if (process.platform === 'linux') {
+      const entry = readFileSync(join(home, 'xdg-config', 'autostart', 'cloudreve-sync.desktop'), 'utf8');
+      assert.match(entry, /^Exec=.* --hidden$/m);
+    }
     assert.equal(r.secondInstanceShowsWindow, true);
     const record = r.record as Array<[string, ...unknown[]]>;
     assert.deepEqual(record.filter((e) => e[0] === 'openExternal'), [['openExternal', 'https://cloudreve.org/']]);
@@ -99,6 +116,57 @@ test('shell entry: a second instance hands over its request and quits', () => {
     assert.deepEqual(record.map((e) => e[0]), ['requestSingleInstanceLock', 'quit', 'quit-completed']);
     assert.ok(!existsSync(join(home, 'userData')), 'the losing instance touches no state');
     assert.ok(!existsSync(join(home, 'sync-home')), 'nor the shared home');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('shell entry, signed in: shell-menu uploads through the destination picker and straight through, notification, share link, sealed login', () => {
+  const home = mkdtempSync(join(tmpdir(), 'cr-shell-'));
+  try {
+    const r = runShell({ FAKE_ELECTRON_HOME: home, FAKE_SCENARIO: 'upload' });
+    assert.equal(r.login, true);
+    // the login is sealed with (fake) safeStorage: no readable token in the file
+    const cred = r.credentials as { tokens: unknown; sealedTokens: { by: string; data: string } };
+    assert.equal(cred.tokens, null);
+    assert.equal(cred.sealedTokens.by, 'electron-safeStorage');
+    assert.ok(!JSON.stringify(cred).includes('eyJ'), 'no JWT in clear');
+    assert.deepEqual(r.messageBoxes, [], 'secure storage exists: nobody is asked');
+    assert.deepEqual(r.firstDropped, { ok: true, value: [] });
+    assert.equal(r.windowShownForPicker, true);
+    const request = r.request as { paths: string[]; lastDestinationUri: string | null };
+    assert.equal(request.paths.length, 1);
+    assert.ok(request.paths[0].startsWith(home) && request.paths[0].endsWith('report.pdf'), request.paths[0]);
+    assert.equal(request.lastDestinationUri, null, 'nothing picked before');
+    assert.equal(r.replayed, true);
+    assert.equal((r.badAnswer as { error: { code: string } }).error.code, 'invalid-argument');
+    assert.equal((r.unknownAnswer as { error: { code: string } }).error.code, 'invalid-argument');
+    assert.equal((r.resolved as { ok: boolean; value: string[] }).value.length, 1);
+    assert.equal((r.again as { error: { code: string } }).error.code, 'invalid-argument', 'a request is answered once');
+    assert.equal(r.blob, 'a shell-menu upload');
+    assert.deepEqual(r.appState, { lastDestinationUri: 'cloudreve://my/Inbox', trayNoticeShown: false });
+    const note = r.notification as { title: string; body: string; actions: Array<{ text: string }> };
+    assert.equal(note.body, '1 file in Inbox.');
+    assert.deepEqual(note.actions.map((a) => a.text), ['Copy share link']);
+    assert.match(String(r.clipboard), /^http:\/\/127\.0\.0\.1:\d+\/s\/\w+/);
+    assert.equal(r.requestsAfterDirect, 3, 'uploadWithoutAsking: no picker');
+    const record = r.record as Array<[string, ...unknown[]]>;
+    assert.ok(!record.some((e) => e[0] === 'showErrorBox'), JSON.stringify(record.filter((e) => e[0] === 'showErrorBox')));
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('shell entry: no secure storage, the user is asked; "this session only" stores no token', () => {
+  const home = mkdtempSync(join(tmpdir(), 'cr-shell-'));
+  try {
+    const r = runShell({ FAKE_ELECTRON_HOME: home, FAKE_SCENARIO: 'upload', FAKE_SAFE_STORAGE: 'none' });
+    assert.equal(r.login, true);
+    assert.deepEqual(r.messageBoxes, [['showMessageBox', 'Store your Cloudreve login without encryption?']]);
+    const cred = r.credentials as Record<string, unknown>;
+    assert.equal(cred.tokens, null);
+    assert.equal(cred.sealedTokens, undefined);
+    assert.equal(r.blob, 'a shell-menu upload', 'the session works until quit');
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

@@ -783,6 +783,11 @@ function asUploadSession(v: unknown, ctx: RequestContext, requestedUri: string):
   for (const k of ['credential', 'completeURL', 'mime_type', 'upload_policy', 'upload_id', 'callback_secret', 'uri'] as const) {
     if (v[k] !== undefined && v[k] !== null && !isStr(v[k])) throw bad(ctx, `${k} is not a string`);
   }
+  // the storage is reached only over http(s), at the absolute URLs the server hands out (any host: direct-to-storage
+  // policies live elsewhere by design); file:, data:, ftp: and relative URLs are malformed answers
+  for (const u of [...((v.upload_urls as string[] | null | undefined) ?? []), ...(isStr(v.completeURL) && v.completeURL !== '' ? [v.completeURL] : [])]) {
+    if (!/^https?:\/\/[^/?#]/i.test(u)) throw bad(ctx, `a storage URL is not an absolute http(s) URL (${JSON.stringify(u.split(/[?#]/)[0].slice(0, 40))})`);
+  }
   const out: UploadSession = {
     ...(v as object),
     session_id: v.session_id,

@@ -3,7 +3,9 @@
  * always written atomically (temp file in the same dir + fsync + rename), so a crash never leaves a
  * half-written file and a concurrent reader sees either the old or the new record.
  *
- * The Electron shell may keep the tokens in safeStorage instead; the engine only needs the record.
+ * The desktop app seals the tokens with the OS keychain (Electron safeStorage, main/shell/secrets.ts) through a
+ * CredentialCodec handed to the engine: the file then holds `sealedTokens: {by, data}` and `tokens: null`. Only the
+ * app can open them; the CLI sees an account it cannot use and says so (openClient).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
@@ -21,7 +23,30 @@ export interface AccountRecord {
   nickname: string;
   serverVersion: string;
   tokens: TokenPair | null;
+  /** the tokens sealed by a CredentialCodec (the desktop app); `tokens` is then null in the file */
+  sealedTokens?: SealedTokens;
 }
+
+export interface SealedTokens {
+  /** the codec's name, e.g. 'electron-safeStorage' */
+  by: string;
+  data: string;
+}
+
+/** How a host keeps the tokens out of plain files (the engine stays free of Electron: the shell injects this). */
+export interface CredentialCodec {
+  readonly name: string;
+  /**
+   * Seals the tokens' JSON: `sealed` = store `data`; `plain` = the user agreed to store them unencrypted (no secure
+   * storage on this machine); `memory` = keep them for this session only (the user refused plain storage).
+   */
+  seal(json: string): Promise<{ store: 'sealed'; data: string } | { store: 'plain' } | { store: 'memory' }>;
+  /** Opens what seal() produced; throws when it cannot (another OS user, a reset keychain). */
+  open(data: string): Promise<string>;
+}
+
+export const DESKTOP_SEALED_MESSAGE =
+  'signed in through the desktop app, whose login is encrypted with the OS keychain and cannot be read here; sign in here too with `cloudreve-sync login`, or use the app';
 
 export const CREDENTIALS_FILE = 'credentials.json';
 
@@ -67,7 +92,34 @@ export function loadAccount(home: string): AccountRecord | null {
     nickname: typeof v.nickname === 'string' ? v.nickname : '',
     serverVersion: typeof v.serverVersion === 'string' ? v.serverVersion : '',
     tokens: isTokenPair(v.tokens) ? v.tokens : null,
+    ...(isSealed(v.sealedTokens) ? { sealedTokens: v.sealedTokens } : {}),
   };
+}
+
+function isSealed(v: unknown): v is SealedTokens {
+  const t = v as Record<string, unknown> | null;
+  return t !== null && typeof t === 'object' && typeof t.by === 'string' && typeof t.data === 'string';
+}
+
+/** The record with its tokens opened by `codec` (tokens stay null when they are sealed by another codec or cannot be opened). */
+export async function openSealed(rec: AccountRecord, codec: CredentialCodec | undefined): Promise<AccountRecord> {
+  if (rec.tokens || !rec.sealedTokens || !codec || rec.sealedTokens.by !== codec.name) return rec;
+  try {
+    const t = JSON.parse(await codec.open(rec.sealedTokens.data)) as unknown;
+    return isTokenPair(t) ? { ...rec, tokens: t } : rec;
+  } catch {
+    return rec;
+  }
+}
+
+/** What to write for `rec` through `codec`: its tokens sealed, plain (agreed), or left out (session only). */
+export async function sealRecord(rec: AccountRecord, codec: CredentialCodec | undefined): Promise<AccountRecord> {
+  const { sealedTokens: _old, ...plain } = rec;
+  if (!codec || !rec.tokens) return plain;
+  const sealed = await codec.seal(JSON.stringify(rec.tokens));
+  if (sealed.store === 'plain') return plain;
+  if (sealed.store === 'memory') return { ...plain, tokens: null };
+  return { ...plain, tokens: null, sealedTokens: { by: codec.name, data: sealed.data } };
 }
 
 /** Writes the record atomically with mode 0600 (the directory is created 0700 when missing). */
@@ -103,6 +155,7 @@ export function clearAccount(home: string): void {
  */
 export async function openClient(home: string): Promise<CloudreveClient> {
   const rec = loadAccount(home);
+  if (rec && !rec.tokens && rec.sealedTokens) throw new EngineError('login-required', DESKTOP_SEALED_MESSAGE);
   if (!rec || !rec.tokens) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
   // conf (and its validator) is loaded only when the settings file needs creating or repairing
   const settings = readSettings(home) ?? (await import('../config.js')).openConfig(home).store;
@@ -113,7 +166,7 @@ export async function openClient(home: string): Promise<CloudreveClient> {
     version: rec.serverVersion || undefined,
     timeouts: settings.timeouts,
     onTokens: (t) => {
-      const cur = loadAccount(home) ?? rec;
+      const { sealedTokens: _sealed, ...cur } = loadAccount(home) ?? rec;
       saveAccount(home, { ...cur, tokens: t });
     },
   });

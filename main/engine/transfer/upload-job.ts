@@ -185,6 +185,13 @@ export class UploadJob {
       const existing = await this.withRetry(signal, () => this.existing(uri));
       if (existing && this.endIfIdentical(existing, fp)) return false;
     }
+    // An unreadable answer to a session request may stand for a session the server did open: the retry then meets
+    // that upload's placeholder. The error says so instead of blaming "another upload".
+    let unreadable: EngineError | null = null;
+    const noteUnreadable = (err: unknown): never => {
+      if (err instanceof EngineError && err.code === 'bad-response') unreadable = err;
+      throw err;
+    };
     for (let n = 1; ; n++) {
       try {
         const session = await this.withRetry(signal, () =>
@@ -200,7 +207,7 @@ export class UploadJob {
               encryption_supported: policy?.encryption ? ['aes-256-ctr'] : undefined,
             },
             { signal },
-          ),
+          ).catch(noteUnreadable),
         );
         this.deps.journal.uploads.setSession(this.row.id, session, uri);
         this.row = { ...this.row, session, sessionUri: uri, bytesDone: 0 }; // what setSession wrote
@@ -211,7 +218,14 @@ export class UploadJob {
         const existing = await this.existing(uri);
         if (existing && this.endIfIdentical(existing, fp)) return false;
         if (existing?.metadata?.['sys:upload_session_id']) {
-          throw new EngineError('exists', `${baseName(uri)}: another upload to this path is in progress`, { serverCode: 40004 });
+          const cause = unreadable as EngineError | null;
+          throw new EngineError(
+            'exists',
+            cause
+              ? `${baseName(uri)}: the server's answer to the upload session request was unreadable (${cause.message}); the upload it may have opened holds this path until it expires`
+              : `${baseName(uri)}: another upload to this path is in progress`,
+            { serverCode: 40004 },
+          );
         }
         if (this.row.ifExists === 'skip') {
           this.finish('skipped', { code: 'exists', message: 'the target already exists' });

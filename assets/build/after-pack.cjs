@@ -1,0 +1,3 @@
+// electron-builder afterPack hook (see native-abi.cjs).
+'use strict';
+module.exports = require('./native-abi.cjs').afterPack;

@@ -1,0 +1,140 @@
+/**
+ * The CLI's commands when another process runs the engine on the same home (`run`, `ui` or the desktop app hold its
+ * lock): they talk to it through its control socket (main/bridge/control-socket.ts, the app's contract) instead of
+ * failing with "busy". Output follows the local commands' formats; what the running engine does afterwards (an
+ * upload that is still going when this command is interrupted, a pass asked for) it keeps doing.
+ */
+import { resolve } from 'node:path';
+import type { ControlClient } from '../bridge/control-socket.js';
+import { toUri } from '../engine/api/uri.js';
+import { EngineError } from '../engine/errors.js';
+import type { ErrorData, EventMap, EventName, MethodValue, PairDto, Result, TransferDto } from '../ipc/contract.js';
+import type { CliContext } from './command.js';
+import { interrupted } from './sync-commands.js';
+import { stateLine } from './transfer-commands.js';
+
+const TERMINAL = new Set(['done', 'skipped', 'failed', 'cancelled']);
+
+/** The value of a Result, or its error as an EngineError (so main/cli.ts prints and exits as for a local failure). */
+export function unwrap<T>(r: Result<T>): T {
+  if (r.ok) return r.value;
+  throw new EngineError(r.error.code as ConstructorParameters<typeof EngineError>[0], (r.error as ErrorData).message);
+}
+
+export function sayRemote(ctx: CliContext): void {
+  ctx.stderr.write('(another cloudreve-sync process runs this home: sent to it through its control socket)\n');
+}
+
+/**
+ * Queues paths in the running engine and follows them to the end, printing as `upload` does. Ctrl-C stops
+ * following; the running engine keeps uploading.
+ */
+export async function remoteUpload(
+  ctx: CliContext,
+  control: ControlClient,
+  req: { paths: string[]; to: string; ifExists?: 'skip' | 'overwrite' | 'rename'; priority?: number; json: boolean },
+): Promise<number> {
+  const emit = (obj: unknown) => ctx.stdout.write(JSON.stringify(obj) + '\n');
+  const finalState = new Map<string, TransferDto>();
+  let mine: Set<string> | null = null;
+  const early: TransferDto[] = [];
+  let wake = () => {};
+  const onEvent = <E extends EventName>(name: E, payload: EventMap[E]) => {
+    if (name === 'transfer-state-changed') {
+      const { transfer: t, from } = payload as EventMap['transfer-state-changed'];
+      if (mine === null) return void early.push(t);
+      if (!mine.has(t.id)) return;
+      report(t, from);
+    } else if (name === 'transfer-progressed' && req.json) {
+      const p = payload as EventMap['transfer-progressed'];
+      if (mine?.has(p.id)) emit({ event: 'progress', id: p.id, bytes: p.bytesDone, speed: Math.round(p.speed), eta: p.eta });
+    }
+  };
+  const report = (t: TransferDto, from: string | null) => {
+    if (req.json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from: from ?? undefined, state: t.state, error: t.error ?? undefined });
+    else {
+      const line = stateLine(t);
+      if (line) ctx.stdout.write(`${line}\n`);
+    }
+    if (TERMINAL.has(t.state)) {
+      finalState.set(t.id, t);
+      wake();
+    }
+  };
+  const stop = await control.events(onEvent); // before queuing, so no state change is missed
+  const sig = interrupted();
+  try {
+    if (!req.json) sayRemote(ctx);
+    const res: MethodValue<'enqueueUpload'> = unwrap(await control.invoke('enqueueUpload', req.paths, req.to, { ifExists: req.ifExists, priority: req.priority }));
+    mine = new Set(res.ids);
+    for (const t of early) if (mine.has(t.id)) report(t, null);
+    const failedSkips = res.skipped.filter((s) => s.failure);
+    for (const s of res.skipped) ctx.stderr.write(`${s.failure ? 'failed' : 'warning'}: ${s.path}: ${s.reason}\n`);
+    // anything that finished before the stream told us
+    for (const t of unwrap(await control.invoke('listTransfers'))) if (mine.has(t.id) && TERMINAL.has(t.state) && !finalState.has(t.id)) report(t, null);
+    let stopped = false;
+    void sig.promise.then(() => {
+      stopped = true;
+      wake();
+    });
+    while (!stopped && finalState.size < mine.size) await new Promise<void>((r) => (wake = r));
+    if (stopped) {
+      ctx.stderr.write('stopped following: the running engine goes on with the uploads (`cloudreve-sync transfers`)\n');
+      return 130;
+    }
+    const results = [...finalState.values()];
+    const done = results.filter((t) => t.state === 'done').length;
+    const skipped = results.filter((t) => t.state === 'skipped').length;
+    const failed = results.filter((t) => t.state === 'failed' || t.state === 'cancelled');
+    const failedCount = failed.length + failedSkips.length;
+    if (req.json) emit({ event: 'summary', uploaded: done, skipped, failed: failedCount });
+    else {
+      if (mine.size === 0) ctx.stdout.write('nothing to upload\n');
+      ctx.stdout.write(`${done} uploaded, ${skipped} skipped, ${failedCount} failed\n`);
+      for (const t of failed) ctx.stderr.write(`failed: ${t.localPath}: ${t.error?.message ?? t.state}\n`);
+    }
+    return failedCount > 0 ? 1 : 0;
+  } finally {
+    sig.dispose();
+    stop();
+  }
+}
+
+/** `resume [ID...]` / `cancel ID...` / `pause [ID...]` on the running engine. */
+export async function remoteTransferVerb(ctx: CliContext, control: ControlClient, verb: 'pause' | 'resume' | 'cancel', ids: string[]): Promise<number> {
+  sayRemote(ctx);
+  if (ids.length === 0) {
+    unwrap(await control.invoke(verb === 'pause' ? 'pause' : 'resume'));
+    ctx.stdout.write(verb === 'pause' ? 'paused every transfer\n' : 'resumed every paused transfer\n');
+    return 0;
+  }
+  const known = new Set(unwrap(await control.invoke('listTransfers')).map((t) => t.id));
+  for (const id of ids) {
+    if (!known.has(id)) throw new EngineError('not-found', `no transfer ${id} (\`cloudreve-sync transfers\` lists them)`);
+    unwrap(await (verb === 'cancel' ? control.invoke('cancel', id) : control.invoke(verb, id)));
+    ctx.stdout.write(`${verb === 'cancel' ? 'cancelled' : verb === 'pause' ? 'paused' : 'resumed'} ${id}\n`);
+  }
+  return 0;
+}
+
+/** A pair of the running engine by id or unique id prefix. */
+export async function remotePair(control: ControlClient, id: string | undefined): Promise<PairDto> {
+  if (!id) throw new EngineError('usage', 'a pair ID is needed (see `cloudreve-sync pairs list`)');
+  const matches = unwrap(await control.invoke('listPairs')).filter((p) => p.id === id || p.id.startsWith(id));
+  if (matches.length === 0) throw new EngineError('not-found', `no sync pair ${id}`);
+  if (matches.length > 1) throw new EngineError('usage', `${id} matches several pairs; give more of the ID`);
+  return matches[0];
+}
+
+/** The running engine's pair for this local folder and Cloudreve folder, if one is configured. */
+export async function remotePairFor(control: ControlClient, local: string, remote: string): Promise<PairDto | null> {
+  const localPath = resolve(local);
+  let uri: string;
+  try {
+    uri = toUri(remote);
+  } catch {
+    return null;
+  }
+  const strip = (u: string) => u.replace(/\/+$/, '');
+  return unwrap(await control.invoke('listPairs')).find((p) => resolve(p.localPath) === localPath && strip(p.remoteUri) === strip(uri)) ?? null;
+}

@@ -1,0 +1,321 @@
+/**
+ * `npm run soak`: the chaos soak. The emulator runs in this process; the client under test is the CLI's `run` as a
+ * separate process on a fresh home. Three seeded drivers (files, server faults, kill -9 of the client) run for the
+ * given minutes; then the faults stop, the client is restarted once and left to settle, and the invariants are
+ * checked (see invariants.ts and the README's "Reliability" section). Exit 0 when every invariant holds, 1 when one
+ * fails (printing the seed, the invariant, the paths and the tail of the event log), 2 on a usage error.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator, type Emulator, type EmulatorPolicy, type FileEventInfo, type PartAccepted } from '../emulator/index.js';
+import { ClientProcess, runCliCommand } from './client-process.js';
+import { EventLog } from './event-log.js';
+import { FileChaos } from './file-chaos.js';
+import {
+  checkDeletions,
+  checkJournal,
+  checkLocalUntouched,
+  checkRemoteContent,
+  checkResend,
+  checkSessions,
+  remoteDeletions,
+  resendAfterCrashes,
+  type Crash,
+  type RemoteContent,
+  type Violation,
+} from './invariants.js';
+import { LocalModel, hashFile, type FileRecord } from './local-model.js';
+import { RandomSource } from './random-source.js';
+import { RemoteTree, childUri } from './remote-tree.js';
+import { BIG_QUOTA, ServerChaos } from './server-chaos.js';
+import { SOAK_USAGE, parseSoakArgs, type SoakOptions } from './soak-options.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const REMOTE = 'cloudreve://my/soak';
+
+/** Part size per policy type: small, so that files span many parts (vendors' documented minimums kept). */
+function policyFor(o: SoakOptions): EmulatorPolicy {
+  const mib = 1024 * 1024;
+  const chunkSize = ['s3', 'ks3', 'oss', 'cos', 'obs'].includes(o.policy) ? 5 * mib : o.policy === 'onedrive' ? 4 * 320 * 1024 : mib;
+  return { type: o.policy, encryption: o.encryption, chunkSize, chunkConcurrency: 3 };
+}
+
+async function walkLocal(root: string): Promise<Map<string, FileRecord>> {
+  const out = new Map<string, FileRecord>();
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const name of readdirSync(dir).sort()) {
+      const abs = join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(abs);
+      if (st.isDirectory()) await walk(abs, r);
+      else out.set(r, { hash: await hashFile(abs), size: st.size, ino: st.ino, ctimeMs: st.ctimeMs });
+    }
+  };
+  await walk(root, '');
+  return out;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+function fmtBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export async function soak(o: SoakOptions): Promise<number> {
+  const out = o.out ?? mkdtempSync(join(tmpdir(), 'cr-soak-'));
+  mkdirSync(out, { recursive: true });
+  const root = join(out, 'sync');
+  const home = join(out, 'home');
+  const data = join(out, 'server');
+  for (const d of [root, home, data]) {
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+  }
+  const log = new EventLog(join(out, 'events.jsonl'));
+  const rnd = new RandomSource(o.seed);
+  const replay = `npm run soak -- --seed ${o.seed} --minutes ${o.minutes} --policy ${o.policy} --mode ${o.mode}${o.encryption ? '' : ' --no-encryption'} --big-size ${o.bigBytes} --burst ${o.burstFiles} --max-files ${o.maxFiles}`;
+  const policy = policyFor(o);
+  const emu: Emulator = await startEmulator({ dataDir: data, policy, quota: BIG_QUOTA, accessTtl: 3600 });
+  log.write('start', { seed: o.seed, options: o, policy, server: emu.url, out, replay });
+  process.stderr.write(`soak: seed ${o.seed}, ${o.minutes} min, policy ${o.policy}${o.encryption ? ' (encrypted)' : ''}, mode ${o.mode}; log ${join(out, 'events.jsonl')}\n`);
+
+  const parts: PartAccepted[] = [];
+  const fileEvents: FileEventInfo[] = [];
+  emu.onPart((p) => parts.push(p));
+  // file events under the pair's remote folder, with paths relative to it (as the model's)
+  const remoteRoot = REMOTE.slice('cloudreve://my/'.length);
+  const inPair = (p: string) => (p === remoteRoot ? '' : p.startsWith(remoteRoot + '/') ? p.slice(remoteRoot.length + 1) : null);
+  emu.onFileEvent((e) => {
+    const from = inPair(e.from);
+    const to = e.to === undefined ? undefined : inPair(e.to);
+    if (from !== null) fileEvents.push({ ...e, from, ...(to !== undefined && to !== null ? { to } : {}) });
+  });
+
+  const model = new LocalModel(root);
+  const files = new FileChaos(model, rnd.fork(1), log, { mode: o.mode, burstFiles: o.burstFiles, bigBytes: o.bigBytes, maxFiles: o.maxFiles });
+  const chaos = new ServerChaos(emu, rnd.fork(2), log, o.policy);
+  const procRnd = rnd.fork(3);
+  const client = new ClientProcess(home, join(out, 'client.log'));
+  const crashes: Crash[] = [];
+  const violations: Violation[] = [];
+  let stopping = false;
+  const onSignal = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const started = Date.now();
+  try {
+    const login = await runCliCommand(home, ['login', '--server', emu.url, '--email', emu.email, '--password-stdin'], { stdin: emu.password + '\n' });
+    if (login.code !== 0) throw new Error(`login failed (${login.code}): ${login.err}`);
+    const add = await runCliCommand(home, ['pairs', 'add', root, REMOTE, '--mode', o.mode, '--json']);
+    if (add.code !== 0) throw new Error(`pairs add failed (${add.code}): ${add.err}`);
+    log.write('client', { action: 'setup', pair: JSON.parse(add.out).id });
+
+    await files.big();
+    for (let i = 0; i < 10; i++) await files.step();
+    client.start();
+    log.write('client', { action: 'start', pid: client.pid });
+
+    const deadline = started + o.minutes * 60_000;
+    const running = () => !stopping && Date.now() < deadline;
+    const fileLoop = async () => {
+      const rf = rnd.fork(4);
+      const burstAt = started + o.minutes * 60_000 * (0.1 + 0.3 * rf.next());
+      const massAt = started + o.minutes * 60_000 * 0.7;
+      let burstDone = o.burstFiles <= 0;
+      let massDone = o.burstFiles <= 0;
+      while (running()) {
+        if (!burstDone && Date.now() >= burstAt) {
+          files.burst();
+          burstDone = true;
+        } else if (burstDone && !massDone && Date.now() >= massAt) {
+          files.deleteBurst();
+          massDone = true;
+        } else await files.step();
+        await sleep(rf.int(100, 1500));
+      }
+    };
+    const faultLoop = async () => {
+      const rf = rnd.fork(5);
+      while (running()) {
+        await sleep(rf.int(2000, 12_000));
+        if (!running()) break;
+        await chaos.step();
+      }
+    };
+    const killLoop = async () => {
+      while (running()) {
+        await sleep(procRnd.int(15_000, 75_000));
+        if (!running()) break;
+        const inFlight = emu.partsInFlight();
+        crashes.push({ at: Date.now(), partsInFlight: inFlight });
+        log.write('kill', { signal: 'SIGKILL', pid: client.pid, partsInFlight: inFlight, pairState: client.pairState });
+        await client.kill9();
+        await sleep(procRnd.int(200, 3000));
+        client.start();
+        log.write('client', { action: 'restart', pid: client.pid });
+      }
+    };
+    const watchdog = async () => {
+      // a client that exits by itself is a crash: noted (an invariant) and restarted so the soak goes on
+      let seen = 0;
+      while (running()) {
+        await sleep(1000);
+        if (client.crashes.length > seen) {
+          const c = client.crashes[client.crashes.length - 1];
+          seen = client.crashes.length;
+          log.write('client-crash', { code: c.code, signal: c.signal });
+          if (!client.running) client.start();
+        }
+      }
+    };
+    await Promise.all([fileLoop(), faultLoop(), killLoop(), watchdog()]);
+
+    // ---- settle: faults off, the client restarted once (a full scan, as after a reboot), left until idle
+    log.write('settle', { action: 'faults off' });
+    await chaos.calm();
+    await client.stop();
+    client.start();
+    log.write('client', { action: 'restart for the settle', pid: client.pid });
+    const settleDeadline = Date.now() + o.settleTimeoutS * 1000;
+    let settled = false;
+    while (Date.now() < settleDeadline) {
+      await sleep(1000);
+      if (!client.running) {
+        log.write('client-crash', { during: 'settle' });
+        client.start();
+      }
+      if ((client.pairState === 'idle' || client.pairState === 'needs-confirmation') && Date.now() - client.lastOutputAt >= 10_000) {
+        settled = true;
+        break;
+      }
+    }
+    log.write('settle', { settled, pairState: client.pairState, detail: client.pairDetail, afterMs: Date.now() - deadline });
+    if (!settled) violations.push({ invariant: 'settles', detail: `the client did not report idle within ${o.settleTimeoutS} s (pair state ${client.pairState})`, paths: [] });
+    const clean = await client.stop();
+    if (!clean) violations.push({ invariant: 'settles', detail: 'the client did not stop within 30 s of SIGTERM', paths: [] });
+    for (const c of client.crashes) {
+      violations.push({ invariant: 'the client never crashes', detail: `it exited by itself (code ${c.code}, signal ${c.signal}) at ${new Date(c.at).toISOString()}`, paths: [] });
+    }
+
+    // ---- invariants
+    const tr = await runCliCommand(home, ['transfers', '--json']);
+    const transfers = tr.code === 0 ? (JSON.parse(tr.out || '[]') as Array<{ id: string; localPath: string; state: string }>) : [];
+    if (tr.code !== 0) violations.push({ invariant: 'no stuck transfers', detail: `transfers --json failed (${tr.code}): ${tr.err.trim()}`, paths: [] });
+    violations.push(...checkJournal(transfers));
+    violations.push(...checkSessions(emu.sessions()));
+
+    const local = await walkLocal(root);
+    violations.push(...checkLocalUntouched(model, local));
+
+    const reader = new RemoteTree(emu.url, emu.email, emu.password);
+    const listed = await reader.files(REMOTE);
+    const remote = new Map<string, RemoteContent>();
+    let remoteBytes = 0;
+    await mapLimit(listed, 6, async (f) => {
+      if (f.uploading) {
+        remote.set(f.path, { hash: '', uploading: true });
+        return;
+      }
+      const { hash, bytes } = await reader.hash(childUri(REMOTE, f.path));
+      remoteBytes += bytes;
+      remote.set(f.path, { hash, uploading: false });
+    });
+    violations.push(...checkRemoteContent(model, remote));
+    violations.push(...checkDeletions(o.mode, model, remoteDeletions(fileEvents), files.burstDeleted));
+    const maxPart = policy.chunkSize ?? 1024 * 1024;
+    const resend = resendAfterCrashes(parts, crashes, { windowMs: 2000, maxPart });
+    violations.push(...checkResend(resend));
+
+    // ---- summary
+    const st = emu.stats();
+    const fileOps = [...files.ops.entries()].sort();
+    const faults = [...chaos.injected.entries()].sort();
+    const resentBytes = resend.reduce((s, r) => s + r.resentBytes, 0);
+    const acceptedOnce = new Map<string, number>();
+    for (const p of parts) acceptedOnce.set(`${p.session}#${p.index}`, p.bytes);
+    const rows: Array<[string, string]> = [
+      ['command', replay],
+      ['run', `${((Date.now() - started) / 60_000).toFixed(1)} min (${o.minutes} of chaos, then the settle)`],
+      ['file operations', `${fileOps.reduce((s, [, n]) => s + n, 0)}: ${fileOps.map(([k, n]) => `${k} ${n}`).join(', ')}`],
+      ['faults injected', `${faults.reduce((s, [, n]) => s + n, 0)}: ${faults.map(([k, n]) => `${k} ${n}`).join(', ')}`],
+      ['client kill -9 / restarts', `${crashes.length} / ${client.starts - 1}`],
+      ['client crashes (exited by itself)', String(client.crashes.length)],
+      ['uploads finished / failed (as reported)', `${client.uploadsDone} / ${client.uploadsFailed}`],
+      ['files on disk / on the server', `${local.size} / ${listed.length}`],
+      ['bytes written by the driver', fmtBytes(files.bytesWritten)],
+      ['bytes on the server (downloaded, plaintext)', fmtBytes(remoteBytes)],
+      ['bytes the server received (part bodies)', fmtBytes(st.bytes_received)],
+      ['bytes of parts accepted (distinct session+part)', fmtBytes([...acceptedOnce.values()].reduce((s, n) => s + n, 0))],
+      ['bytes re-sent after kill -9 (allowed)', `${fmtBytes(resentBytes)} (${fmtBytes(resend.reduce((s, r) => s + r.allowedBytes, 0))})`],
+      ['upload sessions created / completed / cancelled', `${st.sessions_created} / ${st.sessions_completed} / ${st.sessions_cancelled}`],
+      ['invariants', violations.length === 0 ? 'all hold' : `${violations.length} violated`],
+    ];
+    const w = Math.max(...rows.map(([k]) => k.length));
+    const table = ['| what | measured |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+    process.stdout.write(`\n${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`);
+    writeFileSync(join(out, 'summary.md'), table + '\n');
+    writeFileSync(join(out, 'summary.json'), JSON.stringify({ seed: o.seed, options: o, rows: Object.fromEntries(rows), resend, violations }, null, 2));
+    log.write('end', { violations: violations.length });
+
+    if (violations.length) {
+      process.stdout.write(`\nSOAK FAILED — seed ${o.seed}\nreplay: ${replay}\n`);
+      for (const v of violations) {
+        process.stdout.write(`\n✗ ${v.invariant}: ${v.detail}\n`);
+        for (const p of v.paths.slice(0, 20)) process.stdout.write(`    ${p}\n`);
+        if (v.paths.length > 20) process.stdout.write(`    … and ${v.paths.length - 20} more\n`);
+      }
+      process.stdout.write(`\nlast events (${join(out, 'events.jsonl')}):\n${log.tail(40).join('\n')}\n`);
+      process.stdout.write(`kept for inspection: ${out}\n`);
+      return 1;
+    }
+    process.stdout.write(`\nsoak passed (seed ${o.seed})${o.keep || o.out ? `; files kept in ${out}` : ''}\n`);
+    if (!o.keep && !o.out) rmSync(out, { recursive: true, force: true });
+    return 0;
+  } catch (err) {
+    log.write('error', { message: String((err as Error)?.stack ?? err) });
+    process.stdout.write(`\nSOAK ERROR — seed ${o.seed}: ${(err as Error)?.message ?? err}\nlast events:\n${log.tail(40).join('\n')}\nkept: ${out}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await client.close();
+    await emu.close();
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  let opts: SoakOptions;
+  try {
+    opts = parseSoakArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${SOAK_USAGE}\n`);
+    process.exit(2);
+  }
+  soak(opts).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`soak: ${(err as Error)?.stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -65,6 +65,10 @@ async function uploadThroughPickers(page: Page, names: string[], folder: string 
   if (folder) await dialog.getByRole('button', { name: `Open ${folder}` }).click();
   await dialog.getByRole('button', { name: 'Upload here' }).click();
   await dialog.waitFor({ state: 'detached' });
+  const notice = page.locator('.notice span');
+  await notice.filter({ hasText: /queued for cloudreve:\/\/my/ }).waitFor();
+  await page.getByRole('button', { name: 'Dismiss' }).click();
+  await notice.waitFor({ state: 'hidden' });
 }
 
 function row(page: Page, name: string) {

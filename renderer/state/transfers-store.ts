@@ -20,6 +20,7 @@ import type {
   TransferStateDto,
 } from '../../main/ipc/contract.js';
 import type { PluralKey, Translator } from '../i18n/translator.js';
+import { displayUri } from './display-names.js';
 
 export type EventAction = { [K in EventName]: { type: K; payload: EventMap[K] } }[EventName];
 export type StoreAction = { type: 'snapshot'; transfers: readonly TransferDto[] } | { type: 'reset' } | EventAction;
@@ -152,12 +153,15 @@ export class TransfersStore {
     return this.ids().map((id) => this.byId.get(id)!);
   }
 
+  /**
+   * Takes the DTO as its own and updates it in place from then on: every DTO arrives freshly deserialized (IPC's
+   * structured clone, the HTTP bridge's JSON), so nobody else holds it; copying 10,000 of them would only cost.
+   */
   private put(t: TransferDto): void {
-    const copy = { ...t }; // ours to update in place
     const prev = this.byId.get(t.id);
     if (prev) this.count(prev.state, -1);
     if (!prev || prev.priority !== t.priority) this.orderDirty = true;
-    this.byId.set(t.id, copy);
+    this.byId.set(t.id, t);
     this.count(t.state, 1);
     this.maxPriority = Math.max(this.maxPriority, t.priority);
   }
@@ -275,7 +279,7 @@ export function toRowVm(t: TransferDto, tr: Translator): TransferRowVm {
     id: t.id,
     name: t.name,
     localPath: t.localPath,
-    targetUri: t.targetUri,
+    targetUri: displayUri(t.targetUri),
     state: t.state,
     stateLabel: tr.t(`state.${t.state}`),
     tone: toneOf(t.state),
@@ -290,7 +294,12 @@ export function toRowVm(t: TransferDto, tr: Translator): TransferRowVm {
 }
 
 export function toOverallVm(store: TransfersStore, tr: Translator): OverallVm {
-  const o = store.overall ?? deriveOverall(store.list());
+  // What runs and waits comes from the store's own counts (exact, O(1)); the engine's throttled aggregate gives
+  // bytes and speed while something runs, and is not trusted once nothing does (its last word may predate the end).
+  let active = 0;
+  for (const s of RUNNING) active += store.countOf(s);
+  const queued = store.countOf('queued') + store.countOf('waiting-retry') + store.countOf('waiting-file');
+  const o = store.overall && active > 0 ? { ...store.overall, active, queued } : deriveOverall(store.list());
   const percent = percentOf(o.bytesDone, o.bytesTotal);
   const busy = o.active + o.queued > 0;
   let summary: string;

@@ -4,6 +4,7 @@
  * form that adds one (folder pickers on both sides, backup or mirror with a warning, ignore rules).
  */
 import type { ErrorData, PairDto, SyncModeDto } from '../../main/ipc/contract.js';
+import { displayUri } from '../state/display-names.js';
 import { parseIgnoreRules, toPairVm } from '../state/pairs-store.js';
 import { confirmDialog } from './dialog.js';
 import { button, el, field, setText } from './element.js';
@@ -76,7 +77,7 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
       case 'remove': {
         const yes = await confirmDialog(
           tr.t('confirm.title'),
-          tr.t('pairs.removeConfirm', { local: p.localPath, remote: p.remoteUri }),
+          tr.t('pairs.removeConfirm', { local: p.localPath, remote: displayUri(p.remoteUri) }),
           tr.t('pairs.remove'),
           tr.t('confirm.cancel'),
           true,

@@ -64,12 +64,12 @@ test('added, progressed, state-changed, removed', () => {
   assert.equal(s.apply({ type: 'transfer-removed', payload: { id: 'a' } }), false);
 });
 
-test('the store keeps its own copies: a DTO handed in is never mutated by later progress', () => {
+test('the store takes the DTOs it is given and updates them in place (no copy per event)', () => {
   const given = dto();
   const s = storeWith([{ type: 'snapshot', transfers: [given] }]);
   s.apply({ type: 'transfer-progressed', payload: { id: 'a', bytesDone: 5, speed: 1, eta: 1 } });
-  assert.equal(given.bytesDone, 0);
-  assert.equal(s.get('a')!.bytesDone, 5);
+  assert.equal(s.get('a'), given);
+  assert.equal(given.bytesDone, 5);
 });
 
 test('progress updates in place: the display order is not rebuilt and no list is copied', () => {
@@ -176,8 +176,15 @@ test('overall view model: from the engine when present, derived before that', ()
 
   s.apply({ type: 'overall-progressed', payload: { bytesDone: 1500, bytesTotal: 2000, speed: 500, eta: 1, active: 2, queued: 0 } });
   vm = toOverallVm(s, en);
-  assert.equal(vm.percent, 75);
-  assert.equal(vm.summary, 'Uploading 2 files');
+  assert.equal(vm.percent, 75, 'bytes from the engine while something runs');
+  assert.equal(vm.summary, 'Uploading 1 file', 'what runs from the store, not from a throttled aggregate');
+  // the engine's last aggregate said something was running; the store knows better once it finished
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ id: 'a', state: 'done', bytesDone: 1000 }), from: 'uploading' } });
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ id: 'b', state: 'done', bytesDone: 1000, createdAt: 11 }), from: 'uploading' } });
+  vm = toOverallVm(s, en);
+  assert.equal(vm.summary, 'All uploads finished');
+  assert.equal(vm.percent, 100);
+  assert.equal(vm.busy, false);
 
   const table: Array<[TransferDto[], string]> = [
     [[], 'Nothing to upload'],

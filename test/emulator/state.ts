@@ -426,7 +426,7 @@ export class Core {
 
   /** Test hook: one part of `s` was accepted (0-based index). */
   partAccepted(s: UploadSession, index: number, bytes: number): void {
-    for (const fn of this.partListeners) fn({ session: s.id, uri: s.uri, index, bytes, at: Date.now() });
+    for (const fn of this.partListeners) fn({ session: s.id, uri: s.uri, index, of: this.expectedChunks(s), bytes, at: Date.now() });
   }
 
   expireSession(s: UploadSession): void {

@@ -102,6 +102,8 @@ export interface PartAccepted {
   uri: string;
   /** 0-based part index */
   index: number;
+  /** how many parts the session has */
+  of: number;
   bytes: number;
   at: number;
 }

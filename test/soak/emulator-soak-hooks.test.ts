@@ -77,10 +77,10 @@ describe('emulator hooks for the soak', () => {
     const offE = emu.onFileEvent((e) => events.push(e));
     await uploadFile(emu, token, 'cloudreve://my/obs/seen.bin', Buffer.alloc(100 * 1024, 1));
     assert.deepEqual(
-      parts.map((p) => [p.uri, p.index, p.bytes]),
+      parts.map((p) => [p.uri, p.index, p.of, p.bytes]),
       [
-        ['cloudreve://my/obs/seen.bin', 0, 64 * 1024],
-        ['cloudreve://my/obs/seen.bin', 1, 36 * 1024],
+        ['cloudreve://my/obs/seen.bin', 0, 2, 64 * 1024],
+        ['cloudreve://my/obs/seen.bin', 1, 2, 36 * 1024],
       ],
     );
     const del = await api(emu, 'DELETE', '/api/v4/file', { token, body: { uris: ['cloudreve://my/obs'] } });

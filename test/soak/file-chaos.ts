@@ -7,14 +7,12 @@ import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, rmSync, tru
 import type { EventLog } from './event-log.js';
 import { LocalModel, hashFile, sha256 } from './local-model.js';
 import type { RandomSource } from './random-source.js';
-import type { SoakMode } from './soak-options.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type FileOp = 'create' | 'append' | 'append-steps' | 'truncate' | 'replace' | 'rename' | 'delete' | 'mkdir' | 'move-folder' | 'delete-folder';
 
 export interface FileChaosOptions {
-  mode: SoakMode;
   /** files in the burst */
   burstFiles: number;
   /** bytes of the large sparse file (0: none) */

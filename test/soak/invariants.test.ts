@@ -132,6 +132,12 @@ describe('remote content, deletions, sessions, journal and re-sent bytes', () =>
     assert.match(JSON.stringify(checkRemoteContent(model, new Map())), /on disk but not on the server.*doc\.txt/);
     assert.match(JSON.stringify(checkRemoteContent(model, new Map([['doc.txt', { hash: h('v1'), uploading: false }]]))), /another content/);
     assert.match(JSON.stringify(checkRemoteContent(model, new Map([['doc.txt', { hash: '', uploading: true }]]))), /unfinished upload/);
+    writeFileSync(join(dir, 'empty.txt'), '');
+    model.record('empty.txt', h(''));
+    const remote = new Map([['doc.txt', { hash: h('v2'), uploading: false }]]);
+    assert.match(JSON.stringify(checkRemoteContent(model, remote)), /empty\.txt/);
+    assert.deepEqual(checkRemoteContent(model, remote, { emptyFilesUpload: false }), []);
+    model.forget('empty.txt');
     const half = checkRemoteContent(model, new Map([['doc.txt', { hash: h('v2'), uploading: false }], ['gone.txt', { hash: h('half'), uploading: false }]]));
     assert.equal(half.length, 1);
     assert.equal(half[0].invariant, 'nothing half-written committed');
@@ -173,22 +179,27 @@ describe('remote content, deletions, sessions, journal and re-sent bytes', () =>
     assert.match(JSON.stringify(checkJournal([{ id: '3', localPath: '/c', state: 'uploading' }])), /\/c \(uploading, 3\)/);
   });
 
-  it('re-sent bytes: parts accepted again after a kill count, within the window and in-flight allowance', () => {
-    const P = (session: string, index: number, at: number, bytes = 100) => ({ session, uri: `cloudreve://my/${session}`, index, bytes, at });
+  it('re-sent bytes: a part accepted again after a kill is allowed only among the last parts of its session', () => {
+    const P = (session: string, index: number, at: number, bytes = 100) => ({ session, uri: `cloudreve://my/${session}`, index, of: 9, bytes, at });
     const parts = [
       P('s1', 0, 1000),
-      P('s1', 1, 9000), // accepted 1 s before the kill: its answer may not have been recorded
-      P('s1', 0, 11_000), // re-sent though accepted long before the kill: beyond the allowance
-      P('s1', 1, 11_500), // re-sent, allowed
-      P('s1', 2, 12_000), // new
+      P('s1', 1, 2000),
+      P('s1', 2, 3000),
+      P('s1', 3, 4000), // the last two accepted before the kill at 10 s: their answers may not be recorded
+      P('s1', 1, 11_000), // re-sent though two later parts were accepted after it: recorded, so a violation
+      P('s1', 3, 11_500), // re-sent, allowed
+      P('s1', 4, 12_000), // new
       P('s2', 0, 12_500), // another session
     ];
-    const [r] = resendAfterCrashes(parts, [{ at: 10_000, partsInFlight: 1 }], { windowMs: 2000, maxPart: 50 });
+    const [r] = resendAfterCrashes(parts, [{ at: 10_000, partsInFlight: 1 }], { perSession: 2, maxPart: 50 });
     assert.equal(r.resentBytes, 200);
-    assert.equal(r.allowedBytes, 150);
+    assert.equal(r.allowedBytes, 50 + 200);
+    assert.ok(r.beyond);
+    assert.match(r.resentParts.join('\n'), /s1 part 1 \(recorded long before the kill\)/);
     assert.equal(checkResend([r]).length, 1);
-    const [ok] = resendAfterCrashes(parts.filter((p) => !(p.index === 0 && p.at === 11_000)), [{ at: 10_000, partsInFlight: 1 }], { windowMs: 2000, maxPart: 50 });
+    const [ok] = resendAfterCrashes(parts.filter((p) => !(p.index === 1 && p.at === 11_000)), [{ at: 10_000, partsInFlight: 0 }], { perSession: 2, maxPart: 50 });
     assert.equal(ok.resentBytes, 100);
+    assert.ok(!ok.beyond);
     assert.deepEqual(checkResend([ok]), []);
   });
 });

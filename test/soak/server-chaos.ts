@@ -82,7 +82,7 @@ export class ServerChaos {
         // mostly shorter than the client's no-progress timeout, sometimes longer
         const ms = rnd.chance(0.75) ? rnd.int(1000, 15_000) : rnd.int(31_000, 45_000);
         const afterBytes = rnd.int(0, 256 * 1024);
-        this.fault(kind, { ms, afterBytes }, [{ path: part, action: { type: 'stall', ms, afterBytes } }]);
+        this.fault(kind, { stallMs: ms, afterBytes }, [{ path: part, action: { type: 'stall', ms, afterBytes } }]);
         break;
       }
       case 'http-5xx': {
@@ -114,7 +114,8 @@ export class ServerChaos {
         const forMs = rnd.int(10_000, 40_000);
         this.fault(kind, { accessTtl: ttl, forMs }, [
           { path: '^/api/v4/file/upload/[^/]+/\\d+$', action: { type: 'envelope', code: 40011, msg: 'Login required' } },
-          { path: '^/api/v4/file', action: { type: 'envelope', code: 401, msg: 'Login required' } },
+          // not on part uploads: there an expired token is answered 40011, never 401 (spec §2.5)
+          { path: '^/api/v4/file(?!/upload/[^/]+/\\d+$)', action: { type: 'envelope', code: 401, msg: 'Login required' } },
         ]);
         this.emu.tune({ accessTtl: ttl });
         await sleep(forMs);

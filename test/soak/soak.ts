@@ -3,7 +3,8 @@
  * separate process on a fresh home. Three seeded drivers (files, server faults, kill -9 of the client) run for the
  * given minutes; then the faults stop, the client is restarted once and left to settle, and the invariants are
  * checked (see invariants.ts and the README's "Reliability" section). Exit 0 when every invariant holds, 1 when one
- * fails (printing the seed, the invariant, the paths and the tail of the event log), 2 on a usage error.
+ * fails (printing the seed, the invariant, the paths and the tail of the event log), 2 on a usage error, 130 when
+ * interrupted (Ctrl-C: the chaos stops, the client is killed, nothing is checked).
  */
 import { mkdirSync, mkdtempSync, readdirSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,7 +98,10 @@ export async function soak(o: SoakOptions): Promise<number> {
 
   const parts: PartAccepted[] = [];
   const fileEvents: FileEventInfo[] = [];
-  emu.onPart((p) => parts.push(p));
+  emu.onPart((p) => {
+    parts.push(p);
+    log.write('part', { session: p.session, uri: p.uri, index: p.index, of: p.of, bytes: p.bytes });
+  });
   // file events under the pair's remote folder, with paths relative to it (as the model's)
   const remoteRoot = REMOTE.slice('cloudreve://my/'.length);
   const inPair = (p: string) => (p === remoteRoot ? '' : p.startsWith(remoteRoot + '/') ? p.slice(remoteRoot.length + 1) : null);
@@ -108,7 +112,7 @@ export async function soak(o: SoakOptions): Promise<number> {
   });
 
   const model = new LocalModel(root);
-  const files = new FileChaos(model, rnd.fork(1), log, { mode: o.mode, burstFiles: o.burstFiles, bigBytes: o.bigBytes, maxFiles: o.maxFiles });
+  const files = new FileChaos(model, rnd.fork(1), log, { burstFiles: o.burstFiles, bigBytes: o.bigBytes, maxFiles: o.maxFiles });
   const chaos = new ServerChaos(emu, rnd.fork(2), log, o.policy);
   const procRnd = rnd.fork(3);
   const client = new ClientProcess(home, join(out, 'client.log'));
@@ -188,6 +192,11 @@ export async function soak(o: SoakOptions): Promise<number> {
       }
     };
     await Promise.all([fileLoop(), faultLoop(), killLoop(), watchdog()]);
+    if (stopping) {
+      log.write('interrupted', {});
+      process.stdout.write(`\nsoak interrupted (seed ${o.seed}); nothing checked; files kept in ${out}\n`);
+      return 130;
+    }
 
     // ---- settle: faults off, the client restarted once (a full scan, as after a reboot), left until idle
     log.write('settle', { action: 'faults off' });
@@ -239,10 +248,11 @@ export async function soak(o: SoakOptions): Promise<number> {
       remoteBytes += bytes;
       remote.set(f.path, { hash, uploading: false });
     });
-    violations.push(...checkRemoteContent(model, remote));
+    violations.push(...checkRemoteContent(model, remote, { emptyFilesUpload: o.policy !== 'onedrive' }));
     violations.push(...checkDeletions(o.mode, model, remoteDeletions(fileEvents), files.burstDeleted));
     const maxPart = policy.chunkSize ?? 1024 * 1024;
-    const resend = resendAfterCrashes(parts, crashes, { windowMs: 2000, maxPart });
+    // the client's parts in flight per file: the policy's chunk_concurrency (3) under its default cap (4)
+    const resend = resendAfterCrashes(parts, crashes, { perSession: Math.min(policy.chunkConcurrency ?? 1, 4), maxPart });
     violations.push(...checkResend(resend));
 
     // ---- summary
@@ -252,6 +262,11 @@ export async function soak(o: SoakOptions): Promise<number> {
     const resentBytes = resend.reduce((s, r) => s + r.resentBytes, 0);
     const acceptedOnce = new Map<string, number>();
     for (const p of parts) acceptedOnce.set(`${p.session}#${p.index}`, p.bytes);
+    // sessions that received some of their parts but never all: given up (the file changed, the session expired or
+    // was lost, or the client started over)
+    const got = new Map<string, Set<number>>();
+    for (const p of parts) got.set(p.session, (got.get(p.session) ?? new Set()).add(p.index));
+    const abandoned = parts.filter((p) => got.get(p.session)!.size < p.of);
     const rows: Array<[string, string]> = [
       ['command', replay],
       ['run', `${((Date.now() - started) / 60_000).toFixed(1)} min (${o.minutes} of chaos, then the settle)`],
@@ -265,6 +280,7 @@ export async function soak(o: SoakOptions): Promise<number> {
       ['bytes on the server (downloaded, plaintext)', fmtBytes(remoteBytes)],
       ['bytes the server received (part bodies)', fmtBytes(st.bytes_received)],
       ['bytes of parts accepted (distinct session+part)', fmtBytes([...acceptedOnce.values()].reduce((s, n) => s + n, 0))],
+      ['bytes in sessions given up (sessions)', `${fmtBytes(abandoned.reduce((s, p) => s + p.bytes, 0))} (${new Set(abandoned.map((p) => p.session)).size})`],
       ['bytes re-sent after kill -9 (allowed)', `${fmtBytes(resentBytes)} (${fmtBytes(resend.reduce((s, r) => s + r.allowedBytes, 0))})`],
       ['upload sessions created / completed / cancelled', `${st.sessions_created} / ${st.sessions_completed} / ${st.sessions_cancelled}`],
       ['invariants', violations.length === 0 ? 'all hold' : `${violations.length} violated`],

@@ -10,6 +10,7 @@
  */
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
 import { basename, join } from 'node:path';
+import { serveControlSocket, type ControlServer } from '../bridge/control-socket.js';
 import { createEngine, type Engine, type EngineConfig } from '../engine/index.js';
 import { eventChannel, type SettingsDto } from '../ipc/contract.js';
 import { createHandlers, createSenderCheck, forwardEngineEvents, registerIpcServer, type EventSink } from '../ipc/server.js';
@@ -54,6 +55,7 @@ async function run(): Promise<void> {
   let window: BrowserWindow | null = null;
   let engine: Engine | null = null;
   let tray: ShellTray | null = null;
+  let control: ControlServer | null = null;
   let quitting = false;
   let closed = false;
   /** Set once the IPC handlers exist: the window must not load before it can be answered. */
@@ -82,6 +84,7 @@ async function run(): Promise<void> {
     event.preventDefault();
     const e = engine;
     engine = null;
+    void control?.close();
     notices?.dispose();
     uploads?.close();
     if (pauseTimer) clearTimeout(pauseTimer);
@@ -161,6 +164,13 @@ async function run(): Promise<void> {
     onInternalError: (method, err) => console.error(`[ipc] ${method} failed: ${describe(err)}`),
   });
   forwardEngineEvents(started, send);
+  // `cloudreve-sync upload/pairs/pause…` on this home reach this engine instead of failing with "busy"
+  control = await serveControlSocket({ home, engine: started, handlers, onInternalError: (what, err) => console.error(`[control] ${what} failed: ${describe(err)}`) }).catch(
+    (err: unknown) => {
+      console.warn(`[shell] no control socket (${describe(err)}): CLI commands on this home will say it is busy`);
+      return null;
+    },
+  );
   ready = true;
   // Sync pairs run in the background while the app runs (like `cloudreve-sync run`); pairs added later start at once.
   await started.sync.start();

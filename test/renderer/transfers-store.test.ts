@@ -220,3 +220,35 @@ test('connectivityNotice: offline with its reason and the next try; nothing whil
   const s = new TransfersStore();
   assert.equal(s.apply({ type: 'connectivity-changed', payload: off }), false);
 });
+
+test('the running totals equal the aggregate recomputed from scratch, after any sequence of events', () => {
+  const states: TransferStateDto[] = ['queued', 'uploading', 'paused', 'done', 'failed', 'cancelled', 'skipped', 'waiting-retry', 'completing'];
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const s = new TransfersStore();
+  s.apply({ type: 'snapshot', transfers: Array.from({ length: 50 }, (_, i) => dto({ id: `t${i}`, size: 1000 + i, state: states[i % states.length], bytesDone: i * 10, speed: i })) });
+  for (let step = 0; step < 5000; step++) {
+    const id = `t${rnd(60)}`;
+    switch (rnd(4)) {
+      case 0:
+        s.apply({ type: 'transfer-progressed', payload: { id, bytesDone: rnd(2000), speed: rnd(500), eta: rnd(10) } });
+        break;
+      case 1:
+        s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ id, size: 1000 + rnd(50), state: states[rnd(states.length)], bytesDone: rnd(1500), speed: rnd(300) }), from: 'queued' } });
+        break;
+      case 2:
+        s.apply({ type: 'transfer-removed', payload: { id } });
+        break;
+      default:
+        s.apply({ type: 'transfer-added', payload: dto({ id, size: rnd(5000), state: states[rnd(states.length)], bytesDone: rnd(100), speed: rnd(100) }) });
+    }
+    if (step % 97 === 0 || step === 4999) {
+      const want = deriveOverall(s.list());
+      const got = s.derivedOverall();
+      assert.deepEqual({ ...got, speed: Math.round(got.speed), eta: got.eta === null ? null : Math.round(got.eta) }, { ...want, speed: Math.round(want.speed), eta: want.eta === null ? null : Math.round(want.eta) }, `step ${step}`);
+    }
+  }
+});

@@ -354,6 +354,9 @@ test('queue with 10,000 transfers: only visible rows are elements; a burst of ev
     await waitForCall(page, 'setPriority', ['g60', 1]);
     await page.locator('.queue-list').evaluate((e) => (e.scrollTop = 0));
     await page.waitForFunction(() => (document.querySelector('li[data-id="g60"]') as HTMLElement | null)?.style.top === '0px');
+    // the elements are in display order (Tab walks the rows as shown)
+    const order = await page.locator('li.transfer').evaluateAll((rows) => rows.map((r) => parseInt((r as HTMLElement).style.top, 10)));
+    assert.deepEqual(order, [...order].sort((a, b) => a - b));
     const shot = screenshotPath('queue-10000.png');
     await page.screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);

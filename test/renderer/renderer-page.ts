@@ -190,6 +190,11 @@ export function installFakeBridge(setup: FakeSetup): void {
         setup.pairs.push(p as never);
         return p;
       }
+      case 'updatePair': {
+        const p = setup.pairs.find((x) => x.id === args[0])!;
+        Object.assign(p, args[1]);
+        return p;
+      }
       case 'pausePair':
       case 'resumePair': {
         const p = setup.pairs.find((x) => x.id === args[0])!;

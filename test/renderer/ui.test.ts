@@ -519,6 +519,17 @@ test('sync folders: add with both pickers and a mirror warning; pause; confirm h
     await page.getByRole('button', { name: 'Sync now /home/ann/Work' }).click();
     await waitForCall(page, 'syncNow', ['p2']);
 
+    // edit a pair: mode and ignore rules
+    await page.getByRole('button', { name: 'Edit /home/ann/Photos' }).click();
+    const edit = page.locator('dialog.dialog');
+    await edit.getByLabel('Mirror: the server follows the local folder, deletions too').check();
+    await edit.locator('.warning').waitFor({ state: 'visible' });
+    await edit.locator('[name=ignore]').fill('*.raw\n');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await waitForCall(page, 'updatePair', ['p1', { mode: 'mirror', ignore: ['*.raw'] }]);
+    await edit.waitFor({ state: 'detached' });
+    await waitForText(page, 'li.pair[data-id="p1"] .badge', 'Mirror');
+
     // add: local folder from the engine's folder browser, remote from the server's, mirror with its warning
     await page.getByRole('button', { name: 'Add a sync folder' }).click();
     const form = page.locator('form.pair-form');

@@ -8,6 +8,7 @@
 import type { AccountDto, AppInfoDto, ConflictDto, ConnectivityDto, EventMap, LanguageDto, PairDto, Result, SettingsDto, ThemeDto } from '../main/ipc/contract.js';
 import { call, hasBridge, on, pathForFile } from './api.js';
 import { createTranslator, resolveLocale, type Translator } from './i18n/translator.js';
+import { displayUri } from './state/display-names.js';
 import { addConflict, dismissConflict, removePair, upsertPair } from './state/pairs-store.js';
 import { connectivityNotice, TransfersStore, type RowAction } from './state/transfers-store.js';
 import { createAppView, type AppView, type Screen } from './views/app-view.js';
@@ -142,7 +143,7 @@ function start(root: HTMLElement): void {
   /** `say`: confirm with a notice (after a picker; a drop shows its rows at once and needs none) */
   async function enqueue(paths: string[], target: string, say: boolean): Promise<void> {
     const r = await call('enqueuePaths', paths, target);
-    if (r.ok && say) notify(tr.plural('drop.queued', paths.length, { target }));
+    if (r.ok && say) notify(tr.plural('drop.queued', paths.length, { target: displayUri(target) }));
     else report(r, 'addFiles');
   }
 
@@ -181,6 +182,7 @@ function start(root: HTMLElement): void {
       language = s.language;
       const next = resolveLocale(s.language, navigator.language);
       if (next !== tr.locale || !view) {
+        if (view) notify(''); // a notice in the old language would stay behind
         tr = createTranslator(next);
         build();
       }
@@ -244,9 +246,12 @@ function start(root: HTMLElement): void {
 
   async function loadSignedIn(): Promise<void> {
     const [t, p, c] = await Promise.all([call('listTransfers'), call('listPairs'), call('listConflicts')]);
+    // the bench times snapshot → first rows, and the work in between (test/bench/renderer.ts)
+    performance.mark('cloudreve:queue-snapshot');
     if (t.ok) dispatch({ type: 'snapshot', transfers: t.value });
     else report(t, 'loadQueue');
-    // pairs and conflicts answer 'unavailable' until folder sync is wired: the screens then show their empty states
+    performance.measure('cloudreve:queue-snapshot-applied', 'cloudreve:queue-snapshot');
+    // pairs and conflicts answer 'unavailable' where folder sync is not running: the screens show their empty states
     if (p.ok) pairs = p.value.reduce<PairDto[]>((acc, x) => upsertPair(acc, x), []);
     if (c.ok) conflicts = c.value.reduce<ConflictDto[]>((acc, x) => addConflict(acc, x), []);
     schedule();
@@ -277,9 +282,11 @@ function start(root: HTMLElement): void {
     if (frame) return;
     frame = requestAnimationFrame(() => {
       frame = 0;
+      const start = performance.now();
       view?.render({ account, screen, settings, targetUri: targetUri(), notice, pairs, conflicts });
       if (!firstRowsMarked && store.size > 0 && (view?.queueRowsRendered() ?? 0) > 0) {
         firstRowsMarked = true;
+        performance.measure('cloudreve:queue-first-render', { start });
         performance.mark('cloudreve:queue-first-rows');
       }
     });

@@ -25,7 +25,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../engine/index.js';
 import { isMethodName, type EventMap, type EventName } from '../ipc/contract.js';
-import { dispatch, forwardEngineEvents, type Handlers } from '../ipc/server.js';
+import { dispatch, forwardEngineEvents, type EventSink, type Handlers } from '../ipc/server.js';
 
 /** The Content-Security-Policy of the page: the Electron window's (renderer/index.html), plus no framing. */
 export const PAGE_CSP =
@@ -74,6 +74,8 @@ export interface BridgeServerOptions {
 export interface BridgeServer {
   /** the URL to open, with the token: http://127.0.0.1:PORT/#token=… */
   url: string;
+  /** Pushes an event to every connected page (what handlers announce themselves: 'browser-login-started'). */
+  broadcast: EventSink;
   port: number;
   token: string;
   close(): Promise<void>;
@@ -240,6 +242,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
 
   return {
     url: viaSocket ? `unix:${opts.socketPath}` : `http://${shown}:${port}/#token=${token}`,
+    broadcast: send,
     port,
     token,
     async close() {

@@ -4,7 +4,7 @@
  * same home reach this engine instead of failing with "busy" (main/bridge/control-socket.ts).
  */
 import type { Engine } from '../engine/index.js';
-import type { Handlers } from '../ipc/server.js';
+import type { EventSink, Handlers } from '../ipc/server.js';
 import type { CliContext } from './command.js';
 
 export interface EngineServices {
@@ -14,7 +14,8 @@ export interface EngineServices {
   close(): Promise<void>;
 }
 
-export async function startEngineServices(ctx: CliContext, engine: Engine): Promise<EngineServices> {
+/** `emit`: where handlers push the events they raise themselves ('browser-login-started'): the ui's pages. */
+export async function startEngineServices(ctx: CliContext, engine: Engine, opts: { emit?: EventSink } = {}): Promise<EngineServices> {
   const [{ createHandlers }, { SettingsFile, applyToEngine }, { packageVersion }, { serveControlSocket }] = await Promise.all([
     import('../ipc/server.js'),
     import('../shell/settings.js'),
@@ -24,7 +25,7 @@ export async function startEngineServices(ctx: CliContext, engine: Engine): Prom
   const logError = (what: string, err: unknown) => ctx.stderr.write(`${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
   const settings = SettingsFile.open(ctx.home, (next, prev) => applyToEngine(engine, next, prev));
   // 'browser': the page is served by this process (ui), not the Electron shell
-  const handlers = createHandlers({ engine, settings, app: { mode: 'browser', version: packageVersion() }, onBackgroundError: logError });
+  const handlers = createHandlers({ engine, settings, app: { mode: 'browser', version: packageVersion() }, onBackgroundError: logError, emit: opts.emit });
   let control: Awaited<ReturnType<typeof serveControlSocket>> | null = null;
   try {
     control = await serveControlSocket({ home: ctx.home, engine, handlers, onInternalError: logError });

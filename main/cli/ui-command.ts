@@ -60,8 +60,9 @@ const ui: CommandSpec = {
       args,
       async (engine) => {
         const logError = (what: string, err: unknown) => ctx.stderr.write(`${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        const services = await startEngineServices(ctx, engine);
-        let server;
+        // handlers push their own events ('browser-login-started': the page shows the sign-in link) to the pages
+        let server: Awaited<ReturnType<typeof startBridgeServer>> | undefined;
+        const services = await startEngineServices(ctx, engine, { emit: (name, payload) => server?.broadcast(name, payload) });
         try {
           server = await startBridgeServer({ engine, handlers: services.handlers, staticDir, host: listen, port: portNumber, password, onInternalError: logError });
         } catch (err) {

@@ -98,7 +98,21 @@ export class Transfers {
       this.shutDown = false;
       this.queue.reopen();
       if (this.config.autoResume) this.admitInterrupted();
+    } else if (this.config.autoResume) {
+      // the login was lost and is back: what it paused goes on (the app and `run` do not wait for a `resume`)
+      this.resumeLoginPaused();
     }
+  }
+
+  /** This account's transfers the engine paused because the login was lost (not those the user paused) go on. */
+  private resumeLoginPaused(): void {
+    if (!this.account.loggedIn) return;
+    const ids = this.journal.uploads
+      .list({ account: this.account.key() })
+      .filter((r) => r.state === 'paused' && r.error?.code === 'login-required')
+      .map((r) => r.id);
+    this.queue.admit(ids);
+    for (const id of ids) this.queue.resume(id);
   }
 
   /** Files and folders (recursively) to upload under the remote folder `targetFolderUri`. Returns transfer ids. */
@@ -168,7 +182,7 @@ export class Transfers {
       .list({ account: this.account.key() })
       .filter(
         (r) =>
-          (RESUMABLE_STATES.has(r.state as TransferState) && r.state !== 'paused') ||
+          (RESUMABLE_STATES.has(r.state as TransferState) && (r.state !== 'paused' || r.error?.code === 'login-required')) ||
           (r.state === 'failed' && r.error !== null && classify(errorFromRecord(r.error)) === 'retry'),
       )
       .map((r) => r.id);
@@ -177,6 +191,7 @@ export class Transfers {
   /** Admits what the journal left unfinished (at start), without resuming paused ones. */
   admitInterrupted(): void {
     this.queue.admit(this.interruptedIds());
+    this.resumeLoginPaused();
   }
 
   /** Continue interrupted (or paused) transfers from the journal: all of them, or the given ids. */

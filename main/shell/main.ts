@@ -10,6 +10,7 @@
  */
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
 import { basename, join } from 'node:path';
+import { serveControlSocket, type ControlServer } from '../bridge/control-socket.js';
 import { createEngine, type Engine, type EngineConfig } from '../engine/index.js';
 import { eventChannel, type SettingsDto } from '../ipc/contract.js';
 import { createHandlers, createSenderCheck, forwardEngineEvents, registerIpcServer, type EventSink } from '../ipc/server.js';
@@ -30,7 +31,8 @@ import {
   removeIntegration,
 } from './shell-integration.js';
 import { ShellTray, trayIconPath, trayStatusFrom, type TrayAction } from './tray.js';
-import { createMainWindow, openExternalLink, RENDERER_URL, showWindow, TRAY_NOTICE } from './window.js';
+import { createMainWindow, openExternalLink, RENDERER_URL, showWindow } from './window.js';
+import { SHELL_TEXT, shellLanguage, type ShellText } from './shell-text.js';
 
 const appRoot = app.getAppPath();
 /** In development (`electron .`) argv[1] is the app folder; never mistake it for an upload path. */
@@ -53,6 +55,7 @@ async function run(): Promise<void> {
   let window: BrowserWindow | null = null;
   let engine: Engine | null = null;
   let tray: ShellTray | null = null;
+  let control: ControlServer | null = null;
   let quitting = false;
   let closed = false;
   /** Set once the IPC handlers exist: the window must not load before it can be answered. */
@@ -81,6 +84,7 @@ async function run(): Promise<void> {
     event.preventDefault();
     const e = engine;
     engine = null;
+    void control?.close();
     notices?.dispose();
     uploads?.close();
     if (pauseTimer) clearTimeout(pauseTimer);
@@ -103,6 +107,8 @@ async function run(): Promise<void> {
   const settings = SettingsFile.open(home, (next, prev) => applySettings(next, prev));
   const appState = new AppStateFile(home);
   const initial = settings.get();
+  /** the words of the tray, notifications and dialogs: the language setting, 'system' = the OS locale */
+  const text = (): ShellText => SHELL_TEXT[shellLanguage(settings.get().language, app.getLocale())];
   const config: EngineConfig = {
     home,
     maxActiveFiles: initial.maxActiveFiles,
@@ -113,7 +119,7 @@ async function run(): Promise<void> {
     timeouts: settings.timeouts(),
     autoResume: true,
     // the tokens are sealed with the OS keychain (secrets.ts); where there is none, the user is asked first
-    credentialCodec: createSafeStorageCodec({ safeStorage, platform: process.platform, askPlainStorage }),
+    credentialCodec: createSafeStorageCodec({ safeStorage, platform: process.platform, askPlainStorage: (why) => askPlainStorage(why, text()), text }),
   };
   const started = await createEngine(config);
   engine = started;
@@ -125,7 +131,7 @@ async function run(): Promise<void> {
     if (contents && !contents.isDestroyed()) contents.send(eventChannel(name), payload);
   };
 
-  const notices = new NotificationQueue({ show: createNotifier({ Notification }, appIconPath(), runNotificationCommand) });
+  const notices = new NotificationQueue({ show: createNotifier({ Notification }, appIconPath(), runNotificationCommand), text });
   const uploads = new UploadRequests({
     engine: started,
     settings: () => settings.get(),
@@ -138,7 +144,7 @@ async function run(): Promise<void> {
     onFinished: (summary) => notices.push(summary),
     onError: (message) => {
       console.error(`[shell] could not queue a shell-menu upload: ${redact(message)}`);
-      dialog.showErrorBox('Cloudreve Sync could not queue the upload', redact(message));
+      dialog.showErrorBox(text().queueFailed, redact(message));
     },
   });
 
@@ -158,6 +164,13 @@ async function run(): Promise<void> {
     onInternalError: (method, err) => console.error(`[ipc] ${method} failed: ${describe(err)}`),
   });
   forwardEngineEvents(started, send);
+  // `cloudreve-sync upload/pairs/pause…` on this home reach this engine instead of failing with "busy"
+  control = await serveControlSocket({ home, engine: started, handlers, onInternalError: (what, err) => console.error(`[control] ${what} failed: ${describe(err)}`) }).catch(
+    (err: unknown) => {
+      console.warn(`[shell] no control socket (${describe(err)}): CLI commands on this home will say it is busy`);
+      return null;
+    },
+  );
   ready = true;
   // Sync pairs run in the background while the app runs (like `cloudreve-sync run`); pairs added later start at once.
   await started.sync.start();
@@ -185,6 +198,8 @@ async function run(): Promise<void> {
         pairs: started.sync.listPairs().map((p) => ({ id: p.id, localPath: p.localPath, state: p.state, paused: p.paused })),
         pausedUntil,
       }),
+      Date.now(),
+      text(),
     );
   }, 1000);
   refreshTray();
@@ -218,7 +233,7 @@ async function run(): Promise<void> {
         win.hide();
         if (!appState.get().trayNoticeShown) {
           saveAppState({ trayNoticeShown: true });
-          if (Notification.isSupported()) new Notification({ title: TRAY_NOTICE.title, body: TRAY_NOTICE.body, icon: appIconPath() }).show();
+          if (Notification.isSupported()) new Notification({ title: text().trayNoticeTitle, body: text().trayNoticeBody, icon: appIconPath() }).show();
         }
       });
       return;
@@ -268,9 +283,9 @@ async function run(): Promise<void> {
       .createShareLink(command.uri)
       .then((link) => {
         clipboard.writeText(link);
-        if (Notification.isSupported()) new Notification({ title: 'Share link copied', body: link, icon: appIconPath() }).show();
+        if (Notification.isSupported()) new Notification({ title: text().shareLinkCopied, body: link, icon: appIconPath() }).show();
       })
-      .catch((err: unknown) => dialog.showErrorBox('Cloudreve Sync could not create a share link', describe(err)));
+      .catch((err: unknown) => dialog.showErrorBox(text().shareLinkFailed, describe(err)));
   }
 
   function queueUpload(request: UploadRequest): void {
@@ -299,14 +314,15 @@ async function run(): Promise<void> {
     if (engine) applyToEngine(engine, next, prev);
     if (next.shellIntegration !== prev.shellIntegration) await syncShellIntegration(next.shellIntegration);
     if (next.launchAtLogin !== prev.launchAtLogin) await syncLaunchAtLogin(next.launchAtLogin);
+    if (next.language !== prev.language) refreshTray();
   }
 }
 
 const PAUSE_HOUR_MS = 60 * 60_000;
 
 /** Asked once per run when the OS has no secure storage (secrets.ts). */
-async function askPlainStorage(why: string): Promise<boolean> {
-  const q = plainStorageQuestion(why);
+async function askPlainStorage(why: string, text: ShellText): Promise<boolean> {
+  const q = plainStorageQuestion(why, text);
   const { response } = await dialog.showMessageBox({ type: 'warning', message: q.message, detail: q.detail, buttons: q.buttons, defaultId: 0, cancelId: 0, noLink: true });
   return response === 1;
 }

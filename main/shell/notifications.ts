@@ -12,6 +12,7 @@
  *   - the login expired (the refresh token was refused): nothing uploads until the user signs in again.
  */
 import type { Notification as ElectronNotification } from 'electron';
+import { SHELL_TEXT, type ShellText } from './shell-text.js';
 
 export type ShellEvent =
   | {
@@ -52,16 +53,16 @@ export interface NotificationModel {
 export const MAX_PER_ROUND = 3;
 
 /** PURE: the notifications for the events collected in one round, in the order they matter. */
-export function planNotifications(events: readonly ShellEvent[]): NotificationModel[] {
+export function planNotifications(events: readonly ShellEvent[], t: ShellText = SHELL_TEXT.en): NotificationModel[] {
   const out: NotificationModel[] = [];
   const login = events.find((e): e is Extract<ShellEvent, { type: 'login-expired' }> => e.type === 'login-expired');
   if (login) {
     out.push({
       key: 'login-expired',
-      title: 'Signed out of Cloudreve',
-      body: `The login of ${login.email || 'your account'} expired. Uploads wait until you sign in again.`,
+      title: t.loginExpiredTitle,
+      body: t.loginExpiredBody(login.email),
       click: { type: 'open-window', view: 'sign-in' },
-      action: { label: 'Sign in', command: { type: 'open-window', view: 'sign-in' } },
+      action: { label: t.signIn, command: { type: 'open-window', view: 'sign-in' } },
       urgent: true,
     });
   }
@@ -74,8 +75,8 @@ export function planNotifications(events: readonly ShellEvent[]): NotificationMo
     const f = failures[0];
     out.push({
       key: `failed:${f.id}`,
-      title: `Could not upload ${f.name}`,
-      body: f.error?.message ?? 'The upload failed.',
+      title: t.couldNotUpload(f.name),
+      body: f.error?.message ?? t.uploadFailedBody,
       click: { type: 'open-window', view: 'queue' },
       urgent: true,
     });
@@ -83,8 +84,8 @@ export function planNotifications(events: readonly ShellEvent[]): NotificationMo
     const names = failures.slice(0, 3).map((f) => f.name);
     out.push({
       key: 'failed:summary',
-      title: `${failures.length} files could not be uploaded`,
-      body: `${names.join(', ')}${failures.length > names.length ? ` and ${failures.length - names.length} more` : ''}. Open Cloudreve Sync to see why and retry.`,
+      title: t.manyFailedTitle(failures.length),
+      body: t.manyFailedBody(names, failures.length - names.length),
       click: { type: 'open-window', view: 'queue' },
       urgent: true,
     });
@@ -94,16 +95,16 @@ export function planNotifications(events: readonly ShellEvent[]): NotificationMo
   if (conflicts.length === 1) {
     out.push({
       key: `conflict:${conflicts[0].id}`,
-      title: 'A file changed on both sides',
-      body: `${conflicts[0].relPath}: both versions were kept.`,
+      title: t.conflictTitle,
+      body: t.conflictBody(conflicts[0].relPath),
       click: { type: 'open-window', view: 'conflicts' },
       urgent: false,
     });
   } else if (conflicts.length > 1) {
     out.push({
       key: 'conflict:summary',
-      title: `${conflicts.length} files changed on both sides`,
-      body: 'Both versions of each were kept. Open Cloudreve Sync to review them.',
+      title: t.conflictsTitle(conflicts.length),
+      body: t.conflictsBody,
       click: { type: 'open-window', view: 'conflicts' },
       urgent: false,
     });
@@ -111,7 +112,7 @@ export function planNotifications(events: readonly ShellEvent[]): NotificationMo
 
   for (const e of events) {
     if (e.type !== 'upload-finished') continue;
-    out.push(finishedUpload(e));
+    out.push(finishedUpload(e, t));
   }
 
   if (out.length <= MAX_PER_ROUND) return out;
@@ -119,7 +120,7 @@ export function planNotifications(events: readonly ShellEvent[]): NotificationMo
   const rest = out.length - kept.length;
   kept.push({
     key: 'more',
-    title: `${rest} more updates from Cloudreve Sync`,
+    title: t.moreUpdates(rest),
     body: out
       .slice(MAX_PER_ROUND - 1)
       .map((n) => n.title)
@@ -130,39 +131,36 @@ export function planNotifications(events: readonly ShellEvent[]): NotificationMo
   return kept;
 }
 
-function finishedUpload(e: Extract<ShellEvent, { type: 'upload-finished' }>): NotificationModel {
-  const what = e.names.length === 1 ? e.names[0] : `${e.names.length} items`;
+function finishedUpload(e: Extract<ShellEvent, { type: 'upload-finished' }>, t: ShellText): NotificationModel {
+  const what = e.names.length === 1 ? e.names[0] : t.items(e.names.length);
   const uploaded = e.done + e.skipped;
   const total = uploaded + e.failed + e.cancelled;
-  const where = folderName(e.targetUri);
+  const where = folderName(e.targetUri, t);
   if (e.failed === 0 && e.cancelled === 0) {
     return {
       key: `upload:${e.requestId}`,
-      title: `Uploaded ${what}`,
-      body: `${plural(total, 'file')} in ${where}${e.skipped > 0 ? ` (${e.skipped} already there)` : ''}.`,
+      title: t.uploadedTitle(what),
+      body: t.uploadedBody(total, where, e.skipped),
       click: { type: 'open-window', view: 'history' },
-      action: { label: 'Copy share link', command: { type: 'copy-share-link', uri: e.shareUri } },
+      action: { label: t.copyShareLink, command: { type: 'copy-share-link', uri: e.shareUri } },
       urgent: false,
     };
   }
-  const parts = [`${uploaded} of ${total} uploaded to ${where}`];
-  if (e.failed > 0) parts.push(`${e.failed} failed`);
-  if (e.cancelled > 0) parts.push(`${e.cancelled} cancelled`);
   return {
     key: `upload:${e.requestId}`,
-    title: e.failed > 0 ? `Upload of ${what} finished with problems` : `Upload of ${what} finished`,
-    body: `${parts.join(', ')}.`,
+    title: e.failed > 0 ? t.finishedWithProblems(what) : t.finished(what),
+    body: t.partBody(uploaded, total, where, e.failed, e.cancelled),
     click: { type: 'open-window', view: e.failed > 0 ? 'queue' : 'history' },
-    ...(uploaded > 0 ? { action: { label: 'Copy share link', command: { type: 'copy-share-link' as const, uri: e.shareUri } } } : {}),
+    ...(uploaded > 0 ? { action: { label: t.copyShareLink, command: { type: 'copy-share-link' as const, uri: e.shareUri } } } : {}),
     urgent: e.failed > 0,
   };
 }
 
 /** `cloudreve://my/Photos/2024` → "Photos/2024"; the root → "My files". */
-export function folderName(uri: string): string {
+export function folderName(uri: string, t: ShellText = SHELL_TEXT.en): string {
   const m = /^cloudreve:\/\/[^/]*\/?(.*)$/.exec(uri);
   const path = (m?.[1] ?? '').replace(/\/+$/, '');
-  if (!path) return 'My files';
+  if (!path) return t.myFiles;
   try {
     return decodeURIComponent(path);
   } catch {
@@ -170,14 +168,12 @@ export function folderName(uri: string): string {
   }
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
 // ---------------------------------------------------------------- timing: collect, then plan
 
 export interface NotificationQueueOptions {
   show: (n: NotificationModel) => void;
+  /** the words of the current language (read at each round, so a language switch applies to the next one) */
+  text?: () => ShellText;
   /** events arriving within this long of the first one are planned together (default 1.5 s) */
   collectMs?: number;
   /** at least this long between two rounds (default 10 s): later events wait and join the next round */
@@ -227,7 +223,7 @@ export class NotificationQueue {
     this.overflow = 0;
     this.lastRound = this.now();
     for (let i = 0; i < extra; i++) events.push({ type: 'transfer-failed', id: `overflow-${i}`, name: '…', error: null });
-    for (const n of planNotifications(events)) this.opts.show(n);
+    for (const n of planNotifications(events, this.opts.text?.() ?? SHELL_TEXT.en)) this.opts.show(n);
   }
 
   dispose(): void {

@@ -11,6 +11,7 @@
  * the user to sign in there too (credentials.ts DESKTOP_SEALED_MESSAGE).
  */
 import type { CredentialCodec } from '../engine/index.js';
+import { SHELL_TEXT, type ShellText } from './shell-text.js';
 
 export const SAFE_STORAGE_CODEC = 'electron-safeStorage';
 
@@ -30,16 +31,15 @@ export interface SecretsOptions {
    * main.ts shows a dialog.
    */
   askPlainStorage: (why: string) => Promise<boolean>;
+  text?: () => ShellText;
 }
 
 /** Why safeStorage cannot protect the tokens here, or null when it can. Call after app 'ready'. */
-export function insecureReason(s: SafeStorageLike, platform: NodeJS.Platform): string | null {
-  if (!s.isEncryptionAvailable()) return 'This system offers no secure storage (no OS keychain is available to Cloudreve Sync).';
+export function insecureReason(s: SafeStorageLike, platform: NodeJS.Platform, t: ShellText = SHELL_TEXT.en): string | null {
+  if (!s.isEncryptionAvailable()) return t.noSecureStorage;
   if (platform === 'linux') {
     const backend = s.getSelectedStorageBackend?.() ?? 'unknown';
-    if (backend === 'basic_text' || backend === 'unknown') {
-      return 'No keyring (GNOME Keyring, KWallet or another Secret Service) is running, so the login could only be stored with a publicly known key.';
-    }
+    if (backend === 'basic_text' || backend === 'unknown') return t.noKeyring;
   }
   return null;
 }
@@ -49,7 +49,7 @@ export function createSafeStorageCodec(opts: SecretsOptions): CredentialCodec {
   return {
     name: SAFE_STORAGE_CODEC,
     async seal(json) {
-      const why = insecureReason(opts.safeStorage, opts.platform);
+      const why = insecureReason(opts.safeStorage, opts.platform, opts.text?.());
       if (why === null) return { store: 'sealed', data: opts.safeStorage.encryptString(json).toString('base64') };
       plainAnswer ??= opts.askPlainStorage(why).catch(() => false);
       return (await plainAnswer) ? { store: 'plain' } : { store: 'memory' };
@@ -61,13 +61,6 @@ export function createSafeStorageCodec(opts: SecretsOptions): CredentialCodec {
 }
 
 /** The dialog's words (main.ts passes them to dialog.showMessageBox). */
-export function plainStorageQuestion(why: string): { message: string; detail: string; buttons: [string, string] } {
-  return {
-    message: 'Store your Cloudreve login without encryption?',
-    detail:
-      `${why}\n\nStore it anyway: you stay signed in after a restart; the login is kept in a file only your user account can read, ` +
-      'but anyone with access to that file (a backup, an administrator) could use it.\n' +
-      'Keep it for this session: you will have to sign in again after quitting Cloudreve Sync.',
-    buttons: ['Keep it for this session', 'Store it anyway'],
-  };
+export function plainStorageQuestion(why: string, t: ShellText = SHELL_TEXT.en): { message: string; detail: string; buttons: [string, string] } {
+  return { message: t.plainStorageMessage, detail: t.plainStorageDetail(why), buttons: [t.keepForSession, t.storeAnyway] };
 }

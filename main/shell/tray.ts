@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import type { Menu, MenuItemConstructorOptions, NativeImage, Tray } from 'electron';
+import { SHELL_TEXT, type ShellText } from './shell-text.js';
 
 export type TrayIconState = 'idle' | 'syncing' | 'paused' | 'error' | 'offline' | 'signed-out';
 export const TRAY_ICON_STATES: readonly TrayIconState[] = ['idle', 'syncing', 'paused', 'error', 'offline', 'signed-out'];
@@ -112,57 +113,52 @@ export function trayIconState(s: TrayStatus): TrayIconState {
 }
 
 /** One line describing what the app is doing; used as the first menu line and the tooltip. */
-export function trayStatusLine(s: TrayStatus, now = Date.now()): string {
+export function trayStatusLine(s: TrayStatus, now = Date.now(), t: ShellText = SHELL_TEXT.en): string {
   const state = trayIconState(s);
-  if (state === 'signed-out') return 'Signed out';
-  if (state === 'offline') return 'Offline: waiting for the server';
+  if (state === 'signed-out') return t.signedOut;
+  if (state === 'offline') return t.offline;
   const parts: string[] = [];
-  if (s.pausedUntil !== null) parts.push(`Paused until ${clock(s.pausedUntil, now)}`);
-  if (s.active > 0) parts.push(`Uploading ${plural(s.active, 'file')}${s.percent !== null ? ` (${s.percent}%)` : ''}${s.speed > 0 ? ` · ${formatRate(s.speed)}` : ''}`);
-  else if (state === 'syncing') parts.push(s.queued > 0 ? `Syncing${s.percent !== null ? ` (${s.percent}%)` : ''}` : 'Syncing');
-  if (s.queued > 0) parts.push(`${s.queued} waiting`);
-  if (s.paused > 0) parts.push(`${s.paused} paused`);
-  if (s.failed > 0) parts.push(`${s.failed} failed`);
+  if (s.pausedUntil !== null) parts.push(t.pausedUntil(clock(s.pausedUntil), Math.max(0, Math.ceil((s.pausedUntil - now) / 60_000))));
+  if (s.active > 0) parts.push(t.uploading(s.active, s.percent, s.speed > 0 ? formatRate(s.speed) : null));
+  else if (state === 'syncing') parts.push(t.syncing(s.queued > 0 ? s.percent : null));
+  if (s.queued > 0) parts.push(t.waiting(s.queued));
+  if (s.paused > 0) parts.push(t.paused(s.paused));
+  if (s.failed > 0) parts.push(t.failed(s.failed));
   const stuck = s.pairs.filter((p) => PAIR_ERROR.has(p.state)).length;
-  if (stuck > 0) parts.push(`${plural(stuck, 'folder')} need${stuck === 1 ? 's' : ''} attention`);
-  return parts.length > 0 ? parts.join(', ') : 'Up to date';
+  if (stuck > 0) parts.push(t.foldersNeedAttention(stuck));
+  return parts.length > 0 ? parts.join(t.separator) : t.upToDate;
 }
 
-export function trayTooltip(s: TrayStatus, now = Date.now()): string {
-  return `Cloudreve Sync — ${trayStatusLine(s, now)}`;
+export function trayTooltip(s: TrayStatus, now = Date.now(), t: ShellText = SHELL_TEXT.en): string {
+  return t.tooltip(trayStatusLine(s, now, t));
 }
 
-export function buildTrayMenu(s: TrayStatus, now = Date.now()): TrayMenuItem[] {
+export function buildTrayMenu(s: TrayStatus, now = Date.now(), t: ShellText = SHELL_TEXT.en): TrayMenuItem[] {
   const busy = s.active + s.queued;
   const pausedAny = s.paused > 0 || s.pausedUntil !== null || s.pairs.some((p) => p.paused);
   const items: TrayMenuItem[] = [
-    { kind: 'status', label: trayStatusLine(s, now) },
+    { kind: 'status', label: trayStatusLine(s, now, t) },
     { kind: 'separator' },
-    { kind: 'action', action: { type: 'show-window' }, label: 'Open Cloudreve Sync', enabled: true },
-    { kind: 'action', action: { type: 'pause-all' }, label: 'Pause all', enabled: s.signedIn && (busy > 0 || s.pairs.some((p) => !p.paused)) },
-    { kind: 'action', action: { type: 'pause-hour' }, label: 'Pause for 1 hour', enabled: s.signedIn && s.pausedUntil === null },
-    { kind: 'action', action: { type: 'resume-all' }, label: 'Resume all', enabled: s.signedIn && pausedAny },
-    { kind: 'action', action: { type: 'sync-now' }, label: 'Sync now', enabled: s.signedIn && s.online && s.pairs.some((p) => !p.paused) },
+    { kind: 'action', action: { type: 'show-window' }, label: t.menuOpen, enabled: true },
+    { kind: 'action', action: { type: 'pause-all' }, label: t.menuPauseAll, enabled: s.signedIn && (busy > 0 || s.pairs.some((p) => !p.paused)) },
+    { kind: 'action', action: { type: 'pause-hour' }, label: t.menuPauseHour, enabled: s.signedIn && s.pausedUntil === null },
+    { kind: 'action', action: { type: 'resume-all' }, label: t.menuResumeAll, enabled: s.signedIn && pausedAny },
+    { kind: 'action', action: { type: 'sync-now' }, label: t.menuSyncNow, enabled: s.signedIn && s.online && s.pairs.some((p) => !p.paused) },
   ];
   if (s.pairs.length > 0) {
     items.push({
       kind: 'submenu',
-      label: 'Open folder',
+      label: t.menuOpenFolder,
       items: s.pairs.map((p) => ({ kind: 'action', action: { type: 'open-folder', path: p.localPath }, label: p.localPath, enabled: true })),
     });
   }
-  items.push({ kind: 'separator' }, { kind: 'action', action: { type: 'quit' }, label: 'Quit Cloudreve Sync', enabled: true });
+  items.push({ kind: 'separator' }, { kind: 'action', action: { type: 'quit' }, label: t.menuQuit, enabled: true });
   return items;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function clock(at: number, now: number): string {
-  const mins = Math.max(0, Math.ceil((at - now) / 60_000));
+function clock(at: number): string {
   const d = new Date(at);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')} (${mins} min)`;
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
 /** 1536 → "1.5 KB/s" (decimal steps of 1024, one decimal under 10). */
@@ -234,7 +230,7 @@ export class ShellTray {
   }
 
   /** Changes the icon, tooltip, macOS title (the %) and menu only when what they show has changed. */
-  update(status: TrayStatus, now = Date.now()): void {
+  update(status: TrayStatus, now = Date.now(), t: ShellText = SHELL_TEXT.en): void {
     const state = trayIconState(status);
     if (state !== this.lastIcon) {
       this.lastIcon = state;
@@ -247,11 +243,11 @@ export class ShellTray {
         this.tray.setTitle(title);
       }
     }
-    const items = buildTrayMenu(status, now);
+    const items = buildTrayMenu(status, now, t);
     const key = JSON.stringify(items);
     if (key === this.lastMenu) return;
     this.lastMenu = key;
-    this.tray.setToolTip(trayTooltip(status, now));
+    this.tray.setToolTip(trayTooltip(status, now, t));
     this.tray.setContextMenu(this.electron.Menu.buildFromTemplate(toMenuTemplate(items, this.onAction)));
   }
 

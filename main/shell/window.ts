@@ -101,9 +101,3 @@ export function showWindow(win: Pick<import('electron').BrowserWindow, 'isMinimi
   win.show();
   win.focus();
 }
-
-/** The one-time notice when the window is closed the first time (main.ts shows it as a notification). */
-export const TRAY_NOTICE = {
-  title: 'Cloudreve Sync is still running',
-  body: 'It keeps uploading in the background. Open it again from the tray icon; quit it from the tray menu.',
-} as const;

@@ -49,12 +49,31 @@ export function fill(template: string, vars: Vars = {}): string {
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
 }
 
+const made = new Map<Locale, Translator>();
+
+/** The translator for a locale (made once: Intl's constructors cost tens of ms on a slow machine). */
 export function createTranslator(locale: Locale): Translator {
+  let tr = made.get(locale);
+  if (!tr) {
+    tr = makeTranslator(locale);
+    made.set(locale, tr);
+  }
+  return tr;
+}
+
+function makeTranslator(locale: Locale): Translator {
   const catalogue = CATALOGUES[locale];
-  const rules = new Intl.PluralRules(locale);
-  const integer = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
-  const oneDecimal = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-  const dates = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+  // Intl objects are made on first use: each costs milliseconds to build, and a screen may need none of them
+  const lazy = <T>(make: () => T): (() => T) => {
+    let v: T | undefined;
+    return () => (v ??= make());
+  };
+  const rules = lazy(() => new Intl.PluralRules(locale));
+  const integerFormat = lazy(() => new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }));
+  const oneDecimalFormat = lazy(() => new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }));
+  const dates = lazy(() => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }));
+  const integer = { format: (n: number) => integerFormat().format(n) };
+  const oneDecimal = { format: (n: number) => oneDecimalFormat().format(n) };
   const t = (key: MessageKey, vars?: Vars): string => fill(catalogue[key] ?? en[key] ?? key, vars);
   const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -74,7 +93,7 @@ export function createTranslator(locale: Locale): Translator {
     locale,
     t,
     plural(key, count, vars = {}) {
-      const form = rules.select(count) === 'one' ? 'one' : 'other';
+      const form = rules().select(count) === 'one' ? 'one' : 'other';
       return t(`${key}.${form}` as MessageKey, { ...vars, count: integer.format(count) });
     },
     number: (n) => integer.format(n),
@@ -89,6 +108,6 @@ export function createTranslator(locale: Locale): Translator {
       if (h >= 100) return t('duration.days', { d: Math.round(h / 24) });
       return t('duration.hours', { h, mm: pad(Math.floor((s % 3600) / 60)) });
     },
-    dateTime: (ms) => dates.format(new Date(ms)),
+    dateTime: (ms) => dates().format(new Date(ms)),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { ConflictDto, PairDto, PairStateDto } from '../../main/ipc/contract.js';
 import type { Translator } from '../i18n/translator.js';
+import { displayUri } from './display-names.js';
 
 export function upsertPair(pairs: readonly PairDto[], pair: PairDto): PairDto[] {
   const rest = pairs.filter((p) => p.id !== pair.id);
@@ -60,7 +61,7 @@ export function toPairVm(p: PairDto, tr: Translator): PairVm {
   return {
     id: p.id,
     localPath: p.localPath,
-    remoteUri: p.remoteUri,
+    remoteUri: displayUri(p.remoteUri),
     modeLabel: tr.t(`pairs.modeBadge.${p.mode}`),
     mirror: p.mode === 'mirror',
     stateLabel: tr.t(`pairs.state.${p.state}`),
@@ -79,11 +80,4 @@ export function parseIgnoreRules(text: string): string[] {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '');
-}
-
-/** The last segment of a path or URI, for short labels ('/home/ann/Photos' → 'Photos'). */
-export function lastSegment(pathOrUri: string): string {
-  const trimmed = pathOrUri.replace(/[/\\]+$/, '');
-  const i = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
-  return i >= 0 ? trimmed.slice(i + 1) || trimmed : trimmed;
 }

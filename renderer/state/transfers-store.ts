@@ -20,6 +20,7 @@ import type {
   TransferStateDto,
 } from '../../main/ipc/contract.js';
 import type { PluralKey, Translator } from '../i18n/translator.js';
+import { displayUri } from './display-names.js';
 
 export type EventAction = { [K in EventName]: { type: K; payload: EventMap[K] } }[EventName];
 export type StoreAction = { type: 'snapshot'; transfers: readonly TransferDto[] } | { type: 'reset' } | EventAction;
@@ -49,6 +50,8 @@ export class TransfersStore {
   /** the order must be rebuilt (something joined, left, or changed priority) */
   private orderDirty = false;
   private readonly counts = new Map<TransferStateDto, number>();
+  /** running totals for the aggregate (what deriveOverall would compute), kept per change instead of per frame */
+  private readonly sums = { bytesDone: 0, bytesTotal: 0, speed: 0 };
   private maxPriority = 0;
   /** The engine's aggregate once one has arrived; until then derived from the transfers. */
   overall: OverallDto | null = null;
@@ -79,9 +82,11 @@ export class TransfersStore {
         const t = this.byId.get(p.id);
         if (!t || TERMINAL.has(t.state)) return false;
         if (t.bytesDone === p.bytesDone && t.speed === p.speed && t.eta === p.eta) return false;
+        this.sum(t, -1);
         t.bytesDone = p.bytesDone;
         t.speed = p.speed;
         t.eta = p.eta;
+        this.sum(t, 1);
         return this.bump();
       }
       case 'transfer-removed': {
@@ -89,6 +94,7 @@ export class TransfersStore {
         if (!t) return false;
         this.byId.delete(t.id);
         this.count(t.state, -1);
+        this.sum(t, -1);
         this.orderDirty = true;
         return this.bump();
       }
@@ -147,19 +153,44 @@ export class TransfersStore {
     return this.counts.get(state) ?? 0;
   }
 
-  /** Every transfer in display order (tests and the derived aggregate; never per progress event). */
+  /** The aggregate from the transfers themselves (as deriveOverall, in O(1)): until the engine sends its own. */
+  derivedOverall(): OverallDto {
+    let active = 0;
+    for (const s of RUNNING) active += this.countOf(s);
+    const queued = this.countOf('queued') + this.countOf('waiting-retry') + this.countOf('waiting-file');
+    const speed = active > 0 ? Math.max(0, this.sums.speed) : 0;
+    const { bytesDone, bytesTotal } = this.sums;
+    return { bytesDone, bytesTotal, speed, eta: speed > 0 ? (bytesTotal - bytesDone) / speed : null, active, queued };
+  }
+
+  /** Every transfer in display order (tests; never per event or per frame). */
   list(): TransferDto[] {
     return this.ids().map((id) => this.byId.get(id)!);
   }
 
+  /**
+   * Takes the DTO as its own and updates it in place from then on: every DTO arrives freshly deserialized (IPC's
+   * structured clone, the HTTP bridge's JSON), so nobody else holds it; copying 10,000 of them would only cost.
+   */
   private put(t: TransferDto): void {
-    const copy = { ...t }; // ours to update in place
     const prev = this.byId.get(t.id);
-    if (prev) this.count(prev.state, -1);
+    if (prev) {
+      this.count(prev.state, -1);
+      this.sum(prev, -1);
+    }
     if (!prev || prev.priority !== t.priority) this.orderDirty = true;
-    this.byId.set(t.id, copy);
+    this.byId.set(t.id, t);
     this.count(t.state, 1);
+    this.sum(t, 1);
     this.maxPriority = Math.max(this.maxPriority, t.priority);
+  }
+
+  /** adds (sign 1) or takes away (sign -1) what t contributes to the aggregate, by deriveOverall's rules */
+  private sum(t: TransferDto, sign: 1 | -1): void {
+    if (t.state === 'cancelled' || t.state === 'skipped') return;
+    this.sums.bytesTotal += sign * t.size;
+    this.sums.bytesDone += sign * (t.state === 'done' ? t.size : Math.min(t.bytesDone, t.size));
+    if (RUNNING.has(t.state)) this.sums.speed += sign * t.speed;
   }
 
   private count(state: TransferStateDto, delta: number): void {
@@ -169,6 +200,7 @@ export class TransfersStore {
   private clear(): void {
     this.byId.clear();
     this.counts.clear();
+    this.sums.bytesDone = this.sums.bytesTotal = this.sums.speed = 0;
     this.order = [];
     this.orderDirty = false;
     this.overall = null;
@@ -189,7 +221,7 @@ export function connectivityNotice(c: ConnectivityDto, now: number, tr: Translat
   return tr.t('app.offline', { reason: c.reason ?? tr.t('app.offline.reason'), next });
 }
 
-/** An aggregate computed from the transfers themselves (used until the engine sends one). */
+/** The aggregate over a list of transfers, by definition: the store keeps the same figures as running totals (derivedOverall). */
 export function deriveOverall(transfers: Iterable<TransferDto>): OverallDto {
   const o: OverallDto = { bytesDone: 0, bytesTotal: 0, speed: 0, eta: null, active: 0, queued: 0 };
   for (const t of transfers) {
@@ -275,7 +307,7 @@ export function toRowVm(t: TransferDto, tr: Translator): TransferRowVm {
     id: t.id,
     name: t.name,
     localPath: t.localPath,
-    targetUri: t.targetUri,
+    targetUri: displayUri(t.targetUri),
     state: t.state,
     stateLabel: tr.t(`state.${t.state}`),
     tone: toneOf(t.state),
@@ -290,7 +322,10 @@ export function toRowVm(t: TransferDto, tr: Translator): TransferRowVm {
 }
 
 export function toOverallVm(store: TransfersStore, tr: Translator): OverallVm {
-  const o = store.overall ?? deriveOverall(store.list());
+  // What runs and waits comes from the store's own counts (exact, O(1)); the engine's throttled aggregate gives
+  // bytes and speed while something runs, and is not trusted once nothing does (its last word may predate the end).
+  const own = store.derivedOverall();
+  const o = store.overall && own.active > 0 ? { ...store.overall, active: own.active, queued: own.queued } : own;
   const percent = percentOf(o.bytesDone, o.bytesTotal);
   const busy = o.active + o.queued > 0;
   let summary: string;

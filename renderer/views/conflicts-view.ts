@@ -1,5 +1,6 @@
 /** Conflicts a sync pair kept both versions of: the file, both URIs, the reason, and Dismiss. */
 import type { ConflictDto } from '../../main/ipc/contract.js';
+import { displayUri } from '../state/display-names.js';
 import { button, el } from './element.js';
 import type { ViewContext } from './view-context.js';
 
@@ -38,9 +39,9 @@ export function createConflictsView(ctx: ViewContext, dismiss: (id: number) => v
               el('div', { class: 'conflict-name', text: c.relPath }),
               el('dl', { class: 'conflict-uris' }, [
                 el('dt', { text: tr.t('conflicts.theirs') }),
-                el('dd', { class: 'conflict-theirs', text: c.remoteUri }),
+                el('dd', { class: 'conflict-theirs', text: displayUri(c.remoteUri) }),
                 el('dt', { text: tr.t('conflicts.ours') }),
-                el('dd', { class: 'conflict-ours', text: c.conflictUri }),
+                el('dd', { class: 'conflict-ours', text: displayUri(c.conflictUri) }),
               ]),
               el('div', { class: 'conflict-meta', text: `${c.reason} · ${tr.dateTime(c.createdAt)}` }),
             ]),

@@ -5,6 +5,7 @@
  * browser's files are not on the engine's machine, so "Upload files…" opens the engine's file browser instead.
  */
 import type { Translator } from '../i18n/translator.js';
+import { displayUri } from '../state/display-names.js';
 import { button, el, setText } from './element.js';
 
 export interface DropZoneOptions {
@@ -35,7 +36,7 @@ export function createDropZone(opts: DropZoneOptions): DropZoneView {
       el('div', { class: 'drop-text' }, [el('strong', { text: tr.t('drop.browserTitle') }), el('span', {}, [tr.t('drop.to'), ' ', target])]),
       choose,
     ]);
-    return { element, setTarget: (uri) => setText(target, uri) };
+    return { element, setTarget: (uri) => setText(target, displayUri(uri)) };
   }
 
   const input = el('input', { class: 'visually-hidden', attrs: { type: 'file', multiple: '', tabindex: '-1', 'aria-hidden': 'true' } });
@@ -106,5 +107,5 @@ export function createDropZone(opts: DropZoneOptions): DropZoneView {
     listen,
   );
 
-  return { element, setTarget: (uri) => setText(target, uri) };
+  return { element, setTarget: (uri) => setText(target, displayUri(uri)) };
 }

@@ -4,6 +4,7 @@
  * listings are both adapted to FolderLevel by the caller.
  */
 import type { Translator } from '../i18n/translator.js';
+import { displayUri } from '../state/display-names.js';
 import { button, el, setText } from './element.js';
 
 export interface FolderLevel {
@@ -56,7 +57,7 @@ export function createFolderBrowser(opts: FolderBrowserOptions): FolderBrowser {
 
   function show(next: FolderLevel): void {
     level = next;
-    setText(where, tr.t('picker.current', { where: next.key }));
+    setText(where, tr.t('picker.current', { where: displayUri(next.key) }));
     up.disabled = next.parent === null;
     const entries = next.entries.filter((e) => showHidden.checked || !e.hidden);
     list.replaceChildren(

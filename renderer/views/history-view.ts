@@ -4,6 +4,7 @@
  */
 import type { HistoryEntryDto, HistoryQueryDto } from '../../main/ipc/contract.js';
 import { HISTORY_PAGE, historyAdded, historyLoaded, initialHistoryState, olderPageQuery, type HistoryState } from '../state/history-store.js';
+import { displayUri } from '../state/display-names.js';
 import { confirmDialog } from './dialog.js';
 import { button, el, select, setText } from './element.js';
 import type { ViewContext } from './view-context.js';
@@ -59,7 +60,7 @@ export function createHistoryView(ctx: ViewContext): HistoryView {
     return el('li', { class: 'history-entry', attrs: { 'data-id': e.id, 'data-state': e.state } }, [
       el('div', { class: 'history-main' }, [
         el('div', { class: 'history-name', text: e.name, attrs: { title: e.localPath } }),
-        el('div', { class: 'history-target', text: e.targetUri }),
+        el('div', { class: 'history-target', text: displayUri(e.targetUri) }),
         el('div', { class: 'history-meta' }, [status, ' · ', meta.join(' · ')]),
         ...(e.error ? [el('div', { class: 'history-error', text: e.error.message })] : []),
       ]),

@@ -13,7 +13,8 @@ export function createOverallBar(tr: Translator): OverallBarView {
   const detail = el('span', { class: 'overall-detail' });
   const percent = el('span', { class: 'overall-percent' });
   const bar = el('progress', { class: 'progress progress-large', attrs: { max: '100', 'aria-label': tr.t('overall.label') } });
-  const element = el('section', { class: 'overall', attrs: { 'aria-live': 'polite' } }, [
+  // no aria-live: the line changes every frame while uploads run, and a screen reader would read it without end
+  const element = el('section', { class: 'overall', attrs: { 'aria-label': tr.t('overall.label') } }, [
     el('div', { class: 'overall-text' }, [summary, detail, percent]),
     bar,
   ]);

@@ -4,8 +4,9 @@
  * form that adds one (folder pickers on both sides, backup or mirror with a warning, ignore rules).
  */
 import type { ErrorData, PairDto, SyncModeDto } from '../../main/ipc/contract.js';
+import { displayUri } from '../state/display-names.js';
 import { parseIgnoreRules, toPairVm } from '../state/pairs-store.js';
-import { confirmDialog } from './dialog.js';
+import { confirmDialog, openDialog } from './dialog.js';
 import { button, el, field, setText } from './element.js';
 import { pickDestination, pickLocalFolder, REMOTE_ROOT } from './pickers.js';
 import type { ViewContext } from './view-context.js';
@@ -67,6 +68,11 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
       case 'sync':
         ctx.ok(await ctx.call('syncNow', id), 'pairAction');
         return;
+      case 'edit': {
+        const v = await editPair(ctx, p);
+        if (v) sink.changed(v);
+        return;
+      }
       case 'confirm': {
         const count = p.stateDetail?.pendingDeletes ?? 0;
         const yes = await confirmDialog(tr.t('confirm.title'), tr.plural('pairs.confirmDeletesAsk', count), tr.plural('pairs.confirmDeletes', count), tr.t('confirm.cancel'), true);
@@ -76,7 +82,7 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
       case 'remove': {
         const yes = await confirmDialog(
           tr.t('confirm.title'),
-          tr.t('pairs.removeConfirm', { local: p.localPath, remote: p.remoteUri }),
+          tr.t('pairs.removeConfirm', { local: p.localPath, remote: displayUri(p.remoteUri) }),
           tr.t('pairs.remove'),
           tr.t('confirm.cancel'),
           true,
@@ -103,6 +109,7 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
     if (vm.paused) act('resume', tr.t('pairs.resume'));
     else act('pause', tr.t('pairs.pause'));
     act('sync', tr.t('pairs.syncNow'));
+    act('edit', tr.t('pairs.edit'), 'btn-small btn-quiet');
     act('remove', tr.t('pairs.remove'), 'btn-small btn-quiet');
     return el('li', { class: 'pair', attrs: { 'data-id': p.id, 'data-state': p.state, 'data-tone': vm.tone } }, [
       el('div', { class: 'pair-main' }, [
@@ -139,6 +146,62 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
   };
 }
 
+/** Backup/mirror radios with the mirror warning (shown while mirror is chosen). */
+function modeChoice(ctx: ViewContext, mode: SyncModeDto): { element: HTMLFieldSetElement; value(): SyncModeDto; set(m: SyncModeDto): void } {
+  const { tr } = ctx;
+  const radios = (['backup', 'mirror'] as const).map((m) => el('input', { attrs: { type: 'radio', name: 'mode', value: m } }));
+  const warning = el('p', { class: 'warning', text: tr.t('pairs.mirrorWarning'), attrs: { role: 'note' }, hidden: true });
+  const element = el('fieldset', { class: 'field' }, [
+    el('legend', { class: 'field-label', text: tr.t('pairs.mode') }),
+    ...radios.map((r) => el('label', { class: 'field-check' }, [r, el('span', { text: tr.t(`pairs.mode.${r.value as SyncModeDto}`) })])),
+    warning,
+  ]);
+  const value = (): SyncModeDto => (radios[1].checked ? 'mirror' : 'backup');
+  const set = (m: SyncModeDto): void => {
+    radios[0].checked = m === 'backup';
+    radios[1].checked = m === 'mirror';
+    warning.hidden = m !== 'mirror';
+  };
+  for (const r of radios) r.addEventListener('change', () => (warning.hidden = value() !== 'mirror'));
+  set(mode);
+  return { element, value, set };
+}
+
+/** Mode and ignore rules of an existing pair (updatePair); resolves with the pair as saved, or null. */
+function editPair(ctx: ViewContext, p: PairDto): Promise<PairDto | null> {
+  const { tr } = ctx;
+  return openDialog<PairDto>(
+    tr.t('pairs.editTitle', { local: p.localPath }),
+    (h) => {
+      const mode = modeChoice(ctx, p.mode);
+      const ignore = el('textarea', { attrs: { name: 'ignore', rows: '4', spellcheck: 'false' } });
+      ignore.value = p.ignore.join('\n');
+      const message = el('p', { class: 'form-error', attrs: { role: 'alert' }, hidden: true });
+      const save = button(tr.t('pairs.save'), { class: 'btn-primary' });
+      save.addEventListener('click', () => {
+        save.disabled = true;
+        void ctx
+          .call('updatePair', p.id, { mode: mode.value(), ignore: parseIgnoreRules(ignore.value) })
+          .then((r) => {
+            if (r.ok) h.settle(r.value);
+            else {
+              setText(message, r.error.message);
+              message.hidden = false;
+            }
+          })
+          .finally(() => {
+            save.disabled = false;
+          });
+      });
+      return {
+        body: [el('p', { class: 'dialog-message', text: `${p.localPath} → ${displayUri(p.remoteUri)}` }), mode.element, field(tr.t('pairs.ignore'), ignore, tr.t('pairs.ignoreHint')), message],
+        actions: [save],
+      };
+    },
+    tr.t('pairs.cancel'),
+  );
+}
+
 interface PairForm {
   readonly element: HTMLFormElement;
   reset(): void;
@@ -151,13 +214,7 @@ function createPairForm(ctx: ViewContext, added: (p: PairDto) => void): PairForm
   const pickLocal = button(tr.t('action.choose'), { attrs: { 'aria-label': tr.t('pairs.pickLocal') } });
   const remote = el('input', { attrs: { name: 'remoteUri', required: '', pattern: 'cloudreve://\\S*', spellcheck: 'false' } });
   const pickRemote = button(tr.t('action.choose'), { attrs: { 'aria-label': tr.t('pairs.pickRemote') } });
-  const modeRadio = (mode: SyncModeDto): HTMLLabelElement => {
-    const input = el('input', { attrs: { type: 'radio', name: 'mode', value: mode } });
-    return el('label', { class: 'field-check' }, [input, el('span', { text: tr.t(`pairs.mode.${mode}`) })]);
-  };
-  const backup = modeRadio('backup');
-  const mirror = modeRadio('mirror');
-  const warning = el('p', { class: 'warning', text: tr.t('pairs.mirrorWarning'), attrs: { role: 'note' }, hidden: true });
+  const mode = modeChoice(ctx, 'backup');
   const ignore = el('textarea', { attrs: { name: 'ignore', rows: '3', spellcheck: 'false', placeholder: '*.tmp\nnode_modules/' } });
   const message = el('p', { class: 'form-error', attrs: { role: 'alert' }, hidden: true });
   const cancel = button(tr.t('pairs.cancel'), { class: 'btn-quiet' });
@@ -166,20 +223,16 @@ function createPairForm(ctx: ViewContext, added: (p: PairDto) => void): PairForm
     el('h2', { text: tr.t('pairs.add') }),
     field(tr.t('pairs.local'), el('div', { class: 'input-row' }, [local, pickLocal])),
     field(tr.t('pairs.remote'), el('div', { class: 'input-row' }, [remote, pickRemote])),
-    el('fieldset', { class: 'field' }, [el('legend', { class: 'field-label', text: tr.t('pairs.mode') }), backup, mirror, warning]),
+    mode.element,
     field(tr.t('pairs.ignore'), ignore, tr.t('pairs.ignoreHint')),
     message,
     el('div', { class: 'form-actions' }, [cancel, submit]),
   ]);
-  const modeValue = (): SyncModeDto => ((element.querySelector('input[name=mode]:checked') as HTMLInputElement | null)?.value as SyncModeDto) ?? 'backup';
   const showError = (e: ErrorData | string | null): void => {
     setText(message, e === null ? '' : typeof e === 'string' ? e : e.message);
     message.hidden = e === null;
   };
 
-  element.addEventListener('change', () => {
-    warning.hidden = modeValue() !== 'mirror';
-  });
   pickLocal.addEventListener('click', () => {
     void pickLocalFolder(ctx).then((p) => {
       if (p) local.value = p;
@@ -196,7 +249,7 @@ function createPairForm(ctx: ViewContext, added: (p: PairDto) => void): PairForm
     submit.disabled = true;
     showError(null);
     void ctx
-      .call('addPair', { localPath: local.value.trim(), remoteUri: remote.value.trim(), mode: modeValue(), ignore: parseIgnoreRules(ignore.value) })
+      .call('addPair', { localPath: local.value.trim(), remoteUri: remote.value.trim(), mode: mode.value(), ignore: parseIgnoreRules(ignore.value) })
       .then((r) => {
         if (r.ok) added(r.value);
         else showError(r.error);
@@ -210,9 +263,8 @@ function createPairForm(ctx: ViewContext, added: (p: PairDto) => void): PairForm
     element,
     reset() {
       element.reset();
-      (backup.querySelector('input') as HTMLInputElement).checked = true;
+      mode.set('backup');
       remote.value = REMOTE_ROOT;
-      warning.hidden = true;
       showError(null);
       local.focus();
     },

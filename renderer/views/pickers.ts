@@ -4,7 +4,7 @@
  * through browseLocal: the browser UI's file chooser and the pair form's folder chooser).
  */
 import type { LocalFolderDto, RemoteFolderDto } from '../../main/ipc/contract.js';
-import { lastSegment } from '../state/pairs-store.js';
+import { displayUri, lastSegment } from '../state/display-names.js';
 import { openDialog } from './dialog.js';
 import { button, el, setText } from './element.js';
 import { createFolderBrowser, type FolderLevel } from './folder-browser.js';
@@ -43,7 +43,7 @@ export function pickDestination(ctx: ViewContext, req: DestinationRequest): Prom
         body.push(el('p', { class: 'dialog-message picker-files', text: tr.plural('picker.files', req.paths.length, { names }) }));
       }
       if (req.lastDestinationUri) {
-        const last = button(req.lastDestinationUri, { class: 'picker-last', attrs: { 'data-uri': req.lastDestinationUri } });
+        const last = button(displayUri(req.lastDestinationUri), { class: 'picker-last', attrs: { 'data-uri': req.lastDestinationUri } });
         last.addEventListener('click', () => h.settle(req.lastDestinationUri));
         body.push(el('div', { class: 'picker-last-row' }, [el('span', { class: 'field-label', text: tr.t('picker.last') }), last]));
       }

@@ -45,6 +45,7 @@ export function createVirtualList<Vm>(opts: VirtualListOptions<Vm>): VirtualList
       lastTotal = w.total;
     }
     const keep = new Set<string>();
+    let previous: Element | null = null;
     for (let i = w.start; i < w.end; i++) {
       const r = opts.row(i);
       if (!r) continue;
@@ -54,8 +55,11 @@ export function createVirtualList<Vm>(opts: VirtualListOptions<Vm>): VirtualList
       else {
         view = opts.create(r.vm);
         views.set(r.id, view);
-        inner.append(view.element);
       }
+      // elements in display order, so that Tab walks the rows as they are shown (moved only when out of place)
+      const wanted: ChildNode | null = previous ? previous.nextSibling : inner.firstChild;
+      if (view.element !== wanted) inner.insertBefore(view.element, wanted);
+      previous = view.element;
       const top = `${i * opts.rowHeight}px`;
       if (view.element.style.top !== top) view.element.style.top = top;
       view.element.setAttribute('aria-posinset', String(i + 1));

@@ -14,6 +14,7 @@ import { Harness } from './harness.js';
 import { cliProcess } from './cli-process.js';
 import { engineRss, engineSmallFiles, engineThroughput } from './engine.js';
 import { adapterRssSection, s3Section } from './s3.js';
+import { rendererSection } from './renderer.js';
 import { syncSection } from './sync.js';
 
 const SECTIONS: Record<string, { what: string; run: (h: Harness) => Promise<void> }> = {
@@ -22,6 +23,7 @@ const SECTIONS: Record<string, { what: string; run: (h: Harness) => Promise<void
   small: { what: 'the engine with 2,000 files of 4 KiB vs 200 files/s', run: engineSmallFiles },
   rss: { what: 'peak RSS of the engine uploading 1 and 4 GiB', run: engineRss },
   sync: { what: 'folder sync: scan of 100,000 files in 1,000 folders (time, RSS), idle-watch CPU, write → watcher latency', run: syncSection },
+  renderer: { what: 'the app page in chromium: first render of a 10,000-transfer queue, frame times while 50 transfers progress', run: rendererSection },
   s3: { what: 'S3 to Swift via pre-signed URLs: engine vs node:http, rclone, lib-storage', run: s3Section },
   'adapters-rss': { what: 'peak RSS of the engine per policy type (emulated vendors), 1 GiB → 4 GiB', run: adapterRssSection },
 };

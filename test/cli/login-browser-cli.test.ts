@@ -5,25 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { runCli } from '../../main/cli.js';
 import { Sink, cli } from '../helpers/cli-run.js';
 import { startEmulator } from '../emulator/index.js';
+import { refusedPort } from '../engine/api/helpers.js';
 
 const CLIENT = 'c7d6f1e0-1b2a-4c3d-8e9f-0a1b2c3d4e5f';
 const SECRET = 'cli-secret-5678';
 const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'UserInfo.Read', 'Files.Write', 'Shares.Write'];
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** The browser: the emulator's authorize page form, allow, follow the redirect. */
 async function playBrowser(url: string, email: string, password: string): Promise<void> {
@@ -37,7 +29,7 @@ async function playBrowser(url: string, email: string, password: string): Promis
 }
 
 test('login --browser: prints the URL, waits, says who signed in; whoami then works', async () => {
-  const port = await freePort();
+  const port = await refusedPort();
   const emu = await startEmulator({ oauthClients: [{ id: CLIENT, secret: SECRET, redirectUris: [`http://127.0.0.1:${port}/callback`], scopes: SCOPES }] });
   const home = mkdtempSync(join(tmpdir(), 'cr-cli-oauth-'));
   try {

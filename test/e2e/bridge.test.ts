@@ -5,10 +5,24 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openConfig } from '../../main/engine/config.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
 import { CHROMIUM_MISSING, ensureBuilt, startE2E, startUi, stopProcess, type E2E } from './harness.js';
+
+/** A loopback port that was free a moment ago (the OAuth redirect port must be registered before the ui binds it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 function status(origin: string, path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<number> {
   const u = new URL(origin);
@@ -112,6 +126,50 @@ describe('cloudreve-sync ui in a browser', { skip: CHROMIUM_MISSING }, () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('cloudreve-sync ui: sign-in through the browser', { skip: CHROMIUM_MISSING }, () => {
+  let e: E2E;
+  const client = { id: '0f9c2b1e-8d7a-4c3b-9e6f-5a4d3c2b1a09', secret: 'e2e-secret', name: 'Cloudreve Sync (e2e)', scopes: ['openid', 'offline_access', 'profile', 'email', 'UserInfo.Read', 'Files.Write', 'Shares.Write'] };
+  before(async () => {
+    const port = await freePort();
+    e = await startE2E({
+      emulator: { oauthClients: [{ ...client, redirectUris: [`http://127.0.0.1:${port}/callback`] }] },
+      prepareHome: (home) => {
+        mkdirSync(home, { recursive: true, mode: 0o700 });
+        openConfig(home).set('oauth', { clientId: client.id, clientSecret: client.secret, redirectPort: port });
+      },
+    });
+  });
+  after(async () => {
+    await e?.close();
+  });
+
+  test('the page receives the sign-in link (browser-login-started over the event stream); consenting there signs the ui in', async () => {
+    const { page, emulator } = e;
+    await page.evaluate((server) => {
+      const w = window as unknown as { loginUrl: Promise<string>; loginResult: Promise<unknown> };
+      w.loginUrl = new Promise((resolve) => window.cloudreve!.on('browser-login-started', ({ url }) => resolve(url)));
+      w.loginResult = window.cloudreve!.invoke.loginWithBrowser(server);
+    }, emulator.url);
+    const url = await page.evaluate(() => (window as unknown as { loginUrl: Promise<string> }).loginUrl);
+    assert.ok(url.startsWith(`${emulator.url}/session/authorize?`), url);
+    const consent = await e.context.newPage();
+    try {
+      await consent.goto(url);
+      await consent.locator('input[name=email]').fill(emulator.email);
+      await consent.locator('input[name=password]').fill(emulator.password);
+      await consent.locator('button[value=allow]').click();
+      await consent.waitForURL(/\/callback/);
+    } finally {
+      await consent.close();
+    }
+    const result = (await page.evaluate(() => (window as unknown as { loginResult: Promise<unknown> }).loginResult)) as { ok: boolean; value: { email: string } };
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.equal(result.value.email, emulator.email);
+    const account = await page.evaluate(() => window.cloudreve!.invoke.getAccount());
+    assert.ok(account.ok && account.value?.email === emulator.email);
   });
 });
 

@@ -41,6 +41,8 @@ export interface E2EOptions {
   locale?: string;
   viewport?: { width: number; height: number };
   colorScheme?: 'light' | 'dark';
+  /** runs on the fresh home before the ui starts (after signedIn): settings, fixtures */
+  prepareHome?: (home: string) => void | Promise<void>;
   /** extra environment for the ui process */
   env?: NodeJS.ProcessEnv;
   /** ms to wait for the ui's first line (default 60 s: a cold bundle build on a busy machine) */
@@ -147,6 +149,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
         await engine.close();
       }
     }
+    await opts.prepareHome?.(home);
     const ui = await startUi(home, ['--port', '0'], opts.env, opts.startTimeoutMs);
     cleanups.push(() => stopProcess(ui.child));
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });

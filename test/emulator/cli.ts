@@ -1,5 +1,5 @@
 // Standalone emulator: `npm run emulator -- [flags]`. Prints one JSON line, serves until SIGTERM/SIGINT.
-import { startEmulator } from './index.js';
+import { DEMO_OAUTH_CLIENT, startEmulator } from './index.js';
 import type { EmulatorOptions, EmulatorPolicy, EmulatorUser } from './types.js';
 
 const POLICY_TYPES = ['local', 'remote', 's3', 'ks3', 'oss', 'cos', 'obs', 'onedrive', 'qiniu', 'upyun'] as const;
@@ -137,7 +137,16 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const emu = await startEmulator(opts);
   process.stdout.write(
-    JSON.stringify({ url: emu.url, email: emu.email, password: emu.password, port: emu.port, data: emu.dataDir, version: opts.version ?? '4.18.0' }) + '\n',
+    JSON.stringify({
+      url: emu.url,
+      email: emu.email,
+      password: emu.password,
+      port: emu.port,
+      data: emu.dataDir,
+      version: opts.version ?? '4.18.0',
+      // the registered demo OAuth app (browser sign-in, oauth.ts): what goes in the client's `oauth` setting
+      oauth: { clientId: DEMO_OAUTH_CLIENT.id, clientSecret: DEMO_OAUTH_CLIENT.secret, redirectUri: DEMO_OAUTH_CLIENT.redirectUris[0] },
+    }) + '\n',
   );
   let stopping = false;
   const stop = () => {

@@ -965,9 +965,10 @@ describe('CLI', () => {
         child.on('exit', (code) => reject(new Error(`CLI exited early with ${code}`)));
       });
       const info = JSON.parse(line);
-      assert.deepEqual(Object.keys(info).sort(), ['data', 'email', 'password', 'port', 'url', 'version']);
+      assert.deepEqual(Object.keys(info).sort(), ['data', 'email', 'oauth', 'password', 'port', 'url', 'version']);
       assert.equal(info.email, 'cli@example.com');
       assert.equal(info.version, '4.17.2');
+      assert.deepEqual(Object.keys(info.oauth).sort(), ['clientId', 'clientSecret', 'redirectUri']);
       assert.equal(info.url, `http://127.0.0.1:${info.port}`);
       const ping = await api(info.url, 'GET', '/api/v4/site/ping');
       assert.equal(ping.json.data, '4.17.2');

@@ -536,3 +536,45 @@ describe('preflight and if-exists', () => {
     }
   });
 });
+
+describe('a lost login in the app and `run` (autoResume)', () => {
+  test('the transfers it paused go on by themselves once the login is back, also after a restart', async () => {
+    const env = await setup({ accessTtl: 2, policy: { type: 'local', chunkSize: CHUNK } }, { bandwidthLimit: 256 * 1024, autoResume: true });
+    try {
+      const f = env.dir.random('auto/a.bin', 24 * CHUNK);
+      const g = env.dir.random('auto/b.bin', 16 * CHUNK);
+      const [idA] = await env.engine.enqueue([f.path], 'cloudreve://my/auto');
+      await new Promise((r) => setTimeout(r, 300));
+      await revokeLogin(env);
+      await env.engine.idle();
+      assert.equal(env.engine.transfer(idA)!.error?.code, 'login-required');
+      // signed in again in the same process: no `resume` needed
+      await env.engine.login(env.emu.url, env.emu.email, env.emu.password);
+      env.engine.setBandwidthLimit(0);
+      await env.engine.idle();
+      assert.equal(env.engine.transfer(idA)!.state, 'done', JSON.stringify(env.engine.transfer(idA)));
+
+      // lost again, and this time the app is restarted before the login comes back
+      env.engine.setBandwidthLimit(256 * 1024);
+      const [idB] = await env.engine.enqueue([g.path], 'cloudreve://my/auto');
+      await new Promise((r) => setTimeout(r, 300));
+      await revokeLogin(env);
+      await env.engine.idle();
+      assert.equal(env.engine.transfer(idB)!.error?.code, 'login-required');
+      await env.engine.close();
+      const home = join(env.dir.path, 'home');
+      const again = await createEngine({ home, retry: FAST_RETRY, autoResume: true });
+      try {
+        await again.login(env.emu.url, env.emu.email, env.emu.password);
+        await again.idle();
+        assert.equal(again.transfer(idB)!.state, 'done', JSON.stringify(again.transfer(idB)));
+        assert.ok(env.emu.blob('cloudreve://my/auto/b.bin')!.equals(g.data));
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await env.emu.close();
+      env.dir.cleanup();
+    }
+  });
+});

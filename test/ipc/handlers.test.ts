@@ -189,6 +189,24 @@ describe('handlers against the real engine', () => {
     assert.equal((await value(call('listHistory', null))).length, 0);
   });
 
+  test('history: a failed upload keeps its reason; retried and done, it has a second entry', async () => {
+    await value(call('clearHistory'));
+    const f = dir.file('hist2/full.bin', 'x'.repeat(100));
+    emu.addFault({ method: 'PUT', path: '^/api/v4/file/upload$', action: { type: 'envelope', code: 40051, msg: 'Insufficient capacity' } });
+    const [id] = await engine.enqueue([f], 'cloudreve://my/hist2');
+    await engine.idle();
+    assert.equal(engine.transfer(id)!.state, 'failed');
+    let list = await value(call('listHistory', { state: 'failed' }));
+    assert.equal(list.length, 1);
+    assert.equal(list[0].transferId, id);
+    assert.equal(list[0].error?.code, 'quota');
+    await value(call('retry', id));
+    await engine.idle();
+    list = await value(call('listHistory', {}));
+    assert.deepEqual(list.map((e) => [e.transferId, e.state]), [[id, 'done'], [id, 'failed']]);
+    assert.notEqual(list[0].id, list[1].id);
+  });
+
   test('pairs: added through the handlers it syncs in the background; pause, update, sync now, remove; events', async () => {
     const events: Array<[EventName, unknown]> = [];
     const stop = forwardEngineEvents(engine, (name, payload) => events.push([name, payload]));

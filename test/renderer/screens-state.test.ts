@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import type { ConflictDto, HistoryEntryDto, PairDto } from '../../main/ipc/contract.js';
 import { createTranslator } from '../../renderer/i18n/translator.js';
 import { HISTORY_PAGE, historyAdded, historyLoaded, historyMatches, initialHistoryState, olderPageQuery } from '../../renderer/state/history-store.js';
-import { addConflict, dismissConflict, lastSegment, parseIgnoreRules, removePair, toPairVm, upsertPair } from '../../renderer/state/pairs-store.js';
+import { displayUri, lastSegment } from '../../renderer/state/display-names.js';
+import { addConflict, dismissConflict, parseIgnoreRules, removePair, toPairVm, upsertPair } from '../../renderer/state/pairs-store.js';
 import { signInErrorText } from '../../renderer/state/sign-in-errors.js';
 
 const en = createTranslator('en');
@@ -157,4 +158,14 @@ test('sign-in errors: wrong password, not a Cloudreve v4 server and unreachable 
   const distinct = new Set(['invalid-password', 'not-cloudreve', 'network'].map((c) => signInErrorText(err(c), en)));
   assert.equal(distinct.size, 3);
   assert.equal(signInErrorText(err('invalid-password'), zh), '邮箱或密码错误。');
+});
+
+test('displayUri decodes percent-escapes for reading, and leaves a malformed one alone', () => {
+  const table: Array<[string, string]> = [
+    ['cloudreve://my/Sync/notes%20(conflict%202026-11-25%20234826%20vm).txt', 'cloudreve://my/Sync/notes (conflict 2026-11-25 234826 vm).txt'],
+    ['cloudreve://my/%E7%85%A7%E7%89%87/', 'cloudreve://my/照片/'],
+    ['cloudreve://my/plain', 'cloudreve://my/plain'],
+    ['cloudreve://my/100%', 'cloudreve://my/100%'],
+  ];
+  for (const [input, want] of table) assert.equal(displayUri(input), want, input);
 });

@@ -64,12 +64,12 @@ test('added, progressed, state-changed, removed', () => {
   assert.equal(s.apply({ type: 'transfer-removed', payload: { id: 'a' } }), false);
 });
 
-test('the store keeps its own copies: a DTO handed in is never mutated by later progress', () => {
+test('the store takes the DTOs it is given and updates them in place (no copy per event)', () => {
   const given = dto();
   const s = storeWith([{ type: 'snapshot', transfers: [given] }]);
   s.apply({ type: 'transfer-progressed', payload: { id: 'a', bytesDone: 5, speed: 1, eta: 1 } });
-  assert.equal(given.bytesDone, 0);
-  assert.equal(s.get('a')!.bytesDone, 5);
+  assert.equal(s.get('a'), given);
+  assert.equal(given.bytesDone, 5);
 });
 
 test('progress updates in place: the display order is not rebuilt and no list is copied', () => {
@@ -176,8 +176,15 @@ test('overall view model: from the engine when present, derived before that', ()
 
   s.apply({ type: 'overall-progressed', payload: { bytesDone: 1500, bytesTotal: 2000, speed: 500, eta: 1, active: 2, queued: 0 } });
   vm = toOverallVm(s, en);
-  assert.equal(vm.percent, 75);
-  assert.equal(vm.summary, 'Uploading 2 files');
+  assert.equal(vm.percent, 75, 'bytes from the engine while something runs');
+  assert.equal(vm.summary, 'Uploading 1 file', 'what runs from the store, not from a throttled aggregate');
+  // the engine's last aggregate said something was running; the store knows better once it finished
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ id: 'a', state: 'done', bytesDone: 1000 }), from: 'uploading' } });
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ id: 'b', state: 'done', bytesDone: 1000, createdAt: 11 }), from: 'uploading' } });
+  vm = toOverallVm(s, en);
+  assert.equal(vm.summary, 'All uploads finished');
+  assert.equal(vm.percent, 100);
+  assert.equal(vm.busy, false);
 
   const table: Array<[TransferDto[], string]> = [
     [[], 'Nothing to upload'],
@@ -212,4 +219,36 @@ test('connectivityNotice: offline with its reason and the next try; nothing whil
   assert.equal(connectivityNotice({ online: true, reason: null, since: null, nextProbeAt: null }, 2_000, en), '');
   const s = new TransfersStore();
   assert.equal(s.apply({ type: 'connectivity-changed', payload: off }), false);
+});
+
+test('the running totals equal the aggregate recomputed from scratch, after any sequence of events', () => {
+  const states: TransferStateDto[] = ['queued', 'uploading', 'paused', 'done', 'failed', 'cancelled', 'skipped', 'waiting-retry', 'completing'];
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const s = new TransfersStore();
+  s.apply({ type: 'snapshot', transfers: Array.from({ length: 50 }, (_, i) => dto({ id: `t${i}`, size: 1000 + i, state: states[i % states.length], bytesDone: i * 10, speed: i })) });
+  for (let step = 0; step < 5000; step++) {
+    const id = `t${rnd(60)}`;
+    switch (rnd(4)) {
+      case 0:
+        s.apply({ type: 'transfer-progressed', payload: { id, bytesDone: rnd(2000), speed: rnd(500), eta: rnd(10) } });
+        break;
+      case 1:
+        s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ id, size: 1000 + rnd(50), state: states[rnd(states.length)], bytesDone: rnd(1500), speed: rnd(300) }), from: 'queued' } });
+        break;
+      case 2:
+        s.apply({ type: 'transfer-removed', payload: { id } });
+        break;
+      default:
+        s.apply({ type: 'transfer-added', payload: dto({ id, size: rnd(5000), state: states[rnd(states.length)], bytesDone: rnd(100), speed: rnd(100) }) });
+    }
+    if (step % 97 === 0 || step === 4999) {
+      const want = deriveOverall(s.list());
+      const got = s.derivedOverall();
+      assert.deepEqual({ ...got, speed: Math.round(got.speed), eta: got.eta === null ? null : Math.round(got.eta) }, { ...want, speed: Math.round(want.speed), eta: want.eta === null ? null : Math.round(want.eta) }, `step ${step}`);
+    }
+  }
 });

@@ -1,249 +1,36 @@
 /**
- * The renderer in a real browser: Debian's chromium driven by playwright-core, the page built with esbuild into a
- * temp dir and served from loopback, and `window.cloudreve` replaced by a fake bridge (page.addInitScript) that
- * records every invoke and lets the test push events. Skips only when /usr/bin/chromium is absent.
+ * The renderer in a real browser: Debian's chromium driven by playwright-core, the page built with esbuild and
+ * served from loopback, and `window.cloudreve` replaced by a fake bridge (renderer-page.ts) that records every
+ * invoke and lets the test push events. Skips only when /usr/bin/chromium is absent.
  *
  * Screenshots go to test-output/screenshots/ (or $UI_SCREENSHOT_DIR).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import type { ConflictDto, EventMap, EventName, HistoryEntryDto, PairDto, TransferDto } from '../../main/ipc/contract.js';
+import { CHROMIUM, fakeSetup, gotoWithFake, launchChromium, serveRenderer, type FakeSetup, type RendererServer } from './renderer-page.js';
 import { screenshotPath } from './screenshot-dir.js';
-import {
-  METHOD_NAMES,
-  type AccountDto,
-  type ConflictDto,
-  type EventMap,
-  type EventName,
-  type HistoryEntryDto,
-  type PairDto,
-  type SettingsDto,
-  type TransferDto,
-} from '../../main/ipc/contract.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium): renderer UI test skipped`;
-const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const MiB = 1024 * 1024;
 
 let browser: Browser;
-let server: Server;
-let baseUrl = '';
-let outDir = '';
+let server: RendererServer;
 
 before(async () => {
   if (skip) return;
-  outDir = mkdtempSync(join(tmpdir(), 'cloudreve-ui-'));
-  await build({
-    entryPoints: [join(ROOT, 'renderer/main.ts')],
-    outfile: join(outDir, 'main.js'),
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'chrome120',
-    logLevel: 'warning',
-  });
-  for (const f of ['index.html', 'styles.css']) cpSync(join(ROOT, 'renderer', f), join(outDir, f));
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-  server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(outDir, path === '/' ? 'index.html' : path);
-    if (path === '/favicon.ico') {
-      res.writeHead(204).end(); // a browser-only request; the Electron window loads from file:// and makes none
-      return;
-    }
-    if (!file.startsWith(outDir) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  server = await serveRenderer();
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  await server?.close();
 });
 
-// ---------------------------------------------------------------- the fake bridge
-
-const account: AccountDto = { server: 'https://cloud.example.org', email: 'ann@example.org', userId: 'u1', nickname: 'Ann', serverVersion: '4.3.0' };
-const settings: SettingsDto = {
-  defaultTargetFolderUri: 'cloudreve://my/Backups',
-  bandwidthLimit: 0,
-  maxActiveFiles: 3,
-  chunkConcurrencyCap: 4,
-  ifExists: 'rename',
-  shellIntegration: false,
-  uploadWithoutAsking: false,
-  launchAtLogin: true,
-  settleDelayMs: 2000,
-  language: 'system',
-  theme: 'system',
-};
-
-interface FakeSetup {
-  methods: readonly string[];
-  account: AccountDto | null;
-  settings: SettingsDto;
-  mode: 'desktop' | 'browser';
-  /** what listTransfers answers: these, plus `generated` synthetic ones (the 10,000-row tests) */
-  transfers: TransferDto[];
-  generated: number;
-  history: HistoryEntryDto[];
-  pairs: PairDto[];
-  conflicts: ConflictDto[];
-  /** remote folders by parent URI */
-  remote: Record<string, string[]>;
-  /** local entries by path ('' = home) */
-  local: Record<string, Array<{ name: string; kind: 'folder' | 'file'; hidden?: boolean }>>;
-  /** Canned error results per method, consumed in order. */
-  failures: Record<string, Array<{ code: string; message: string; retryable: boolean }>>;
-}
-
-/** Runs in the page before any of its scripts (serialised by playwright: no closures over test scope). */
-function installFakeBridge(setup: FakeSetup): void {
-  const w = window as unknown as Record<string, unknown>;
-  const calls: Array<[string, unknown[]]> = [];
-  const listeners = new Map<string, Set<(p: unknown) => void>>();
-  let current = setup.account;
-  let settings = { ...setup.settings };
-  const HOME = '/home/ann';
-  const remoteLevel = (uri: string) => ({
-    uri,
-    parentUri: uri === 'cloudreve://my/' ? null : uri.replace(/[^/]+\/?$/, ''),
-    folders: (setup.remote[uri] ?? []).map((name) => ({ name, uri: `${uri}${name}/` })),
-  });
-  const answer = (name: string, args: unknown[]): unknown => {
-    switch (name) {
-      case 'getAccount':
-        return current;
-      case 'getAppInfo':
-        return { mode: setup.mode, version: '0.1.0', platform: 'linux', locale: 'en-US', homeDir: HOME };
-      case 'login':
-        current = { server: String(args[0]), email: String(args[1]), userId: 'u1', nickname: 'Ann', serverVersion: '4.3.0' };
-        return current;
-      case 'loginWithBrowser':
-        return new Promise((resolve) => {
-          listeners.get('browser-login-started')?.forEach((l) => l({ url: `${String(args[0])}/session/authorize?client_id=cloudreve-sync` }));
-          (w as { __finishBrowserLogin?: () => void }).__finishBrowserLogin = () => {
-            current = { server: String(args[0]), email: 'sso@example.org', userId: 'u2', nickname: 'Sso', serverVersion: '4.12.0' };
-            resolve(current);
-          };
-        });
-      case 'listTransfers': {
-        const out = [...setup.transfers];
-        for (let i = 0; i < setup.generated; i++) {
-          out.push({
-            id: `g${i}`,
-            name: `photo-${String(i).padStart(5, '0')}.jpg`,
-            localPath: `/home/ann/Pictures/photo-${i}.jpg`,
-            targetUri: `cloudreve://my/Pictures/photo-${i}.jpg`,
-            size: 4_000_000 + i,
-            state: i < 50 ? 'uploading' : 'queued',
-            priority: 0,
-            bytesDone: 0,
-            speed: 0,
-            eta: null,
-            encrypted: false,
-            error: null,
-            createdAt: 1_700_000_000_000 + i,
-            updatedAt: 1_700_000_000_000 + i,
-          });
-        }
-        return out;
-      }
-      case 'enqueuePaths':
-        return (args[0] as string[]).map((_, i) => `new-${i}`);
-      case 'getSettings':
-        return settings;
-      case 'setSettings':
-        settings = { ...settings, ...(args[0] as object) };
-        return settings;
-      case 'clearFinished':
-        return 0;
-      case 'getConnectivity':
-        return { online: true, reason: null, since: null, nextProbeAt: null };
-      case 'listHistory': {
-        const q = args[0] as { text?: string; state?: string; limit?: number; before?: number };
-        const text = (q.text ?? '').toLowerCase();
-        return setup.history
-          .filter((e) => (!q.state || e.state === q.state) && (!text || `${e.name} ${e.localPath} ${e.targetUri}`.toLowerCase().includes(text)))
-          .filter((e) => q.before === undefined || e.finishedAt < q.before)
-          .slice(0, q.limit ?? 200);
-      }
-      case 'clearHistory':
-        return setup.history.splice(0).length;
-      case 'listPairs':
-        return setup.pairs;
-      case 'addPair': {
-        const spec = args[0] as { localPath: string; remoteUri: string; mode: 'backup' | 'mirror'; ignore?: string[] };
-        const p = { id: `p${setup.pairs.length + 1}`, ...spec, ignore: spec.ignore ?? [], paused: false, state: 'scanning', stateDetail: null, lastScanAt: null, createdAt: Date.now() };
-        setup.pairs.push(p as never);
-        return p;
-      }
-      case 'pausePair':
-      case 'resumePair': {
-        const p = setup.pairs.find((x) => x.id === args[0])!;
-        p.paused = name === 'pausePair';
-        p.state = p.paused ? 'paused' : 'idle';
-        return p;
-      }
-      case 'listConflicts':
-        return setup.conflicts;
-      case 'listRemoteFolders':
-        return remoteLevel(String(args[0]));
-      case 'createRemoteFolder':
-        (setup.remote[String(args[0])] ??= []).push(String(args[1]));
-        return remoteLevel(String(args[0]));
-      case 'browseLocal': {
-        const path = (args[0] as string | null) ?? HOME;
-        const entries = (setup.local[path === HOME ? '' : path] ?? []).map((e) => ({ hidden: false, ...e, path: `${path}/${e.name}` }));
-        return { path, parent: path === '/' ? null : path.replace(/\/[^/]+$/, '') || '/', entries };
-      }
-      case 'resolveDestination':
-        return ['r1'];
-      default:
-        return null;
-    }
-  };
-  const invoke: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const name of setup.methods) {
-    invoke[name] = async (...args: unknown[]) => {
-      calls.push([name, args]);
-      const failure = setup.failures[name]?.shift();
-      if (failure) return { ok: false, error: failure };
-      return { ok: true, value: await answer(name, args) };
-    };
-  }
-  w.__calls = calls;
-  w.__emit = (name: string, payload: unknown) => listeners.get(name)?.forEach((l) => l(payload));
-  w.cloudreve = {
-    invoke,
-    on(event: string, listener: (p: unknown) => void) {
-      if (!listeners.has(event)) listeners.set(event, new Set());
-      listeners.get(event)!.add(listener);
-      return () => listeners.get(event)?.delete(listener);
-    },
-    getPathForFile: (file: File) => (file.name.startsWith('web-') ? '' : `/home/ann/${file.name}`),
-  };
-}
-
+// ---------------------------------------------------------------- helpers
 async function openPage(over: Partial<FakeSetup> = {}, locale = 'en-US'): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage({ viewport: { width: 960, height: 640 }, colorScheme: 'light', locale });
   page.setDefaultTimeout(10_000);
@@ -252,28 +39,9 @@ async function openPage(over: Partial<FakeSetup> = {}, locale = 'en-US'): Promis
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console.${msg.type()}: ${msg.text()}`);
   });
-  const setup: FakeSetup = {
-    methods: METHOD_NAMES,
-    account,
-    settings,
-    mode: 'desktop',
-    transfers: [],
-    generated: 0,
-    history: [],
-    pairs: [],
-    conflicts: [],
-    remote: { 'cloudreve://my/': ['Backups', 'Photos'], 'cloudreve://my/Backups/': ['laptop'] },
-    local: { '': [{ name: '.config', kind: 'folder', hidden: true }, { name: 'Documents', kind: 'folder' }, { name: 'notes.txt', kind: 'file' }], '/home/ann/Documents': [{ name: 'cv.pdf', kind: 'file' }] },
-    failures: {},
-    ...over,
-  };
-  // tsx compiles with keepNames: functions serialised into the page call a `__name` helper; give the page one.
-  await page.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
-  await page.addInitScript(installFakeBridge, setup);
-  await page.goto(baseUrl);
+  await gotoWithFake(page, server.baseUrl, fakeSetup(over));
   return { page, problems };
 }
-
 const emit = <K extends EventName>(page: Page, name: K, payload: EventMap[K]) =>
   page.evaluate(([n, p]) => (window as unknown as { __emit(n: string, p: unknown): void }).__emit(n, p), [name, payload] as const);
 
@@ -586,6 +354,9 @@ test('queue with 10,000 transfers: only visible rows are elements; a burst of ev
     await waitForCall(page, 'setPriority', ['g60', 1]);
     await page.locator('.queue-list').evaluate((e) => (e.scrollTop = 0));
     await page.waitForFunction(() => (document.querySelector('li[data-id="g60"]') as HTMLElement | null)?.style.top === '0px');
+    // the elements are in display order (Tab walks the rows as shown)
+    const order = await page.locator('li.transfer').evaluateAll((rows) => rows.map((r) => parseInt((r as HTMLElement).style.top, 10)));
+    assert.deepEqual(order, [...order].sort((a, b) => a - b));
     const shot = screenshotPath('queue-10000.png');
     await page.screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);
@@ -747,6 +518,17 @@ test('sync folders: add with both pickers and a mirror warning; pause; confirm h
     await waitForText(page, 'li.pair[data-id="p1"] .pair-state', 'Paused');
     await page.getByRole('button', { name: 'Sync now /home/ann/Work' }).click();
     await waitForCall(page, 'syncNow', ['p2']);
+
+    // edit a pair: mode and ignore rules
+    await page.getByRole('button', { name: 'Edit /home/ann/Photos' }).click();
+    const edit = page.locator('dialog.dialog');
+    await edit.getByLabel('Mirror: the server follows the local folder, deletions too').check();
+    await edit.locator('.warning').waitFor({ state: 'visible' });
+    await edit.locator('[name=ignore]').fill('*.raw\n');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await waitForCall(page, 'updatePair', ['p1', { mode: 'mirror', ignore: ['*.raw'] }]);
+    await edit.waitFor({ state: 'detached' });
+    await waitForText(page, 'li.pair[data-id="p1"] .badge', 'Mirror');
 
     // add: local folder from the engine's folder browser, remote from the server's, mirror with its warning
     await page.getByRole('button', { name: 'Add a sync folder' }).click();

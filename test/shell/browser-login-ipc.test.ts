@@ -5,28 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createServer } from 'node:net';
 import { createEngine } from '../../main/engine/index.js';
 import { openConfig } from '../../main/engine/config.js';
 import type { EventMap, EventName, SettingsDto } from '../../main/ipc/contract.js';
 import { createHandlers, dispatch, type SettingsPort } from '../../main/ipc/server.js';
 import { startEmulator } from '../emulator/index.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
+import { refusedPort } from '../engine/api/helpers.js';
 
 const CLIENT = '4a9b7e2c-55a1-4c1e-9f0b-7d3e2a1c6b58';
 const SECRET = 'desktop-secret-9012';
 const settings: SettingsPort = { get: () => ({}) as SettingsDto, update: async () => ({}) as SettingsDto };
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 test('loginWithBrowser over IPC: event with the URL, opened by the shell, resolves with the account', async () => {
-  const port = await freePort();
+  const port = await refusedPort();
   const emu = await startEmulator({
     oauthClients: [{ id: CLIENT, secret: SECRET, redirectUris: [`http://127.0.0.1:${port}/callback`], scopes: ['openid', 'offline_access', 'profile', 'email', 'UserInfo.Read', 'Files.Write', 'Shares.Write'] }],
   });
@@ -87,7 +79,7 @@ test('loginWithBrowser over IPC on a server before 4.12: a clear error, no event
   const dir = tmpDir();
   const engine = await createEngine({ home: dir.path });
   try {
-    openConfig(dir.path).set('oauth', { clientId: CLIENT, clientSecret: SECRET, redirectPort: await freePort() });
+    openConfig(dir.path).set('oauth', { clientId: CLIENT, clientSecret: SECRET, redirectPort: await refusedPort() });
     const events: unknown[] = [];
     const handlers = createHandlers({ engine, settings, app: { mode: 'browser', version: '0' }, emit: (n, p) => void events.push([n, p]) });
     const res = await dispatch({ handlers, isTrustedSender: () => true }, 'loginWithBrowser', { sender: null, senderFrame: null }, [emu.url]);

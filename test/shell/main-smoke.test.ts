@@ -91,6 +91,7 @@ test('shell entry: lock, IPC for every method, secure window, tray, close-to-tra
       '---',
       'Quit Cloudreve Sync',
     ]);
+    assert.deepEqual(r.trayMenuZh, ['未登录 (disabled)', '---', '打开 Cloudreve Sync', '全部暂停 (disabled)', '暂停 1 小时 (disabled)', '全部继续 (disabled)', '立即同步 (disabled)', '---', '退出 Cloudreve Sync']);
     // launch at login (default on): Linux gets an XDG autostart entry that starts the app hidden in the tray
     if (process.platform === 'linux') {
       const entry = readFileSync(join(home, 'xdg-config', 'autostart', 'cloudreve-sync.desktop'), 'utf8');
@@ -150,6 +151,20 @@ test('shell entry, signed in: shell-menu uploads through the destination picker 
     assert.deepEqual(note.actions.map((a) => a.text), ['Copy share link']);
     assert.match(String(r.clipboard), /^http:\/\/127\.0\.0\.1:\d+\/s\/\w+/);
     assert.equal(r.requestsAfterDirect, 3, 'uploadWithoutAsking: no picker');
+    assert.deepEqual(r.trayIdleMenu, [
+      'Up to date (disabled)',
+      '---',
+      'Open Cloudreve Sync',
+      'Pause all (disabled)',
+      'Pause for 1 hour',
+      'Resume all (disabled)',
+      'Sync now (disabled)',
+      '---',
+      'Quit Cloudreve Sync',
+    ]);
+    assert.match(String(r.pausedTooltip), /^Cloudreve Sync — Paused until \d\d:\d\d \((60|59) min\)$/);
+    assert.ok((r.pausedMenu as string[]).includes('Pause for 1 hour (disabled)') && (r.pausedMenu as string[]).includes('Resume all'));
+    assert.equal(r.resumedTooltip, 'Cloudreve Sync — Up to date');
     const record = r.record as Array<[string, ...unknown[]]>;
     assert.ok(!record.some((e) => e[0] === 'showErrorBox'), JSON.stringify(record.filter((e) => e[0] === 'showErrorBox')));
   } finally {

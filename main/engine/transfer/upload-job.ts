@@ -194,6 +194,7 @@ export class UploadJob {
       if (err instanceof EngineError && err.code === 'bad-response') unreadable = err;
       throw err;
     };
+    let orphanCancelled = false;
     for (let n = 1; ; n++) {
       try {
         const session = await this.withRetry(signal, () =>
@@ -216,6 +217,20 @@ export class UploadJob {
         this.freshSession = true;
         return true;
       } catch (err) {
+        if (!orphanCancelled && err instanceof EngineError && (err.code === 'exists' || err.code === 'lock-conflict')) {
+          // A session this transfer opened but never recorded (the process was killed, or the answer was lost, after
+          // the server opened it) holds the path: its placeholder (40004) or upload lock (40073) names it. Cancel it
+          // once and ask again, rather than failing the file until the server expires the session (24 h).
+          const holder = await this.existing(uri).catch(() => null);
+          const sid = holder?.metadata?.['sys:upload_session_id'];
+          if (sid && (await this.isOwnLostSession(uri, sid, fp))) {
+            orphanCancelled = true;
+            await this.withRetry(signal, () => this.deps.client.deleteUploadSession(sid, uri));
+            this.deps.log?.('info', `${this.row.localPath}: cancelled an upload session an interrupted attempt left open on the server; starting again`);
+            n--;
+            continue;
+          }
+        }
         if (!(err instanceof EngineError) || err.code !== 'exists') throw err;
         const existing = await this.existing(uri);
         if (existing && this.endIfIdentical(existing, fp)) return false;
@@ -237,6 +252,21 @@ export class UploadJob {
         uri = joinUri(parentUri(this.row.targetUri), numberedName(baseName(this.row.targetUri), n));
       }
     }
+  }
+
+  /**
+   * Whether the session `sid` holding `uri` is one this transfer opened and lost: not recorded by any transfer of ours
+   * (a recorded one is alive: another transfer of this engine), and its placeholder entity has our size and was made
+   * after this transfer was queued (give or take clock skew). An upload someone else started well before, or of another
+   * size, or one another transfer of ours recorded, is left alone.
+   */
+  private async isOwnLostSession(uri: string, sid: string, fp: Fingerprint): Promise<boolean> {
+    if (this.row.session) return false;
+    if (this.deps.journal.uploads.list().some((r) => r.session?.session_id === sid)) return false;
+    const info = await this.deps.client.info(uri, { extended: true }).catch(() => null);
+    const entities = (info?.extended_info as { entities?: Array<{ size?: unknown; created_at?: unknown }> } | undefined)?.entities ?? [];
+    // the server's clock against ours: 10 minutes of slack for skew
+    return entities.some((e) => e.size === fp.size && Date.parse(String(e.created_at)) >= this.row.createdAt - 600_000);
   }
 
   /** A finished file with the same size and modification time is what we would upload: the job ends here. */

@@ -12,22 +12,14 @@ import { credentialsPath, openClient } from '../../../main/engine/api/credential
 import { createPkce, exchangeCode, pkceChallenge, redirectUriFor } from '../../../main/engine/api/oauth.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { tmpDir } from '../../helpers/tmp-tree.js';
+import { refusedPort } from './helpers.js';
 
 const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'UserInfo.Read', 'Files.Write', 'Shares.Write'];
 const SECRET = 'app-secret-1234';
 const CLIENT = '0f7c6a52-8a0c-4d9a-9d77-54d0d2bb7a11';
 
-/** A port that was free a moment ago (the listener must use the registered one, so the test registers it). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 async function setup(version?: string): Promise<{ emu: Emulator; port: number; cleanup: () => Promise<void> }> {
-  const port = await freePort();
+  const port = await refusedPort();
   const emu = await startEmulator({ version, oauthClients: [{ id: CLIENT, secret: SECRET, redirectUris: [redirectUriFor(port)], scopes: SCOPES }] });
   return { emu, port, cleanup: () => emu.close() };
 }

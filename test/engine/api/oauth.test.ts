@@ -91,6 +91,8 @@ test('browser sign-in: authorize URL, consent, loopback redirect, token exchange
     assert.ok(Date.parse(stored.tokens.refresh_expires) > Date.now() + 86400_000);
     const cli = await openClient(d.path);
     const before = cli.tokens()!.refresh_token;
+    // JWT times are whole seconds (spec §11.6): a refresh within the same second would issue the very same token
+    await new Promise((r) => setTimeout(r, 1100));
     await cli.refresh(); // the normal refresh endpoint
     assert.notEqual(cli.tokens()!.refresh_token, before);
     await cli.me();

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { runCli } from '../../main/cli.js';
 import { Sink, cli } from '../helpers/cli-run.js';
 import { startEmulator } from '../emulator/index.js';
-import { refusedPort } from '../engine/api/helpers.js';
+import { reservablePort } from '../engine/api/helpers.js';
 
 const CLIENT = 'c7d6f1e0-1b2a-4c3d-8e9f-0a1b2c3d4e5f';
 const SECRET = 'cli-secret-5678';
@@ -29,7 +29,7 @@ async function playBrowser(url: string, email: string, password: string): Promis
 }
 
 test('login --browser: prints the URL, waits, says who signed in; whoami then works', async () => {
-  const port = await refusedPort();
+  const port = await reservablePort();
   const emu = await startEmulator({ oauthClients: [{ id: CLIENT, secret: SECRET, redirectUris: [`http://127.0.0.1:${port}/callback`], scopes: SCOPES }] });
   const home = mkdtempSync(join(tmpdir(), 'cr-cli-oauth-'));
   try {

@@ -5,24 +5,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openConfig } from '../../main/engine/config.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
+import { reservablePort } from '../engine/api/helpers.js';
 import { CHROMIUM_MISSING, ensureBuilt, startE2E, startUi, stopProcess, type E2E } from './harness.js';
-
-/** A loopback port that was free a moment ago (the OAuth redirect port must be registered before the ui binds it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function status(origin: string, path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<number> {
   const u = new URL(origin);
@@ -46,7 +34,7 @@ describe('cloudreve-sync ui in a browser', { skip: CHROMIUM_MISSING }, () => {
     await e?.close();
   });
 
-  test('the token moves from the URL to sessionStorage, off the address bar', async () => {
+  test('the token moves from the URL to sessionStorage, off the address bar', { timeout: 120_000 }, async () => {
     assert.ok(e.token.length >= 43);
     await e.page.waitForFunction(() => !location.hash);
     assert.equal(await e.page.evaluate(() => sessionStorage.getItem('cloudreve-sync.token')), e.token);
@@ -54,7 +42,7 @@ describe('cloudreve-sync ui in a browser', { skip: CHROMIUM_MISSING }, () => {
     assert.ok(info.ok && info.value.mode === 'browser');
   });
 
-  test('sign in with a wrong password (a clear error), then the right one; upload a file to done', async () => {
+  test('sign in with a wrong password (a clear error), then the right one; upload a file to done', { timeout: 120_000 }, async () => {
     const { page, emulator } = e;
     await page.locator('input[name=server]').fill(emulator.url);
     await page.locator('input[name=email]').fill(emulator.email);
@@ -91,7 +79,7 @@ describe('cloudreve-sync ui in a browser', { skip: CHROMIUM_MISSING }, () => {
     assert.ok(history.ok && history.value.some((h) => h.name === 'from-the-browser.txt' && h.state === 'done'));
   });
 
-  test('calls with a wrong or no token are refused (401), from the page and from outside', async () => {
+  test('calls with a wrong or no token are refused (401), from the page and from outside', { timeout: 120_000 }, async () => {
     const fromPage = await e.page.evaluate(async () => {
       const r = await fetch('/api/invoke/getAccount', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Cloudreve-Token': 'wrong' }, body: '[]' });
       return r.status;
@@ -102,7 +90,7 @@ describe('cloudreve-sync ui in a browser', { skip: CHROMIUM_MISSING }, () => {
     assert.equal(await status(e.origin, '/api/events', { Host: host }), 401);
   });
 
-  test('a foreign Host (DNS rebinding) and a foreign Origin are refused even with the token', async () => {
+  test('a foreign Host (DNS rebinding) and a foreign Origin are refused even with the token', { timeout: 120_000 }, async () => {
     const host = new URL(e.origin).host;
     const port = new URL(e.origin).port;
     const call = (headers: Record<string, string>) =>
@@ -133,7 +121,7 @@ describe('cloudreve-sync ui: sign-in through the browser', { skip: CHROMIUM_MISS
   let e: E2E;
   const client = { id: '0f9c2b1e-8d7a-4c3b-9e6f-5a4d3c2b1a09', secret: 'e2e-secret', name: 'Cloudreve Sync (e2e)', scopes: ['openid', 'offline_access', 'profile', 'email', 'UserInfo.Read', 'Files.Write', 'Shares.Write'] };
   before(async () => {
-    const port = await freePort();
+    const port = await reservablePort();
     e = await startE2E({
       emulator: { oauthClients: [{ ...client, redirectUris: [`http://127.0.0.1:${port}/callback`] }] },
       prepareHome: (home) => {
@@ -146,14 +134,18 @@ describe('cloudreve-sync ui: sign-in through the browser', { skip: CHROMIUM_MISS
     await e?.close();
   });
 
-  test('the page receives the sign-in link (browser-login-started over the event stream); consenting there signs the ui in', async () => {
+  test('the page receives the sign-in link (browser-login-started over the event stream); consenting there signs the ui in', { timeout: 120_000 }, async () => {
     const { page, emulator } = e;
     await page.evaluate((server) => {
       const w = window as unknown as { loginUrl: Promise<string>; loginResult: Promise<unknown> };
       w.loginUrl = new Promise((resolve) => window.cloudreve!.on('browser-login-started', ({ url }) => resolve(url)));
       w.loginResult = window.cloudreve!.invoke.loginWithBrowser(server);
     }, emulator.url);
-    const url = await page.evaluate(() => (window as unknown as { loginUrl: Promise<string> }).loginUrl);
+    // the link, or the sign-in's own failure (a port taken, a server refusing) — never a silent wait
+    const url = await page.evaluate(() => {
+      const w = window as unknown as { loginUrl: Promise<string>; loginResult: Promise<{ ok: boolean }> };
+      return Promise.race([w.loginUrl, w.loginResult.then((r) => `no link; the sign-in ended first: ${JSON.stringify(r)}`)]);
+    });
     assert.ok(url.startsWith(`${emulator.url}/session/authorize?`), url);
     const consent = await e.context.newPage();
     try {
@@ -174,7 +166,7 @@ describe('cloudreve-sync ui: sign-in through the browser', { skip: CHROMIUM_MISS
 });
 
 describe('cloudreve-sync ui on a non-loopback address', () => {
-  test('--listen without --password is a usage error and binds nothing', async () => {
+  test('--listen without --password is a usage error and binds nothing', { timeout: 120_000 }, async () => {
     await ensureBuilt();
     const dir = tmpDir();
     try {
@@ -185,7 +177,7 @@ describe('cloudreve-sync ui on a non-loopback address', () => {
     }
   });
 
-  test('with a password it is asked for on every request (checked on 127.0.0.1)', async () => {
+  test('with a password it is asked for on every request (checked on 127.0.0.1)', { timeout: 120_000 }, async () => {
     await ensureBuilt();
     const dir = tmpDir();
     const ui = await startUi(join(dir.path, 'home'), ['--port', '0'], { CLOUDREVE_SYNC_UI_PASSWORD: 'correct horse battery' });

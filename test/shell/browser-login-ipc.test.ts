@@ -11,14 +11,14 @@ import type { EventMap, EventName, SettingsDto } from '../../main/ipc/contract.j
 import { createHandlers, dispatch, type SettingsPort } from '../../main/ipc/server.js';
 import { startEmulator } from '../emulator/index.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
-import { refusedPort } from '../engine/api/helpers.js';
+import { reservablePort } from '../engine/api/helpers.js';
 
 const CLIENT = '4a9b7e2c-55a1-4c1e-9f0b-7d3e2a1c6b58';
 const SECRET = 'desktop-secret-9012';
 const settings: SettingsPort = { get: () => ({}) as SettingsDto, update: async () => ({}) as SettingsDto };
 
 test('loginWithBrowser over IPC: event with the URL, opened by the shell, resolves with the account', async () => {
-  const port = await refusedPort();
+  const port = await reservablePort();
   const emu = await startEmulator({
     oauthClients: [{ id: CLIENT, secret: SECRET, redirectUris: [`http://127.0.0.1:${port}/callback`], scopes: ['openid', 'offline_access', 'profile', 'email', 'UserInfo.Read', 'Files.Write', 'Shares.Write'] }],
   });
@@ -79,7 +79,7 @@ test('loginWithBrowser over IPC on a server before 4.12: a clear error, no event
   const dir = tmpDir();
   const engine = await createEngine({ home: dir.path });
   try {
-    openConfig(dir.path).set('oauth', { clientId: CLIENT, clientSecret: SECRET, redirectPort: await refusedPort() });
+    openConfig(dir.path).set('oauth', { clientId: CLIENT, clientSecret: SECRET, redirectPort: await reservablePort() });
     const events: unknown[] = [];
     const handlers = createHandlers({ engine, settings, app: { mode: 'browser', version: '0' }, emit: (n, p) => void events.push([n, p]) });
     const res = await dispatch({ handlers, isTrustedSender: () => true }, 'loginWithBrowser', { sender: null, senderFrame: null }, [emu.url]);

@@ -1,6 +1,7 @@
 /** Throwaway loopback servers for the API client tests (odd servers, counting proxies). */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 
 export interface Seen {
   method: string;
@@ -84,6 +85,35 @@ export async function refusedPort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/**
+ * A loopback port that was free a moment ago and that the kernel will not hand out on its own in the meantime: it
+ * lies below the ephemeral range (where `listen(0)` and every outgoing connection take their ports), so a port
+ * reserved now and bound seconds later (an OAuth redirect port, registered with the server before the client
+ * listens on it) cannot be taken by the connections of tests running beside it.
+ */
+export async function reservablePort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    /* not Linux: 32768 is the common start of the range elsewhere too (macOS starts at 49152) */
+  }
+  const floor = Math.max(1025, Math.min(20_000, low - 4096));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = floor + Math.floor(Math.random() * (low - floor));
+    const s = http.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => s.close(() => r()));
+      return port;
+    }
+  }
+  throw new Error('no free port below the ephemeral range after 100 tries');
 }
 
 /**

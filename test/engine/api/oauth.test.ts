@@ -12,14 +12,14 @@ import { credentialsPath, openClient } from '../../../main/engine/api/credential
 import { createPkce, exchangeCode, pkceChallenge, redirectUriFor } from '../../../main/engine/api/oauth.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { tmpDir } from '../../helpers/tmp-tree.js';
-import { refusedPort } from './helpers.js';
+import { reservablePort } from './helpers.js';
 
 const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'UserInfo.Read', 'Files.Write', 'Shares.Write'];
 const SECRET = 'app-secret-1234';
 const CLIENT = '0f7c6a52-8a0c-4d9a-9d77-54d0d2bb7a11';
 
 async function setup(version?: string): Promise<{ emu: Emulator; port: number; cleanup: () => Promise<void> }> {
-  const port = await refusedPort();
+  const port = await reservablePort();
   const emu = await startEmulator({ version, oauthClients: [{ id: CLIENT, secret: SECRET, redirectUris: [redirectUriFor(port)], scopes: SCOPES }] });
   return { emu, port, cleanup: () => emu.close() };
 }

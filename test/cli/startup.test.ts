@@ -22,7 +22,7 @@ register('../helpers/module-trace.mjs', import.meta.url, { data: { port: port2 }
 const settle = () => new Promise((r) => setTimeout(r, 100));
 
 const HEAVY: Array<[string, RegExp]> = [
-  ['got', /\/node_modules\/got\//],
+  ['the HTTP client', /\/main\/engine\/api\/transport\.ts$/],
   ['conf', /\/node_modules\/conf\//],
   ['better-sqlite3', /\/node_modules\/better-sqlite3\//],
   ['the engine', /\/main\/engine\/index\.ts$/],
@@ -61,7 +61,7 @@ test('help, version, usage errors and login-less commands load nothing heavy; ea
     const who = await cli(['whoami']);
     assert.equal(who.code, 4, 'not logged in');
     await settle();
-    assert.deepEqual(heavyLoaded(), ['got'], 'whoami: the HTTP client only (no settings store while the file is valid, no SQLite, no engine)');
+    assert.deepEqual(heavyLoaded(), ['the HTTP client'], 'whoami: the HTTP client only (no settings store while the file is valid, no SQLite, no engine)');
 
     const list = await cli(['transfers']);
     assert.equal(list.code, 0, list.err);

@@ -7,13 +7,13 @@
  * as long as bytes keep moving. `idleMs` is the longest time nothing may move on the socket (body going out, or
  * the answer coming in); `responseMs` the longest wait for the answer's headers after the whole body went out
  * (the node may merge or call back first); `connectMs` covers DNS, TCP and TLS. Every adapter gets this by
- * calling storageRequest() (pass `timeouts` to override); code that drives got itself uses progressTimeouts().
+ * calling storageRequest() (pass `timeouts` to override). The request itself is api/transport.ts.
  */
-import got from 'got';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import { limitError, type RawResponse, type RequestContext } from '../api/http.js';
+import { USER_AGENT, limitError, type RawResponse, type RequestContext } from '../api/http.js';
+import { send } from '../api/transport.js';
 
 export interface TransferTimeouts {
   connectMs: number;
@@ -25,18 +25,7 @@ export interface TransferTimeouts {
 
 export const STORAGE_TIMEOUTS: Readonly<TransferTimeouts> = Object.freeze({ connectMs: 10_000, idleMs: 60_000, responseMs: 120_000 });
 
-/** got's `timeout` option for a transfer judged by progress only (no `send`, no `request`: a slow part is fine). */
-export function progressTimeouts(t: Partial<TransferTimeouts> = {}) {
-  const x = { ...STORAGE_TIMEOUTS, ...t };
-  return { lookup: x.connectMs, connect: x.connectMs, secureConnect: x.connectMs, socket: x.idleMs, response: x.responseMs };
-}
-
-const storage = got.extend({
-  retry: { limit: 0 },
-  throwHttpErrors: false,
-  followRedirect: false,
-  agent: { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) },
-});
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
 
 /** Origin and path only: signed query strings never reach a message. */
 export function describeUrl(url: string): string {
@@ -80,8 +69,8 @@ export async function storageRequest(
   (opts.body as Readable | undefined)?.once?.('error', (e: unknown) => (bodyError = e));
   const idleMs = opts.timeouts?.idleMs ?? STORAGE_TIMEOUTS.idleMs;
   try {
-    const res = await storage(url, { method, body: opts.body, headers, signal: opts.signal, timeout: progressTimeouts(opts.timeouts) });
-    return { status: res.statusCode, headers: res.headers, body: res.body };
+    const t = { ...STORAGE_TIMEOUTS, ...opts.timeouts };
+    return await send(url, { method, body: opts.body, headers: { 'user-agent': USER_AGENT, ...headers }, agents, signal: opts.signal, timeouts: t });
   } catch (err) {
     throw limitError(err, ctx, { idleMs }, bodyError);
   }

@@ -1,23 +1,17 @@
 /**
- * HTTP to the Cloudreve master: one got instance per client (keep-alive agents, no got retries, no
- * thrown HTTP errors, no redirects), the HTTP-200-with-`code` envelope, and the mapping of every
- * transport failure to an EngineError.
+ * HTTP to the Cloudreve master: one connection pool per client (keep-alive agents; requests through
+ * transport.ts: no retries, no thrown HTTP errors, no redirects), the HTTP-200-with-`code` envelope, and the
+ * mapping of every transport failure to an EngineError.
  *
  * Master-only headers (`Authorization: Bearer <jwt>`, `X-Cr-*`) are attached in exactly one place,
  * MasterHttp.send(), which only accepts a *path* under `/api/` and checks that the URL it builds is
  * on the master. There is no way to hand it a foreign URL. Code that talks to storage/slave URLs
  * uses foreignHeaders() to prove that no master header rides along.
- *
- * Chunk bodies go through got too. Measured with test/engine/api/upload-throughput.bench.ts (1 GiB
- * in 25 MiB chunks, 2 in flight, 1 MiB read buffers, loopback sink in-process, plain node, 2 busy
- * vCPUs): node:http 1.3–1.8 GiB/s at 0.76–1.0 s CPU/GiB, got 1.4–1.5 GiB/s at 0.88–0.95,
- * CloudreveClient.uploadChunk 1.4–1.5 GiB/s at 0.88–0.96. got costs ≈10 % CPU; not worth a second
- * HTTP stack with its own timeouts and error mapping.
  */
-import got, { type Got, type Response } from 'got';
 import { Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
+import { open, send } from './transport.js';
 import { EngineError, codeForServer, redact, type ErrorCode } from '../errors.js';
 import type { Envelope } from './types.js';
 
@@ -165,7 +159,7 @@ export function scrub(text: string, ctx: Pick<RequestContext, 'secrets'>): strin
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
 
-/** Turns whatever got/node threw into an EngineError (or passes an EngineError through). */
+/** Turns whatever the transport/node threw into an EngineError (or passes an EngineError through). */
 export function transportError(err: unknown, ctx: RequestContext, bodyError?: unknown): EngineError {
   if (err instanceof EngineError) return err;
   if (bodyError instanceof EngineError) return bodyError;
@@ -316,7 +310,6 @@ export class MasterHttp {
   private readonly timeouts: Timeouts;
   private readonly maxResponseBytes: number;
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
-  private readonly got: Got;
 
   constructor(baseUrl: string, opts: { clientId?: string; timeouts?: Partial<Timeouts>; maxResponseBytes?: number } = {}) {
     this.baseUrl = normalizeBaseUrl(baseUrl);
@@ -328,15 +321,6 @@ export class MasterHttp {
       http: new HttpAgent({ keepAlive: true, maxSockets: 32 }),
       https: new HttpsAgent({ keepAlive: true, maxSockets: 32 }),
     };
-    this.got = got.extend({
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      decompress: true,
-      agent: this.agents,
-      responseType: 'text',
-      headers: { 'user-agent': USER_AGENT },
-    });
   }
 
   /** Builds a master URL from a site path. Throws for anything that could leave the master. */
@@ -361,7 +345,7 @@ export class MasterHttp {
   }
 
   private headersFor(req: MasterRequest): Record<string, string> {
-    const h: Record<string, string> = { accept: 'application/json', ...(req.headers ?? {}) };
+    const h: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json', ...(req.headers ?? {}) };
     if (req.clientId !== false && this.clientId) h['x-cr-client-id'] = this.clientId;
     if (req.bearer) h.authorization = `Bearer ${req.bearer}`;
     return h;
@@ -369,12 +353,6 @@ export class MasterHttp {
 
   private effectiveTimeouts(t?: Partial<Timeouts>): Timeouts {
     return { ...this.timeouts, ...(t ?? {}) };
-  }
-
-  /** got's timeouts: a transfer (streamed body, SSE) is judged by progress only, a small call also by its total. */
-  private gotTimeouts(x: Timeouts, transfer: boolean) {
-    const base = { lookup: x.connectMs, connect: x.connectMs, secureConnect: x.connectMs, response: x.responseMs, socket: x.idleMs };
-    return transfer ? base : { ...base, request: x.totalMs };
   }
 
   /** One request; resolves with the raw answer whatever its status, rejects with an EngineError. */
@@ -414,32 +392,23 @@ export class MasterHttp {
     const transfer = req.body !== undefined;
     const limits = this.effectiveTimeouts(req.timeouts);
     const cap = this.maxResponseBytes;
-    let tooLarge = false;
     try {
-      const p = this.got(url, {
+      const res = await send(url, {
         method: req.method,
         headers,
         body,
+        agents: this.agents,
         signal: req.signal,
-        timeout: this.gotTimeouts(limits, transfer),
+        timeouts: transfer ? { connectMs: limits.connectMs, idleMs: limits.idleMs, responseMs: limits.responseMs } : limits,
+        maxResponseBytes: cap,
+        onUploadProgress: req.onProgress,
       });
-      if (req.onProgress) {
-        const cb = req.onProgress;
-        p.on('uploadProgress', (e) => cb(e.transferred));
-      }
-      p.on('downloadProgress', (e) => {
-        if (!tooLarge && (e.transferred > cap || (e.total !== undefined && e.total > cap))) {
-          tooLarge = true;
-          p.cancel();
-        }
-      });
-      const res: Response<string> = await p;
       // The server may answer before it read the whole body (an unknown session…): release the rest.
       if (stream && !stream.readableEnded) release(stream);
-      return { status: res.statusCode, headers: res.headers, body: res.body ?? '' };
+      return res;
     } catch (err) {
       if (stream) release(stream);
-      if (tooLarge) {
+      if ((err as { name?: string }).name === 'ResponseTooLarge') {
         throw new EngineError('bad-response', `${ctx.op}: ${ctx.endpoint} on ${ctx.host} answered more than ${cap} bytes (the limit for an API answer); not reading further`, {
           cause: err,
         });
@@ -464,21 +433,10 @@ export class MasterHttp {
     const ctx = this.context(req);
     const headers = this.headersFor(req);
     if (req.signal?.aborted) throw new EngineError('cancelled', `${req.op}: cancelled`);
-    const s = this.got.stream(url, {
-      method: req.method as 'GET',
-      headers,
-      signal: req.signal,
-      timeout: this.gotTimeouts(this.effectiveTimeouts(req.timeouts), true),
-      decompress: false,
-    });
     try {
-      const res = await new Promise<{ statusCode: number; headers: IncomingHttpHeaders }>((resolve, reject) => {
-        s.once('response', resolve);
-        s.once('error', reject);
-      });
-      return { status: res.statusCode, headers: res.headers, stream: s, ctx };
+      const res = await open(url, { method: req.method, headers, agents: this.agents, signal: req.signal, timeouts: this.effectiveTimeouts(req.timeouts) });
+      return { ...res, ctx };
     } catch (err) {
-      s.destroy();
       throw transportError(err, ctx);
     }
   }

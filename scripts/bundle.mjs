@@ -1,6 +1,6 @@
 // Bundles what runs as one file or a few:
 //  - main/cli.ts → dist/cli/cloudreve-sync.mjs (+ chunks/ that commands import when they run): the headless
-//    CLI that bin/cloudreve-sync.js runs. Its packages (got, conf, …) are bundled in, which halves their load
+//    CLI that bin/cloudreve-sync.js runs. Its packages (conf, …) are bundled in, which halves their load
 //    time; better-sqlite3 stays external (native addon). `--cli` bundles only the CLI, and only when a source
 //    it was built from changed since (`npm run cli` does this before every run).
 //  - preload/index.ts → dist/preload/index.cjs (a sandboxed preload must be one CommonJS file)

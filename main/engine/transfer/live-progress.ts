@@ -12,6 +12,12 @@ interface Live {
   meter: SpeedMeter;
   bytesDone: number;
   size: number;
+  /**
+   * The state the transfer is in now. Steps that need not survive a crash are not written to the journal (a
+   * one-part file goes from 'queued' to 'done' in the journal without a commit for 'uploading'), so while it runs
+   * the journal's row may say less than this.
+   */
+  state: TransferState | null;
 }
 
 export type QueueTotals = Omit<OverallProgress, 'speed' | 'eta'>;
@@ -50,6 +56,8 @@ export class LiveProgress {
       l.meter.reset();
       l.size = row.size;
     }
+    const l = this.live.get(row.id);
+    if (l) l.state = row.state as TransferState;
     if (TERMINAL_STATES.has(row.state as TransferState) || row.state === 'paused') {
       // the last progress goes out before the state change; then the journal's row is the truth again
       this.progressThrottle.flush(row.id);
@@ -69,13 +77,15 @@ export class LiveProgress {
     const l = this.live.get(row.id);
     const running = !TERMINAL_STATES.has(row.state as TransferState) && row.state !== 'paused';
     const bytesDone = l && running ? Math.max(l.bytesDone, 0) : row.bytesDone;
+    // a running transfer's state is the engine's (see Live.state); a stopped one's is the journal's
+    const state = running && l?.state && !TERMINAL_STATES.has(l.state) && l.state !== 'paused' ? l.state : (row.state as TransferState);
     const speed = running && l ? l.meter.bytesPerSecond : 0;
     return {
       id: row.id,
       localPath: row.localPath,
       targetUri: row.sessionUri ?? row.targetUri,
       size: row.size,
-      state: row.state as TransferState,
+      state,
       priority: row.priority,
       bytesDone,
       speed,
@@ -101,7 +111,7 @@ export class LiveProgress {
   private liveOf(id: string): Live {
     let l = this.live.get(id);
     if (!l) {
-      l = { meter: new SpeedMeter(), bytesDone: 0, size: 0 };
+      l = { meter: new SpeedMeter(), bytesDone: 0, size: 0, state: null };
       this.live.set(id, l);
     }
     return l;

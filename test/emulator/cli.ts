@@ -7,7 +7,7 @@ const POLICY_TYPES = ['local', 'remote', 's3', 'ks3', 'oss', 'cos', 'obs', 'oned
 const USAGE = `usage: emulator [--port N] [--host H] [--data DIR] [--version V]
   [--policy local|remote|s3|ks3|oss|cos|obs|onedrive|qiniu|upyun]
   [--s3-endpoint URL --s3-access-key K --s3-secret-key S --s3-bucket B [--s3-region R]] [--min-part-size BYTES]
-  [--relay] [--encryption] [--no-pre-allocate] [--chunk-size BYTES] [--chunk-concurrency N]
+  [--relay] [--encryption] [--no-pre-allocate] [--chunk-size BYTES] [--chunk-concurrency N] [--upyun-chunked]
   [--quota BYTES] [--user EMAIL:PASSWORD[:TOTPSECRET]]... [--access-ttl S] [--refresh-ttl S]
   [--session-ttl S] [--max-page-size N]`;
 
@@ -78,6 +78,9 @@ export function parseArgs(argv: string[]): EmulatorOptions {
       case '--chunk-concurrency':
         policy.chunkConcurrency = num(flag, val());
         break;
+      case '--upyun-chunked':
+        policy.upyunChunked = true;
+        break;
       case '--quota':
         opts.quota = num(flag, val());
         break;
@@ -128,6 +131,7 @@ export function parseArgs(argv: string[]): EmulatorOptions {
     }
     policy.s3 = { endpoint, accessKey, secretKey, bucket, ...(region ? { region } : {}) };
   }
+  if (policy.upyunChunked && policy.type !== 'upyun') fail('--upyun-chunked needs --policy upyun');
   opts.policy = policy;
   if (users.length) opts.users = users;
   return opts;

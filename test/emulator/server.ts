@@ -127,6 +127,7 @@ export class EmulatorServer {
     if (t.quota !== undefined) st.quota = t.quota;
     if (t.accessTtl !== undefined) st.accessTtl = t.accessTtl;
     if (t.sessionTtl !== undefined) st.sessionTtl = t.sessionTtl;
+    if (t.upyunClockOffsetMs !== undefined) st.upyunClockOffsetMs = t.upyunClockOffsetMs;
   }
 
   partsInFlight(): number {
@@ -310,8 +311,13 @@ export class EmulatorServer {
           if (typeof v[k] !== 'number' || !Number.isFinite(v[k]) || (v[k] as number) < 0) throw new Error(`${k} must be a non-negative number`);
           t[k] = v[k] as number;
         }
+        if (v.upyunClockOffsetMs !== undefined) {
+          if (typeof v.upyunClockOffsetMs !== 'number' || !Number.isFinite(v.upyunClockOffsetMs)) throw new Error('upyunClockOffsetMs must be a number');
+          t.upyunClockOffsetMs = v.upyunClockOffsetMs;
+        }
         this.tune(t);
-        return sendJson(res, 200, { quota: this.core.settings.quota, accessTtl: this.core.settings.accessTtl, sessionTtl: this.core.settings.sessionTtl });
+        const st = this.core.settings;
+        return sendJson(res, 200, { quota: st.quota, accessTtl: st.accessTtl, sessionTtl: st.sessionTtl, upyunClockOffsetMs: st.upyunClockOffsetMs });
       }
     } catch (err) {
       return sendJson(res, 400, { error: String((err as Error).message ?? err) });

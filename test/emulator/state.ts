@@ -147,6 +147,8 @@ export interface Settings {
   keepAliveMs: number;
   eventDebounceMs: number;
   maxEditSize: number;
+  /** ms ahead of Date.now() the emulated Upyun's clock is (EmulatorTuning.upyunClockOffsetMs) */
+  upyunClockOffsetMs: number;
 }
 
 export class Core {
@@ -191,6 +193,7 @@ export class Core {
       keepAliveMs: opts.keepAliveMs ?? 30000,
       eventDebounceMs: opts.eventDebounceMs ?? 200,
       maxEditSize: opts.maxEditSize ?? 52428800,
+      upyunClockOffsetMs: 0,
     };
     this.policy = { ...(opts.policy ?? { type: 'local' }) };
     this.blobDir = path.join(dataDir, 'blobs');

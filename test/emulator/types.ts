@@ -43,6 +43,13 @@ export interface EmulatorPolicy {
   s3?: EmulatorS3Server;
   /** emulated S3-like vendors and Qiniu: smallest non-last part accepted (default: the vendor's documented minimum) */
   minPartSize?: number;
+  /**
+   * upyun: hand out a chunked session for Upyun's multi-stage REST upload (initiate / upload / complete) instead of the
+   * form upload Cloudreve 4.x hands out. `chunk_size` is `chunkSize` (a multiple of 1 MiB is what a client can use;
+   * the emulator hands out any value), `upload_urls[0]` the object's REST URL, `credential` the REST `Authorization`
+   * signing `PUT&/{bucket}/{key}&{date}`, `upload_policy` base64 JSON `{"date", "expiration"}`.
+   */
+  upyunChunked?: boolean;
   allowedSuffix?: string[];
   deniedSuffix?: string[];
   allowedNameRegexp?: string;
@@ -124,6 +131,11 @@ export interface EmulatorTuning {
   accessTtl?: number;
   /** seconds an upload session created from now on lives */
   sessionTtl?: number;
+  /**
+   * ms added to the clock the emulated Upyun signs chunked sessions' dates with and checks every request's date
+   * against (its 30-minute window): 31 minutes expire every date signed before, as if that much time had passed.
+   */
+  upyunClockOffsetMs?: number;
 }
 
 export interface EmulatorStats {

@@ -38,6 +38,11 @@ export interface PartUpload {
   /** exactly part.length bytes (already encrypted when the session encrypts); a Buffer for a small plain part */
   body: Readable | Buffer;
   signal: AbortSignal;
+  /**
+   * This session's parts acknowledged so far (the journal's and this run's), by index. A protocol that threads its
+   * own state through the parts reads it here: Upyun's multi-stage upload id rides in the receipt of part 0.
+   */
+  receipts?: ReadonlyMap<number, PartReceipt>;
 }
 
 export interface PolicyAdapter {
@@ -55,4 +60,12 @@ export interface PolicyAdapter {
 
 export interface AdapterContext {
   client: CloudreveClient;
+  /**
+   * The upload session the adapter is made for, when there is one. Capabilities are data on the adapter, and for
+   * most providers the policy type alone decides them; Upyun's depend on the session too (a form upload, or the
+   * multi-stage API when the session is chunked), so the engine builds the adapter of a session with the session.
+   * Without it (preflight, before any session) an adapter describes what the policy type does by default. An adapter
+   * may refuse a session it cannot serve by throwing here, before any request.
+   */
+  session?: UploadSession;
 }

@@ -5,7 +5,8 @@
  *   - a malformed request of ours (wrong ETag, part too small, bad order: 'storage-protocol', fails loudly)
  *   - anything else by HTTP status ('http-status': 5xx/408/429 retried, the rest fails the file)
  * Formats: S3-family XML `<Error><Code/><Message/></Error>` (also inside an HTTP 200), OneDrive/Graph JSON
- * `{error: {code, message, innererror: {code}, retryAfterSeconds}}`, Qiniu `{error}`, Upyun `{message, code}`.
+ * `{error: {code, message, innererror: {code}, retryAfterSeconds}}`, Qiniu `{error}`, Upyun `{message, code}` (form) or
+ * `{msg, code, id}` (REST: the multi-stage upload).
  */
 import { XMLParser } from 'fast-xml-parser';
 import { retryAfterMs, scrub, type RawResponse, type RequestContext } from '../api/http.js';
@@ -110,12 +111,54 @@ export function qiniuError(raw: RawResponse, ctx: RequestContext): EngineError {
   return make(kind, ctx, raw, text);
 }
 
-/** An Upyun error answer `{message, code}` (401 bad signature or expired policy, 429 rate limit). */
+/** The Upyun errno (`code`) of an error body, or null. */
+export function upyunCode(body: string): number | null {
+  const c = jsonOf(body)?.code;
+  const n = typeof c === 'number' || typeof c === 'string' ? Number(c) : NaN;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+// Upyun's errno table (its REST docs, "API 错误码表"), for the multi-stage upload ("断点续传"):
+/** the upload (or its signature) is gone: a new Cloudreve session. 401xxxxx (40100002 "date offset error": the signed
+ *  date is past its 30 minutes; 40100005 "signature error") are caught by status; these are 400/403. */
+const UPYUN_GONE = new Set([
+  40011058, // x-upyun-multi-uuid not found (unknown, or older than 24 h)
+  40001035, // notfound multipart uuid
+  40001023, // wrong multipart uuid
+  40011061, // part id error, when the adapter could not continue from the X-Upyun-Next-Part-Id it came with
+  40300006, // authorization has expired
+  40300028, // request has expired
+]);
+/** a request of ours the multi-stage API calls malformed: a client bug, fails the file loudly */
+const UPYUN_PROTOCOL = new Set([
+  40011051, // invalid x-upyun-part-id
+  40011052, // invalid x-upyun-multi-length
+  40011053, // invalid x-upyun-multi-type
+  40011054, // invalid x-upyun-part-size
+  40011055, // invalid multipart stage
+  40011056, // invalid x-upyun-multi-uuid
+  40001022, // wrong multipart action
+  40001025, // wrong multipart length
+  40001027, // wrong multipart size
+  40001032, // oversize multipart part
+  40001033, // overflow multipart part
+  40001034, // unexpect multipart length
+  40001037, // incomplete multipart parts
+]);
+
+/**
+ * An Upyun error answer: the form API's `{message, code}` or the REST API's `{msg, code, id}`. 401 (bad signature, a
+ * signed date or policy past its time) and the codes of a forgotten multi-stage upload mean a new session; 429 and
+ * 503 throttle; the multi-stage API's "malformed request" codes are client bugs.
+ */
 export function upyunError(raw: RawResponse, ctx: RequestContext): EngineError {
   const j = jsonOf(raw.body);
-  const text = j && typeof j.message === 'string' ? `${j.message}${j.code !== undefined ? ` (${String(j.code)})` : ''}` : raw.body ? 'unexpected body' : 'empty body';
+  const msg = typeof j?.msg === 'string' ? j.msg : typeof j?.message === 'string' ? j.message : null;
+  const code = upyunCode(raw.body);
+  const text = msg !== null ? `${msg}${j?.code !== undefined ? ` (${String(j.code)})` : ''}` : raw.body ? 'unexpected body' : 'empty body';
   let kind: ErrorCode;
-  if (raw.status === 401 || /expired|signature/i.test(text)) kind = 'session-expired';
+  if (raw.status === 401 || (code !== null && UPYUN_GONE.has(code)) || /expired|signature/i.test(text)) kind = 'session-expired';
+  else if (code !== null && UPYUN_PROTOCOL.has(code)) kind = 'storage-protocol';
   else kind = byStatus(raw.status);
   return make(kind, ctx, raw, text);
 }

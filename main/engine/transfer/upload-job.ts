@@ -27,7 +27,7 @@ import { pipeline, type Readable } from 'node:stream';
 import type { CloudreveClient } from '../api/client.js';
 import type { EntityType, FileResponse, StoragePolicy, UploadSession } from '../api/types.js';
 import { baseName, joinUri, parentUri } from '../api/uri.js';
-import type { PolicyAdapter } from '../adapters/adapter.js';
+import type { PartReceipt, PolicyAdapter } from '../adapters/adapter.js';
 import { adapterFor } from '../adapters/registry.js';
 import { createCtrCipher, decodeEncryptMetadata, type CtrKey } from '../crypto/ctr-stream.js';
 import type { Connectivity } from '../connectivity.js';
@@ -85,6 +85,8 @@ export class UploadJob {
   private freshSession = false;
   /** parts the provider holds the start of (queryProgress): index → the offset to continue from */
   private resumeAt = new Map<number, number>();
+  /** the session's acknowledged parts and their receipts (the journal's, then this run's), handed to the adapter */
+  private receipts = new Map<number, PartReceipt>();
   /** a durable state this job is in that the journal does not have yet (written with the job's next part) */
   private unsavedState: TransferState | null = null;
 
@@ -101,7 +103,7 @@ export class UploadJob {
   async run(signal: AbortSignal): Promise<UploadRow> {
     try {
       const fp = await this.preflight(signal);
-      // a provider that cannot continue a session (Upyun: one request) starts over after a restart
+      // a provider that cannot continue a session (Upyun's form upload: one request) starts over after a restart
       if (this.row.session && !this.adapter().capabilities.resumable) await this.dropSession();
       for (let newSessions = 0; ; newSessions++) {
         if (!this.row.session) {
@@ -305,7 +307,9 @@ export class UploadJob {
       throw new EngineError('bad-response', `upload session has ${session.upload_urls.length} part URLs for ${parts.length} parts`);
     }
     // a session made in this run has no parts yet: no need to ask the journal
-    const acked = new Set(this.freshSession ? [] : this.deps.journal.uploads.parts(this.row.id).map((p) => p.index));
+    const journaled = this.freshSession ? [] : this.deps.journal.uploads.parts(this.row.id);
+    this.receipts = new Map(journaled.map((p) => [p.index, { index: p.index, etag: p.etag }]));
+    const acked = new Set(journaled.map((p) => p.index));
     this.ackedBytes = parts.filter((p) => acked.has(p.index)).reduce((s, p) => s + p.length, 0);
     if (adapter.queryProgress && !this.freshSession) {
       // a session of an earlier run: the provider says what it holds (a part may have landed unacknowledged)
@@ -363,6 +367,7 @@ export class UploadJob {
   private ack(part: Part, etag: string | null): void {
     this.inflight.delete(part.index);
     this.resumeAt.delete(part.index);
+    this.receipts.set(part.index, { index: part.index, etag });
     this.ackedBytes += part.length;
     const { journal } = this.deps;
     const state = this.unsavedState;
@@ -398,7 +403,7 @@ export class UploadJob {
       let body: Readable | Buffer | undefined;
       try {
         body = await this.partBody(piece, fp, key, signal);
-        const receipt = await adapter.uploadPart({ session, part: piece, size: fp.size, body, signal });
+        const receipt = await adapter.uploadPart({ session, part: piece, size: fp.size, body, signal, receipts: this.receipts });
         if (completes) {
           this.inflight.delete(part.index);
           this.ackedBytes += part.length;
@@ -462,8 +467,10 @@ export class UploadJob {
     return decodeEncryptMetadata(session.encrypt_metadata);
   }
 
+  /** The adapter of the current session, made with it (its capabilities may depend on the session: Upyun). */
   private adapter(): PolicyAdapter {
-    return adapterFor(this.row.session!.storage_policy, { client: this.deps.client });
+    const session = this.row.session!;
+    return adapterFor(session.storage_policy, { client: this.deps.client, session });
   }
 
   private async withRetry<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
@@ -563,6 +570,7 @@ export class UploadJob {
     this.inflight.clear();
     this.freshSession = false;
     this.resumeAt.clear();
+    this.receipts.clear();
     this.row = this.reload();
     this.patch({ bytesDone: 0 });
   }

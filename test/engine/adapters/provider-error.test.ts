@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawResponse } from '../../../main/engine/api/http.js';
-import { onedriveError, qiniuError, s3Error, s3ErrorOf, upyunError, parseXml } from '../../../main/engine/adapters/provider-error.js';
+import { onedriveError, qiniuError, s3Error, s3ErrorOf, upyunCode, upyunError, parseXml } from '../../../main/engine/adapters/provider-error.js';
 import { completeXml, S3_QUIRKS } from '../../../main/engine/adapters/s3-like.js';
 import { nextExpectedOffset } from '../../../main/engine/adapters/onedrive.js';
 import { uploadForm } from '../../../main/engine/adapters/upyun.js';
@@ -108,6 +108,39 @@ test('Qiniu {error} and Upyun {message, code}', () => {
   const big = upyunError(raw(403, '{"message":"file size not in content-length-range","code":40300011}'), ctx);
   assert.equal(classify(big), 'fail-file');
   assert.match(big.message, /content-length-range \(40300011\)/);
+});
+
+test('Upyun REST errno {msg, code, id} (multi-stage upload): refused dates, signatures and forgotten uploads are a new session, malformed requests a client bug', () => {
+  const cases: Array<[number, number, string, string, string]> = [
+    [401, 40100002, 'date offset error', 'session-expired', 'fail-file'],
+    [401, 40100005, 'signature error', 'session-expired', 'fail-file'],
+    [401, 40100001, 'need date header', 'session-expired', 'fail-file'],
+    [400, 40011058, 'x-upyun-multi-uuid not found', 'session-expired', 'fail-file'],
+    [400, 40001035, 'notfound multipart uuid', 'session-expired', 'fail-file'],
+    [400, 40011061, 'part id error', 'session-expired', 'fail-file'],
+    [403, 40300028, 'request has expired', 'session-expired', 'fail-file'],
+    [400, 40001027, 'wrong multipart size', 'storage-protocol', 'fail-file'],
+    [400, 40001037, 'incomplete multipart parts', 'storage-protocol', 'fail-file'],
+    [400, 40011051, 'invalid x-upyun-part-id', 'storage-protocol', 'fail-file'],
+    [400, 40011055, 'invalid multipart stage', 'storage-protocol', 'fail-file'],
+    [429, 42900001, 'too many requests', 'throttled', 'retry'],
+    [503, 50300000, 'unknown error', 'throttled', 'retry'],
+    [400, 40011059, 'file already upload', 'http-status', 'fail-file'],
+    [500, 50000000, 'internal', 'http-status', 'retry'],
+  ];
+  for (const [status, code, msg, want, cls] of cases) {
+    const e = upyunError(raw(status, JSON.stringify({ msg, code, id: 'a1b2' })), ctx);
+    assert.equal(e.code, want, msg);
+    assert.equal(classify(e), cls, msg);
+    assert.equal(e.httpStatus, status);
+    assert.match(e.message, new RegExp(`${msg} \\(${code}\\)`));
+  }
+  assert.equal(upyunError(raw(502, '<html>bad gateway</html>'), ctx).code, 'http-status');
+  assert.match(upyunError(raw(400, ''), ctx).message, /empty body/);
+  assert.equal(upyunCode('{"msg":"part id error","code":40011061}'), 40011061);
+  assert.equal(upyunCode('{"code":"40011062"}'), 40011062);
+  assert.equal(upyunCode('{"msg":"no code"}'), null);
+  assert.equal(upyunCode('not json'), null);
 });
 
 test('Upyun form: policy, authorization, content-type, then the file; exact framing around a streamed file', () => {

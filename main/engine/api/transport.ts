@@ -113,6 +113,8 @@ export function send(url: string, req: TransportRequest): Promise<TransportRespo
       settled = true;
       for (const x of timers) clearTimeout(x);
       req.signal?.removeEventListener('abort', onAbort);
+      // answered before the whole body went out: this connection is mid-request, so it cannot serve another one
+      if (!cr!.writableFinished) cr!.destroy();
       resolve(res);
     };
     const onAbort = () => fail(new TransportError('AbortError', 'This operation was aborted', 'ERR_ABORTED'));

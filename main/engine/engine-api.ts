@@ -98,6 +98,11 @@ export interface Engine {
   setIfExists(mode: IfExists): void;
   /** Files in flight and the per-file cap on parts in flight; applies to what starts from now on. */
   setConcurrency(limits: { maxActiveFiles?: number; chunkConcurrencyCap?: number }): void;
+  /**
+   * The settle delay: how long a changed file must stay still before it is uploaded (folder sync) or queued again
+   * (a file that changed mid-upload). Applies at once, to changes already waiting too.
+   */
+  setSettleDelay(ms: number): void;
   /** Remove finished (done/skipped/cancelled) transfers from the list (the history keeps them). */
   clearFinished(): number;
   /** Finished transfers of the signed-in account, newest first; kept across clearFinished and restarts. */

@@ -97,6 +97,10 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     setBandwidthLimit: (bps) => transfers.setBandwidthLimit(bps),
     setIfExists: (mode) => transfers.setIfExists(mode),
     setConcurrency: (limits) => transfers.setConcurrency(limits),
+    setSettleDelay: (ms) => {
+      transfers.setSettleMs(ms);
+      sync.setSettleMs(ms);
+    },
     clearFinished: () => transfers.clearFinished(),
     history: (query) => transfers.history(query),
     clearHistory: () => transfers.clearHistory(),

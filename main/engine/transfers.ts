@@ -257,6 +257,10 @@ export class Transfers {
     if (maxActiveFiles !== undefined) this.queue.setMaxActiveFiles(maxActiveFiles);
   }
 
+  setSettleMs(ms: number): void {
+    this.queue.setSettleMs(ms);
+  }
+
   /** Remove finished (done/skipped/cancelled) transfers from the list. */
   clearFinished(): number {
     let n = 0;

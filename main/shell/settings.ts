@@ -39,12 +39,13 @@ export function normalizeSettings(raw: unknown): SettingsDto {
 export type SettingsChangeListener = (next: SettingsDto, prev: SettingsDto) => void | Promise<void>;
 
 /** The engine settings a change from the window applies at once (to what starts from then on). */
-export function applyToEngine(engine: Pick<Engine, 'setBandwidthLimit' | 'setConcurrency' | 'setIfExists'>, next: SettingsDto, prev: SettingsDto): void {
+export function applyToEngine(engine: Pick<Engine, 'setBandwidthLimit' | 'setConcurrency' | 'setIfExists' | 'setSettleDelay'>, next: SettingsDto, prev: SettingsDto): void {
   if (next.bandwidthLimit !== prev.bandwidthLimit) engine.setBandwidthLimit(next.bandwidthLimit);
   if (next.maxActiveFiles !== prev.maxActiveFiles || next.chunkConcurrencyCap !== prev.chunkConcurrencyCap) {
     engine.setConcurrency({ maxActiveFiles: next.maxActiveFiles, chunkConcurrencyCap: next.chunkConcurrencyCap });
   }
   if (next.ifExists !== prev.ifExists) engine.setIfExists(next.ifExists);
+  if (next.settleDelayMs !== prev.settleDelayMs) engine.setSettleDelay(next.settleDelayMs);
 }
 
 /**

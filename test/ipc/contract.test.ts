@@ -99,6 +99,7 @@ function fakeEngine() {
     setBandwidthLimit: (bps) => void calls.push(['setBandwidthLimit', bps]),
     setIfExists: (mode) => void calls.push(['setIfExists', mode]),
     setConcurrency: (limits) => void calls.push(['setConcurrency', limits]),
+    setSettleDelay: (ms) => void calls.push(['setSettleDelay', ms]),
     clearFinished: () => (calls.push(['clearFinished']), 2),
     history: (q) => (calls.push(['history', q]), []),
     clearHistory: () => (calls.push(['clearHistory']), 0),

@@ -65,10 +65,16 @@ test('a change from the window applies to the running engine at once: if-exists,
       setBandwidthLimit: (n: number) => void calls.push(['limit', n]),
       setConcurrency: (c: object) => void calls.push(['concurrency', c]),
       setIfExists: (m: string) => void calls.push(['ifExists', m]),
+      setSettleDelay: (ms: number) => void calls.push(['settle', ms]),
     };
     const prev = settings.get();
-    applyToEngine(recorder, { ...prev, bandwidthLimit: 2048, maxActiveFiles: 5, ifExists: 'overwrite' }, prev);
-    assert.deepEqual(calls, [['limit', 2048], ['concurrency', { maxActiveFiles: 5, chunkConcurrencyCap: prev.chunkConcurrencyCap }], ['ifExists', 'overwrite']]);
+    applyToEngine(recorder, { ...prev, bandwidthLimit: 2048, maxActiveFiles: 5, ifExists: 'overwrite', settleDelayMs: 9000 }, prev);
+    assert.deepEqual(calls, [
+      ['limit', 2048],
+      ['concurrency', { maxActiveFiles: 5, chunkConcurrencyCap: prev.chunkConcurrencyCap }],
+      ['ifExists', 'overwrite'],
+      ['settle', 9000],
+    ]);
   } finally {
     await engine.close();
     await emu.close();

@@ -121,6 +121,12 @@ export class SyncService implements SyncApi {
     return this.started;
   }
 
+  /** The settle delay setting changed: every folder watched now, and every one started later, uses the new one. */
+  setSettleMs(ms: number): void {
+    this.deps.settings = { ...this.deps.settings, settleMs: ms };
+    for (const r of this.active.values()) r.watcher?.setSettleMs?.(ms);
+  }
+
   listPairs(): SyncPair[] {
     if (!this.deps.account.loggedIn) return this.deps.journal.pairs.list({ watched: true });
     return this.deps.journal.pairs.list({ account: this.deps.account.key(), watched: true });
@@ -254,7 +260,7 @@ export class SyncService implements SyncApi {
   /** Stops following uploads (the engine closes). */
   async close(): Promise<void> {
     await this.stop();
-    this.tracker.dispose();
+    await this.tracker.dispose();
   }
 
   // ------------------------------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ export interface SyncTrackerDeps {
 export class SyncTracker {
   private readonly tracked = new Map<string, Tracked>();
   private readonly handling = new Set<Promise<void>>();
+  /** the engine is closing: nothing more is recorded (the journal may be closed) */
+  private disposed = false;
   private readonly off: () => void;
 
   constructor(private readonly deps: SyncTrackerDeps) {
@@ -99,8 +101,18 @@ export class SyncTracker {
     }
   }
 
-  dispose(): void {
+  /**
+   * Stops listening, then waits (up to `graceMs`) for the ends being recorded, so none of them meets a closed
+   * journal; one still waiting on the server after that records nothing more (the next pass looks again).
+   */
+  async dispose(graceMs = 5000): Promise<void> {
     this.off();
+    if (this.handling.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.handling]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    this.disposed = true;
   }
 
   private conflictTarget(remoteUri: string): string {
@@ -113,18 +125,23 @@ export class SyncTracker {
     if (!tracked) return;
     if (t.state !== 'done' && t.state !== 'failed' && t.state !== 'skipped' && t.state !== 'cancelled') return;
     this.tracked.delete(t.id);
-    const p = this.ended(tracked, t)
-      .catch((err) => {
+    // read in `finally`, which runs only after the first await, so it is set by then
+    let p: Promise<void> | undefined;
+    p = (async () => {
+      try {
+        await this.ended(tracked, t);
+      } catch (err) {
         this.deps.events.emit('log', { level: 'warn', message: `sync: ${tracked.localPath}: ${err instanceof Error ? err.message : String(err)} (the next pass looks again)` });
-      })
-      .finally(() => {
-        this.handling.delete(p);
-        if (this.pending(tracked.pairId) === 0) this.deps.onPairSettled?.(tracked.pairId);
-      });
+      } finally {
+        if (p) this.handling.delete(p);
+        if (!this.disposed && this.pending(tracked.pairId) === 0) this.deps.onPairSettled?.(tracked.pairId);
+      }
+    })().catch(() => undefined); // only onPairSettled can throw here, and only while the engine closes
     this.handling.add(p);
   }
 
   private async ended(tr: Tracked, t: TransferSnapshot): Promise<void> {
+    if (this.disposed) return;
     const row = this.deps.journal.uploads.get(t.id);
     if (!row || !this.deps.journal.pairs.get(tr.pairId)) return; // cleared, or the pair was removed meanwhile
     const client = this.deps.client();

@@ -188,6 +188,11 @@ export class TransferQueue {
     this.pump();
   }
 
+  /** How long a changed file must stay still before it is queued again; applies to the waits under way too. */
+  setSettleMs(ms: number): void {
+    this.opts = { ...this.opts, settleMs: Math.max(0, Math.floor(ms)) };
+  }
+
   setPriority(id: string, priority: number): void {
     this.journal.uploads.update(id, { priority });
     const e = this.admitted.get(id);

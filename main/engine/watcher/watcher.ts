@@ -23,6 +23,8 @@ import { WriteSettle } from './write-settle.js';
 
 export interface Watcher {
   close(): Promise<void>;
+  /** A new quiet period (the settle delay setting changed); applies to changes already pending too. */
+  setSettleMs?(ms: number): void;
 }
 
 export interface WatchOptions {
@@ -107,6 +109,10 @@ abstract class TreeWatchBase implements Watcher {
 
   abstract start(): Promise<void>;
   protected abstract stopWatching(): void;
+
+  setSettleMs(ms: number): void {
+    this.settle.setSettleMs(ms);
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;

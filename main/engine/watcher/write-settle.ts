@@ -37,6 +37,17 @@ export class WriteSettle {
     this.arm(this.dueAt(this.pending.get(path)!));
   }
 
+  /** A new quiet period, for what is pending too: each path's due time is recomputed and the timer re-armed. */
+  setSettleMs(ms: number): void {
+    this.opts.settleMs = ms;
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    let next = Infinity;
+    for (const p of this.pending.values()) next = Math.min(next, this.dueAt(p));
+    if (next !== Infinity) this.arm(next);
+  }
+
   get size(): number {
     return this.pending.size;
   }

@@ -80,6 +80,31 @@ test('through the engine: a file written over several seconds is uploaded once, 
   }
 });
 
+test('through the engine: a new settle delay applies to a running sync at once, to a change already waiting', async () => {
+  const emu = await startEmulator();
+  const d = tmpDir();
+  const local = join(d.path, 'local');
+  mkdirSync(local);
+  // started with a minute of settling: without the live change the file would wait that long
+  const engine = await createEngine({ home: join(d.path, 'home'), settleMs: 60_000 });
+  try {
+    await engine.login(emu.url, emu.email, emu.password);
+    const pair = engine.sync.addPair({ localPath: local, remoteUri: '/s' });
+    await engine.sync.syncPair(pair.id);
+    await engine.sync.start();
+    writeFileSync(join(local, 'note.txt'), 'settled sooner');
+    await sleep(500); // the watcher saw it; it now waits for a quiet minute
+    assert.equal(emu.blob('cloudreve://my/s/note.txt'), null);
+    engine.setSettleDelay(200);
+    for (let i = 0; i < 100 && !emu.blob('cloudreve://my/s/note.txt'); i++) await sleep(100);
+    assert.equal(emu.blob('cloudreve://my/s/note.txt')?.toString(), 'settled sooner', 'uploaded within 10 s, not after a minute');
+  } finally {
+    await engine.close();
+    await emu.close();
+    d.cleanup();
+  }
+});
+
 /** Starts a watcher on a fresh folder and collects every reported path. */
 async function collecting(strategy: 'per-folder' | 'recursive', setup?: (root: string) => void) {
   const d = tmpDir();

@@ -90,3 +90,21 @@ test('clear() drops what is pending', () => {
   clock.advance(5000);
   assert.deepEqual(batches, []);
 });
+
+test('a new settle time applies at once, to what is already pending: shorter hands it on sooner, longer holds it', () => {
+  const { s, clock, batches } = setup(10_000);
+  s.touch('a.txt');
+  clock.advance(1000);
+  s.setSettleMs(3000); // due 3 s after its last event: at 3000, not 10000
+  clock.advance(1999);
+  assert.deepEqual(batches, []);
+  clock.advance(1);
+  assert.deepEqual(batches, [['a.txt']]);
+
+  s.touch('b.txt'); // at 3000, due at 6000
+  s.setSettleMs(8000); // now due at 11000
+  clock.advance(7999);
+  assert.deepEqual(batches, [['a.txt']]);
+  clock.advance(1);
+  assert.deepEqual(batches, [['a.txt'], ['b.txt']]);
+});

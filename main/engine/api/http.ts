@@ -182,7 +182,13 @@ export function transportError(err: unknown, ctx: RequestContext, bodyError?: un
   if (code && CONNECT_CODES.has(code)) {
     return new EngineError('network', `${ctx.op}: cannot reach ${ctx.host}: ${code}`, { cause: err });
   }
-  if (code && /^(E[A-Z]+|ERR_[A-Z_]+|UND_ERR_[A-Z_]+|[A-Z_]*CERT[A-Z_]*|SELF_SIGNED[A-Z_]*)$/.test(code)) {
+  if (code === 'EPROTO' || code?.startsWith('ERR_SSL_')) {
+    return new EngineError('network', `${ctx.op}: the TLS handshake with ${ctx.host} failed (${code}): is it an https:// server, or should the address start with http://?`, { cause: err });
+  }
+  if (code && /(CERT|SELF_SIGNED)/.test(code)) {
+    return new EngineError('network', `${ctx.op}: ${ctx.host}'s certificate is not trusted (${code}); a private CA can be added with NODE_EXTRA_CA_CERTS`, { cause: err });
+  }
+  if (code && /^(E[A-Z]+|ERR_[A-Z_]+|UND_ERR_[A-Z_]+)$/.test(code)) {
     return new EngineError('network', `${ctx.op}: connection to ${ctx.host} failed: ${code}`, { cause: err });
   }
   return new EngineError('network', `${ctx.op}: request to ${ctx.host} failed`, { cause: err });

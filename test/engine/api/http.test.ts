@@ -249,6 +249,22 @@ test('a refused connection → network "cannot reach host: ECONNREFUSED" (retry)
   c.close();
 });
 
+test('https:// to a plain HTTP server says the TLS handshake failed and asks about the scheme; an untrusted certificate names NODE_EXTRA_CA_CERTS', async () => {
+  await withServer(
+    (_req, res) => sendJson(res, ok()),
+    async (srv) => {
+      const tls = srv.url.replace('http://', 'https://');
+      await rejects(CloudreveClient.detect(tls), (e) => {
+        assert.equal(e.code, 'network');
+        assert.match(e.message, /^detect server: the TLS handshake with 127\.0\.0\.1:\d+ failed \((EPROTO|ERR_SSL_[A-Z_]+)\): is it an https:\/\/ server, or should the address start with http:\/\/\?$/);
+      });
+    },
+  );
+  const { transportError } = await import('../../../main/engine/api/http.js');
+  const e = transportError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), { op: 'detect server', endpoint: 'GET /api/v4/site/ping', host: 'nas.local' });
+  assert.equal(e.message, "detect server: nas.local's certificate is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT); a private CA can be added with NODE_EXTRA_CA_CERTS");
+});
+
 test('a server that never answers → timeout (retry); a reset mid-request → network', async () => {
   await withServer(
     () => {

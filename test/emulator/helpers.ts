@@ -42,35 +42,38 @@ export async function login(emu: Emulator, email = emu.email, password = emu.pas
   return { access: r.json.data.token.access_token, refresh: r.json.data.token.refresh_token };
 }
 
-/** Raw POST via node:http so headers are exactly what we say (fetch adds none of X-Cr-*, but this also allows chunked bodies). */
-export function rawPost(
+/** A raw request via node:http, so headers are exactly what we say (fetch adds its own; this also allows chunked bodies). */
+export function rawRequest(
+  method: string,
   url: string,
   headers: Record<string, string | number>,
   body: Buffer | Buffer[],
-): Promise<{ status: number; text: string; json: any }> {
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string; json: any }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST', headers },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c) => parts.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, text, json });
-        });
-      },
-    );
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c) => parts.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(parts).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
     req.on('error', reject);
     for (const b of Array.isArray(body) ? body : [body]) req.write(b);
     req.end();
   });
+}
+
+/** rawRequest() with POST. */
+export function rawPost(url: string, headers: Record<string, string | number>, body: Buffer | Buffer[]) {
+  return rawRequest('POST', url, headers, body);
 }
 
 export async function createSession(emu: Emulator, token: string, body: Record<string, unknown>): Promise<Resp> {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import { createInterface } from 'node:readline';
 import { startEmulator, type Emulator } from './index.js';
-import { api, createSession, login, sleep } from './helpers.js';
+import { api, createSession, login, rawRequest, sleep } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -21,25 +21,7 @@ interface Answer {
 
 /** A PUT through node:http, so that `Date` and every other header go exactly as given. */
 function put(url: string, headers: Record<string, string>, body: Buffer = Buffer.alloc(0)): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return rawRequest('PUT', url, { ...headers, 'content-length': String(body.length) }, body);
 }
 
 interface Chunked {

@@ -184,3 +184,31 @@ for (const version of ['4.6.0', '4.9.0', '4.17.0']) {
     }
   });
 }
+
+test('a file changed while the server is down: its old session is cancelled once the server is back, not left behind', async () => {
+  const env = await setup({}, { bandwidthLimit: 512 * 1024 });
+  try {
+    const f = env.dir.random('changed.bin', 16 * CHUNK);
+    const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
+    await progressPast(env.engine, id, 4 * CHUNK);
+    env.engine.pause(id);
+    await until(() => env.engine.transfer(id)!.state === 'paused', 5000, 'the pause');
+    assert.equal(env.emu.sessions().length, 1, 'the paused transfer keeps its session');
+    const { appendFileSync, readFileSync } = await import('node:fs');
+    appendFileSync(f.path, Buffer.alloc(1000, 7)); // changed: the old session cannot be continued
+    await env.emu.stop();
+    env.engine.resume(id);
+    // the old session must be cancelled before a new one is made; the server is down, so it waits offline
+    await until(() => !env.engine.connectivity().online, 5000, 'the engine to go offline');
+    await sleep(1200); // longer than the retry budget could ride out
+    assert.equal(env.engine.transfer(id)!.state, 'waiting-retry');
+    await env.emu.start();
+    await env.engine.idle();
+    const t = env.engine.transfer(id)!;
+    assert.equal(t.state, 'done', JSON.stringify(t.error));
+    assert.ok(env.emu.blob('cloudreve://my/up/changed.bin')!.equals(readFileSync(f.path)), 'the changed content');
+    assert.deepEqual(env.emu.sessions(), [], 'no upload session left open on the server');
+  } finally {
+    await env.close();
+  }
+});

@@ -104,7 +104,7 @@ export class UploadJob {
     try {
       const fp = await this.preflight(signal);
       // a provider that cannot continue a session (Upyun's form upload: one request) starts over after a restart
-      if (this.row.session && !this.adapter().capabilities.resumable) await this.dropSession();
+      if (this.row.session && !this.adapter().capabilities.resumable) await this.mustDropSession(signal);
       for (let newSessions = 0; ; newSessions++) {
         if (!this.row.session) {
           const made = await this.createSession(fp, signal);
@@ -124,7 +124,7 @@ export class UploadJob {
         } catch (err) {
           if (err instanceof EngineError && err.code === 'session-expired' && !signal.aborted && newSessions < MAX_NEW_SESSIONS) {
             this.deps.log?.('info', `${this.row.localPath}: upload session gone, starting a new one`);
-            await this.dropSession();
+            await this.mustDropSession(signal);
             this.lostSession = true;
             continue;
           }
@@ -156,7 +156,8 @@ export class UploadJob {
       const expired = this.row.session.expires * 1000 - margin <= this.now();
       if (expired || !sameFingerprint(fp, recorded)) {
         this.deps.log?.('info', `${this.row.localPath}: ${expired ? 'session expired' : 'file changed since the last attempt'}; starting over`);
-        await this.dropSession();
+        // before the row takes the new fingerprint: a kept old session must never receive the changed file
+        await this.mustDropSession(signal);
       }
     }
     if (!sameFingerprint(fp, recorded)) {
@@ -536,7 +537,7 @@ export class UploadJob {
     }
     if (isAbort(err)) return this.setState('paused');
     if (err instanceof EngineError && err.code === 'file-changed') {
-      await this.dropSession();
+      await this.dropSession(signal);
       const still = await fingerprintOrNull(this.row.localPath).catch(() => null);
       if (!still) return this.finish('failed', { code: 'file-changed', message: `${this.row.localPath}: the file disappeared` });
       this.patch({ error: { code: err.code, message: err.message } });
@@ -551,18 +552,32 @@ export class UploadJob {
     }
     if (classify(e) === 'fail-file' && this.row.session && e.code !== 'session-expired') {
       // a per-file refusal mid-upload (lock lost, quota…): the half-made session is of no use
-      await this.dropSession();
+      await this.dropSession(signal);
     }
     this.finish('failed', errorRecord(e));
   }
 
-  /** Cancels the server session (best effort) and forgets it and its parts. */
-  private async dropSession(): Promise<void> {
+  /** dropSession() where going on with the old session is not an option: stopped while it waited → the stop. */
+  private async mustDropSession(signal: AbortSignal): Promise<void> {
+    if (!(await this.dropSession(signal))) throw signal.reason ?? new EngineError('cancelled', `${this.row.localPath}: stopped`);
+  }
+
+  /**
+   * Cancels the server session and forgets it and its parts. With a live `signal` the cancel rides out an
+   * unreachable server like any request (offline wait, retry budget): a session forgotten while its cancel could not
+   * reach the server would stay open there, and its placeholder would refuse the new session (40004). When the signal
+   * ends while it waits, the session is kept for the next attempt and false is returned. Without a signal (the user
+   * cancels, the job is stopping) it is one try, best effort.
+   */
+  private async dropSession(signal?: AbortSignal): Promise<boolean> {
     const s = this.row.session;
-    if (!s) return;
+    if (!s) return true;
+    const cancel = () => this.deps.client.deleteUploadSession(s.session_id, this.row.sessionUri ?? s.uri);
     try {
-      await this.deps.client.deleteUploadSession(s.session_id, this.row.sessionUri ?? s.uri);
+      if (signal && !signal.aborted) await this.withRetry(signal, cancel);
+      else await cancel();
     } catch (err) {
+      if (signal?.aborted) return false;
       this.deps.log?.('warn', `${this.row.localPath}: could not cancel the old upload session: ${(err as Error).message}`);
     }
     this.deps.journal.uploads.setSession(this.row.id, null, null);
@@ -573,6 +588,7 @@ export class UploadJob {
     this.receipts.clear();
     this.row = this.reload();
     this.patch({ bytesDone: 0 });
+    return true;
   }
 
   /** One transaction: the final state, and (for done/skipped/cancelled) the session and its key leave the journal. */

@@ -16,6 +16,7 @@ import {
   type EventName,
   type SettingsDto,
 } from '../../main/ipc/contract.js';
+import { DEFAULT_SETTINGS } from '../../main/shell/settings.js';
 import { displayName, toAccountDto, toErrorData, toOverallDto, toTransferDto } from '../../main/ipc/serialize.js';
 import {
   createHandlers,
@@ -113,19 +114,7 @@ function fakeEngine() {
 }
 
 function fakeSettings(): SettingsPort & { patches: Partial<SettingsDto>[] } {
-  let s: SettingsDto = {
-    defaultTargetFolderUri: 'cloudreve://my/',
-    bandwidthLimit: 0,
-    maxActiveFiles: 3,
-    chunkConcurrencyCap: 4,
-    ifExists: 'rename',
-    shellIntegration: false,
-    uploadWithoutAsking: false,
-    launchAtLogin: true,
-    settleDelayMs: 2000,
-    language: 'system',
-    theme: 'system',
-  };
+  let s: SettingsDto = { ...DEFAULT_SETTINGS };
   const patches: Partial<SettingsDto>[] = [];
   return {
     patches,

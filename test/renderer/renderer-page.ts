@@ -22,6 +22,8 @@ import {
   type TransferDto,
 } from '../../main/ipc/contract.js';
 
+import { DEFAULT_SETTINGS } from '../../main/shell/settings.js';
+
 export const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
@@ -76,19 +78,7 @@ export function launchChromium(): Promise<Browser> {
 }
 
 export const account: AccountDto = { server: 'https://cloud.example.org', email: 'ann@example.org', userId: 'u1', nickname: 'Ann', serverVersion: '4.3.0' };
-export const settings: SettingsDto = {
-  defaultTargetFolderUri: 'cloudreve://my/Backups',
-  bandwidthLimit: 0,
-  maxActiveFiles: 3,
-  chunkConcurrencyCap: 4,
-  ifExists: 'rename',
-  shellIntegration: false,
-  uploadWithoutAsking: false,
-  launchAtLogin: true,
-  settleDelayMs: 2000,
-  language: 'system',
-  theme: 'system',
-};
+export const settings: SettingsDto = { ...DEFAULT_SETTINGS, defaultTargetFolderUri: 'cloudreve://my/Backups' };
 
 export interface FakeSetup {
   methods: readonly string[];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TransferDto, TransferStateDto } from '../../main/ipc/contract.js';
 import { createTranslator } from '../../renderer/i18n/translator.js';
+import { transferDto } from './dto.js';
 import {
   connectivityNotice,
   deriveOverall,
@@ -18,23 +19,7 @@ const en = createTranslator('en');
 const zh = createTranslator('zh-CN');
 
 function dto(over: Partial<TransferDto> = {}): TransferDto {
-  return {
-    id: 'a',
-    name: 'a.bin',
-    localPath: '/x/a.bin',
-    targetUri: 'cloudreve://my/a.bin',
-    size: 1000,
-    state: 'uploading',
-    priority: 0,
-    bytesDone: 0,
-    speed: 0,
-    eta: null,
-    encrypted: false,
-    error: null,
-    createdAt: 10,
-    updatedAt: 10,
-    ...over,
-  };
+  return transferDto({ id: 'a', name: 'a.bin', localPath: '/x/a.bin', targetUri: 'cloudreve://my/a.bin', size: 1000, createdAt: 10, updatedAt: 10, ...over });
 }
 
 function storeWith(actions: StoreAction[], store = new TransfersStore()): TransfersStore {

@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { ConflictDto, EventMap, EventName, HistoryEntryDto, PairDto, TransferDto } from '../../main/ipc/contract.js';
 import { CHROMIUM, fakeSetup, gotoWithFake, launchChromium, serveRenderer, type FakeSetup, type RendererServer } from './renderer-page.js';
 import { screenshotPath } from './screenshot-dir.js';
+import { transferDto } from './dto.js';
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium): renderer UI test skipped`;
 const MiB = 1024 * 1024;
@@ -65,25 +66,7 @@ async function waitForCall(page: Page, name: string, args: unknown[]): Promise<v
 }
 
 
-function transfer(over: Partial<TransferDto> = {}): TransferDto {
-  return {
-    id: 't1',
-    name: 'holiday-video.mp4',
-    localPath: '/home/ann/Videos/holiday-video.mp4',
-    targetUri: 'cloudreve://my/Backups/holiday-video.mp4',
-    size: 10 * MiB,
-    state: 'uploading',
-    priority: 0,
-    bytesDone: 0,
-    speed: 0,
-    eta: null,
-    encrypted: false,
-    error: null,
-    createdAt: 1_700_000_000_000,
-    updatedAt: 1_700_000_000_000,
-    ...over,
-  };
-}
+const transfer = transferDto;
 
 // ---------------------------------------------------------------- tests
 

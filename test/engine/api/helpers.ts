@@ -15,6 +15,8 @@ export interface TestServer {
   url: string;
   port: number;
   seen: Seen[];
+  /** connections open now */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startServer(handler: Handler, opts: { readBody?: boolean }
     url: `http://127.0.0.1:${port}`,
     port,
     seen,
+    connections: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -120,7 +123,7 @@ export async function reservablePort(): Promise<number> {
  * A transparent proxy in front of `target` that records method, path and headers of every request
  * (bodies are streamed through untouched). Used to count refresh/list requests against the emulator.
  */
-export async function startCountingProxy(target: string): Promise<TestServer & { count(method: string, path: string | RegExp): number }> {
+export async function startCountingProxy(target: string): Promise<Omit<TestServer, 'connections'> & { count(method: string, path: string | RegExp): number }> {
   const t = new URL(target);
   const agent = new http.Agent({ keepAlive: true });
   const seen: Seen[] = [];

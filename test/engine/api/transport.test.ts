@@ -1,32 +1,12 @@
 /** The one HTTP request everything goes through (main/engine/api/transport.ts), against loopback servers. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { open, send, type TransportRequest } from '../../../main/engine/api/transport.js';
-
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void) {
-  const server = createServer(handler);
-  const sockets = new Set<import('node:net').Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    connections: () => sockets.size,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
+import { startServer } from './helpers.js';
 
 const agents = () => ({ http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) });
 const base = (a: ReturnType<typeof agents>, over: Partial<TransportRequest> = {}): TransportRequest => ({
@@ -39,15 +19,11 @@ const base = (a: ReturnType<typeof agents>, over: Partial<TransportRequest> = {}
 
 test('sends a Buffer with its length, reads the answer, decodes gzip, keeps the connection for the next request', async () => {
   const seen: Array<{ method: string; length: string | undefined; body: string; enc: string | undefined }> = [];
-  const srv = await serve((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c) => parts.push(c));
-    req.on('end', () => {
-      seen.push({ method: req.method!, length: req.headers['content-length'], body: Buffer.concat(parts).toString(), enc: req.headers['accept-encoding'] });
-      const body = gzipSync(Buffer.from(`{"code":0,"data":"${'x'.repeat(1000)}"}`));
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
-      res.end(body);
-    });
+  const srv = await startServer((req, res, received) => {
+    seen.push({ method: req.method!, length: req.headers['content-length'], body: received.toString(), enc: req.headers['accept-encoding'] });
+    const body = gzipSync(Buffer.from(`{"code":0,"data":"${'x'.repeat(1000)}"}`));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+    res.end(body);
   });
   const a = agents();
   try {
@@ -66,7 +42,7 @@ test('sends a Buffer with its length, reads the answer, decodes gzip, keeps the 
 });
 
 test('an answer before the whole streamed body went out counts, and that connection is not reused', async () => {
-  const srv = await serve((req, res) => {
+  const srv = await startServer((req, res) => {
     if (req.url === '/early') {
       // answers at once without reading the body, as a server refusing an unknown session does
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -75,7 +51,7 @@ test('an answer before the whole streamed body went out counts, and that connect
     }
     req.resume();
     req.on('end', () => res.end('ok'));
-  });
+  }, { readBody: false });
   const a = agents();
   try {
     let pushed = 0;
@@ -103,7 +79,7 @@ test('an answer before the whole streamed body went out counts, and that connect
 });
 
 test('failures come in got’s shape: a body that fails to read, an abort, a late answer, an endless answer, a refused connection', async () => {
-  const srv = await serve((req, res) => {
+  const srv = await startServer((req, res) => {
     if (req.url === '/slow') return void setTimeout(() => res.end('late'), 1500);
     if (req.url === '/huge') {
       res.writeHead(200);
@@ -114,7 +90,7 @@ test('failures come in got’s shape: a body that fails to read, an abort, a lat
     }
     req.resume();
     req.on('end', () => res.end('ok'));
-  });
+  }, { readBody: false });
   const a = agents();
   try {
     const failing = new Readable({
@@ -144,7 +120,7 @@ test('failures come in got’s shape: a body that fails to read, an abort, a lat
 });
 
 test('open(): a streamed answer arrives as it is written; silence longer than idleMs ends it', async () => {
-  const srv = await serve((_req, res) => {
+  const srv = await startServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: one\n\n');
     // then nothing

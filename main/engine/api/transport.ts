@@ -16,7 +16,7 @@
  * moves on the socket, `responseMs` the wait for the answer's headers once the body went out, `totalMs` (small
  * calls only) the whole exchange including the answer's body.
  */
-import { request as httpRequest, type Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -50,13 +50,15 @@ export interface TransportResponse {
   body: string;
 }
 
+type TimeoutEvent = 'connect' | 'socket' | 'response' | 'request';
+
 /** A failure in got's shape (`name`, `code`, `event`), so the error mapping in http.ts reads both alike. */
 export class TransportError extends Error {
   constructor(
     override readonly name: 'TimeoutError' | 'AbortError' | 'UploadError' | 'ResponseTooLarge' | 'RequestError',
     message: string,
     readonly code: string,
-    readonly event?: 'connect' | 'socket' | 'response' | 'request',
+    readonly event?: TimeoutEvent,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -79,11 +81,44 @@ function decoder(encoding: string | undefined) {
   }
 }
 
+const timeoutError = (event: TimeoutEvent, ms: number) => new TransportError('TimeoutError', `Timeout awaiting '${event}' for ${ms}ms`, 'ETIMEDOUT', event);
+const abortError = () => new TransportError('AbortError', 'This operation was aborted', 'ERR_ABORTED');
+
+/**
+ * Starts the request on the agent for its scheme, with the timeouts both kinds of request share armed: `connectMs`
+ * for a new socket, `idleMs` of silence on the socket, `responseMs` from the end of the body to the answer's
+ * headers. A timeout calls `onTimeout`; `disarm` stops the connect and response timers (not the idle one).
+ */
+function begin(url: string, method: string, headers: Record<string, string | number>, agents: TransportRequest['agents'], t: TransportTimeouts, onTimeout: (err: TransportError) => void) {
+  const u = new URL(url);
+  const https = u.protocol === 'https:';
+  const cr = (https ? httpsRequest : httpRequest)(u, { method, headers, agent: https ? agents.https : agents.http });
+  let connectTimer: NodeJS.Timeout | undefined;
+  let responseTimer: NodeJS.Timeout | undefined;
+  let answered = false;
+  cr.setTimeout(t.idleMs, () => onTimeout(timeoutError('socket', t.idleMs)));
+  cr.once('socket', (socket: Socket) => {
+    if (!socket.connecting) return;
+    connectTimer = setTimeout(() => onTimeout(timeoutError('connect', t.connectMs)), t.connectMs);
+    socket.once(https ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+  });
+  cr.once('finish', () => {
+    if (!answered) responseTimer = setTimeout(() => onTimeout(timeoutError('response', t.responseMs)), t.responseMs);
+  });
+  cr.once('response', () => {
+    answered = true;
+    clearTimeout(responseTimer);
+  });
+  const disarm = () => {
+    clearTimeout(connectTimer);
+    clearTimeout(responseTimer);
+  };
+  return { cr, disarm };
+}
+
 /** Sends one request and reads the whole answer as text. Rejects with a TransportError or node's own error. */
 export function send(url: string, req: TransportRequest): Promise<TransportResponse> {
   return new Promise<TransportResponse>((resolve, reject) => {
-    const u = new URL(url);
-    const https = u.protocol === 'https:';
     const headers: Record<string, string | number> = { ...req.headers };
     if (headers['accept-encoding'] === undefined) headers['accept-encoding'] = ACCEPT_ENCODING;
     const body = req.body;
@@ -93,58 +128,41 @@ export function send(url: string, req: TransportRequest): Promise<TransportRespo
     const stream = fixed || body === undefined ? undefined : (body as Readable);
 
     const t = req.timeouts;
-    const timers: NodeJS.Timeout[] = [];
     let settled = false;
-    let cr: ClientRequest | undefined;
     let answer: IncomingMessage | undefined;
+    let total: NodeJS.Timeout | undefined;
 
+    const end = () => {
+      settled = true;
+      clearTimeout(total);
+      disarm();
+      req.signal?.removeEventListener('abort', onAbort);
+    };
     const fail = (err: unknown) => {
       if (settled) return;
-      settled = true;
-      for (const x of timers) clearTimeout(x);
-      req.signal?.removeEventListener('abort', onAbort);
+      end();
       if (stream) stream.unpipe();
       answer?.destroy();
-      cr?.destroy();
+      cr.destroy();
       reject(err);
     };
     const done = (res: TransportResponse) => {
       if (settled) return;
-      settled = true;
-      for (const x of timers) clearTimeout(x);
-      req.signal?.removeEventListener('abort', onAbort);
+      end();
       // answered before the whole body went out: this connection is mid-request, so it cannot serve another one
-      if (!cr!.writableFinished) cr!.destroy();
+      if (!cr.writableFinished) cr.destroy();
       resolve(res);
     };
-    const onAbort = () => fail(new TransportError('AbortError', 'This operation was aborted', 'ERR_ABORTED'));
-    if (req.signal?.aborted) return onAbort();
+    const onAbort = () => fail(abortError());
+    if (req.signal?.aborted) return reject(abortError());
+    const { cr, disarm } = begin(url, req.method, headers, req.agents, t, fail);
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    const timeout = (event: 'connect' | 'socket' | 'response' | 'request', ms: number) =>
-      fail(new TransportError('TimeoutError', `Timeout awaiting '${event}' for ${ms}ms`, 'ETIMEDOUT', event));
-
-    if (t.totalMs !== undefined) timers.push(setTimeout(() => timeout('request', t.totalMs!), t.totalMs));
-
-    const opts = { method: req.method, headers, agent: https ? req.agents.https : req.agents.http };
-    cr = (https ? httpsRequest : httpRequest)(u, opts);
-    cr.setTimeout(t.idleMs, () => timeout('socket', t.idleMs));
-
-    cr.once('socket', (socket: Socket) => {
-      if (!socket.connecting) return;
-      const c = setTimeout(() => timeout('connect', t.connectMs), t.connectMs);
-      timers.push(c);
-      socket.once(https ? 'secureConnect' : 'connect', () => clearTimeout(c));
-    });
+    if (t.totalMs !== undefined) total = setTimeout(() => fail(timeoutError('request', t.totalMs!)), t.totalMs);
 
     cr.on('error', (err) => {
       // the server may answer (and close) before it read the whole body: the answer counts, not the broken write
       if (answer) return;
       fail(err);
-    });
-
-    cr.once('finish', () => {
-      if (answer || settled) return;
-      timers.push(setTimeout(() => timeout('response', t.responseMs), t.responseMs));
     });
 
     cr.once('response', (res) => {
@@ -206,16 +224,10 @@ export function send(url: string, req: TransportRequest): Promise<TransportRespo
  */
 export function open(url: string, req: Omit<TransportRequest, 'body' | 'maxResponseBytes' | 'onUploadProgress'>): Promise<{ status: number; headers: IncomingHttpHeaders; stream: IncomingMessage }> {
   return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const https = u.protocol === 'https:';
     const t = req.timeouts;
     let settled = false;
-    let connectTimer: NodeJS.Timeout | undefined;
-    let responseTimer: NodeJS.Timeout | undefined;
-    const cr = (https ? httpsRequest : httpRequest)(u, { method: req.method, headers: req.headers, agent: https ? req.agents.https : req.agents.http });
     const fail = (err: unknown) => {
-      clearTimeout(connectTimer);
-      clearTimeout(responseTimer);
+      disarm();
       if (!settled) {
         settled = true;
         req.signal?.removeEventListener('abort', onAbort);
@@ -223,27 +235,18 @@ export function open(url: string, req: Omit<TransportRequest, 'body' | 'maxRespo
       }
       cr.destroy(err as Error);
     };
-    const onAbort = () => fail(new TransportError('AbortError', 'This operation was aborted', 'ERR_ABORTED'));
-    if (req.signal?.aborted) return onAbort();
+    const onAbort = () => fail(abortError());
+    if (req.signal?.aborted) return reject(abortError());
+    const { cr, disarm } = begin(url, req.method, req.headers, req.agents, t, fail);
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    cr.setTimeout(t.idleMs, () => fail(new TransportError('TimeoutError', `Timeout awaiting 'socket' for ${t.idleMs}ms`, 'ETIMEDOUT', 'socket')));
-    cr.once('socket', (socket: Socket) => {
-      if (!socket.connecting) return;
-      connectTimer = setTimeout(() => fail(new TransportError('TimeoutError', `Timeout awaiting 'connect' for ${t.connectMs}ms`, 'ETIMEDOUT', 'connect')), t.connectMs);
-      socket.once(https ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
-    });
-    cr.once('finish', () => {
-      if (!settled) responseTimer = setTimeout(() => fail(new TransportError('TimeoutError', `Timeout awaiting 'response' for ${t.responseMs}ms`, 'ETIMEDOUT', 'response')), t.responseMs);
-    });
     cr.on('error', (err) => fail(err));
     cr.once('response', (res) => {
-      clearTimeout(responseTimer);
       settled = true;
       // after this, an abort or a stall ends the stream itself: its reader sees the error or the end
       req.signal?.removeEventListener('abort', onAbort);
-      req.signal?.addEventListener('abort', () => res.destroy(new TransportError('AbortError', 'This operation was aborted', 'ERR_ABORTED')), { once: true });
+      req.signal?.addEventListener('abort', () => res.destroy(abortError()), { once: true });
       cr.removeAllListeners('timeout');
-      cr.setTimeout(t.idleMs, () => res.destroy(new TransportError('TimeoutError', `Timeout awaiting 'socket' for ${t.idleMs}ms`, 'ETIMEDOUT', 'socket')));
+      cr.setTimeout(t.idleMs, () => res.destroy(timeoutError('socket', t.idleMs)));
       resolve({ status: res.statusCode ?? 0, headers: res.headers, stream: res });
     });
     cr.end();

@@ -6,7 +6,7 @@
  * with HTTP 200. Then, where the vendor does not call Cloudreve back itself, the client GETs the Cloudreve callback.
  */
 import { XMLBuilder } from 'fast-xml-parser';
-import { decodeEnvelope, envelopeError, type RawResponse, type RequestContext } from '../api/http.js';
+import { decodeEnvelope, envelopeError, headerValue, type RawResponse, type RequestContext } from '../api/http.js';
 import type { UploadSession } from '../api/types.js';
 import { classify, EngineError } from '../errors.js';
 import type { AdapterContext, PartReceipt, PartUpload, PolicyAdapter } from './adapter.js';
@@ -48,11 +48,6 @@ export function completeXml(receipts: PartReceipt[]): string {
   return builder.build({ CompleteMultipartUpload: { Part: parts } }) as string;
 }
 
-function header(raw: RawResponse, name: string): string | undefined {
-  const v = raw.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** A vendor that called Cloudreve itself relays its JSON answer: a non-zero code there is the upload's failure. */
 function checkRelayedCallback(raw: RawResponse, ctx: RequestContext): void {
   if (!/^\s*\{/.test(raw.body)) return;
@@ -72,7 +67,7 @@ export function s3LikeAdapter(kind: S3LikeKind) {
       const rctx = storageContext(`upload part ${part.index + 1} (${kind})`, 'PUT', url);
       const raw = await storageRequest('PUT', url, rctx, { body, length: part.length, headers: { 'content-type': OCTET }, signal });
       if (raw.status !== 200) throw s3Error(raw, rctx);
-      const etag = header(raw, 'etag');
+      const etag = headerValue(raw.headers, 'etag');
       if (!etag) throw new EngineError('bad-response', `${rctx.op}: ${rctx.endpoint} answered without an ETag`, { httpStatus: raw.status });
       return { index: part.index, etag };
     },

@@ -34,7 +34,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { RawResponse } from '../api/http.js';
+import { headerValue, type RawResponse } from '../api/http.js';
 import type { UploadSession } from '../api/types.js';
 import { EngineError } from '../errors.js';
 import { sleep } from '../transfer/retry.js';
@@ -113,11 +113,6 @@ export function multiStage(session: UploadSession): MultiStage | null {
   return { url, credential: session.credential, date };
 }
 
-function header(raw: RawResponse, name: string): string | undefined {
-  const v = raw.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** One PUT of the multi-stage API. */
 async function put(m: MultiStage, op: string, headers: Record<string, string>, body: Buffer, signal: AbortSignal) {
   const rctx = { ...storageContext(`${op} (upyun)`, 'PUT', m.url), secrets: [m.credential] };
@@ -139,7 +134,7 @@ async function initiate(m: MultiStage, session: UploadSession, size: number, sig
     signal,
   );
   if (raw.status !== 204) throw upyunError(raw, rctx);
-  const uuid = header(raw, 'x-upyun-multi-uuid');
+  const uuid = headerValue(raw.headers, 'x-upyun-multi-uuid');
   if (!uuid || !/^[\x21-\x7e]+$/.test(uuid)) throw new EngineError('bad-response', `${rctx.op}: ${rctx.endpoint} answered without an X-Upyun-Multi-Uuid`, { httpStatus: raw.status });
   return uuid;
 }
@@ -159,7 +154,7 @@ function heldFrom(raw: RawResponse, n: number): number | null {
   const code = upyunCode(raw.body);
   if (code === 40011062) return n + 1;
   if (code !== 40011061) return null;
-  const v = header(raw, 'x-upyun-next-part-id');
+  const v = headerValue(raw.headers, 'x-upyun-next-part-id');
   const next = v !== undefined && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (next === -1) return Infinity;
   if (!Number.isSafeInteger(next) || next === n) return null;
@@ -217,7 +212,7 @@ async function uploadMultiStage(m: MultiStage, { session, part, size, body, sign
     if (n < heldUpTo) continue;
     const { raw, rctx } = await put(m, `upload part ${n + 1}`, { 'x-upyun-multi-stage': 'upload', 'x-upyun-multi-uuid': uuid, 'x-upyun-part-id': String(n) }, piece, signal);
     if (raw.status === 204) {
-      const next = header(raw, 'x-upyun-next-part-id');
+      const next = headerValue(raw.headers, 'x-upyun-next-part-id');
       const isLast = (n + 1) * UPYUN_PART >= size;
       if (next !== undefined && next !== String(n + 1) && !(isLast && next === '-1')) {
         throw new EngineError('bad-response', `${rctx.op}: ${rctx.endpoint} answered next part ${next} after part ${n + 1}`, { httpStatus: raw.status });

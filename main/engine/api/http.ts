@@ -213,10 +213,15 @@ export function limitError(err: unknown, ctx: RequestContext, limits: { idleMs?:
   return transportError(err, ctx, bodyError);
 }
 
+/** The first value of a header (node gives a repeated header as an array). */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 /** `Retry-After: 120` or an HTTP date → milliseconds from now. */
 export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
-  const v = headers['retry-after'];
-  const s = Array.isArray(v) ? v[0] : v;
+  const s = headerValue(headers, 'retry-after');
   if (!s) return undefined;
   if (/^\s*\d+(\.\d+)?\s*$/.test(s)) return Math.round(Number(s) * 1000);
   const t = Date.parse(s);
@@ -224,8 +229,7 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): nu
 }
 
 function contentTypeOf(raw: RawResponse): string {
-  const v = raw.headers['content-type'];
-  return (Array.isArray(v) ? v[0] : v) ?? '';
+  return headerValue(raw.headers, 'content-type') ?? '';
 }
 
 /** An envelope error as an EngineError (see codeForServer). */

@@ -125,19 +125,20 @@ export class SyncTracker {
     if (!tracked) return;
     if (t.state !== 'done' && t.state !== 'failed' && t.state !== 'skipped' && t.state !== 'cancelled') return;
     this.tracked.delete(t.id);
-    // read in `finally`, which runs only after the first await, so it is set by then
-    let p: Promise<void> | undefined;
-    p = (async () => {
-      try {
-        await this.ended(tracked, t);
-      } catch (err) {
-        this.deps.events.emit('log', { level: 'warn', message: `sync: ${tracked.localPath}: ${err instanceof Error ? err.message : String(err)} (the next pass looks again)` });
-      } finally {
-        if (p) this.handling.delete(p);
-        if (!this.disposed && this.pending(tracked.pairId) === 0) this.deps.onPairSettled?.(tracked.pairId);
-      }
-    })().catch(() => undefined); // only onPairSettled can throw here, and only while the engine closes
+    const p = this.settleEnd(tracked, t).catch(() => undefined); // only onPairSettled can throw, and only while closing
     this.handling.add(p);
+    void p.then(() => this.handling.delete(p));
+  }
+
+  /** Records a transfer's end for its pair; the pair has settled when it was the last one pending. */
+  private async settleEnd(tracked: Tracked, t: TransferSnapshot): Promise<void> {
+    try {
+      await this.ended(tracked, t);
+    } catch (err) {
+      this.deps.events.emit('log', { level: 'warn', message: `sync: ${tracked.localPath}: ${err instanceof Error ? err.message : String(err)} (the next pass looks again)` });
+    } finally {
+      if (!this.disposed && this.pending(tracked.pairId) === 0) this.deps.onPairSettled?.(tracked.pairId);
+    }
   }
 
   private async ended(tr: Tracked, t: TransferSnapshot): Promise<void> {

@@ -131,6 +131,7 @@ export function installFakeBridge(setup: FakeSetup): void {
         });
       case 'listTransfers': {
         const out = [...setup.transfers];
+        // this fake runs inside the page (serialised by addInitScript), so it cannot call dto.ts's transferDto()
         for (let i = 0; i < setup.generated; i++) {
           out.push({
             id: `g${i}`,

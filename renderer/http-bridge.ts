@@ -33,10 +33,18 @@ function failure(code: string, message: string, retryable: boolean): Result<neve
 /** The page may import only types from the contract: method and event names are checked by the server instead. */
 const NAME_RE = /^[a-zA-Z][a-zA-Z-]{0,63}$/;
 
+/** How long a call waits for the event stream to connect before it is sent anyway (the stream may be down). */
+const STREAM_WAIT_MS = 5_000;
+
 export function createHttpBridge(token: string, base = ''): CloudreveBridge {
+  // Resolves once the event stream first answers (open or error). Until then a call is held back: a handler may push
+  // an event the page waits for ('browser-login-started') before a slow stream is connected, and the server does not
+  // keep events for streams that connect later — so "subscribe, then call" must mean the subscription is live.
+  let streamReady: Promise<void> | null = null;
   const call =
     (name: string) =>
       async (...args: unknown[]): Promise<Result<unknown>> => {
+        if (streamReady) await Promise.race([streamReady, new Promise((r) => setTimeout(r, STREAM_WAIT_MS))]);
         let res: Response;
         try {
           res = await fetch(`${base}/api/invoke/${name}`, {
@@ -70,7 +78,13 @@ export function createHttpBridge(token: string, base = ''): CloudreveBridge {
   const listen = (name: EventName): void => {
     // One stream for every event; each name gets one dispatcher the first time someone subscribes to it.
     // EventSource reconnects by itself after a network error (the server sends `retry:`).
-    source ??= new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`);
+    if (!source) {
+      const s = (source = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`));
+      streamReady = new Promise<void>((resolve) => {
+        s.addEventListener('open', () => resolve(), { once: true });
+        s.addEventListener('error', () => resolve(), { once: true });
+      });
+    }
     source.addEventListener(name, (ev) => {
       const payload = JSON.parse((ev as MessageEvent<string>).data) as never;
       for (const fn of [...(listeners.get(name) ?? [])]) fn(payload);

@@ -136,6 +136,13 @@ describe('cloudreve-sync ui: sign-in through the browser', { skip: CHROMIUM_MISS
 
   test('the page receives the sign-in link (browser-login-started over the event stream); consenting there signs the ui in', { timeout: 120_000 }, async () => {
     const { page, emulator } = e;
+    // The page's event stream connects slowly (a busy machine): the sign-in's link is pushed on that stream, so a
+    // call made before the stream is live must wait for it, or the link is lost and the page waits for ever.
+    await page.route('**/api/events*', async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.reload();
     await page.evaluate((server) => {
       const w = window as unknown as { loginUrl: Promise<string>; loginResult: Promise<unknown> };
       w.loginUrl = new Promise((resolve) => window.cloudreve!.on('browser-login-started', ({ url }) => resolve(url)));
@@ -144,7 +151,8 @@ describe('cloudreve-sync ui: sign-in through the browser', { skip: CHROMIUM_MISS
     // the link, or the sign-in's own failure (a port taken, a server refusing) — never a silent wait
     const url = await page.evaluate(() => {
       const w = window as unknown as { loginUrl: Promise<string>; loginResult: Promise<{ ok: boolean }> };
-      return Promise.race([w.loginUrl, w.loginResult.then((r) => `no link; the sign-in ended first: ${JSON.stringify(r)}`)]);
+      const late = new Promise<string>((r) => setTimeout(() => r('no link within 30 s'), 30_000));
+      return Promise.race([w.loginUrl, w.loginResult.then((r) => `no link; the sign-in ended first: ${JSON.stringify(r)}`), late]);
     });
     assert.ok(url.startsWith(`${emulator.url}/session/authorize?`), url);
     const consent = await e.context.newPage();

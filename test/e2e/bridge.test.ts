@@ -156,6 +156,7 @@ describe('cloudreve-sync ui: sign-in through the browser', { skip: CHROMIUM_MISS
     });
     assert.ok(url.startsWith(`${emulator.url}/session/authorize?`), url);
     const consent = await e.context.newPage();
+    consent.setDefaultTimeout(15_000);
     try {
       await consent.goto(url);
       await consent.locator('input[name=email]').fill(emulator.email);
@@ -165,7 +166,12 @@ describe('cloudreve-sync ui: sign-in through the browser', { skip: CHROMIUM_MISS
     } finally {
       await consent.close();
     }
-    const result = (await page.evaluate(() => (window as unknown as { loginResult: Promise<unknown> }).loginResult)) as { ok: boolean; value: { email: string } };
+    const result = (await page.evaluate(() =>
+      Promise.race([
+        (window as unknown as { loginResult: Promise<unknown> }).loginResult,
+        new Promise((r) => setTimeout(() => r({ ok: false, error: 'the sign-in did not end within 30 s of the consent' }), 30_000)),
+      ]),
+    )) as { ok: boolean; value: { email: string } };
     assert.ok(result.ok, JSON.stringify(result));
     assert.equal(result.value.email, emulator.email);
     const account = await page.evaluate(() => window.cloudreve!.invoke.getAccount());

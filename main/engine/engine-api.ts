@@ -31,6 +31,8 @@ export interface EngineConfig {
    * (`cloudreve-sync transfers`) passes false.
    */
   exclusive?: boolean;
+  /** @internal tests: the journal's group commit (default on; journal.ts) */
+  groupCommit?: boolean;
   /** Folder sync: scan intervals, write settling, the mass-delete guard. */
   sync?: SyncSettings;
   /** API client timeouts (the `timeouts` setting; ClientOptions['timeouts'] of api/client.ts). */

@@ -33,14 +33,14 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   const home = resolve(config.home);
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const lock = config.exclusive === false ? null : lockHome(home);
+  const events = new TypedEmitter<EngineEvents>();
   let journal: Journal;
   try {
-    journal = openJournal(join(home, 'journal.db'));
+    journal = openJournal(join(home, 'journal.db'), { groupCommit: config.groupCommit, onCommitError: (err) => events.emit('log', { level: 'error', message: err.message }) });
   } catch (err) {
     lock?.release();
     throw err;
   }
-  const events = new TypedEmitter<EngineEvents>();
   // conf (and its schema compiler) is loaded only when config.json must be created or repaired
   const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
   const account = await AccountSession.open(home, clientId, config.timeouts, config.credentialCodec);

@@ -197,7 +197,8 @@ describe('uploads repo', () => {
   before(() => {
     clock = fakeClock();
     p = dbPath();
-    j = openJournal(p, { now: clock.now });
+    // each write commits at once: these tests read the file from other connections within the same turn
+    j = openJournal(p, { now: clock.now, groupCommit: false });
   });
   after(() => j.close());
 
@@ -592,7 +593,7 @@ describe('crash durability', () => {
       const parts = jr.uploads.parts('crash');
       const row = jr.uploads.get('crash')!;
       jr.close();
-      // Every part whose commit returned before the kill is there (kill -9 keeps committed WAL frames) …
+      // Every part whose commit returned (flush) before the kill is there (kill -9 keeps committed WAL frames) …
       assert.ok(parts.length >= lastAcked + 1, `round ${round}: ${parts.length} parts, child acked up to ${lastAcked}`);
       // … as a gap-free prefix with the right ETags, and bytesDone matches the last committed ack exactly.
       parts.forEach((part, i) => assert.deepEqual(part, { index: i, etag: `"etag-${i}"`, size: partSize }));
@@ -601,5 +602,88 @@ describe('crash durability', () => {
       t.diagnostic(`round ${round}: the child reported ${lastAcked + 1} acks, the journal holds ${parts.length}`);
       expectedStart = parts.length;
     }
+  });
+});
+
+describe('group commit', () => {
+  const BATCHER = fileURLToPath(new URL('./fixtures/journal-batcher.ts', import.meta.url));
+  const turn = () => new Promise<void>((r) => setImmediate(r));
+  /** What another connection (another process's view) sees: committed rows only. */
+  const committedIds = (p: string): string[] => {
+    const db = new Database(p, { readonly: true });
+    try {
+      return db.prepare<[], { id: string }>('SELECT id FROM uploads ORDER BY id').all().map((r) => r.id);
+    } finally {
+      db.close();
+    }
+  };
+  const run = (args: string[], shell?: string) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+      const cmd = shell ? ['bash', ['-c', `${shell}; exec "$0" "$@"`, process.execPath, '--import', 'tsx', BATCHER, ...args]] as const : [process.execPath, ['--import', 'tsx', BATCHER, ...args]] as const;
+      const child = spawn(cmd[0], [...cmd[1]], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (err += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out, err });
+      });
+    });
+
+  it("writes of one turn share one commit, made before the next turn's I/O; each write stays atomic", async () => {
+    const p = dbPath();
+    const j = openJournal(p);
+    try {
+      await turn();
+      j.uploads.insert(sampleRow({ id: 'g1' }));
+      j.uploads.insert(sampleRow({ id: 'g2' }));
+      // a write that fails inside the batch takes only itself back
+      assert.throws(() => j.transaction(() => {
+        j.uploads.insert(sampleRow({ id: 'g-bad' }));
+        throw new Error('no');
+      }), /no/);
+      j.uploads.ackPart('g1', { index: 0, etag: 'e', size: 5 }, 5);
+      assert.deepEqual(j.uploads.get('g1')?.bytesDone, 5, 'this connection sees its own pending writes');
+      assert.deepEqual(committedIds(p), [], 'nothing committed within the turn');
+      await turn();
+      assert.deepEqual(committedIds(p), ['g1', 'g2']);
+      // flush() commits at once
+      j.uploads.insert(sampleRow({ id: 'g3' }));
+      j.flush();
+      assert.deepEqual(committedIds(p), ['g1', 'g2', 'g3']);
+    } finally {
+      j.close();
+    }
+  });
+
+  it('close() commits what is pending', () => {
+    const p = dbPath();
+    const j = openJournal(p);
+    j.uploads.insert(sampleRow({ id: 'c1' }));
+    j.close();
+    assert.deepEqual(committedIds(p), ['c1']);
+  });
+
+  it('process.exit() in the same turn commits what is pending', { skip: !posix }, async () => {
+    const p = dbPath();
+    openJournal(p).close();
+    const r = await run([p, 'exit']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(committedIds(p), ['exit-1', 'exit-2']);
+  });
+
+  it('a batch the disk cannot take (file-size limit) is rolled back and reported; later writes commit one by one', { skip: !posix }, async () => {
+    const p = dbPath();
+    openJournal(p).close();
+    // 1 MiB per file for the child; SIGXFSZ ignored, so the write fails with EFBIG as on a full disk
+    const r = await run([p, 'full'], "trap '' XFSZ; ulimit -f 1024");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /commit-error journal: could not save the latest changes \(.+\); they will be redone/);
+    assert.match(r.out, /after rows=0/);
+    assert.match(r.out, /later write: committed/);
+    assert.deepEqual(committedIds(p), ['small']);
   });
 });

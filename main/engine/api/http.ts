@@ -68,13 +68,16 @@ export function normalizeBaseUrl(input: string): string {
 export function isMasterUrl(baseUrl: string, url: string): boolean {
   try {
     const base = new URL(normalizeBaseUrl(baseUrl));
-    const u = new URL(url, base.href + '/');
-    if (u.origin !== base.origin) return false;
-    const prefix = base.pathname.replace(/\/+$/, '');
-    return prefix === '' || u.pathname === prefix || u.pathname.startsWith(prefix + '/');
+    return underBase(base.origin, base.pathname.replace(/\/+$/, ''), new URL(url, base.href + '/'));
   } catch {
     return false;
   }
+}
+
+/** `u` is at `origin`, at or under the path `prefix` ('' for the root). */
+function underBase(origin: string, prefix: string, u: URL): boolean {
+  if (u.origin !== origin) return false;
+  return prefix === '' || u.pathname === prefix || u.pathname.startsWith(prefix + '/');
 }
 
 /** `GET /cloud/api/v4/site/ping` for a site at `https://h/cloud`: the request line as it went out (no query). */
@@ -316,6 +319,9 @@ export function describeBody(status: number, contentType: string, body: string):
 export class MasterHttp {
   readonly baseUrl: string;
   readonly host: string;
+  /** the base URL's origin and path (no trailing slash), parsed once: urlFor() checks every request against them */
+  private readonly baseOrigin: string;
+  private readonly basePath: string;
   private readonly clientId: string | undefined;
   private readonly timeouts: Timeouts;
   private readonly maxResponseBytes: number;
@@ -323,7 +329,10 @@ export class MasterHttp {
 
   constructor(baseUrl: string, opts: { clientId?: string; timeouts?: Partial<Timeouts>; maxResponseBytes?: number } = {}) {
     this.baseUrl = normalizeBaseUrl(baseUrl);
-    this.host = new URL(this.baseUrl).host;
+    const base = new URL(this.baseUrl);
+    this.host = base.host;
+    this.baseOrigin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
     this.clientId = opts.clientId;
     this.timeouts = resolveTimeouts(opts.timeouts);
     this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -345,7 +354,7 @@ export class MasterHttp {
         url.searchParams.set(k, String(v));
       }
     }
-    if (!isMasterUrl(this.baseUrl, url.href)) throw new EngineError('usage', `not a master URL: ${path.slice(0, 60)}`);
+    if (!underBase(this.baseOrigin, this.basePath, url)) throw new EngineError('usage', `not a master URL: ${path.slice(0, 60)}`);
     return url.href;
   }
 

@@ -14,6 +14,18 @@
  * - foreign_keys = ON: parts cascade with their upload.
  * - busy_timeout: a second process (the CLI beside the app) waits for the write lock instead of failing.
  *
+ * Group commit: the engine's frequent writes (a transfer's session, its acknowledged parts, its end, its history
+ * entry, sync records) join one transaction per turn of the event loop, committed by a setImmediate before the
+ * next turn's I/O callbacks run. With files in flight, several of them finish in the same turn, and their
+ * writes share one commit (and the pages they touch are written once). Each write keeps its own atomicity (a
+ * savepoint inside the batch). What this trades: a process killed (kill -9) in the middle of a turn loses that
+ * turn's writes, as an OS crash loses the last commits anyway, and the engine already recovers from it: a
+ * session it opened but had not recorded is found by its placeholder and cancelled (upload-job.ts), a part
+ * acknowledged but not recorded is re-sent (the protocol allows it), and an end not recorded is found again
+ * from the server. `close()` and process exit commit what is pending. User actions (pairs, conflicts) do not
+ * open a batch: they commit at once, or with the batch of their turn if one is open. A failed batch commit (a full disk) is rolled back,
+ * reported through `onCommitError`, and batching stops: from then on every write commits (and fails) at once.
+ *
  * The database and its -wal/-shm are created mode 0600 (SQLite gives -wal/-shm the main file's mode) in a
  * directory created 0700: the journal holds session credentials and encryption keys.
  */
@@ -45,8 +57,19 @@ export interface Journal {
   readonly conflicts: SyncConflictsRepo;
   /** finished transfers, newest first, capped (history-repo.ts) */
   readonly history: HistoryRepo;
-  /** Runs `fn` (synchronous) in one transaction; nested calls become savepoints. */
+  /**
+   * Runs `fn` (synchronous) atomically: in this turn's group commit (see above), or its own transaction when group
+   * commit is off; nested calls become savepoints.
+   */
   transaction<T>(fn: () => T): T;
+  /** Commits this turn's pending writes now. */
+  flush(): void;
+  /**
+   * Resolves once everything written so far is committed (at the end of this turn; at once when nothing is
+   * pending). What must be durable before the engine acts on it waits for this: a new session before its first
+   * part is sent, an acknowledged part before its slot takes the next one.
+   */
+  committed(): Promise<void>;
   close(): void;
   /** the database file, or ':memory:' */
   readonly path: string;
@@ -61,6 +84,10 @@ export interface OpenJournalOptions {
   busyTimeoutMs?: number;
   /** @internal tests: how many history entries are kept (default 10,000) */
   historyCap?: number;
+  /** Group commit (see above); default true for a file, never for ':memory:'. */
+  groupCommit?: boolean;
+  /** A batch could not be committed: its writes are lost (rolled back) and batching is off from now on. */
+  onCommitError?: (err: Error) => void;
 }
 
 const FILE_MODE = 0o600;
@@ -105,21 +132,116 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
     throw err;
   }
   const now = opts.now ?? Date.now;
-  const uploads = createUploadsRepo(db, now);
-  const files = createFilesRepo(db, now);
+  const batch = createBatcher(db, opts.groupCommit !== false && file !== ':memory:', opts.onCommitError);
   return {
-    uploads,
-    files,
+    uploads: batched(createUploadsRepo(db, now), batch, ['insert', 'update', 'setSession', 'dropParts', 'ackPart', 'delete']),
+    files: createFilesRepo(db, now),
     pairs: createPairsRepo(db, now),
-    syncEntries: createSyncEntriesRepo(db, now),
+    syncEntries: batched(createSyncEntriesRepo(db, now), batch, ['upsert', 'delete']),
     conflicts: createSyncConflictsRepo(db, now),
-    history: createHistoryRepo(db, now, opts.historyCap),
+    history: batched(createHistoryRepo(db, now, opts.historyCap), batch, ['insert']),
     path: file,
-    transaction<T>(fn: () => T): T {
-      return db.transaction(fn)();
-    },
+    transaction: (fn) => batch.run(fn),
+    flush: batch.commit,
+    committed: () => batch.committed(),
     close() {
+      batch.dispose();
       if (db.open) db.close();
     },
   };
+}
+
+interface Batcher {
+  /** Opens this turn's batch if none is open (and batching is on): what follows joins it. */
+  join(): void;
+  /** Runs `fn` atomically: a savepoint in this turn's batch (opened if none is), or its own transaction when not batching. */
+  run<T>(fn: () => T): T;
+  /** Commits the open batch now (no-op when none is open). */
+  commit(): void;
+  /** Resolves once what was written so far is committed (or its commit failed and was reported). */
+  committed(): Promise<void>;
+  /** Commits what is pending and stops batching. */
+  dispose(): void;
+}
+
+function createBatcher(db: Database.Database, enabled: boolean, onCommitError?: (err: Error) => void): Batcher {
+  // one transaction function for every call: better-sqlite3 turns it into a savepoint inside an open transaction
+  const atomic = db.transaction((fn: () => unknown) => fn());
+  let open = false;
+  let timer: NodeJS.Immediate | null = null;
+  let waiters: Array<() => void> = [];
+  const commit = (): void => {
+    if (timer) clearImmediate(timer);
+    timer = null;
+    if (!open) return;
+    open = false;
+    const woken = waiters;
+    waiters = [];
+    queueMicrotask(() => woken.forEach((w) => w()));
+    try {
+      db.exec('COMMIT');
+    } catch (err) {
+      enabled = false;
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch {
+        // the connection rolls back by itself when it cannot go on
+      }
+      onCommitError?.(new EngineError('local-io', `journal: could not save the latest changes (${(err as Error).message}); they will be redone`, { cause: err }));
+    }
+  };
+  const onExit = () => {
+    if (db.open) commit();
+  };
+  if (enabled) atExit(onExit, true);
+  return {
+    join() {
+      if (enabled && !db.inTransaction) {
+        db.exec('BEGIN');
+        open = true;
+        timer = setImmediate(commit);
+      }
+    },
+    run<T>(fn: () => T): T {
+      this.join();
+      return atomic(fn) as T;
+    },
+    committed() {
+      return open ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve();
+    },
+    commit,
+    dispose() {
+      if (db.open) commit();
+      enabled = false;
+      atExit(onExit, false);
+    },
+  };
+}
+
+/** One process 'exit' listener for every open journal (tests open many). */
+const exitHooks = new Set<() => void>();
+function atExit(hook: () => void, add: boolean): void {
+  if (add) {
+    if (exitHooks.size === 0) process.on('exit', runExitHooks);
+    exitHooks.add(hook);
+  } else if (exitHooks.delete(hook) && exitHooks.size === 0) process.off('exit', runExitHooks);
+}
+function runExitHooks(): void {
+  for (const hook of exitHooks) hook();
+}
+
+/**
+ * `repo` with the named write methods joining the turn's batch. Each is one statement or its own transaction
+ * (a savepoint inside the batch), so it stays atomic without another savepoint around it.
+ */
+function batched<R extends object>(repo: R, batch: Batcher, writes: readonly (keyof R)[]): R {
+  const out = { ...repo };
+  for (const name of writes) {
+    const method = repo[name] as unknown as (...args: unknown[]) => unknown;
+    (out as Record<keyof R, unknown>)[name] = (...args: unknown[]) => {
+      batch.join();
+      return method(...args);
+    };
+  }
+  return out;
 }

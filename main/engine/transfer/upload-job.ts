@@ -218,6 +218,7 @@ export class UploadJob {
         this.deps.journal.uploads.setSession(this.row.id, session, uri);
         this.row = { ...this.row, session, sessionUri: uri, bytesDone: 0 }; // what setSession wrote
         this.freshSession = true;
+        await this.deps.journal.committed(); // recorded before any of its bytes are sent
         return true;
       } catch (err) {
         if (!orphanCancelled && err instanceof EngineError && (err.code === 'exists' || err.code === 'lock-conflict')) {
@@ -337,6 +338,9 @@ export class UploadJob {
           const part = body[next++];
           try {
             await this.sendPart(adapter, session, part, fp, key, inner.signal);
+            // the part is recorded (committed) before this slot takes another: after a kill -9, a part the server
+            // accepted but the journal lacks is always among the last `concurrency` the server accepted
+            await this.deps.journal.committed();
           } catch (err) {
             if (failure === null) failure = err;
             inner.abort(err);
@@ -599,8 +603,10 @@ export class UploadJob {
     const from = this.row.state as TransferState;
     const next: UploadRow = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
     journal.transaction(() => {
-      if (dropSession && this.row.session) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
-      journal.uploads.update(this.row.id, { error, bytesDone, state });
+      if (dropSession && this.row.session) {
+        journal.uploads.update(this.row.id, { session: null, error, bytesDone, state });
+        journal.uploads.dropParts(this.row.id);
+      } else journal.uploads.update(this.row.id, { error, bytesDone, state });
       if (from !== state) this.deps.onFinish?.(next);
     });
     this.unsavedState = null;

@@ -283,6 +283,13 @@ function isMainModule(): boolean {
 
 /** Runs the CLI on process.argv and exits with its code (the `cloudreve-sync` bin and `npm run cli`). */
 export function main(): void {
+  // A reader that goes away (`… | head`, a closed terminal) must not stop the work: an upload goes on to the end,
+  // and what it would have printed is dropped. Without this, EPIPE is an unhandled 'error' that kills the process.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    });
+  }
   runCli(process.argv.slice(2)).then(
     (code) => {
       // let piped output drain before exiting

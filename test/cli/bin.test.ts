@@ -109,3 +109,27 @@ test('--json prints JSON lines only, in every documented form (checkout, install
     assert.equal(list.length, 1);
   }
 });
+
+test('a reader that goes away (`upload … | head -1`) does not stop the upload: it runs to the end, exit 0', async () => {
+  const home = join(scratch, 'home-epipe');
+  const env = { CLOUDREVE_SYNC_HOME: home, CLOUDREVE_PASSWORD: emu.password };
+  assert.equal((await run(process.execPath, [BIN, 'login', '--server', emu.url, '--email', emu.email], env)).code, 0);
+  const folder = join(scratch, 'many');
+  mkdirSync(folder);
+  for (let i = 0; i < 60; i++) writeFileSync(join(folder, `f${i}.txt`), `file ${i}\n`.repeat(100));
+  const r = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'upload', folder, '--to', 'epipe', '--json'], { cwd: root, env: { PATH: process.env.PATH, HOME: scratch, ...env } });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    // read the first line, then close the pipe as `head -1` does
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, err }));
+  });
+  assert.equal(r.code, 0, r.err);
+  assert.doesNotMatch(r.err, /EPIPE|Unhandled/);
+  const list = await run(process.execPath, [BIN, 'ls', 'epipe/many', '--json'], env);
+  assert.equal(list.code, 0, list.err);
+  const names = (JSON.parse(list.out) as Array<{ name: string }>).map((f) => f.name);
+  assert.equal(names.length, 60, `every file reached the server: ${names.join(' ')}`);
+});

@@ -10,7 +10,7 @@
  * - Entries inside a given folder that `ignored` matches (path relative to that folder, '/'-separated) are left out
  *   as warnings, "skipped: ignored (…)"; a path given directly is never ignored.
  */
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { joinUri } from '../api/uri.js';
 import { fingerprint, type Fingerprint } from './file-source.js';
@@ -64,18 +64,33 @@ export async function collectTree(paths: string[], targetUri: string, opts: Coll
   return tree;
 }
 
-/** `rel` is the path relative to the given folder it was found in, null for a given path. */
-async function visit(path: string, folderUri: string, rel: string | null, walk: Walk): Promise<void> {
+/** The entry's type as its folder listing gave it, when that is enough (not a link, not unknown to the file system). */
+function knownType(entry: Dirent | undefined): Dirent | null {
+  if (!entry || entry.isSymbolicLink()) return null;
+  const known = entry.isFile() || entry.isDirectory() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
+  return known ? entry : null;
+}
+
+/**
+ * `rel` is the path relative to the given folder it was found in, null for a given path. `entry`: its folder
+ * listing's entry, whose type spares an lstat (one thread-pool round trip per file) unless it is a link or unknown.
+ * A file's type is checked again by the fingerprint's stat.
+ */
+async function visit(path: string, folderUri: string, rel: string | null, walk: Walk, entry?: Dirent): Promise<void> {
   const { tree, found, opts } = walk;
   const given = rel === null;
   const skip = (reason: string, failure: boolean): void => {
     tree.skipped.push({ path, reason: `skipped: ${reason}`, failure });
   };
-  let st: Stats;
-  try {
-    st = await fsp.lstat(path);
-  } catch (err) {
-    return skip(describeFsError(err), true);
+  let st: Stats | Dirent;
+  const known = knownType(entry);
+  if (known) st = known;
+  else {
+    try {
+      st = await fsp.lstat(path);
+    } catch (err) {
+      return skip(describeFsError(err), true);
+    }
   }
   if (st.isSymbolicLink()) {
     let target: Stats;
@@ -92,21 +107,21 @@ async function visit(path: string, folderUri: string, rel: string | null, walk: 
   if (rel !== null && opts.ignored?.(rel.normalize('NFC'), st.isDirectory())) return skip(`ignored (${opts.ignoredReason ?? 'an ignore rule'})`, false);
   const uri = joinUri(folderUri, basename(path));
   if (st.isDirectory()) {
-    let entries: string[];
+    let entries: Dirent[];
     try {
-      entries = (await fsp.readdir(path)).sort();
+      entries = (await fsp.readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch (err) {
       return skip(`cannot read the folder: ${describeFsError(err)}`, true);
     }
     tree.folders.push(uri);
-    for (const e of entries) await visit(join(path, e), uri, rel === null ? e : `${rel}/${e}`, walk);
+    for (const e of entries) await visit(join(path, e.name), uri, rel === null ? e.name : `${rel}/${e.name}`, walk, e);
     return;
   }
   if (!st.isFile()) return skip(`not a regular file (${kindOf(st)})`, given);
   found.push({ path, uri });
 }
 
-function kindOf(st: Stats): string {
+function kindOf(st: Stats | Dirent): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';

@@ -168,7 +168,7 @@ export class Transfers {
       });
     });
     for (const r of rows) this.events.emit('transfer-added', this.progress.snapshot(r));
-    this.queue.admit(rows.map((r) => r.id));
+    this.queue.admitNew(rows);
     return rows.map((r) => r.id);
   }
 

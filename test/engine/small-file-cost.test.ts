@@ -115,6 +115,45 @@ test('picking the next file does not scan every queued file (2,000 queued)', asy
   journal.close();
 });
 
+test('newly queued transfers are read from the journal once each (to start them), not again to admit them', async () => {
+  const journal = openJournal(':memory:');
+  const N = 50;
+  const rows: UploadRow[] = [];
+  journal.transaction(() => {
+    for (let i = 0; i < N; i++) {
+      rows.push(
+        journal.uploads.insert({
+          id: `n${i}`, account: 'a', localPath: `/x/${i}`, targetUri: `cloudreve://my/${i}`, size: 10, mtimeMs: 0,
+          inode: '1', ifExists: 'rename', priority: 0, state: 'queued', session: null, sessionUri: null, bytesDone: 0, error: null, attempts: 0,
+        }),
+      );
+    }
+  });
+  let reads = 0;
+  const get = journal.uploads.get.bind(journal.uploads);
+  journal.uploads.get = (id: string) => {
+    reads++;
+    return get(id);
+  };
+  const started: string[] = [];
+  const makeJob = (row: UploadRow) =>
+    ({
+      run: async () => {
+        started.push(row.id);
+        await Promise.resolve();
+        const done = { ...row, state: 'done' };
+        queue.noteState(done);
+        return done;
+      },
+    }) as unknown as UploadJob;
+  const queue = new TransferQueue(journal, makeJob, DEFAULT_QUEUE, (row) => queue.noteState(row));
+  queue.admitNew(rows);
+  await queue.idle();
+  assert.equal(started.length, N);
+  assert.equal(reads, N, 'one journal read per transfer');
+  journal.close();
+});
+
 test('the CLI writes its per-file lines in batches, not one write per line', async () => {
   const emu = await startEmulator({});
   const dir = tmpDir();

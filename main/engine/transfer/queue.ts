@@ -80,6 +80,12 @@ export class TransferQueue {
     private readonly onState: (row: UploadRow, from: TransferState) => void,
   ) {}
 
+  /** Admit transfers just inserted in the journal as 'queued' (their rows as inserted) and start what fits. */
+  admitNew(rows: UploadRow[]): void {
+    for (const row of rows) this.mirror(row);
+    this.pump();
+  }
+
   /** Admit transfers (already in the journal) and start what fits. */
   admit(ids: string[]): void {
     for (const id of ids) {

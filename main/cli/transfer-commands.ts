@@ -214,9 +214,9 @@ async function runTransfers(
     }),
     engine.events.on('log', (l) => {
       if (json) emit({ event: 'log', level: l.level, message: l.message });
-      else if (l.level === 'warn') {
+      else if (l.level === 'warn' || l.level === 'error') {
         batched.flush();
-        ctx.stderr.write(`${live ? '\r\x1b[K' : ''}warning: ${l.message}\n`);
+        ctx.stderr.write(`${live ? '\r\x1b[K' : ''}${l.level === 'warn' ? 'warning' : 'error'}: ${l.message}\n`);
       }
     }),
   ];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { startEmulator } from '../emulator/index.js';
 import { createEngine } from '../../main/engine/index.js';
-import { openJournal, type UploadRow } from '../../main/engine/journal/journal.js';
+import { openJournal, type Journal, type UploadRow } from '../../main/engine/journal/journal.js';
 import { TransferQueue, DEFAULT_QUEUE } from '../../main/engine/transfer/queue.js';
 import type { UploadJob } from '../../main/engine/transfer/upload-job.js';
 import { runCli } from '../../main/cli.js';
@@ -69,20 +69,26 @@ test('a file of one part costs two journal write transactions: its session, then
   }
 });
 
-test('picking the next file does not scan every queued file (2,000 queued)', async () => {
-  const journal = openJournal(':memory:');
-  const N = 2000;
+/** `n` queued transfers of 10 bytes, inserted in one transaction, with the given ids and priorities. */
+function queuedRows(journal: Journal, n: number, id: (i: number) => string, priority: (i: number) => number): UploadRow[] {
   const rows: UploadRow[] = [];
   journal.transaction(() => {
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < n; i++) {
       rows.push(
         journal.uploads.insert({
-          id: `t${String(i).padStart(5, '0')}`, account: 'a', localPath: `/x/${i}`, targetUri: `cloudreve://my/${i}`, size: 10, mtimeMs: 0,
-          inode: '1', ifExists: 'rename', priority: i % 3, state: 'queued', session: null, sessionUri: null, bytesDone: 0, error: null, attempts: 0,
+          id: id(i), account: 'a', localPath: `/x/${i}`, targetUri: `cloudreve://my/${i}`, size: 10, mtimeMs: 0,
+          inode: '1', ifExists: 'rename', priority: priority(i), state: 'queued', session: null, sessionUri: null, bytesDone: 0, error: null, attempts: 0,
         }),
       );
     }
   });
+  return rows;
+}
+
+test('picking the next file does not scan every queued file (2,000 queued)', async () => {
+  const journal = openJournal(':memory:');
+  const N = 2000;
+  const rows = queuedRows(journal, N, (i) => `t${String(i).padStart(5, '0')}`, (i) => i % 3);
   const started: string[] = [];
   // jobs that end at once: the queue, the journal and the scheduling are real
   const makeJob = (row: UploadRow) =>
@@ -118,17 +124,7 @@ test('picking the next file does not scan every queued file (2,000 queued)', asy
 test('newly queued transfers are read from the journal once each (to start them), not again to admit them', async () => {
   const journal = openJournal(':memory:');
   const N = 50;
-  const rows: UploadRow[] = [];
-  journal.transaction(() => {
-    for (let i = 0; i < N; i++) {
-      rows.push(
-        journal.uploads.insert({
-          id: `n${i}`, account: 'a', localPath: `/x/${i}`, targetUri: `cloudreve://my/${i}`, size: 10, mtimeMs: 0,
-          inode: '1', ifExists: 'rename', priority: 0, state: 'queued', session: null, sessionUri: null, bytesDone: 0, error: null, attempts: 0,
-        }),
-      );
-    }
-  });
+  const rows = queuedRows(journal, N, (i) => `n${i}`, () => 0);
   let reads = 0;
   const get = journal.uploads.get.bind(journal.uploads);
   journal.uploads.get = (id: string) => {

@@ -301,7 +301,7 @@ async function uploadPart(ctx: Ctx, s: UploadSession, c: ChunkedUpyun): Promise<
   if (u.next !== id) throw new RestError(400, 40011061, 'part id error', uuidHeaders(ctx, { 'x-upyun-next-part-id': String(u.next) }));
   u.received = start + n;
   u.next = u.received >= u.length ? -1 : id + 1;
-  ctx.core.partAccepted(s, id, n);
+  ctx.core.partAccepted(s, id, n, Math.max(1, Math.ceil(u.length / PART)));
   ctx.res.writeHead(204, uuidHeaders(ctx, { 'x-upyun-next-part-id': String(u.next) }));
   ctx.res.end();
 }

@@ -77,8 +77,11 @@ describe('upyun chunked: beyond the shared suite', () => {
           r.emu.addFault({ method: 'PUT', path: '^/__vendor/upyun/', times: 1, action: { type: 'status', status: 503, body: '' } });
         }
       });
+      const counts = new Set<number>();
+      r.emu.onPart((p) => counts.add(p.of));
       const f = r.dir.random('two/f.bin', 5 * MiB + 12_345);
       const t = await upload(r, f.path, 'cloudreve://my/two');
+      assert.deepEqual([...counts], [6], 'the emulator reports Upyun parts of 1 MiB (6), not the session chunks (3)');
       assert.equal(t.state, 'done', JSON.stringify(t.error));
       assert.ok(armed, 'the fault was armed');
       expectStored(r.emu, 'cloudreve://my/two/f.bin', f.data);

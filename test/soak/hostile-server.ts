@@ -5,7 +5,7 @@
  * reached it.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLoopback } from '../helpers/loopback-server.js';
 
 export interface Upstream {
   status: number;
@@ -67,7 +67,6 @@ export async function startHostile(emulatorUrl: string, rules: HostileRule[]): P
   const target = new URL(emulatorUrl);
   const left = rules.map((r) => r.times ?? Infinity);
   const hits = rules.map(() => 0);
-  const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://hostile.invalid');
     const i = rules.findIndex((r, k) => left[k] > 0 && (!r.method || r.method === req.method) && r.path.test(url.pathname));
@@ -90,21 +89,8 @@ export async function startHostile(emulatorUrl: string, rules: HostileRule[]): P
       res.destroy();
     }
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await listenLoopback(server);
+  return { url, hits, close };
 }
 
 /** Answers with the emulator's envelope, edited by `edit` when it is a success (code 0). */
@@ -150,15 +136,6 @@ export async function startCanary(): Promise<Canary> {
     res.writeHead(403, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
     res.end(xml);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await listenLoopback(server);
+  return { url, requests, close };
 }

@@ -2,6 +2,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { listenLoopback } from '../../helpers/loopback-server.js';
 
 export interface Seen {
   method: string;
@@ -25,7 +26,6 @@ type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer, seen: S
 /** A loopback server that records every request (with its body) and hands it to `handler`. */
 export async function startServer(handler: Handler, opts: { readBody?: boolean } = {}): Promise<TestServer> {
   const seen: Seen[] = [];
-  const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     const rec: Seen = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body: Buffer.alloc(0) };
@@ -41,23 +41,7 @@ export async function startServer(handler: Handler, opts: { readBody?: boolean }
       void Promise.resolve(handler(req, res, rec.body, rec)).catch(() => res.destroy());
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    seen,
-    connections: () => sockets.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenLoopback(server)), seen };
 }
 
 /** Runs `fn` against a loopback server with `handler`, closing it afterwards. */
@@ -140,24 +124,16 @@ export async function startCountingProxy(target: string): Promise<Omit<TestServe
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
-  const sockets = new Set<import('node:net').Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const { url, port, close } = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     seen,
     count: (method, path) => seen.filter((s) => s.method === method && (typeof path === 'string' ? s.path === path : path.test(s.path))).length,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        agent.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      agent.destroy();
+      return close();
+    },
   };
 }
 

@@ -23,8 +23,9 @@
  * session it opened but had not recorded is found by its placeholder and cancelled (upload-job.ts), a part
  * acknowledged but not recorded is re-sent (the protocol allows it), and an end not recorded is found again
  * from the server. `close()` and process exit commit what is pending. User actions (pairs, conflicts) do not
- * open a batch: they commit at once, or with the batch of their turn if one is open. A failed batch commit (a full disk) is rolled back,
- * reported through `onCommitError`, and batching stops: from then on every write commits (and fails) at once.
+ * open a batch: they commit at once, or with the batch of their turn if one is open. A failed batch commit (a
+ * full disk) is rolled back, reported through `onCommitError`, and batching stops: from then on every write
+ * commits (and fails) at once.
  *
  * The database and its -wal/-shm are created mode 0600 (SQLite gives -wal/-shm the main file's mode) in a
  * directory created 0700: the journal holds session credentials and encryption keys.

@@ -41,10 +41,15 @@ export function createHttpBridge(token: string, base = ''): CloudreveBridge {
   // an event the page waits for ('browser-login-started') before a slow stream is connected, and the server does not
   // keep events for streams that connect later — so "subscribe, then call" must mean the subscription is live.
   let streamReady: Promise<void> | null = null;
+  let streamAnswered = false;
   const call =
     (name: string) =>
       async (...args: unknown[]): Promise<Result<unknown>> => {
-        if (streamReady) await Promise.race([streamReady, new Promise((r) => setTimeout(r, STREAM_WAIT_MS))]);
+        if (streamReady && !streamAnswered) {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([streamReady, new Promise((r) => (timer = setTimeout(r, STREAM_WAIT_MS)))]);
+          clearTimeout(timer);
+        }
         let res: Response;
         try {
           res = await fetch(`${base}/api/invoke/${name}`, {
@@ -81,8 +86,12 @@ export function createHttpBridge(token: string, base = ''): CloudreveBridge {
     if (!source) {
       const s = (source = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`));
       streamReady = new Promise<void>((resolve) => {
-        s.addEventListener('open', () => resolve(), { once: true });
-        s.addEventListener('error', () => resolve(), { once: true });
+        const answered = () => {
+          streamAnswered = true;
+          resolve();
+        };
+        s.addEventListener('open', answered, { once: true });
+        s.addEventListener('error', answered, { once: true });
       });
     }
     source.addEventListener(name, (ev) => {

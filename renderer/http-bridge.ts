@@ -40,12 +40,12 @@ export function createHttpBridge(token: string, base = ''): CloudreveBridge {
   // Resolves once the event stream first answers (open or error). Until then a call is held back: a handler may push
   // an event the page waits for ('browser-login-started') before a slow stream is connected, and the server does not
   // keep events for streams that connect later — so "subscribe, then call" must mean the subscription is live.
+  // (null again once the stream has answered: calls then go out at once)
   let streamReady: Promise<void> | null = null;
-  let streamAnswered = false;
   const call =
     (name: string) =>
       async (...args: unknown[]): Promise<Result<unknown>> => {
-        if (streamReady && !streamAnswered) {
+        if (streamReady) {
           let timer: ReturnType<typeof setTimeout> | undefined;
           await Promise.race([streamReady, new Promise((r) => (timer = setTimeout(r, STREAM_WAIT_MS)))]);
           clearTimeout(timer);
@@ -87,7 +87,7 @@ export function createHttpBridge(token: string, base = ''): CloudreveBridge {
       const s = (source = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`));
       streamReady = new Promise<void>((resolve) => {
         const answered = () => {
-          streamAnswered = true;
+          streamReady = null;
           resolve();
         };
         s.addEventListener('open', answered, { once: true });

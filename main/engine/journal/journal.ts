@@ -135,7 +135,7 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
   const now = opts.now ?? Date.now;
   const batch = createBatcher(db, opts.groupCommit !== false && file !== ':memory:', opts.onCommitError);
   return {
-    uploads: batched(createUploadsRepo(db, now), batch, ['insert', 'update', 'setSession', 'dropParts', 'ackPart', 'delete']),
+    uploads: batched(createUploadsRepo(db, now), batch, ['insert', 'update', 'setSession', 'ackPart', 'delete']),
     files: createFilesRepo(db, now),
     pairs: createPairsRepo(db, now),
     syncEntries: batched(createSyncEntriesRepo(db, now), batch, ['upsert', 'delete']),

@@ -64,8 +64,6 @@ export interface UploadsRepo {
   update(id: string, patch: UploadPatch): boolean;
   /** Replaces the session, deletes every part of the old one and resets bytesDone to 0, atomically. False if no such row. */
   setSession(id: string, session: UploadSession | null, sessionUri: string | null): boolean;
-  /** Deletes every recorded part of the upload (one statement; with update({session: null}) in a transaction: its end). */
-  dropParts(id: string): void;
   /** One transaction: insert-or-replace the part, set bytesDone and updatedAt. False if no such row. */
   ackPart(id: string, part: PartRow, bytesDone: number): boolean;
   /** ascending index */
@@ -226,10 +224,6 @@ export function createUploadsRepo(db: Database.Database, now: () => number): Upl
 
     setSession(id, session, sessionUri) {
       return setSessionTx(id, session, sessionUri);
-    },
-
-    dropParts(id) {
-      s.deleteParts.run(id);
     },
 
     ackPart(id, part, bytesDone) {

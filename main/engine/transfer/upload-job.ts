@@ -603,10 +603,8 @@ export class UploadJob {
     const from = this.row.state as TransferState;
     const next: UploadRow = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
     journal.transaction(() => {
-      if (dropSession && this.row.session) {
-        journal.uploads.update(this.row.id, { session: null, error, bytesDone, state });
-        journal.uploads.dropParts(this.row.id);
-      } else journal.uploads.update(this.row.id, { error, bytesDone, state });
+      if (dropSession && this.row.session) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
+      journal.uploads.update(this.row.id, { error, bytesDone, state });
       if (from !== state) this.deps.onFinish?.(next);
     });
     this.unsavedState = null;

@@ -45,6 +45,9 @@ export interface TransfersDeps {
   connectivity?: Connectivity;
 }
 
+/** Files recorded and admitted per turn by enqueueFiles(). */
+const ENQUEUE_SLICE = 128;
+
 export class Transfers {
   private readonly config: EngineConfig;
   private readonly journal: Journal;
@@ -137,14 +140,20 @@ export class Transfers {
     return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority })));
   }
 
-  /** Single files to exact target URIs (sync decides each one's target and guard). Returns transfer ids, in order. */
+  /**
+   * Single files to exact target URIs (sync decides each one's target and guard). Returns transfer ids, in order.
+   * Many files are recorded and admitted in slices of ENQUEUE_SLICE, one turn of the event loop each (each slice one
+   * transaction): the first files are on their way while the rest are still being written down.
+   */
   async enqueueFiles(files: FileUpload[]): Promise<string[]> {
     const account = this.account.key();
-    const rows: UploadRow[] = [];
-    const fps = await Promise.all(files.map((f) => f.fp ?? fingerprint(f.path)));
-    this.journal.transaction(() => {
-      files.forEach((f, i) => {
-        rows.push(
+    const ids: string[] = [];
+    for (let at = 0; at < files.length; at += ENQUEUE_SLICE) {
+      if (at > 0) await new Promise<void>((r) => setImmediate(r));
+      const slice = files.slice(at, at + ENQUEUE_SLICE);
+      const fps = await Promise.all(slice.map((f) => f.fp ?? fingerprint(f.path)));
+      const rows = this.journal.transaction(() =>
+        slice.map((f, i) =>
           this.journal.uploads.insert({
             id: randomUUID(),
             account,
@@ -164,12 +173,13 @@ export class Transfers {
             previous: f.previous ?? null,
             pairId: f.pairId ?? null,
           }),
-        );
-      });
-    });
-    for (const r of rows) this.events.emit('transfer-added', this.progress.snapshot(r));
-    this.queue.admitNew(rows);
-    return rows.map((r) => r.id);
+        ),
+      );
+      for (const r of rows) this.events.emit('transfer-added', this.progress.snapshot(r));
+      this.queue.admitNew(rows);
+      for (const r of rows) ids.push(r.id);
+    }
+    return ids;
   }
 
   /**

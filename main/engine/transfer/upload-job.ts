@@ -70,6 +70,9 @@ const MAX_RENAMES = 100;
 const TRANSIENT: ReadonlySet<TransferState> = new Set(['preflight', 'creating-session', 'completing']);
 const MAX_NEW_SESSIONS = 2;
 
+/** Sessions jobs of this process hold without having recorded them (see createSession): never someone's lost one. */
+const unrecordedSessions = new Set<string>();
+
 export class UploadJob {
   private row: UploadRow;
   private readonly now: () => number;
@@ -89,6 +92,8 @@ export class UploadJob {
   private receipts = new Map<number, PartReceipt>();
   /** a durable state this job is in that the journal does not have yet (written with the job's next part) */
   private unsavedState: TransferState | null = null;
+  /** the id of the session this run holds without having recorded it (a one-request upload: see createSession) */
+  private unrecordedSession: string | null = null;
 
   constructor(
     row: UploadRow,
@@ -133,8 +138,31 @@ export class UploadJob {
       }
     } catch (err) {
       await this.settle(err, signal);
+      this.recordHeldSession();
       return this.row;
     }
+  }
+
+  /**
+   * A one-request upload whose session this run did not record: the request sends all of the file and completes it
+   * (one part, no complete step, no provider-side progress to ask for), so nothing of it could be resumed.
+   */
+  private isOneRequest(session: UploadSession, fp: Fingerprint): boolean {
+    const adapter = adapterFor(session.storage_policy, { client: this.deps.client, session });
+    const caps = adapter.capabilities;
+    return !caps.needsComplete && !adapter.queryProgress && planParts(fp.size, caps.chunked ? session.chunk_size : 0).length === 1;
+  }
+
+  /** Stopped (paused, shut down) while holding a session it never recorded: the journal gets it, for resume or cancel. */
+  private recordHeldSession(): void {
+    if (this.unrecordedSession === null) return;
+    if (this.row.session) this.deps.journal.uploads.setSession(this.row.id, this.row.session, this.row.sessionUri);
+    this.forgetUnrecorded();
+  }
+
+  private forgetUnrecorded(): void {
+    if (this.unrecordedSession !== null) unrecordedSessions.delete(this.unrecordedSession);
+    this.unrecordedSession = null;
   }
 
   /** Cancel a transfer that is not running: delete its server session, if any. */
@@ -215,10 +243,17 @@ export class UploadJob {
             { signal },
           ).catch(noteUnreadable),
         );
-        this.deps.journal.uploads.setSession(this.row.id, session, uri);
-        this.row = { ...this.row, session, sessionUri: uri, bytesDone: 0 }; // what setSession wrote
+        this.row = { ...this.row, session, sessionUri: uri, bytesDone: 0 }; // what setSession writes
         this.freshSession = true;
-        await this.deps.journal.committed(); // recorded before any of its bytes are sent
+        if (this.isOneRequest(session, fp)) {
+          // Nothing of it could be resumed: it is recorded only if this run stops while holding it (leave()). A crash
+          // before that leaves its placeholder, which the next attempt recognises and cancels (isOwnLostSession).
+          this.unrecordedSession = session.session_id;
+          unrecordedSessions.add(session.session_id);
+        } else {
+          this.deps.journal.uploads.setSession(this.row.id, session, uri);
+          await this.deps.journal.committed(); // recorded before any of its bytes are sent
+        }
         return true;
       } catch (err) {
         if (!orphanCancelled && err instanceof EngineError && (err.code === 'exists' || err.code === 'lock-conflict')) {
@@ -265,7 +300,7 @@ export class UploadJob {
    * size, or one another transfer of ours recorded, is left alone.
    */
   private async isOwnLostSession(uri: string, sid: string, fp: Fingerprint): Promise<boolean> {
-    if (this.row.session) return false;
+    if (this.row.session || unrecordedSessions.has(sid)) return false;
     if (this.deps.journal.uploads.list().some((r) => r.session?.session_id === sid)) return false;
     const info = await this.deps.client.info(uri, { extended: true }).catch(() => null);
     const entities = (info?.extended_info as { entities?: Array<{ size?: unknown; created_at?: unknown }> } | undefined)?.entities ?? [];
@@ -323,6 +358,11 @@ export class UploadJob {
     const endsWithLastPart = !adapter.capabilities.needsComplete;
     this.emitProgress();
     const { body, last } = schedule(parts, acked);
+    if (body.length === 0) {
+      // one part (or only the last one left): no sibling parts to stop when it fails
+      if (last) await this.sendPart(adapter, session, last, fp, key, signal, endsWithLastPart);
+      return;
+    }
     const policyLimit = session.storage_policy.chunk_concurrency ?? 1;
     const concurrency = adapter.capabilities.parallelParts ? Math.max(1, Math.min(policyLimit, this.deps.chunkCap)) : 1;
 
@@ -585,6 +625,7 @@ export class UploadJob {
       this.deps.log?.('warn', `${this.row.localPath}: could not cancel the old upload session: ${(err as Error).message}`);
     }
     this.deps.journal.uploads.setSession(this.row.id, null, null);
+    this.forgetUnrecorded();
     this.ackedBytes = 0;
     this.inflight.clear();
     this.freshSession = false;
@@ -602,11 +643,15 @@ export class UploadJob {
     const { journal } = this.deps;
     const from = this.row.state as TransferState;
     const next: UploadRow = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
+    const recorded = this.unrecordedSession === null;
     journal.transaction(() => {
-      if (dropSession && this.row.session) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
-      journal.uploads.update(this.row.id, { error, bytesDone, state });
+      if (this.row.session && dropSession && recorded) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
+      // a session the journal never had: when it ends, the journal only learns where the file went; kept, it is recorded
+      if (this.row.session && !dropSession && !recorded) journal.uploads.setSession(this.row.id, this.row.session, this.row.sessionUri);
+      journal.uploads.update(this.row.id, { error, bytesDone, state, sessionUri: recorded ? undefined : this.row.sessionUri });
       if (from !== state) this.deps.onFinish?.(next);
     });
+    this.forgetUnrecorded();
     this.unsavedState = null;
     this.row = next;
     if (from !== state) this.deps.onState(this.row, from);

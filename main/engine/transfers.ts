@@ -295,8 +295,10 @@ export class Transfers {
     return this.account.loggedIn ? this.journal.history.clear(this.account.key()) : 0;
   }
 
-  idle(): Promise<void> {
-    return this.queue.idle();
+  /** Nothing admitted is queued or running, and what they wrote last (their ends, their history) is recorded. */
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await this.journal.committed();
   }
 
   /** Stops every running transfer (sessions kept) and starts nothing more until the next login (accountChanged()). */
@@ -368,7 +370,8 @@ export class Transfers {
     }
     this.queue.noteState(row);
     this.progress.stateChanged(row, from);
-    if (TERMINAL_STATES.has(row.state as TransferState)) this.recordHistory(row);
+    // after the end's own write (journal.later in upload-job finish()), which writes the history entry
+    if (TERMINAL_STATES.has(row.state as TransferState)) this.journal.later(() => this.recordHistory(row));
     if (row.state === 'paused' && row.error?.code === 'login-required' && !this.stoppedForLogin) {
       // The login is gone (refresh token expired or revoked): stop starting work that cannot succeed.
       this.stoppedForLogin = true;

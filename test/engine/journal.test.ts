@@ -659,6 +659,66 @@ describe('group commit', () => {
     }
   });
 
+  it("later(): runs just before the turn's commit, after the turn's other writes; any read or transaction sees it first", async () => {
+    const p = dbPath();
+    const j = openJournal(p);
+    try {
+      await turn();
+      const order: string[] = [];
+      j.uploads.insert(sampleRow({ id: 'l1' }));
+      j.later(() => {
+        order.push('later');
+        j.uploads.update('l1', { state: 'done' });
+      });
+      order.push('after');
+      assert.deepEqual(order, ['after'], 'held back');
+      assert.equal(j.uploads.get('l1')?.state, 'done', 'a read runs it first');
+      assert.deepEqual(order, ['after', 'later']);
+      j.later(() => j.history.insert({ account: 'a', transferId: 'l1', name: 'f', localPath: '/f', targetUri: 'cloudreve://my/f', size: 1, state: 'done', error: null, pairId: null }));
+      j.transaction(() => assert.equal(j.history.count(), 1, 'a transaction runs it first'));
+      j.later(() => j.uploads.update('l1', { state: 'failed' }));
+      await j.committed();
+      const db = new Database(p, { readonly: true });
+      try {
+        assert.equal(db.prepare<[], { state: string }>("SELECT state FROM uploads WHERE id = 'l1'").get()?.state, 'failed', 'run with the commit');
+      } finally {
+        db.close();
+      }
+    } finally {
+      j.close();
+    }
+  });
+
+  it('later() without group commit runs at once; one that throws loses the batch like a failed commit', async () => {
+    const mem = openJournal(':memory:');
+    let ran = false;
+    mem.later(() => (ran = true));
+    assert.equal(ran, true);
+    mem.close();
+
+    const p = dbPath();
+    const errors: Error[] = [];
+    const j = openJournal(p, { onCommitError: (e) => errors.push(e) });
+    try {
+      await turn();
+      j.uploads.insert(sampleRow({ id: 'x1' }));
+      j.later(() => {
+        throw new Error('disk on fire');
+      });
+      j.flush();
+      assert.equal(errors.length, 1);
+      assert.match(errors[0].message, /could not save the latest changes \(disk on fire\)/);
+      assert.deepEqual(committedIds(p), [], 'the batch was rolled back');
+      // batching is off: a write commits at once, later() runs at once
+      j.uploads.insert(sampleRow({ id: 'x2' }));
+      j.later(() => j.uploads.update('x2', { state: 'done' }));
+      assert.deepEqual(committedIds(p), ['x2']);
+      assert.equal(j.uploads.get('x2')?.state, 'done');
+    } finally {
+      j.close();
+    }
+  });
+
   it('close() commits what is pending', () => {
     const p = dbPath();
     const j = openJournal(p);

@@ -53,6 +53,8 @@ interface Entry {
   createdAt: number;
   size: number;
   bytesDone: number;
+  /** the row as admitNew() got it, while nothing changed it since: starting it then needs no journal read */
+  row?: UploadRow;
 }
 
 export class TransferQueue {
@@ -82,7 +84,10 @@ export class TransferQueue {
 
   /** Admit transfers just inserted in the journal as 'queued' (their rows as inserted) and start what fits. */
   admitNew(rows: UploadRow[]): void {
-    for (const row of rows) this.mirror(row);
+    for (const row of rows) {
+      this.mirror(row);
+      this.admitted.get(row.id)!.row = row;
+    }
     this.pump();
   }
 
@@ -202,7 +207,10 @@ export class TransferQueue {
   setPriority(id: string, priority: number): void {
     this.journal.uploads.update(id, { priority });
     const e = this.admitted.get(id);
-    if (e) e.priority = priority;
+    if (e) {
+      e.priority = priority;
+      e.row = undefined;
+    }
     this.order = null;
     this.pump();
   }
@@ -260,7 +268,8 @@ export class TransferQueue {
       // taken off the queue now, so the next pick does not choose it again
       e.state = 'preflight';
       this.queued.delete(id);
-      const row = this.journal.uploads.get(id);
+      const row = e.row ?? this.journal.uploads.get(id);
+      e.row = undefined;
       if (!row) {
         this.admitted.delete(id);
         continue;

@@ -636,19 +636,23 @@ export class UploadJob {
     return true;
   }
 
-  /** One transaction: the final state, and (for done/skipped/cancelled) the session and its key leave the journal. */
+  /**
+   * One write, with the turn's other ends just before its commit (journal.later): the final state, and (for
+   * done/skipped/cancelled) the session and its key leave the journal.
+   */
   private finish(state: TransferState, error: UploadRow['error']): void {
     const dropSession = state === 'done' || state === 'skipped' || state === 'cancelled';
     const bytesDone = state === 'done' ? this.row.size : this.row.bytesDone;
     const { journal } = this.deps;
-    const from = this.row.state as TransferState;
-    const next: UploadRow = { ...this.row, session: dropSession ? null : this.row.session, error, bytesDone, state };
+    const row = this.row;
+    const from = row.state as TransferState;
+    const next: UploadRow = { ...row, session: dropSession ? null : row.session, error, bytesDone, state };
     const recorded = this.unrecordedSession === null;
-    journal.transaction(() => {
-      if (this.row.session && dropSession && recorded) journal.uploads.setSession(this.row.id, null, this.row.sessionUri);
+    journal.later(() => {
+      if (row.session && dropSession && recorded) journal.uploads.setSession(row.id, null, row.sessionUri);
       // a session the journal never had: when it ends, the journal only learns where the file went; kept, it is recorded
-      if (this.row.session && !dropSession && !recorded) journal.uploads.setSession(this.row.id, this.row.session, this.row.sessionUri);
-      journal.uploads.update(this.row.id, { error, bytesDone, state, sessionUri: recorded ? undefined : this.row.sessionUri });
+      if (row.session && !dropSession && !recorded) journal.uploads.setSession(row.id, row.session, row.sessionUri);
+      journal.uploads.update(row.id, { error, bytesDone, state, sessionUri: recorded ? undefined : row.sessionUri });
       if (from !== state) this.deps.onFinish?.(next);
     });
     this.forgetUnrecorded();

@@ -9,7 +9,7 @@ import type { Engine, EngineConfig, SkippedEntry } from '../engine/index.js';
 import { readSettings, type Settings } from '../engine/settings-schema.js';
 import { EngineError } from '../engine/errors.js';
 import { toUri } from '../engine/api/uri.js';
-import type { ConnectivityState, IfExists, TransferSnapshot } from '../engine/types.js';
+import { TERMINAL_STATES, type ConnectivityState, type IfExists, type TransferSnapshot } from '../engine/types.js';
 import type { ControlClient } from '../bridge/control-socket.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
 import { BatchedOutput } from './batched-output.js';
@@ -180,9 +180,12 @@ async function runTransfers(
     out(`\r\x1b[K${pct}%  ${formatBytes(o.bytesDone)} / ${formatBytes(o.bytesTotal)}  ${formatBytes(Math.round(o.speed))}/s  ETA ${formatEta(o.eta)}  ${state}`);
   };
   let offlineSaid = false;
+  /** each transfer's last reported state: the summary needs no journal read per file */
+  const last = new Map<string, TransferSnapshot>();
   const disposers = [
     engine.events.on('transfer-state-changed', ({ transfer: t, from }) => {
       if (!ours(t.id)) return;
+      last.set(t.id, t);
       if (json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from, state: t.state, error: t.error ?? undefined });
       else {
         const line = stateLine(t);
@@ -254,7 +257,12 @@ async function runTransfers(
       ctx.stderr.write('interrupted: run `cloudreve-sync resume` to continue\n');
       return 130;
     }
-    const results = picked.ids.map((id) => engine.transfer(id)).filter((t): t is TransferSnapshot => !!t);
+    const results = picked.ids
+      .map((id) => {
+        const t = last.get(id);
+        return t && TERMINAL_STATES.has(t.state) ? t : engine.transfer(id);
+      })
+      .filter((t): t is TransferSnapshot => !!t);
     const failed = results.filter((t) => t.state !== 'done' && t.state !== 'skipped');
     const done = results.filter((t) => t.state === 'done').length;
     const skipped = results.filter((t) => t.state === 'skipped').length;

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openJournal, type Journal, type UploadRow } from '../../main/engine/journal/journal.js';
+import { LATER_COMMIT_MS, openJournal, type Journal, type UploadRow } from '../../main/engine/journal/journal.js';
 import { MIGRATIONS, type Migration } from '../../main/engine/journal/migrations/index.js';
 import { EngineError } from '../../main/engine/errors.js';
 import type { UploadSession } from '../../main/engine/api/types.js';
@@ -684,6 +684,42 @@ describe('group commit', () => {
       } finally {
         db.close();
       }
+    } finally {
+      j.close();
+    }
+  });
+
+  it('a batch of only later() writes commits within LATER_COMMIT_MS, or with the next turn that writes anything else', async () => {
+    const p = dbPath();
+    const j = openJournal(p);
+    try {
+      await turn();
+      j.uploads.insert(sampleRow({ id: 'z1' }));
+      j.uploads.insert(sampleRow({ id: 'z2' }));
+      await turn();
+      assert.deepEqual(committedIds(p), ['z1', 'z2']);
+      const state = (id: string) => {
+        const db = new Database(p, { readonly: true });
+        try {
+          return db.prepare<[string], { state: string }>('SELECT state FROM uploads WHERE id = ?').get(id)?.state;
+        } finally {
+          db.close();
+        }
+      };
+      const t0 = Date.now();
+      j.later(() => j.uploads.update('z1', { state: 'done' }));
+      await turn();
+      await turn();
+      assert.equal(state('z1'), 'queued', 'not committed at the end of its turn');
+      for (let i = 0; i < 100 && state('z1') !== 'done'; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(state('z1'), 'done');
+      assert.ok(Date.now() - t0 >= LATER_COMMIT_MS - 2, 'committed by the timer');
+      // another write joins the open batch and commits it at the end of its turn
+      j.later(() => j.uploads.update('z2', { state: 'done' }));
+      await turn();
+      j.uploads.update('z1', { attempts: 1 });
+      await turn();
+      assert.equal(state('z2'), 'done', 'committed with the next ordinary write');
     } finally {
       j.close();
     }

@@ -54,6 +54,7 @@ test('a one-request upload: no session in the journal while it runs; paused, the
 
     engine.resume(id);
     await until('done', () => engine.transfer(id)?.state === 'done', 20_000);
+    await engine.idle(); // its end committed, for the other connection below
     assert.equal(emu.stats().sessions_created, 1, 'resume went on with the recorded session');
     assert.equal(emu.stats().sessions_cancelled, 0);
     const done = peek();

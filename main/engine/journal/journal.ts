@@ -27,7 +27,9 @@
  * full disk) is rolled back, reported through `onCommitError`, and batching stops: from then on every write
  * commits (and fails) at once. Writes nobody waits for (a transfer's end and its history entry) go through
  * `later()`: held until just before the commit and run there together, which costs a fraction of the same
- * statements spread over the turn; every read first runs what is held, so nothing reads around them.
+ * statements spread over the turn; every read first runs what is held, so nothing reads around them. A batch of
+ * only such writes stays open up to LATER_COMMIT_MS (25 ms), so the ends of many small files share one commit; a
+ * kill -9 in that window loses them like a turn's writes (resumed, such a file is found already on the server).
  *
  * The database and its -wal/-shm are created mode 0600 (SQLite gives -wal/-shm the main file's mode) in a
  * directory created 0700: the journal holds session credentials and encryption keys.
@@ -179,12 +181,38 @@ interface Batcher {
   dispose(): void;
 }
 
+/**
+ * The longest a batch holding only later()'s writes stays open (ms): the ends of the files that finish meanwhile
+ * share its commit. Anything else written, or anyone waiting for committed(), commits it at the end of that turn.
+ */
+export const LATER_COMMIT_MS = 25;
+
 function createBatcher(db: Database.Database, enabled: boolean, onCommitError?: (err: Error) => void): Batcher {
   // one transaction function for every call: better-sqlite3 turns it into a savepoint inside an open transaction
   const atomic = db.transaction((fn: () => unknown) => fn());
   let open = false;
-  let timer: NodeJS.Immediate | null = null;
+  /** commits at the end of this turn */
+  let soon: NodeJS.Immediate | null = null;
+  /** commits a batch of later()'s writes only, LATER_COMMIT_MS after the first */
+  let lazy: NodeJS.Timeout | null = null;
   let waiters: Array<() => void> = [];
+  const clearTimers = (): void => {
+    if (soon) clearImmediate(soon);
+    if (lazy) clearTimeout(lazy);
+    soon = null;
+    lazy = null;
+  };
+  /** Opens the batch when batching and no transaction is open; true when a batch is open. */
+  const begin = (): boolean => {
+    if (!open && enabled && !db.inTransaction) {
+      db.exec('BEGIN');
+      open = true;
+    }
+    return open;
+  };
+  const commitSoon = (): void => {
+    if (open && !soon) soon = setImmediate(commit);
+  };
   /**
    * later()'s writes. Run together just before the commit, one after the other, they cost far less than the same
    * statements spread over the turn between network callbacks (measured: about 5 % of the CPU of 2,000 small files).
@@ -196,8 +224,7 @@ function createBatcher(db: Database.Database, enabled: boolean, onCommitError?: 
   const lose = (err: unknown): void => {
     enabled = false;
     open = false;
-    if (timer) clearImmediate(timer);
-    timer = null;
+    clearTimers();
     try {
       if (db.inTransaction) db.exec('ROLLBACK');
     } catch {
@@ -220,32 +247,28 @@ function createBatcher(db: Database.Database, enabled: boolean, onCommitError?: 
       draining = false;
     }
   };
-  const commit = (): void => {
-    if (timer) clearImmediate(timer);
-    timer = null;
+  function commit(): void {
+    clearTimers();
     if (!open) return;
     const woken = waiters;
     waiters = [];
     queueMicrotask(() => woken.forEach((w) => w()));
     if (!runPending()) return;
     open = false;
+    clearTimers(); // what the pending writes scheduled: this commit has them
     try {
       db.exec('COMMIT');
     } catch (err) {
       lose(err);
     }
-  };
+  }
   const onExit = () => {
     if (db.open) commit();
   };
   if (enabled) atExit(onExit, true);
   return {
     join() {
-      if (enabled && !db.inTransaction) {
-        db.exec('BEGIN');
-        open = true;
-        timer = setImmediate(commit);
-      }
+      if (begin()) commitSoon();
     },
     run<T>(fn: () => T): T {
       runPending();
@@ -253,15 +276,23 @@ function createBatcher(db: Database.Database, enabled: boolean, onCommitError?: 
       return atomic(fn) as T;
     },
     later(fn) {
-      this.join();
-      if (open) pending.push(fn);
-      else atomic(fn);
+      if (!begin()) {
+        atomic(fn);
+        return;
+      }
+      pending.push(fn);
+      if (!soon && !lazy) {
+        lazy = setTimeout(commit, LATER_COMMIT_MS);
+        lazy.unref(); // process exit commits what is pending (atExit)
+      }
     },
     drain() {
       runPending();
     },
     committed() {
-      return open ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve();
+      if (!open) return Promise.resolve();
+      commitSoon();
+      return new Promise<void>((resolve) => waiters.push(resolve));
     },
     commit,
     dispose() {

@@ -20,6 +20,11 @@ export const READ_CHUNK = 1024 * 1024; // 1 MiB reads: 2-3x faster than the 64 K
  * fs.promises.stat (measured 4 µs vs 36 µs), which matters at hundreds of small files per second.
  */
 export async function fingerprint(path: string): Promise<Fingerprint> {
+  return fingerprintSync(path);
+}
+
+/** fingerprint(), for loops over many files: no promise per file. */
+export function fingerprintSync(path: string): Fingerprint {
   const st = statSync(path, { bigint: true });
   if (!st.isFile()) throw new EngineError('local-io', `${path}: not a regular file`);
   return { size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1000n) / 1000, inode: st.ino.toString() };

@@ -13,7 +13,7 @@
 import { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { joinUri } from '../api/uri.js';
-import { fingerprint, type Fingerprint } from './file-source.js';
+import { fingerprintSync, type Fingerprint } from './file-source.js';
 
 export interface TreeFile {
   path: string;
@@ -56,7 +56,7 @@ export async function collectTree(paths: string[], targetUri: string, opts: Coll
   for (const p of paths) await visit(p, targetUri, null, { tree, found, opts });
   for (const f of found) {
     try {
-      tree.files.push({ ...f, fp: await fingerprint(f.path) });
+      tree.files.push({ path: f.path, uri: f.uri, fp: fingerprintSync(f.path) });
     } catch (err) {
       tree.skipped.push({ path: f.path, reason: `skipped: ${describeFsError(err)}`, failure: true });
     }
@@ -114,7 +114,17 @@ async function visit(path: string, folderUri: string, rel: string | null, walk: 
       return skip(`cannot read the folder: ${describeFsError(err)}`, true);
     }
     tree.folders.push(uri);
-    for (const e of entries) await visit(join(path, e.name), uri, rel === null ? e.name : `${rel}/${e.name}`, walk, e);
+    for (const e of entries) {
+      const child = join(path, e.name);
+      const childRel = rel === null ? e.name : `${rel}/${e.name}`;
+      // the common case, a plain file, without a call (and a promise) of its own: thousands of them start a run cold
+      if (e.isFile() && !e.isSymbolicLink()) {
+        if (opts.ignored?.(childRel.normalize('NFC'), false)) tree.skipped.push({ path: child, reason: `skipped: ignored (${opts.ignoredReason ?? 'an ignore rule'})`, failure: false });
+        else found.push({ path: child, uri: joinUri(uri, e.name) });
+        continue;
+      }
+      await visit(child, uri, childRel, walk, e);
+    }
     return;
   }
   if (!st.isFile()) return skip(`not a regular file (${kindOf(st)})`, given);

@@ -32,6 +32,7 @@ export interface TransportTimeouts {
 
 export interface TransportRequest {
   method: string;
+  /** made for this request: send() adds `accept-encoding` and `content-length` to it */
   headers: Record<string, string>;
   /** a Buffer or string is sent with its length; a stream needs `content-length` in the headers */
   body?: Readable | Buffer | string;
@@ -138,7 +139,7 @@ function begin(url: string | URL, method: string, headers: Record<string, string
 /** Sends one request and reads the whole answer as text. Rejects with a TransportError or node's own error. */
 export function send(url: string | URL, req: TransportRequest): Promise<TransportResponse> {
   return new Promise<TransportResponse>((resolve, reject) => {
-    const headers: Record<string, string | number> = { ...req.headers };
+    const headers: Record<string, string | number> = req.headers; // the request's own: content-length etc. are added to it
     if (headers['accept-encoding'] === undefined) headers['accept-encoding'] = ACCEPT_ENCODING;
     const body = req.body;
     const fixed = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : undefined;

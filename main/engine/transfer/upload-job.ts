@@ -94,12 +94,15 @@ export class UploadJob {
   private unsavedState: TransferState | null = null;
   /** the id of the session this run holds without having recorded it (a one-request upload: see createSession) */
   private unrecordedSession: string | null = null;
+  /** the byte count last reported to onProgress; the engine shows 0 for a job that starts (-1: report the first) */
+  private reported: number;
 
   constructor(
     row: UploadRow,
     private readonly deps: JobDeps,
   ) {
     this.row = row;
+    this.reported = row.bytesDone === 0 ? 0 : -1;
     this.now = deps.now ?? Date.now;
     this.budget = new RetryBudget(deps.retry);
   }
@@ -693,7 +696,10 @@ export class UploadJob {
   private emitProgress(): void {
     let n = this.ackedBytes;
     for (const v of this.inflight.values()) n += v;
-    this.deps.onProgress(this.row.id, Math.min(n, this.row.size));
+    n = Math.min(n, this.row.size);
+    if (n === this.reported) return; // e.g. the 0 a fresh file starts at, or a retry's
+    this.reported = n;
+    this.deps.onProgress(this.row.id, n);
   }
 }
 

@@ -290,7 +290,7 @@ const upload: CommandSpec = {
     to: { type: 'string', value: 'DEST', help: 'the remote folder: cloudreve://my/backup, or a path meaning under cloudreve://my (required)' },
     'if-exists': { type: 'string', value: 'MODE', help: 'skip, overwrite (a new version) or rename (keep both; default); identical files are always skipped' },
     'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth for all files together: 512k, 10M, 1G (bytes/s); 0 or off: no limit' },
-    concurrency: { type: 'string', value: 'N', help: 'files in flight (1-64, default 3; small files get 4 more slots)' },
+    concurrency: { type: 'string', value: 'N', help: 'files in flight (1-64, default 3; small files get 8 more slots)' },
     'chunk-concurrency': { type: 'string', value: 'N', help: 'parts in flight per file (1-64, default 4; the storage policy may allow fewer)' },
     priority: { type: 'string', value: 'N', help: 'queue order: higher first (default 0); ties go oldest first' },
     json: { type: 'boolean', help: 'print one JSON event per line (state, progress, log, summary)' },

@@ -13,7 +13,7 @@ import type { AccountInfo, ConnectivityState, HistoryEntry, HistoryQuery, IfExis
 export interface EngineConfig {
   /** Folder holding config, credentials and the journal (created 0700). */
   home: string;
-  /** Files in flight at once (default 3), plus `smallFileSlots` (default 4) only small files may use. */
+  /** Files in flight at once (default 3), plus `smallFileSlots` (default 8) only small files may use. */
   maxActiveFiles?: number;
   smallFileSlots?: number;
   /** User cap on chunk concurrency per file (default 4); the policy's chunk_concurrency also caps it. */

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { AccountSession } from './account.js';
 import type { Connectivity } from './connectivity.js';
-import { toUri } from './api/uri.js';
+import { parentUri, toUri } from './api/uri.js';
 import type { EngineConfig, EnqueueOptions } from './engine-api.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
@@ -134,8 +134,17 @@ export class Transfers {
       this.events.emit('log', { level: 'warn', message: `${s.path}: ${s.reason}` });
       opts.onSkipped?.(s);
     }
-    // Remote folders first (empty ones too); session creation would make parents, but not empty folders.
-    for (const f of tree.folders) await c.createFolder(f);
+    // Session creation makes a file's missing parent folders (spec §5.1): only folders no file will be uploaded into
+    // (empty ones, or holding only what was left out) are made here. One request per folder before the first byte
+    // was a round trip per folder of a deep tree.
+    const filled = new Set<string>();
+    for (const f of tree.files) {
+      for (let u = parentUri(f.uri); !filled.has(u); u = parentUri(u)) {
+        filled.add(u);
+        if (parentUri(u) === u) break;
+      }
+    }
+    for (const f of tree.folders) if (!filled.has(f)) await c.createFolder(f);
     const ifExists = opts.ifExists ?? this.ifExists;
     return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority })));
   }

@@ -11,7 +11,7 @@ import type { EngineConfig, EnqueueOptions } from './engine-api.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
 import { fingerprint, type Fingerprint } from './fs/file-source.js';
-import { collectTree } from './fs/local-tree.js';
+import { collectTree, fingerprintOrSkip, type SkippedEntry } from './fs/local-tree.js';
 import type { Journal, UploadRow } from './journal/journal.js';
 import { IgnoreRules } from './sync/ignore-rules.js';
 import { LiveProgress } from './transfer/live-progress.js';
@@ -125,15 +125,17 @@ export class Transfers {
     // Everything local is looked at before the server is asked for anything (a bad entry creates no remote folder).
     // A folder's OS and editor litter is left out as in a sync pair (the same default ignore rules).
     const litter = new IgnoreRules([]);
+    // The files' fingerprints are taken by enqueueFiles, a slice at a time, while the first files already upload.
     const tree = await collectTree(
       paths.map((p) => resolve(p)),
       target,
-      { ignored: (rel, isFolder) => litter.ignores(rel, isFolder), ignoredReason: 'OS or editor litter, a default ignore rule' },
+      { ignored: (rel, isFolder) => litter.ignores(rel, isFolder), ignoredReason: 'OS or editor litter, a default ignore rule', fingerprint: false },
     );
-    for (const s of tree.skipped) {
+    const skip = (s: SkippedEntry): void => {
       this.events.emit('log', { level: 'warn', message: `${s.path}: ${s.reason}` });
       opts.onSkipped?.(s);
-    }
+    };
+    for (const s of tree.skipped) skip(s);
     // Session creation makes a file's missing parent folders (spec §5.1): only folders no file will be uploaded into
     // (empty ones, or holding only what was left out) are made here. One request per folder before the first byte
     // was a round trip per folder of a deep tree.
@@ -146,7 +148,7 @@ export class Transfers {
     }
     for (const f of tree.folders) if (!filled.has(f)) await c.createFolder(f);
     const ifExists = opts.ifExists ?? this.ifExists;
-    return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority })));
+    return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority })), skip);
   }
 
   /**
@@ -154,13 +156,20 @@ export class Transfers {
    * Many files are recorded and admitted in slices of ENQUEUE_SLICE, one turn of the event loop each (each slice one
    * transaction): the first files are on their way while the rest are still being written down.
    */
-  async enqueueFiles(files: FileUpload[]): Promise<string[]> {
+  async enqueueFiles(files: FileUpload[], onUnreadable?: (s: SkippedEntry) => void): Promise<string[]> {
     const account = this.account.key();
     const ids: string[] = [];
     for (let at = 0; at < files.length; at += ENQUEUE_SLICE) {
       if (at > 0) await new Promise<void>((r) => setImmediate(r));
-      const slice = files.slice(at, at + ENQUEUE_SLICE);
-      const fps = await Promise.all(slice.map((f) => f.fp ?? fingerprint(f.path)));
+      let slice = files.slice(at, at + ENQUEUE_SLICE);
+      let fps: Fingerprint[];
+      if (onUnreadable) {
+        // a file that vanished (or is no longer a file) since it was listed is left out with its reason
+        const taken = slice.map((f) => f.fp ?? fingerprintOrSkip(f.path));
+        slice = slice.filter((_, i) => !('reason' in taken[i]));
+        fps = taken.filter((t): t is Fingerprint => !('reason' in t));
+        for (const t of taken) if ('reason' in t) onUnreadable(t);
+      } else fps = await Promise.all(slice.map((f) => f.fp ?? fingerprint(f.path)));
       const rows = this.journal.transaction(() =>
         slice.map((f, i) =>
           this.journal.uploads.insert({

@@ -18,7 +18,8 @@ import { fingerprintSync, type Fingerprint } from './file-source.js';
 export interface TreeFile {
   path: string;
   uri: string;
-  fp: Fingerprint;
+  /** absent when collected with `fingerprint: false` (see fingerprintOrSkip) */
+  fp?: Fingerprint;
 }
 
 export interface SkippedEntry {
@@ -41,6 +42,11 @@ export interface CollectOptions {
   ignored?: (relPath: string, isFolder: boolean) => boolean;
   /** the reason given for an ignored entry, after "skipped: " */
   ignoredReason?: string;
+  /**
+   * Fingerprint each file here (default). False leaves it to the caller (fingerprintOrSkip), which can then take
+   * the fingerprints a few at a time while the first files already upload.
+   */
+  fingerprint?: boolean;
 }
 
 interface Walk {
@@ -54,14 +60,25 @@ export async function collectTree(paths: string[], targetUri: string, opts: Coll
   const tree: LocalTree = { files: [], folders: [], skipped: [] };
   const found: Array<{ path: string; uri: string }> = [];
   for (const p of paths) await visit(p, targetUri, null, { tree, found, opts });
+  if (opts.fingerprint === false) {
+    tree.files = found;
+    return tree;
+  }
   for (const f of found) {
-    try {
-      tree.files.push({ path: f.path, uri: f.uri, fp: fingerprintSync(f.path) });
-    } catch (err) {
-      tree.skipped.push({ path: f.path, reason: `skipped: ${describeFsError(err)}`, failure: true });
-    }
+    const fp = fingerprintOrSkip(f.path);
+    if ('reason' in fp) tree.skipped.push(fp);
+    else tree.files.push({ path: f.path, uri: f.uri, fp });
   }
   return tree;
+}
+
+/** A collected file's fingerprint, or why it cannot be uploaded after all (it vanished, it is no longer a file…). */
+export function fingerprintOrSkip(path: string): Fingerprint | SkippedEntry {
+  try {
+    return fingerprintSync(path);
+  } catch (err) {
+    return { path, reason: `skipped: ${describeFsError(err)}`, failure: true };
+  }
 }
 
 /** The entry's type as its folder listing gave it, when that is enough (not a link, not unknown to the file system). */

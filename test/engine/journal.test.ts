@@ -617,6 +617,15 @@ describe('group commit', () => {
       db.close();
     }
   };
+  /** A row's committed state, as another connection sees it. */
+  const committedState = (p: string, id: string): string | undefined => {
+    const db = new Database(p, { readonly: true });
+    try {
+      return db.prepare<[string], { state: string }>('SELECT state FROM uploads WHERE id = ?').get(id)?.state;
+    } finally {
+      db.close();
+    }
+  };
   const run = (args: string[], shell?: string) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
       const cmd = shell ? ['bash', ['-c', `${shell}; exec "$0" "$@"`, process.execPath, '--import', 'tsx', BATCHER, ...args]] as const : [process.execPath, ['--import', 'tsx', BATCHER, ...args]] as const;
@@ -678,12 +687,7 @@ describe('group commit', () => {
       j.transaction(() => assert.equal(j.history.count(), 1, 'a transaction runs it first'));
       j.later(() => j.uploads.update('l1', { state: 'failed' }));
       await j.committed();
-      const db = new Database(p, { readonly: true });
-      try {
-        assert.equal(db.prepare<[], { state: string }>("SELECT state FROM uploads WHERE id = 'l1'").get()?.state, 'failed', 'run with the commit');
-      } finally {
-        db.close();
-      }
+      assert.equal(committedState(p, 'l1'), 'failed', 'run with the commit');
     } finally {
       j.close();
     }
@@ -698,14 +702,7 @@ describe('group commit', () => {
       j.uploads.insert(sampleRow({ id: 'z2' }));
       await turn();
       assert.deepEqual(committedIds(p), ['z1', 'z2']);
-      const state = (id: string) => {
-        const db = new Database(p, { readonly: true });
-        try {
-          return db.prepare<[string], { state: string }>('SELECT state FROM uploads WHERE id = ?').get(id)?.state;
-        } finally {
-          db.close();
-        }
-      };
+      const state = (id: string) => committedState(p, id);
       const t0 = Date.now();
       j.later(() => j.uploads.update('z1', { state: 'done' }));
       await turn();

@@ -99,7 +99,9 @@ function begin(url: string | URL, method: string, headers: Record<string, string
   const raw: string[] = [];
   let hasHost = false;
   for (const k in headers) {
-    raw.push(k, String(headers[k]));
+    const v = headers[k];
+    if (v === undefined) continue; // as an absent header (node's own map would refuse it)
+    raw.push(k, String(v));
     if (k.length === 4 && k.toLowerCase() === 'host') hasHost = true;
   }
   if (!hasHost) raw.unshift('host', u.host);

@@ -10,7 +10,7 @@ import { parentUri, toUri } from './api/uri.js';
 import type { EngineConfig, EnqueueOptions } from './engine-api.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
-import { fingerprint, type Fingerprint } from './fs/file-source.js';
+import { fingerprintSync, type Fingerprint } from './fs/file-source.js';
 import { collectTree, fingerprintOrSkip, type SkippedEntry } from './fs/local-tree.js';
 import type { Journal, UploadRow } from './journal/journal.js';
 import { IgnoreRules } from './sync/ignore-rules.js';
@@ -122,10 +122,10 @@ export class Transfers {
   async enqueue(paths: string[], targetFolderUri: string, opts: EnqueueOptions = {}): Promise<string[]> {
     const c = this.account.requireClient();
     const target = toUri(targetFolderUri);
-    // Everything local is looked at before the server is asked for anything (a bad entry creates no remote folder).
+    // The tree is walked before the server is asked for anything (a bad entry creates no remote folder); the files'
+    // fingerprints are taken by enqueueFiles, a slice at a time, while the first files already upload.
     // A folder's OS and editor litter is left out as in a sync pair (the same default ignore rules).
     const litter = new IgnoreRules([]);
-    // The files' fingerprints are taken by enqueueFiles, a slice at a time, while the first files already upload.
     const tree = await collectTree(
       paths.map((p) => resolve(p)),
       target,
@@ -141,9 +141,11 @@ export class Transfers {
     // was a round trip per folder of a deep tree.
     const filled = new Set<string>();
     for (const f of tree.files) {
-      for (let u = parentUri(f.uri); !filled.has(u); u = parentUri(u)) {
+      // up to the first folder already marked (or the root, its own parent)
+      for (let u = parentUri(f.uri), up = ''; !filled.has(u); u = up) {
         filled.add(u);
-        if (parentUri(u) === u) break;
+        up = parentUri(u);
+        if (up === u) break;
       }
     }
     for (const f of tree.folders) if (!filled.has(f)) await c.createFolder(f);
@@ -161,15 +163,18 @@ export class Transfers {
     const ids: string[] = [];
     for (let at = 0; at < files.length; at += ENQUEUE_SLICE) {
       if (at > 0) await new Promise<void>((r) => setImmediate(r));
-      let slice = files.slice(at, at + ENQUEUE_SLICE);
-      let fps: Fingerprint[];
-      if (onUnreadable) {
-        // a file that vanished (or is no longer a file) since it was listed is left out with its reason
-        const taken = slice.map((f) => f.fp ?? fingerprintOrSkip(f.path));
-        slice = slice.filter((_, i) => !('reason' in taken[i]));
-        fps = taken.filter((t): t is Fingerprint => !('reason' in t));
-        for (const t of taken) if ('reason' in t) onUnreadable(t);
-      } else fps = await Promise.all(slice.map((f) => f.fp ?? fingerprint(f.path)));
+      // with onUnreadable, a file that vanished (or is no longer a file) since it was listed is left out with its
+      // reason; without, its error ends the call
+      const taken = files.slice(at, at + ENQUEUE_SLICE).map((f) => ({ f, fp: f.fp ?? (onUnreadable ? fingerprintOrSkip(f.path) : fingerprintSync(f.path)) }));
+      const slice: FileUpload[] = [];
+      const fps: Fingerprint[] = [];
+      for (const t of taken) {
+        if ('reason' in t.fp) onUnreadable?.(t.fp);
+        else {
+          slice.push(t.f);
+          fps.push(t.fp);
+        }
+      }
       const rows = this.journal.transaction(() =>
         slice.map((f, i) =>
           this.journal.uploads.insert({

@@ -121,7 +121,10 @@ async function visit(path: string, folderUri: string, rel: string | null, walk: 
     if (target.isDirectory() && !given) return skip('symbolic link to a folder (links are not followed into folders)', false);
     st = target;
   }
-  if (rel !== null && opts.ignored?.(rel.normalize('NFC'), st.isDirectory())) return skip(`ignored (${opts.ignoredReason ?? 'an ignore rule'})`, false);
+  if (rel !== null && opts.ignored?.(rel.normalize('NFC'), st.isDirectory())) {
+    tree.skipped.push(ignoredEntry(path, opts));
+    return;
+  }
   const uri = joinUri(folderUri, basename(path));
   if (st.isDirectory()) {
     let entries: Dirent[];
@@ -136,7 +139,7 @@ async function visit(path: string, folderUri: string, rel: string | null, walk: 
       const childRel = rel === null ? e.name : `${rel}/${e.name}`;
       // the common case, a plain file, without a call (and a promise) of its own: thousands of them start a run cold
       if (e.isFile() && !e.isSymbolicLink()) {
-        if (opts.ignored?.(childRel.normalize('NFC'), false)) tree.skipped.push({ path: child, reason: `skipped: ignored (${opts.ignoredReason ?? 'an ignore rule'})`, failure: false });
+        if (opts.ignored?.(childRel.normalize('NFC'), false)) tree.skipped.push(ignoredEntry(child, opts));
         else found.push({ path: child, uri: joinUri(uri, e.name) });
         continue;
       }
@@ -146,6 +149,11 @@ async function visit(path: string, folderUri: string, rel: string | null, walk: 
   }
   if (!st.isFile()) return skip(`not a regular file (${kindOf(st)})`, given);
   found.push({ path, uri });
+}
+
+/** An entry inside a given folder that an ignore rule leaves out: a warning. */
+function ignoredEntry(path: string, opts: CollectOptions): SkippedEntry {
+  return { path, reason: `skipped: ignored (${opts.ignoredReason ?? 'an ignore rule'})`, failure: false };
 }
 
 function kindOf(st: Stats | Dirent): string {

@@ -150,10 +150,10 @@ export class UploadJob {
    * A one-request upload whose session this run did not record: the request sends all of the file and completes it
    * (one part, no complete step, no provider-side progress to ask for), so nothing of it could be resumed.
    */
-  private isOneRequest(session: UploadSession, fp: Fingerprint): boolean {
-    const adapter = adapterFor(session.storage_policy, { client: this.deps.client, session });
+  private isOneRequest(fp: Fingerprint): boolean {
+    const adapter = this.adapter();
     const caps = adapter.capabilities;
-    return !caps.needsComplete && !adapter.queryProgress && planParts(fp.size, caps.chunked ? session.chunk_size : 0).length === 1;
+    return !caps.needsComplete && !adapter.queryProgress && planParts(fp.size, caps.chunked ? this.row.session!.chunk_size : 0).length === 1;
   }
 
   /** Stopped (paused, shut down) while holding a session it never recorded: the journal gets it, for resume or cancel. */
@@ -248,9 +248,9 @@ export class UploadJob {
         );
         this.row = { ...this.row, session, sessionUri: uri, bytesDone: 0 }; // what setSession writes
         this.freshSession = true;
-        if (this.isOneRequest(session, fp)) {
-          // Nothing of it could be resumed: it is recorded only if this run stops while holding it (leave()). A crash
-          // before that leaves its placeholder, which the next attempt recognises and cancels (isOwnLostSession).
+        if (this.isOneRequest(fp)) {
+          // Nothing of it could be resumed: it is recorded only if this run stops while holding it (recordHeldSession).
+          // A crash before that leaves its placeholder, which the next attempt recognises and cancels (isOwnLostSession).
           this.unrecordedSession = session.session_id;
           unrecordedSessions.add(session.session_id);
         } else {

@@ -82,3 +82,27 @@ test('files are fingerprinted a slice at a time while the first ones upload: one
     dir.cleanup();
   }
 });
+
+test('a file where a folder of the tree should be: that file fails with the likely cause named, the rest uploads', async () => {
+  const emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+  const dir = tmpDir();
+  const engine = await createEngine({ home: join(dir.path, 'home') });
+  try {
+    await engine.login(emu.url, emu.email, emu.password);
+    const [blocker] = await engine.enqueue([dir.file('a', 'a file named like the folder')], 'cloudreve://my/in-the-way');
+    await engine.idle();
+    assert.equal(engine.transfer(blocker)!.state, 'done');
+    dir.file('t/a/x.txt', 'x');
+    dir.file('t/ok.txt', 'ok');
+    const ids = await engine.enqueue([join(dir.path, 't', 'a'), join(dir.path, 't', 'ok.txt')], 'cloudreve://my/in-the-way');
+    await engine.idle();
+    const [x, ok] = ids.map((id) => engine.transfer(id)!);
+    assert.equal(ok.state, 'done');
+    assert.equal(x.state, 'failed');
+    assert.match(x.error!.message, /a folder on the way to cloudreve:\/\/my\/in-the-way\/a\/x\.txt cannot be made \(is one of them a file\?\)/);
+  } finally {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  }
+});

@@ -273,6 +273,13 @@ export class UploadJob {
             continue;
           }
         }
+        if (err instanceof EngineError && err.code === 'not-found') {
+          // the server makes a file's missing parent folders, but not through a file of the same name: say so
+          throw new EngineError('not-found', `${err.message}; a folder on the way to ${uri} cannot be made (is one of them a file?)`, {
+            serverCode: err.serverCode,
+            cause: err,
+          });
+        }
         if (!(err instanceof EngineError) || err.code !== 'exists') throw err;
         const existing = await this.existing(uri);
         if (existing && this.endIfIdentical(existing, fp)) return false;

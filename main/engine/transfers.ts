@@ -3,10 +3,11 @@
  * enqueueing local files and folders, and resuming what the journal left unfinished.
  */
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { AccountSession } from './account.js';
 import type { Connectivity } from './connectivity.js';
-import { parentUri, toUri } from './api/uri.js';
+import { joinUri, parentUri, toUri } from './api/uri.js';
 import type { EngineConfig, EnqueueOptions } from './engine-api.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
@@ -122,12 +123,14 @@ export class Transfers {
   async enqueue(paths: string[], targetFolderUri: string, opts: EnqueueOptions = {}): Promise<string[]> {
     const c = this.account.requireClient();
     const target = toUri(targetFolderUri);
-    // The tree is walked before the server is asked for anything (a bad entry creates no remote folder); the files'
+    const given = paths.map((p) => resolve(p));
+    this.lookAhead(given, target);
+    // The tree is walked before anything is made on the server (a bad entry creates no remote folder); the files'
     // fingerprints are taken by enqueueFiles, a slice at a time, while the first files already upload.
     // A folder's OS and editor litter is left out as in a sync pair (the same default ignore rules).
     const litter = new IgnoreRules([]);
     const tree = await collectTree(
-      paths.map((p) => resolve(p)),
+      given,
       target,
       { ignored: (rel, isFolder) => litter.ignores(rel, isFolder), ignoredReason: 'OS or editor litter, a default ignore rule', fingerprint: false },
     );
@@ -151,6 +154,23 @@ export class Transfers {
     for (const f of tree.folders) if (!filled.has(f)) await c.createFolder(f);
     const ifExists = opts.ifExists ?? this.ifExists;
     return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority })), skip);
+  }
+
+  /**
+   * Starts the read-only look-ups the first uploads of `paths` will wait for (the free space, the storage policy of
+   * the folders they go into), so that they run while the tree is walked instead of after. Best effort: a look-up
+   * that fails here is asked again by the uploads.
+   */
+  private lookAhead(paths: string[], target: string): void {
+    this.capacity.warm();
+    for (const p of paths) {
+      try {
+        const folder = statSync(p, { throwIfNoEntry: false })?.isDirectory() ? joinUri(target, basename(p)) : target;
+        this.policies.policyFor(folder).catch(() => undefined);
+      } catch {
+        // the walk reports what is wrong with this path
+      }
+    }
   }
 
   /**

@@ -37,6 +37,14 @@ test('a folder not created yet uses its nearest existing ancestor', async () => 
   assert.deepEqual(calls, ['cloudreve://my/new/deeper', 'cloudreve://my/new', 'cloudreve://my']);
 });
 
+test('the new folders of a new tree share their parents\' lookups', async () => {
+  const calls: string[] = [];
+  const cache = new PolicyCache(() => listingClient({ 'cloudreve://my': 'ROOT' }, calls));
+  const got = await Promise.all(['a', 'b', 'c'].map((n) => cache.policyFor(`cloudreve://my/new/${n}`)));
+  assert.deepEqual(got.map((p) => p?.id), ['ROOT', 'ROOT', 'ROOT']);
+  assert.deepEqual(calls.sort(), ['cloudreve://my', 'cloudreve://my/new', 'cloudreve://my/new/a', 'cloudreve://my/new/b', 'cloudreve://my/new/c']);
+});
+
 test('a failed lookup is not cached', async () => {
   const calls: string[] = [];
   const client = listingClient({ 'cloudreve://my/a': 'P1' }, calls, new Set(['cloudreve://my/a']));
@@ -68,4 +76,24 @@ test('capacity: what fits is reserved until the next refresh; an unreachable cap
   now = 30_000;
   capacity = new EngineError('network', 'down');
   assert.equal(await cache.check('e', 10_000), null);
+});
+
+test('capacity: concurrent checks and warm() share one read', async () => {
+  let reads = 0;
+  let answer: (c: Capacity) => void = () => undefined;
+  const client = {
+    capacity() {
+      reads++;
+      return new Promise<Capacity>((r) => (answer = r));
+    },
+  } as unknown as CloudreveClient;
+  const cache = new CapacityCache(() => client, 5000, () => 10_000);
+  cache.warm();
+  const checks = [100, 200, 300].map((n, i) => cache.check(`f${i}`, n));
+  cache.warm();
+  answer({ total: 1000, used: 500 });
+  assert.deepEqual((await Promise.all(checks)).map((e) => e?.code ?? null), [null, null, 'quota'], '100 + 200 fit in 500, 300 more do not');
+  assert.equal(reads, 1, 'one read for the warm-up and the three checks');
+  cache.warm();
+  assert.equal(reads, 1, 'a fresh reading is not read again');
 });

@@ -29,18 +29,16 @@ export class PolicyCache {
   }
 
   private async lookUp(folderUri: string): Promise<StoragePolicy | null> {
-    let uri = folderUri;
-    for (let depth = 0; depth < 64; depth++) {
-      try {
-        return (await this.client().listPage(uri)).storage_policy ?? null;
-      } catch (err) {
-        if (!(err instanceof EngineError) || err.code !== 'not-found') throw err;
-        const parent = parentUri(uri);
-        if (parent === uri) return null;
-        uri = parent; // not created yet: uploads there will use its nearest existing ancestor's policy
-      }
+    try {
+      return (await this.client().listPage(folderUri)).storage_policy ?? null;
+    } catch (err) {
+      if (!(err instanceof EngineError) || err.code !== 'not-found') throw err;
+      const parent = parentUri(folderUri);
+      if (parent === folderUri) return null;
+      // not created yet: uploads there will use its nearest existing ancestor's policy (the folders of a new tree
+      // share their parents' lookups through this cache)
+      return this.policyFor(parent);
     }
-    return null;
   }
 }
 
@@ -54,17 +52,37 @@ export class CapacityCache {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private reading: Promise<boolean> | null = null;
+
   /** Null when `size` bytes fit (and reserves them), else the quota error. */
   async check(name: string, size: number): Promise<EngineError | null> {
-    if (this.now() - this.capacity.at > this.maxAgeMs) {
-      try {
-        this.capacity = { value: await this.client().capacity(), at: this.now(), reserved: 0 };
-      } catch {
-        return null; // the server will say 40051 itself if it must
-      }
-    }
+    if (this.stale() && !(await this.refresh())) return null; // the server will say 40051 itself if it must
     const err = checkQuota(name, size, this.capacity.value, this.capacity.reserved);
     if (!err) this.capacity.reserved += size;
     return err;
+  }
+
+  /** Starts reading the capacity if the last reading is too old (uploads are about to ask). */
+  warm(): void {
+    if (this.stale()) void this.refresh();
+  }
+
+  private stale(): boolean {
+    return this.now() - this.capacity.at > this.maxAgeMs;
+  }
+
+  /** One reading at a time, shared by everyone who asks meanwhile; false when it failed. */
+  private refresh(): Promise<boolean> {
+    this.reading ??= this.client()
+      .capacity()
+      .then(
+        (value) => {
+          this.capacity = { value, at: this.now(), reserved: 0 };
+          return true;
+        },
+        () => false,
+      )
+      .finally(() => (this.reading = null));
+    return this.reading;
   }
 }

@@ -66,9 +66,11 @@ test('the bin runs the compiled bundle, not TypeScript', () => {
   const bin = readFileSync(BIN, 'utf8');
   const load = /const \{ main \} = await import\('([^']+)'\)/.exec(bin);
   assert.equal(load?.[1], '../dist/cli/cloudreve-sync.mjs');
-  // the smaller JIT budget applies only to code loaded after it was set
+  // the JIT settings apply only to code loaded after they were set
   const budget = /setFlagsFromString\('--interrupt-budget=\d+'\)/.exec(bin);
+  const inlining = /setFlagsFromString\('--max-inlined-bytecode-size-cumulative=\d+'\)/.exec(bin);
   assert.ok(budget && budget.index < load!.index, 'the interrupt budget is set before the bundle loads');
+  assert.ok(inlining && inlining.index < load!.index, 'the inlining limits are set before the bundle loads');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
   assert.equal(pkg.bin['cloudreve-sync'], 'bin/cloudreve-sync.js');
   assert.doesNotMatch(pkg.scripts.cli, /\btsx\b/, 'npm run cli does not run TypeScript through tsx');

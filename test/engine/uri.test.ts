@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseName, joinUri, parentUri, toUri } from '../../main/engine/api/uri.js';
+import { baseName, joinUri, normalizeUri, parentUri, toUri } from '../../main/engine/api/uri.js';
 
 test('segments are encoded like encodeURIComponent (spec §4.1)', () => {
   assert.equal(joinUri('cloudreve://my', 'a b', "it's (1)!.txt"), "cloudreve://my/a%20b/it's%20(1)!.txt");
@@ -21,4 +21,13 @@ test('user-typed destinations', () => {
   assert.equal(toUri('/backup/'), 'cloudreve://my/backup');
   assert.equal(toUri(''), 'cloudreve://my');
   assert.equal(toUri('cloudreve://my/x/'), 'cloudreve://my/x');
+});
+
+test('normalizeUri removes trailing slashes only, and keeps a bare scheme', () => {
+  assert.equal(normalizeUri('cloudreve://my/a%20b'), 'cloudreve://my/a%20b');
+  assert.equal(normalizeUri('cloudreve://my/a///'), 'cloudreve://my/a');
+  assert.equal(normalizeUri('cloudreve://my/'), 'cloudreve://my');
+  assert.equal(normalizeUri('cloudreve://'), 'cloudreve://');
+  assert.equal(normalizeUri('cloudreve:///'), 'cloudreve://');
+  assert.equal(normalizeUri('a/b/'), 'a/b');
 });

@@ -11,6 +11,7 @@ export function encodeSegment(name: string): string {
 
 /** Trailing slashes removed: `cloudreve://my/` → `cloudreve://my` (`cloudreve://` itself stays as it is). */
 export function normalizeUri(uri: string): string {
+  if (uri.charCodeAt(uri.length - 1) !== 0x2f) return uri; // nothing to remove (the usual case, several times per file)
   const m = /^(cloudreve:\/\/)(.*)$/i.exec(uri);
   return m ? m[1] + m[2].replace(/\/+$/, '') : uri.replace(/\/+$/, '');
 }

@@ -2,7 +2,8 @@
  * The CLI process exactly as the README invokes it (`node bin/cloudreve-sync.js …`, what the installed
  * `cloudreve-sync` runs), against the bare node:http client of baseline-http.ts on the same emulator in the same
  * run: start-up alone (`whoami`), one big file (local policy, 8 MiB parts, 3 in flight) and many small files
- * (the bare client with 7 files in flight, as many as the CLI's default 3 + 4 small-file slots).
+ * (the bare client with 7 files in flight, as the issue that set the target defines it; the CLI has 3 + 8 small-file
+ * slots).
  * The CLI's times are from spawn to exit; its start-up (the median `whoami`) is subtracted from the uploads.
  * Environment: BENCH_GIB (big file, default 1), BENCH_FILES (small files, default 2000).
  */

@@ -97,3 +97,26 @@ test('capacity: concurrent checks and warm() share one read', async () => {
   cache.warm();
   assert.equal(reads, 1, 'a fresh reading is not read again');
 });
+
+test('capacity: no client at hand (logged out) lets the server decide, and the next check reads again', async () => {
+  let client: CloudreveClient | null = null;
+  let reads = 0;
+  const cache = new CapacityCache(
+    () => {
+      if (!client) throw new EngineError('login-required', 'not logged in');
+      return client;
+    },
+    5000,
+    () => 10_000,
+  );
+  cache.warm();
+  assert.equal(await cache.check('a', 10), null);
+  client = {
+    async capacity() {
+      reads++;
+      return { total: 100, used: 95 };
+    },
+  } as unknown as CloudreveClient;
+  assert.equal((await cache.check('b', 10))?.code, 'quota', 'read once a client is there: 10 > 5 free');
+  assert.equal(reads, 1);
+});

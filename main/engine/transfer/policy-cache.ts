@@ -71,18 +71,24 @@ export class CapacityCache {
     return this.now() - this.capacity.at > this.maxAgeMs;
   }
 
-  /** One reading at a time, shared by everyone who asks meanwhile; false when it failed. */
+  /** One reading at a time, shared by everyone who asks meanwhile; false when it failed (or no client was at hand). */
   private refresh(): Promise<boolean> {
-    this.reading ??= this.client()
-      .capacity()
-      .then(
-        (value) => {
+    if (!this.reading) {
+      const reading = (async () => {
+        try {
+          const value = await this.client().capacity();
           this.capacity = { value, at: this.now(), reserved: 0 };
           return true;
-        },
-        () => false,
-      )
-      .finally(() => (this.reading = null));
+        } catch {
+          return false;
+        }
+      })();
+      this.reading = reading;
+      // cleared after it settled (never before it was stored, even when it failed at once)
+      void reading.then(() => {
+        if (this.reading === reading) this.reading = null;
+      });
+    }
     return this.reading;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudreveClient } from '../../main/engine/api/client.js';
 import { createEngine } from '../../main/engine/index.js';
@@ -70,6 +71,47 @@ for (const overwrite of [false, true]) {
     }
   });
 }
+
+test('a lost session opened before the file changed (its earlier size) is recognised, cancelled, and the new content uploaded', async () => {
+  // found by the soak: a run opened a one-request session for the file as it was, was killed while its part was in
+  // flight, and the file grew before the next run; the placeholder had the old size, so it was not taken for ours and
+  // the file failed with 40073 until the server expired the session
+  const env = await setup();
+  try {
+    const old = env.dir.random('old/f.bin', 1000);
+    const e0 = await createEngine({ home: env.home });
+    await e0.enqueue([old.path], 'cloudreve://my/lost');
+    await e0.idle();
+    await e0.close();
+    // queued while the server is away: the journal has the file's size as it is now
+    await env.emu.stop();
+    let engine = await createEngine({ home: env.home, offlineProbe: { baseMs: 60_000, maxMs: 60_000 }, ifExists: 'overwrite' });
+    const small = env.dir.random('small/f.bin', 5000);
+    const [id] = await engine.enqueue([small.path], 'cloudreve://my/lost');
+    await sleep(300);
+    await engine.close();
+    await env.emu.start();
+    await sleep(50);
+    // the killed run's session, for that size; then the file grows
+    await env.other.createUploadSession({ uri: URI, size: 5000, entity_type: 'version' });
+    const grown = Buffer.concat([small.data, Buffer.alloc(7000, 7)]);
+    appendFileSync(small.path, grown.subarray(5000));
+
+    engine = await createEngine({ home: env.home });
+    try {
+      engine.resumeInterrupted([id]);
+      await engine.idle();
+      const t = engine.transfer(id)!;
+      assert.equal(t.state, 'done', JSON.stringify(t.error));
+      assert.ok(env.emu.blob(URI)?.equals(grown), 'the file as it is now');
+      assert.equal(env.emu.sessions().length, 0, 'no session left open');
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await env.close();
+  }
+});
 
 test('an upload someone else started before the transfer was queued is left alone', async () => {
   const env = await setup();

@@ -94,6 +94,11 @@ export class UploadJob {
   private unsavedState: TransferState | null = null;
   /** the id of the session this run holds without having recorded it (a one-request upload: see createSession) */
   private unrecordedSession: string | null = null;
+  /**
+   * The size the journal had for the file when this run began, if the file has changed since: an earlier run that was
+   * killed after opening a session without recording it opened it for that size (see isOwnLostSession).
+   */
+  private earlierSize: number | null = null;
   /** the byte count last reported to onProgress; the engine shows 0 for a job that starts (-1: report the first) */
   private reported: number;
 
@@ -192,6 +197,7 @@ export class UploadJob {
       }
     }
     if (!sameFingerprint(fp, recorded)) {
+      if (fp.size !== recorded.size) this.earlierSize = recorded.size;
       this.patch({ size: fp.size, mtimeMs: fp.mtimeMs, inode: fp.inode });
     }
     const name = baseName(this.row.sessionUri ?? this.row.targetUri);
@@ -305,17 +311,21 @@ export class UploadJob {
 
   /**
    * Whether the session `sid` holding `uri` is one this transfer opened and lost: not recorded by any transfer of ours
-   * (a recorded one is alive: another transfer of this engine), and its placeholder entity has our size and was made
-   * after this transfer was queued (give or take clock skew). An upload someone else started well before, or of another
-   * size, or one another transfer of ours recorded, is left alone.
+   * (a recorded one is alive: another transfer of this engine), and its placeholder entity has our size (now, or before
+   * the file changed since the last run) and was made after this transfer was queued (give or take clock skew). An
+   * upload someone else started well before, or of another size, or one another transfer of ours recorded, is left
+   * alone.
    */
   private async isOwnLostSession(uri: string, sid: string, fp: Fingerprint): Promise<boolean> {
     if (this.row.session || unrecordedSessions.has(sid)) return false;
     if (this.deps.journal.uploads.list().some((r) => r.session?.session_id === sid)) return false;
     const info = await this.deps.client.info(uri, { extended: true }).catch(() => null);
     const entities = (info?.extended_info as { entities?: Array<{ size?: unknown; created_at?: unknown }> } | undefined)?.entities ?? [];
-    // the server's clock against ours: 10 minutes of slack for skew
-    return entities.some((e) => e.size === fp.size && Date.parse(String(e.created_at)) >= this.row.createdAt - 600_000);
+    // our size: the file's now, or the one an earlier run of this transfer opened its session for before the file
+    // changed (a kill -9 between that run's session and its one request); the server's clock against ours: 10 minutes
+    // of slack for skew
+    const ours = (size: unknown) => size === fp.size || (this.earlierSize !== null && size === this.earlierSize);
+    return entities.some((e) => ours(e.size) && Date.parse(String(e.created_at)) >= this.row.createdAt - 600_000);
   }
 
   /** A finished file with the same size and modification time is what we would upload: the job ends here. */

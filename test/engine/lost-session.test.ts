@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudreveClient } from '../../main/engine/api/client.js';
 import { createEngine } from '../../main/engine/index.js';
@@ -105,6 +105,36 @@ test('a lost session opened before the file changed (its earlier size) is recogn
       assert.equal(t.state, 'done', JSON.stringify(t.error));
       assert.ok(env.emu.blob(URI)?.equals(grown), 'the file as it is now');
       assert.equal(env.emu.sessions().length, 0, 'no session left open');
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await env.close();
+  }
+});
+
+test('a lost session of a transfer whose file then vanished is cancelled when the transfer fails', async () => {
+  const env = await setup();
+  try {
+    await env.emu.stop();
+    let engine = await createEngine({ home: env.home, offlineProbe: { baseMs: 60_000, maxMs: 60_000 } });
+    const [id] = await engine.enqueue([env.f.path], 'cloudreve://my/lost');
+    await sleep(300);
+    await engine.close();
+    await env.emu.start();
+    await sleep(50);
+    // the killed run's session; then the file is deleted
+    await env.other.createUploadSession({ uri: URI, size: env.f.data.length });
+    rmSync(env.f.path);
+
+    engine = await createEngine({ home: env.home });
+    try {
+      engine.resumeInterrupted([id]);
+      await engine.idle();
+      const t = engine.transfer(id)!;
+      assert.equal(t.state, 'failed');
+      assert.match(t.error!.message, /disappeared/);
+      assert.equal(env.emu.sessions().length, 0, 'its session is not left open on the server');
     } finally {
       await engine.close();
     }

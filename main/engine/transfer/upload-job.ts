@@ -271,7 +271,7 @@ export class UploadJob {
           // once and ask again, rather than failing the file until the server expires the session (24 h).
           const holder = await this.existing(uri).catch(() => null);
           const sid = holder?.metadata?.['sys:upload_session_id'];
-          if (sid && (await this.isOwnLostSession(uri, sid, fp))) {
+          if (sid && (await this.isOwnLostSession(uri, sid, fp.size))) {
             orphanCancelled = true;
             await this.withRetry(signal, () => this.deps.client.deleteUploadSession(sid, uri));
             this.deps.log?.('info', `${this.row.localPath}: cancelled an upload session an interrupted attempt left open on the server; starting again`);
@@ -316,7 +316,7 @@ export class UploadJob {
    * upload someone else started well before, or of another size, or one another transfer of ours recorded, is left
    * alone.
    */
-  private async isOwnLostSession(uri: string, sid: string, fp: Fingerprint): Promise<boolean> {
+  private async isOwnLostSession(uri: string, sid: string, size: number): Promise<boolean> {
     if (this.row.session || unrecordedSessions.has(sid)) return false;
     if (this.deps.journal.uploads.list().some((r) => r.session?.session_id === sid)) return false;
     const info = await this.deps.client.info(uri, { extended: true }).catch(() => null);
@@ -324,8 +324,27 @@ export class UploadJob {
     // our size: the file's now, or the one an earlier run of this transfer opened its session for before the file
     // changed (a kill -9 between that run's session and its one request); the server's clock against ours: 10 minutes
     // of slack for skew
-    const ours = (size: unknown) => size === fp.size || (this.earlierSize !== null && size === this.earlierSize);
+    const ours = (s: unknown) => s === size || (this.earlierSize !== null && s === this.earlierSize);
     return entities.some((e) => ours(e.size) && Date.parse(String(e.created_at)) >= this.row.createdAt - 600_000);
+  }
+
+  /**
+   * The file is gone and no session is recorded: a session an earlier run of this transfer opened without recording
+   * it (a one-request upload killed mid-request) would otherwise stay open on the server until it expires, its
+   * placeholder in the folder. One look at the target; cancelled if it is ours (isOwnLostSession). Best effort.
+   */
+  private async dropOwnLostSession(): Promise<void> {
+    if (this.row.session || this.unrecordedSession !== null) return;
+    const uri = this.row.targetUri;
+    try {
+      const sid = (await this.existing(uri))?.metadata?.['sys:upload_session_id'];
+      if (sid && (await this.isOwnLostSession(uri, sid, this.row.size))) {
+        await this.deps.client.deleteUploadSession(sid, uri);
+        this.deps.log?.('info', `${this.row.localPath}: cancelled the upload session an interrupted attempt left open on the server`);
+      }
+    } catch {
+      // the server expires it (24 h)
+    }
   }
 
   /** A finished file with the same size and modification time is what we would upload: the job ends here. */
@@ -603,7 +622,10 @@ export class UploadJob {
     if (err instanceof EngineError && err.code === 'file-changed') {
       await this.dropSession(signal);
       const still = await fingerprintOrNull(this.row.localPath).catch(() => null);
-      if (!still) return this.finish('failed', { code: 'file-changed', message: `${this.row.localPath}: the file disappeared` });
+      if (!still) {
+        await this.dropOwnLostSession();
+        return this.finish('failed', { code: 'file-changed', message: `${this.row.localPath}: the file disappeared` });
+      }
       this.patch({ error: { code: err.code, message: err.message } });
       return this.setState('waiting-file');
     }

@@ -297,7 +297,7 @@ describe('a session the server opened but whose answer was lost (found by the so
   // The soak's longest run: a kill -9 between a session request and its answer left the server's session (and its
   // upload lock) behind; every later upload of the file failed (40073, or 40004 for a new file) until the server
   // expired it. A lost answer does the same without any kill. The engine now recognises such a session (not recorded,
-  // our size, made after the transfer was queued), cancels it and starts again (upload-job.ts isOwnLostSession).
+  // our size, made after the transfer was queued), cancels it and starts again (upload-job.ts ownLostSessionAt).
   it('the upload still succeeds after the answer to its session request was lost', async () => {
     await uploadThrough(
       [

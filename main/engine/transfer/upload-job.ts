@@ -96,7 +96,7 @@ export class UploadJob {
   private unrecordedSession: string | null = null;
   /**
    * The size the journal had for the file when this run began, if the file has changed since: an earlier run that was
-   * killed after opening a session without recording it opened it for that size (see isOwnLostSession).
+   * killed after opening a session without recording it opened it for that size (see ownLostSessionAt).
    */
   private earlierSize: number | null = null;
   /** the byte count last reported to onProgress; the engine shows 0 for a job that starts (-1: report the first) */
@@ -256,7 +256,7 @@ export class UploadJob {
         this.freshSession = true;
         if (this.isOneRequest(fp)) {
           // Nothing of it could be resumed: it is recorded only if this run stops while holding it (recordHeldSession).
-          // A crash before that leaves its placeholder, which the next attempt recognises and cancels (isOwnLostSession).
+          // A crash before that leaves its placeholder, which the next attempt recognises and cancels (ownLostSessionAt).
           this.unrecordedSession = session.session_id;
           unrecordedSessions.add(session.session_id);
         } else {
@@ -269,9 +269,8 @@ export class UploadJob {
           // A session this transfer opened but never recorded (the process was killed, or the answer was lost, after
           // the server opened it) holds the path: its placeholder (40004) or upload lock (40073) names it. Cancel it
           // once and ask again, rather than failing the file until the server expires the session (24 h).
-          const holder = await this.existing(uri).catch(() => null);
-          const sid = holder?.metadata?.['sys:upload_session_id'];
-          if (sid && (await this.isOwnLostSession(uri, sid, fp.size))) {
+          const sid = await this.ownLostSessionAt(uri, fp.size);
+          if (sid) {
             orphanCancelled = true;
             await this.withRetry(signal, () => this.deps.client.deleteUploadSession(sid, uri));
             this.deps.log?.('info', `${this.row.localPath}: cancelled an upload session an interrupted attempt left open on the server; starting again`);
@@ -310,38 +309,40 @@ export class UploadJob {
   }
 
   /**
-   * Whether the session `sid` holding `uri` is one this transfer opened and lost: not recorded by any transfer of ours
-   * (a recorded one is alive: another transfer of this engine), and its placeholder entity has our size (now, or before
-   * the file changed since the last run) and was made after this transfer was queued (give or take clock skew). An
-   * upload someone else started well before, or of another size, or one another transfer of ours recorded, is left
-   * alone.
+   * The session holding `uri`, if it is one this transfer opened and lost, else null. One look at the file (extended
+   * info: its metadata names the session, its entities give the placeholder's size and age). Ours when no transfer of
+   * ours recorded it (a recorded one is alive: another transfer of this engine) nor holds it unrecorded, and its
+   * placeholder entity has our size (now, or before the file changed since the last run) and was made after this
+   * transfer was queued (give or take clock skew). An upload someone else started well before, or of another size, or
+   * one another transfer of ours holds, is left alone.
    */
-  private async isOwnLostSession(uri: string, sid: string, size: number): Promise<boolean> {
-    if (this.row.session || unrecordedSessions.has(sid)) return false;
-    if (this.deps.journal.uploads.list().some((r) => r.session?.session_id === sid)) return false;
+  private async ownLostSessionAt(uri: string, size: number): Promise<string | null> {
+    if (this.row.session) return null;
     const info = await this.deps.client.info(uri, { extended: true }).catch(() => null);
-    const entities = (info?.extended_info as { entities?: Array<{ size?: unknown; created_at?: unknown }> } | undefined)?.entities ?? [];
+    const sid = info?.metadata?.['sys:upload_session_id'];
+    if (!sid || unrecordedSessions.has(sid)) return null;
+    if (this.deps.journal.uploads.list().some((r) => r.session?.session_id === sid)) return null;
+    const entities = (info!.extended_info as { entities?: Array<{ size?: unknown; created_at?: unknown }> } | undefined)?.entities ?? [];
     // our size: the file's now, or the one an earlier run of this transfer opened its session for before the file
     // changed (a kill -9 between that run's session and its one request); the server's clock against ours: 10 minutes
     // of slack for skew
     const ours = (s: unknown) => s === size || (this.earlierSize !== null && s === this.earlierSize);
-    return entities.some((e) => ours(e.size) && Date.parse(String(e.created_at)) >= this.row.createdAt - 600_000);
+    return entities.some((e) => ours(e.size) && Date.parse(String(e.created_at)) >= this.row.createdAt - 600_000) ? sid : null;
   }
 
   /**
    * The file is gone and no session is recorded: a session an earlier run of this transfer opened without recording
    * it (a one-request upload killed mid-request) would otherwise stay open on the server until it expires, its
-   * placeholder in the folder. One look at the target; cancelled if it is ours (isOwnLostSession). Best effort.
+   * placeholder in the folder. One look at the target; cancelled if it is ours (ownLostSessionAt). Best effort.
    */
   private async dropOwnLostSession(): Promise<void> {
-    if (this.row.session || this.unrecordedSession !== null) return;
+    if (this.unrecordedSession !== null) return;
     const uri = this.row.targetUri;
+    const sid = await this.ownLostSessionAt(uri, this.row.size);
+    if (!sid) return;
     try {
-      const sid = (await this.existing(uri))?.metadata?.['sys:upload_session_id'];
-      if (sid && (await this.isOwnLostSession(uri, sid, this.row.size))) {
-        await this.deps.client.deleteUploadSession(sid, uri);
-        this.deps.log?.('info', `${this.row.localPath}: cancelled the upload session an interrupted attempt left open on the server`);
-      }
+      await this.deps.client.deleteUploadSession(sid, uri);
+      this.deps.log?.('info', `${this.row.localPath}: cancelled the upload session an interrupted attempt left open on the server`);
     } catch {
       // the server expires it (24 h)
     }

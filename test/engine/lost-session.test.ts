@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudreveClient } from '../../main/engine/api/client.js';
-import { createEngine } from '../../main/engine/index.js';
+import { createEngine, type TransferSnapshot } from '../../main/engine/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
 
@@ -30,42 +30,59 @@ async function setup() {
   return { emu, dir, home, other, f, close: async () => (await emu.close(), dir.cleanup()) };
 }
 
+type Env = Awaited<ReturnType<typeof setup>>;
+
+/** The target exists already (1000 bytes), uploaded by an earlier engine on this home. */
+async function uploadOld(env: Env): Promise<void> {
+  const old = env.dir.random('old/f.bin', 1000);
+  const e0 = await createEngine({ home: env.home });
+  await e0.enqueue([old.path], 'cloudreve://my/lost');
+  await e0.idle();
+  await e0.close();
+}
+
+/** `path` queued while the server is away: the transfer is in the journal, without a session; the server is back. */
+async function queueWhileAway(env: Env, path: string, ifExists?: 'overwrite' | 'rename'): Promise<string> {
+  await env.emu.stop();
+  const engine = await createEngine({ home: env.home, offlineProbe: { baseMs: 60_000, maxMs: 60_000 }, ...(ifExists ? { ifExists } : {}) });
+  const [id] = await engine.enqueue([path], 'cloudreve://my/lost');
+  await sleep(300);
+  await engine.close();
+  await env.emu.start();
+  await sleep(50);
+  return id;
+}
+
+/** A new engine on the home resumes transfer `id`; its snapshot once everything settled. */
+async function resumeOnce(env: Env, id: string): Promise<TransferSnapshot> {
+  const engine = await createEngine({ home: env.home });
+  try {
+    engine.resumeInterrupted([id]);
+    await engine.idle();
+    return engine.transfer(id)!;
+  } finally {
+    await engine.close();
+  }
+}
+
 for (const overwrite of [false, true]) {
   test(`a lost session of this transfer is cancelled and the upload starts again${overwrite ? ' (a new version: the lock, 40073)' : ' (a new file: the placeholder, 40004)'}`, async () => {
     const env = await setup();
     try {
       if (overwrite) {
         // the file exists: the lost session was for a new version of it, and holds its upload lock
-        const old = env.dir.random('old/f.bin', 1000);
-        const e0 = await createEngine({ home: env.home });
-        await e0.enqueue([old.path], 'cloudreve://my/lost');
-        await e0.idle();
-        await e0.close();
+        await uploadOld(env);
         assert.equal(env.emu.blob(URI)?.length, 1000);
       }
-      // queued while the server is away: the transfer exists, without a session
-      await env.emu.stop();
-      let engine = await createEngine({ home: env.home, offlineProbe: { baseMs: 60_000, maxMs: 60_000 }, ifExists: overwrite ? 'overwrite' : 'rename' });
-      const [id] = await engine.enqueue([env.f.path], 'cloudreve://my/lost');
-      await sleep(300);
-      await engine.close();
-      await env.emu.start();
-      await sleep(50);
+      const id = await queueWhileAway(env, env.f.path, overwrite ? 'overwrite' : 'rename');
       // what a killed run leaves: the server opened a session for it, the answer never reached the journal
       await env.other.createUploadSession({ uri: URI, size: env.f.data.length, ...(overwrite ? { entity_type: 'version' as const } : {}) });
       assert.equal(env.emu.sessions().length, 1);
 
-      engine = await createEngine({ home: env.home });
-      try {
-        engine.resumeInterrupted([id]);
-        await engine.idle();
-        const t = engine.transfer(id)!;
-        assert.equal(t.state, 'done', JSON.stringify(t.error));
-        assert.ok(env.emu.blob(URI)?.equals(env.f.data), 'the file, at its own name (not a renamed copy)');
-        assert.equal(env.emu.sessions().length, 0, 'no session left open');
-      } finally {
-        await engine.close();
-      }
+      const t = await resumeOnce(env, id);
+      assert.equal(t.state, 'done', JSON.stringify(t.error));
+      assert.ok(env.emu.blob(URI)?.equals(env.f.data), 'the file, at its own name (not a renamed copy)');
+      assert.equal(env.emu.sessions().length, 0, 'no session left open');
     } finally {
       await env.close();
     }
@@ -78,36 +95,19 @@ test('a lost session opened before the file changed (its earlier size) is recogn
   // the file failed with 40073 until the server expired the session
   const env = await setup();
   try {
-    const old = env.dir.random('old/f.bin', 1000);
-    const e0 = await createEngine({ home: env.home });
-    await e0.enqueue([old.path], 'cloudreve://my/lost');
-    await e0.idle();
-    await e0.close();
+    await uploadOld(env);
     // queued while the server is away: the journal has the file's size as it is now
-    await env.emu.stop();
-    let engine = await createEngine({ home: env.home, offlineProbe: { baseMs: 60_000, maxMs: 60_000 }, ifExists: 'overwrite' });
     const small = env.dir.random('small/f.bin', 5000);
-    const [id] = await engine.enqueue([small.path], 'cloudreve://my/lost');
-    await sleep(300);
-    await engine.close();
-    await env.emu.start();
-    await sleep(50);
+    const id = await queueWhileAway(env, small.path, 'overwrite');
     // the killed run's session, for that size; then the file grows
     await env.other.createUploadSession({ uri: URI, size: 5000, entity_type: 'version' });
     const grown = Buffer.concat([small.data, Buffer.alloc(7000, 7)]);
     appendFileSync(small.path, grown.subarray(5000));
 
-    engine = await createEngine({ home: env.home });
-    try {
-      engine.resumeInterrupted([id]);
-      await engine.idle();
-      const t = engine.transfer(id)!;
-      assert.equal(t.state, 'done', JSON.stringify(t.error));
-      assert.ok(env.emu.blob(URI)?.equals(grown), 'the file as it is now');
-      assert.equal(env.emu.sessions().length, 0, 'no session left open');
-    } finally {
-      await engine.close();
-    }
+    const t = await resumeOnce(env, id);
+    assert.equal(t.state, 'done', JSON.stringify(t.error));
+    assert.ok(env.emu.blob(URI)?.equals(grown), 'the file as it is now');
+    assert.equal(env.emu.sessions().length, 0, 'no session left open');
   } finally {
     await env.close();
   }
@@ -116,28 +116,15 @@ test('a lost session opened before the file changed (its earlier size) is recogn
 test('a lost session of a transfer whose file then vanished is cancelled when the transfer fails', async () => {
   const env = await setup();
   try {
-    await env.emu.stop();
-    let engine = await createEngine({ home: env.home, offlineProbe: { baseMs: 60_000, maxMs: 60_000 } });
-    const [id] = await engine.enqueue([env.f.path], 'cloudreve://my/lost');
-    await sleep(300);
-    await engine.close();
-    await env.emu.start();
-    await sleep(50);
+    const id = await queueWhileAway(env, env.f.path);
     // the killed run's session; then the file is deleted
     await env.other.createUploadSession({ uri: URI, size: env.f.data.length });
     rmSync(env.f.path);
 
-    engine = await createEngine({ home: env.home });
-    try {
-      engine.resumeInterrupted([id]);
-      await engine.idle();
-      const t = engine.transfer(id)!;
-      assert.equal(t.state, 'failed');
-      assert.match(t.error!.message, /disappeared/);
-      assert.equal(env.emu.sessions().length, 0, 'its session is not left open on the server');
-    } finally {
-      await engine.close();
-    }
+    const t = await resumeOnce(env, id);
+    assert.equal(t.state, 'failed');
+    assert.match(t.error!.message, /disappeared/);
+    assert.equal(env.emu.sessions().length, 0, 'its session is not left open on the server');
   } finally {
     await env.close();
   }

@@ -1,6 +1,6 @@
 /** Typed engine events: past-tense facts. Subscriptions return a disposer. */
 import { EventEmitter } from 'node:events';
-import type { ConnectivityState, HistoryEntry, OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
+import type { ConflictChoice, ConnectivityState, HistoryEntry, OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
 
 export interface EngineEvents {
   'transfer-added': TransferSnapshot;
@@ -16,6 +16,10 @@ export interface EngineEvents {
   'pair-removed': { id: string };
   /** a sync pass kept both versions of a file: theirs in place, ours under a conflict name */
   'sync-conflict': SyncConflict;
+  /** the user resolved a conflict (keep-mine, keep-both, keep-theirs): it left the list */
+  'sync-conflict-resolved': { conflict: SyncConflict; choice: ConflictChoice };
+  /** a sync pass moved files to the server's trash (mirror): the audit trail, one entry per path */
+  'sync-trashed': { pairId: string; paths: string[] };
   /** the server became unreachable (with the reason and the next probe time, again before each probe) or answered again */
   'connectivity-changed': ConnectivityState;
   /** a transfer reached a terminal state and was written to the history */

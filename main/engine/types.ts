@@ -44,7 +44,10 @@ export interface TransferSnapshot {
   /** seconds, null when unknown */
   eta: number | null;
   encrypted: boolean;
+  /** why it failed, or (waiting-retry) the failure it waits to try again after */
   error: TransferError | null;
+  /** waiting-retry: when the next try goes out (ms since the epoch); null when not waiting or not known (offline) */
+  retryAt?: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -74,7 +77,9 @@ export type SyncMode = 'backup' | 'mirror';
  * "files were deleted": the pair just waits and tries again.
  */
 export type PairState =
-  | 'idle' // in sync as of the last pass
+  | 'idle' // in sync as of the last pass: every file is on the server
+  | 'incomplete' // the last pass left files not backed up (stateDetail.notSynced says how many and why)
+  | 'remote-missing' // the pair's folder on the server is gone (deleted on the web page?): nothing is trashed, a full pass follows
   | 'scanning'
   | 'syncing' // uploads of the last pass still running
   | 'paused' // by the user
@@ -101,12 +106,70 @@ export interface SyncPair {
   watched: boolean;
   state: PairState;
   /** why the pair is in its state (code + message; for needs-confirmation also the deletions it holds back) */
-  stateDetail: { code: string; message: string; pendingDeletes?: number } | null;
+  stateDetail: PairStateDetail | null;
   lastScanAt: number | null;
   lastScanMs: number | null;
+  /** the last full scan (every folder looked at) */
+  lastFullScanAt: number | null;
+  /** the last local or remote change seen (a watcher or change-stream event) */
+  lastChangeAt: number | null;
+  /** the pair became a mirror: its first mirror pass holds back every deletion until confirmed (paths listed) */
+  confirmMirror: boolean;
   createdAt: number;
   updatedAt: number;
 }
+
+export interface PairStateDetail {
+  code: string;
+  message: string;
+  /** needs-confirmation: the deletions held back, and (up to 200 of) their paths */
+  pendingDeletes?: number;
+  paths?: string[];
+  /** files (and folders) not on the server after the last pass, by reason code (see SyncIssueCode) */
+  notSynced?: { count: number; byCode: Partial<Record<SyncIssueCode, number>> };
+}
+
+/**
+ * Why a path of a pair is not on the server. Codes (not sentences) so every screen words them in its own language;
+ * `message` is the engine's English wording for logs and the CLI.
+ */
+export type SyncIssueCode =
+  | 'quota' // the account's storage is full
+  | 'too-large' // larger than the storage policy allows
+  | 'name-refused' // a name Cloudreve rejects (characters, length, the policy's rules)
+  | 'unreadable' // the local file or folder cannot be read (permissions, I/O error)
+  | 'special-file' // socket, FIFO, device, broken link, link to a folder
+  | 'name-twins' // two local names that differ only in Unicode normalisation (one server name)
+  | 'type-clash' // a file here where the server has a folder, or the other way round
+  | 'locked' // the server holds a lock on the path (another upload, WebDAV, an edit)
+  | 'retry-spent' // the server or the network kept failing until the retry budget was spent
+  | 'vanished' // the file went away or kept changing while it was read
+  | 'failed'; // anything else (the message says what)
+
+/** A path of a pair that is not on the server, and when it is tried again. */
+export interface SyncIssue {
+  pairId: string;
+  relPath: string;
+  code: SyncIssueCode;
+  message: string;
+  /** the local fingerprint it failed with: a change of the file retries it at once */
+  size: number | null;
+  mtimeMs: number | null;
+  /** not tried again before this time (ms since the epoch); null: on the next pass */
+  retryAt: number | null;
+  /** quota: the free space when it failed (a pass retries once the free space grew) */
+  freeAtFailure: number | null;
+  attempts: number;
+  since: number;
+}
+
+export type ConflictReasonCode =
+  | 'changed-both' // changed here and on the server since our last upload
+  | 'exists-different' // a different file of the same name was already on the server
+  | 'changed-remote' // the server's file moved on while our upload ran (40076)
+  | 'appeared-remote'; // a different file of the same name appeared on the server while our upload ran
+
+export type ConflictChoice = 'keep-mine' | 'keep-both' | 'keep-theirs';
 
 /** A conflict a pair kept both versions of: theirs at remoteUri, ours uploaded to conflictUri. */
 export interface SyncConflict {
@@ -115,7 +178,9 @@ export interface SyncConflict {
   relPath: string;
   remoteUri: string;
   conflictUri: string;
+  /** English wording of reasonCode */
   reason: string;
+  reasonCode: ConflictReasonCode;
   createdAt: number;
 }
 

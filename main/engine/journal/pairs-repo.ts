@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { SyncPair } from '../types.js';
 
 export type NewPair = Pick<SyncPair, 'id' | 'account' | 'localPath' | 'remoteUri' | 'mode' | 'ignore'> & Partial<Pick<SyncPair, 'paused' | 'watched'>>;
-export type PairPatch = Partial<Pick<SyncPair, 'mode' | 'ignore' | 'paused' | 'watched' | 'state' | 'stateDetail' | 'lastScanAt' | 'lastScanMs'>>;
+export type PairPatch = Partial<Pick<SyncPair, 'mode' | 'ignore' | 'paused' | 'watched' | 'state' | 'stateDetail' | 'lastScanAt' | 'lastScanMs' | 'lastFullScanAt' | 'lastChangeAt' | 'confirmMirror'>>;
 
 export interface PairsRepo {
   insert(pair: NewPair): SyncPair;
@@ -29,6 +29,9 @@ interface RawPair {
   state_detail: string | null;
   last_scan_at: number | null;
   last_scan_ms: number | null;
+  last_full_scan_at: number | null;
+  last_change_at: number | null;
+  confirm_mirror: number;
   created_at: number;
   updated_at: number;
 }
@@ -46,6 +49,9 @@ const toPair = (r: RawPair): SyncPair => ({
   stateDetail: r.state_detail === null ? null : (JSON.parse(r.state_detail) as SyncPair['stateDetail']),
   lastScanAt: r.last_scan_at,
   lastScanMs: r.last_scan_ms,
+  lastFullScanAt: r.last_full_scan_at,
+  lastChangeAt: r.last_change_at,
+  confirmMirror: r.confirm_mirror === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -59,6 +65,9 @@ const COLUMNS: { [K in keyof Required<PairPatch>]: [column: string, encode: (v: 
   stateDetail: ['state_detail', (v) => (v ? JSON.stringify(v) : null)],
   lastScanAt: ['last_scan_at', (v) => v],
   lastScanMs: ['last_scan_ms', (v) => v],
+  lastFullScanAt: ['last_full_scan_at', (v) => v],
+  lastChangeAt: ['last_change_at', (v) => v],
+  confirmMirror: ['confirm_mirror', (v) => (v ? 1 : 0)],
 };
 
 export function createPairsRepo(db: Database.Database, now: () => number): PairsRepo {

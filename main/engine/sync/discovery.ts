@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { FileResponse } from '../api/types.js';
 import { joinUri } from '../api/uri.js';
 import { checkName } from '../transfer/preflight.js';
+import type { SyncIssueCode } from '../types.js';
 import type { IgnoreRules } from './ignore-rules.js';
 import type { LocalEntry, RemoteEntry, SyncRecord } from './reconcile.js';
 
@@ -29,14 +30,28 @@ export interface PathState {
   record: SyncRecord | null;
 }
 
+/** A path that cannot be synced this pass, and why. */
+export interface PathProblem {
+  rel: string;
+  code: SyncIssueCode;
+  reason: string;
+}
+
 export interface Discovery {
   paths: PathState[];
-  /** paths that cannot be synced, with the reason (bad name, special file, unreadable folder, …) */
-  problems: Array<{ rel: string; reason: string }>;
+  /**
+   * paths that cannot be synced, with the reason (bad name, special file, unreadable file or folder, …). Such a path
+   * is left alone on both sides: it is never planned as "deleted here", whatever the journal remembers of it.
+   */
+  problems: PathProblem[];
+  /** relative folders whose children were looked at this pass (a problem or issue of theirs is current) */
+  folders: string[];
   /** relative folders whose local content could not be read (their subtrees were left out) */
   unreadable: string[];
   /** local entries seen (files and folders, ignored ones excluded) */
   localCount: number;
+  /** the pair's folder on the server does not exist (deleted on the web page?) while the journal remembers paths */
+  remoteRootMissing: boolean;
 }
 
 export interface DiscoverOptions {
@@ -89,39 +104,44 @@ export function toRemote(f: FileResponse): RemoteEntry {
 }
 
 /** The local entry at `path` (not following links to folders), or a reason it cannot be synced. */
-export function readLocal(path: string): LocalEntry | { problem: string } | null {
+export function readLocal(path: string): LocalEntry | { problem: string; code: SyncIssueCode } | null {
   let st: BigIntStats;
   try {
     st = lstatSync(path, { bigint: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    return { problem: `cannot read (${code})` };
+    return { problem: `cannot read (${code}); left alone until it can be read`, code: 'unreadable' };
   }
   if (st.isSymbolicLink()) {
     let target: BigIntStats;
     try {
       target = statSync(path, { bigint: true });
-    } catch {
-      return { problem: 'broken symbolic link' };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // a link whose target is on an unplugged disk looks like this too: never read as "deleted"
+      return code === 'ENOENT' || code === 'ENOTDIR'
+        ? { problem: 'broken symbolic link (its target is missing); left alone', code: 'special-file' }
+        : { problem: `the link's target cannot be read (${code}); left alone until it can be read`, code: 'unreadable' };
     }
-    if (target.isDirectory()) return { problem: 'symbolic link to a folder (links are not followed into folders)' };
+    if (target.isDirectory()) return { problem: 'symbolic link to a folder (links are not followed into folders)', code: 'special-file' };
     st = target;
   }
   if (st.isDirectory()) return toLocal(st, 'folder');
   if (st.isFile()) return toLocal(st, 'file');
-  return { problem: 'not a regular file (socket, FIFO or device)' };
+  return { problem: 'not a regular file (socket, FIFO or device)', code: 'special-file' };
 }
 
 export async function discover(opts: DiscoverOptions): Promise<Discovery> {
-  const out: Discovery = { paths: [], problems: [], unreadable: [], localCount: 0 };
+  const out: Discovery = { paths: [], problems: [], folders: [], unreadable: [], localCount: 0, remoteRootMissing: false };
   const recorded = childrenIndex(opts.records);
-  const queue = [...(opts.folders ?? [''])];
+  /** [folder, look at everything under it]: a folder missing on the server is looked at whole even in a hint's pass */
+  const queue: Array<[string, boolean]> = (opts.folders ?? ['']).map((f) => [f, opts.recursive !== false]);
   const seenFolders = new Set<string>();
   /** folders known to be missing on the server (a new local folder): their listing is skipped */
   const remoteAbsent = new Set<string>();
   while (queue.length > 0) {
-    const folder = queue.shift()!;
+    const [folder, deep] = queue.shift()!;
     if (seenFolders.has(folder)) continue;
     seenFolders.add(folder);
     const localDir = folder === '' ? opts.localRoot : join(opts.localRoot, ...folder.split('/'));
@@ -139,27 +159,39 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
         localNames = [];
       } else {
         out.unreadable.push(folder);
-        out.problems.push({ rel: folder, reason: `folder cannot be read (${code}); nothing under it is synced this time` });
+        out.problems.push({ rel: folder, code: 'unreadable', reason: `folder cannot be read (${code}); nothing under it is synced this time` });
         continue;
       }
     }
+    out.folders.push(folder);
+    /** names left alone this pass: whatever the journal or the server holds at them is not touched */
+    const held = new Set<string>();
     for (const diskName of localNames) {
       const name = diskName.normalize('NFC');
       const rel = childRel(folder, name);
       const read = readLocal(join(localDir, diskName));
       if (read === null) continue; // vanished meanwhile
       if ('problem' in read) {
-        if (!opts.ignore.ignores(rel, false)) out.problems.push({ rel, reason: read.problem });
+        if (!opts.ignore.ignores(rel, false)) {
+          out.problems.push({ rel, code: read.code, reason: read.problem });
+          held.add(name);
+        }
         continue;
       }
       if (opts.ignore.ignores(rel, read.kind === 'folder')) continue;
       const bad = checkName(name);
       if (bad) {
-        out.problems.push({ rel, reason: bad.message });
+        out.problems.push({ rel, code: 'name-refused', reason: bad.message });
+        held.add(name);
         continue;
       }
-      if (local.has(name)) {
-        out.problems.push({ rel, reason: 'two local names differ only in Unicode normalisation; only one is synced' });
+      if (local.has(name) || held.has(name)) {
+        // café.txt twice (NFC and NFD): one server name for two files; syncing either would lose the other's content
+        if (local.has(name)) out.localCount--;
+        local.delete(name);
+        held.add(name);
+        const reason = 'two local names differ only in Unicode normalisation (one name on the server): neither is synced until one is renamed';
+        if (!out.problems.some((p) => p.rel === rel && p.code === 'name-twins')) out.problems.push({ rel, code: 'name-twins', reason });
         continue;
       }
       local.set(name, { diskName, entry: read });
@@ -169,10 +201,12 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
     // remote children
     const remote = new Map<string, RemoteEntry>();
     const listing = remoteAbsent.has(folder) ? null : await opts.listRemote(remoteDir);
+    if (folder === '' && listing === null && opts.records.size > 0) out.remoteRootMissing = true;
     for (const f of listing ?? []) remote.set(f.name.normalize('NFC'), toRemote(f));
 
     const names = new Set<string>([...local.keys(), ...remote.keys(), ...(recorded.get(folder) ?? [])]);
     for (const name of [...names].sort()) {
+      if (held.has(name)) continue; // reported above; neither uploaded nor read as deleted
       const rel = childRel(folder, name);
       const l = local.get(name) ?? null;
       const r = remote.get(name) ?? null;
@@ -186,9 +220,9 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
         remote: r,
         record: opts.records.get(rel) ?? null,
       });
-      if (opts.recursive !== false && l?.entry.kind === 'folder') {
+      if (l?.entry.kind === 'folder' && (deep || !r)) {
         if (!r) remoteAbsent.add(rel);
-        queue.push(rel);
+        queue.push([rel, true]);
       }
     }
   }

@@ -1,22 +1,33 @@
 /**
- * One pass of one pair: check the local folder is there, discover, plan, then carry the plan out — folders
- * created, identical files recorded, uploads queued on the engine's transfer queue, remote deletions (mirror,
- * guarded) moved to the server's trash. The client never writes, moves or deletes a local file.
+ * One pass of one pair: check the local folder is there, discover, carry out local renames and moves as moves on
+ * the server (moves.ts; then look again), plan, then carry the plan out — folders created, identical files
+ * recorded, uploads queued on the engine's transfer queue, remote deletions (mirror, guarded) moved to the server's
+ * trash. The client never writes, moves or deletes a local file.
  *
- * Uploads finish later: SyncTracker (sync-tracker.ts) records them when they are done and turns a refused
- * overwrite (40076: the server moved on) into a conflict.
+ * A pass owns its outcome:
+ * - with `waitUploads` (a one-off `sync`, a confirmation) it waits for the uploads it queued and reports what each
+ *   became: uploaded, failed (with its reason), conflict kept, or waiting (paused);
+ * - every path that is not on the server afterwards is on the pair's list (sync_issues) with a reason code: what
+ *   discovery could not sync (names, special or unreadable files) here, what failed to upload in the tracker;
+ * - a file that failed for a reason of its own waits (action 'wait') until it changes or its cause may have gone;
+ * - mirror deletions run only after the pass's uploads ended, and one that an upload replaces (a rename we could
+ *   not carry out as a move) only once that upload is on the server: the trash never holds the only complete copy.
  */
 import { readdirSync, statSync } from 'node:fs';
 import type { CloudreveClient } from '../api/client.js';
 import type { FileResponse } from '../api/types.js';
-import { joinUri } from '../api/uri.js';
+import { baseName, joinUri, parentUri } from '../api/uri.js';
 import { EngineError } from '../errors.js';
 import type { Journal, SyncEntryRow } from '../journal/journal.js';
-import type { SyncPair } from '../types.js';
-import { discover, toRemote, type PathState } from './discovery.js';
+import type { SyncIssue, SyncIssueCode, SyncPair } from '../types.js';
+import { discover, toRemote, type Discovery, type PathState } from './discovery.js';
 import { IgnoreRules } from './ignore-rules.js';
+import { findMoves, type PlannedMove } from './moves.js';
 import { remoteIsOurs, type SyncAction, type SyncRecord } from './reconcile.js';
 import { planPass, type DeleteGuard, type SyncPlan } from './sync-plan.js';
+import type { FileOutcome, UploadRequest } from './sync-tracker.js';
+
+export type { FileOutcome, UploadRequest } from './sync-tracker.js';
 
 export interface PassOptions {
   /** Relative folders to look at (watcher hints); default the whole tree. */
@@ -25,38 +36,47 @@ export interface PassOptions {
   dryRun?: boolean;
   /** Deletions the user confirmed (see SyncPlan.blocked.pendingDeletes). */
   confirmedDeletes?: number;
+  /** Wait for the uploads this pass queues and report each one's outcome (a one-off `sync`). */
+  waitUploads?: boolean;
 }
 
 export interface PassReport {
   pairId: string;
   dryRun: boolean;
   /** every path with something to do (skips left out), in path order */
-  actions: Array<{ rel: string; action: SyncAction['type']; reason?: string }>;
+  actions: Array<{ rel: string; action: SyncAction['type']; reason?: string; from?: string }>;
+  /** uploads queued by this pass */
+  queued: number;
+  /** files that reached the server (counted once their upload ended; 0 for a pass that did not wait) */
   uploads: number;
+  /** files that did not reach the server, with the reason (also in problems) */
+  failed: number;
   conflicts: number;
+  /** uploads still waiting (paused, login lost) when the pass ended */
+  waiting: number;
   foldersCreated: number;
   recorded: number;
   deleted: number;
-  problems: Array<{ rel: string; reason: string }>;
+  /** local renames and moves carried out on the server (no byte sent) */
+  moved: number;
+  problems: Array<{ rel: string; code?: SyncIssueCode; reason: string }>;
+  /** paths of the pair not on the server after this pass (its sync_issues), the ones waiting for a retry included */
+  notSynced: number;
+  /** the pair's folder on the server was gone: everything is uploaded again (nothing is deleted anywhere) */
+  remoteRootMissing: boolean;
+  /** the paths moved to the server's trash (the audit trail) */
+  trashed: string[];
   blocked: SyncPlan['blocked'];
+  /** every outcome, when the pass waited for its uploads */
+  outcomes: FileOutcome[];
   durationMs: number;
-}
-
-/** What a pass hands to the upload side: queue these files (the tracker follows them). */
-export interface UploadRequest {
-  rel: string;
-  localPath: string;
-  remoteUri: string;
-  kind: 'sync' | 'conflict';
-  previous: string | null;
-  reason?: string;
 }
 
 export interface PairSyncDeps {
   journal: Journal;
   client: () => CloudreveClient;
   /** queues the uploads; returns the per-file errors (a file that vanished meanwhile, …) */
-  upload(pair: SyncPair, requests: UploadRequest[]): Promise<Array<{ rel: string; reason: string }>>;
+  upload(pair: SyncPair, requests: UploadRequest[]): Promise<Array<{ rel: string; code: SyncIssueCode; reason: string }>>;
   /** relative paths of this pair with an upload still running */
   busy(pairId: string): ReadonlySet<string>;
   guard?: DeleteGuard;
@@ -98,6 +118,11 @@ function isUnder(rel: string, folder: string): boolean {
   return rel === folder || rel.startsWith(`${folder}/`);
 }
 
+const parentOf = (rel: string): string => {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+};
+
 export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOptions = {}): Promise<PassReport> {
   const now = deps.now ?? Date.now;
   const started = now();
@@ -105,54 +130,183 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
   checkRoot(pair.localPath);
   const client = deps.client();
   const ignore = new IgnoreRules(pair.ignore);
-  const entries = deps.journal.syncEntries.map(pair.id);
-  const records: ReadonlyMap<string, SyncRecord> = entries;
-  const discovery = await discover({
-    localRoot: pair.localPath,
-    remoteRoot: pair.remoteUri,
-    records,
-    ignore,
-    listRemote: (uri) => listOrNull(client, uri),
-    folders: opts.folders,
-    recursive: opts.folders === undefined,
-  });
+  // an upload that ends while we look is ours: whatever was busy at any time during this pass is left to the next
+  const busy = new Set(deps.busy(pair.id));
+  let entries = deps.journal.syncEntries.map(pair.id);
+  const look = () =>
+    discover({
+      localRoot: pair.localPath,
+      remoteRoot: pair.remoteUri,
+      records: entries,
+      ignore,
+      listRemote: (uri) => listOrNull(client, uri),
+      folders: opts.folders,
+      recursive: opts.folders === undefined,
+    });
+  let discovery = await look();
   checkRoot(pair.localPath); // vanished while we looked: decide nothing
+
+  const moves = findMoves(discovery.paths.filter((p) => !busy.has(p.rel)));
+  const movedActions: PassReport['actions'] = [];
+  let moved = 0;
+  if (moves.length > 0) {
+    if (dryRun) {
+      const consumed = new Set(moves.flatMap((m) => [m.from.rel, m.to.rel]));
+      discovery = { ...discovery, paths: discovery.paths.filter((p) => !consumed.has(p.rel) && !moves.some((m) => m.kind === 'folder' && isUnder(p.rel, m.to.rel))) };
+      for (const m of moves) movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
+    } else {
+      for (const m of moves) {
+        const ok = await carryOutMove(pair, m, entries, deps, client);
+        if (ok) {
+          moved++;
+          movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
+        }
+      }
+      if (moved > 0) {
+        // the records follow the moves: look again, so what moved is "in sync" and only real changes remain
+        entries = deps.journal.syncEntries.map(pair.id);
+        const scope = opts.folders ? [...new Set([...opts.folders, ...moves.map((m) => parentOf(m.to.rel))])] : undefined;
+        discovery = await discover({
+          localRoot: pair.localPath,
+          remoteRoot: pair.remoteUri,
+          records: entries,
+          ignore,
+          listRemote: (uri) => listOrNull(client, uri),
+          folders: scope,
+          recursive: scope === undefined,
+        });
+        checkRoot(pair.localPath);
+      }
+    }
+  }
+
   const rootEmpty = readdirSync(pair.localPath).filter((n) => !ignore.ignores(n.normalize('NFC'), false)).length === 0;
+  for (const rel of deps.busy(pair.id)) busy.add(rel);
+  const issues = deps.journal.syncIssues.map(pair.id);
+  const free = [...issues.values()].some((i) => i.code === 'quota' && i.freeAtFailure !== null) ? await freeSpace(client) : null;
   const plan = planPass(discovery, {
     mode: pair.mode,
-    records,
+    records: entries,
     guard: deps.guard,
     rootEmpty,
     confirmedDeletes: opts.confirmedDeletes,
-    busy: deps.busy(pair.id),
+    confirmEvery: pair.confirmMirror,
+    busy,
+    issues,
+    now: now(),
+    freeSpace: free,
   });
   const report: PassReport = {
     pairId: pair.id,
     dryRun,
-    actions: plan.items
-      .filter((i) => i.action.type !== 'skip' || i.action.reason === 'deletion held back by the guard')
-      .map((i) => ({ rel: i.path.rel, action: i.action.type, reason: 'reason' in i.action ? i.action.reason : undefined })),
+    actions: [
+      ...movedActions,
+      ...plan.items
+        .filter((i) => i.action.type !== 'skip' || i.action.reason === 'deletion held back by the guard')
+        .map((i) => ({ rel: i.path.rel, action: i.action.type, reason: 'reason' in i.action ? i.action.reason : undefined })),
+    ],
+    queued: 0,
     uploads: 0,
+    failed: 0,
     conflicts: 0,
+    waiting: 0,
     foldersCreated: 0,
     recorded: 0,
     deleted: 0,
+    moved,
     problems: [...discovery.problems],
+    notSynced: 0,
+    remoteRootMissing: discovery.remoteRootMissing,
+    trashed: [],
     blocked: plan.blocked,
+    outcomes: [],
     durationMs: 0,
   };
-  if (!dryRun) await execute(pair, plan, entries, deps, client, report, now);
+  if (!dryRun) {
+    await execute(pair, plan, discovery, issues, entries, deps, client, report, opts, now);
+    report.notSynced = deps.journal.syncIssues.list(pair.id).length;
+  } else {
+    report.notSynced = issues.size;
+  }
   report.durationMs = now() - started;
   return report;
+}
+
+async function freeSpace(client: CloudreveClient): Promise<number | null> {
+  try {
+    const c = await client.capacity();
+    return Math.max(0, c.total - c.used);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A local rename or move, on the server: rename in place, move to the new folder (made first when new), or both.
+ * Anything refused (a name taken there meanwhile, a lock) leaves the ordinary plan to it: upload + the mode's rule.
+ */
+async function carryOutMove(pair: SyncPair, m: PlannedMove, entries: Map<string, SyncEntryRow>, deps: PairSyncDeps, client: CloudreveClient): Promise<boolean> {
+  const fromName = baseName(m.from.remoteUri);
+  const toName = baseName(m.to.remoteUri);
+  const fromParent = parentUri(m.from.remoteUri);
+  const toParent = parentUri(m.to.remoteUri);
+  let at = m.from.remoteUri;
+  try {
+    if (fromParent !== toParent) {
+      // a name free in the source folder first, so the move does not clash with the old name at the destination
+      if (fromName !== toName) {
+        await client.rename(at, toName);
+        at = joinUri(fromParent, toName);
+      }
+      if (toParent !== pair.remoteUri) await client.createFolder(toParent);
+      await client.move([at], toParent);
+      at = m.to.remoteUri;
+    } else if (fromName !== toName) {
+      await client.rename(at, toName);
+      at = m.to.remoteUri;
+    }
+  } catch (err) {
+    if (at !== m.from.remoteUri) {
+      // renamed but not moved: put the name back, so the journal's record still describes the server
+      const back = await client.rename(at, fromName).then(
+        () => true,
+        () => false,
+      );
+      if (!back) deps.journal.syncEntries.delete(pair.id, m.from.rel); // the server's copy is no longer where we recorded it: theirs now
+    }
+    if (!(err instanceof EngineError)) throw err;
+    if (err.code === 'network' || err.code === 'timeout' || err.code === 'login-required') throw err;
+    return false;
+  }
+  deps.journal.transaction(() => {
+    for (const [rel, row] of entries) {
+      if (!isUnder(rel, m.from.rel)) continue;
+      const next = m.to.rel + rel.slice(m.from.rel.length);
+      deps.journal.syncEntries.delete(pair.id, rel);
+      const local = rel === m.from.rel ? m.to.local! : null;
+      deps.journal.syncEntries.upsert({
+        ...row,
+        relPath: next,
+        // the moved entry's own fingerprint as it is now (a folder's mtime changes when it is renamed)
+        mtimeMs: local ? local.mtimeMs : row.mtimeMs,
+        inode: local ? local.inode : row.inode,
+      });
+      deps.journal.syncIssues.delete(pair.id, rel);
+    }
+  });
+  return true;
 }
 
 async function execute(
   pair: SyncPair,
   plan: SyncPlan,
+  discovery: Discovery,
+  issues: Map<string, SyncIssue>,
   entries: Map<string, SyncEntryRow>,
   deps: PairSyncDeps,
   client: CloudreveClient,
   report: PassReport,
+  opts: PassOptions,
   now: () => number,
 ): Promise<void> {
   const { journal } = deps;
@@ -170,54 +324,125 @@ async function execute(
     });
   };
   const uploads: UploadRequest[] = [];
+  const uploadInodes = new Map<string, string>(); // inode → rel of a file this pass uploads
   const deletes: PathState[] = [];
+  const onTheServer = new Set<string>(); // paths known to be on the server after this pass (their issues end)
   // the plan is in path order: a folder comes before what is inside it
   for (const { path: p, action } of plan.items) {
     switch (action.type) {
       case 'create-folder': {
-        const f = await client.createFolder(p.remoteUri);
-        record(p, { id: f.id, primaryEntity: null });
-        report.foldersCreated++;
+        try {
+          const f = await client.createFolder(p.remoteUri);
+          record(p, { id: f.id, primaryEntity: null });
+          report.foldersCreated++;
+          onTheServer.add(p.rel);
+        } catch (err) {
+          if (!(err instanceof EngineError) || !['exists', 'name-rejected', 'permission', 'api'].includes(err.code)) throw err;
+          report.problems.push({ rel: p.rel, code: err.code === 'exists' ? 'type-clash' : err.code === 'name-rejected' ? 'name-refused' : 'failed', reason: err.message });
+        }
         break;
       }
       case 'record':
         record(p, p.remote);
         report.recorded++;
+        onTheServer.add(p.rel);
         break;
       case 'forget':
         journal.syncEntries.delete(pair.id, p.rel);
         break;
-      case 'upload':
-        uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: p.remoteUri, kind: 'sync', previous: action.previous });
+      case 'upload': {
+        const open = journal.conflicts.forPath(pair.id, p.rel);
+        if (open && p.record && p.record.remoteId !== null && p.remote && p.remote.id !== p.record.remoteId) {
+          // the file at the path is theirs and our record is our conflict copy: the save goes to that copy
+          uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: open.conflictUri, kind: 'conflict-update', previous: p.record.primaryEntity });
+        } else {
+          uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: p.remoteUri, kind: 'sync', previous: action.previous });
+        }
+        if (p.local) uploadInodes.set(p.local.inode, p.rel);
         break;
-      case 'conflict':
-        uploads.push({
-          rel: p.rel,
-          localPath: p.localPath,
-          remoteUri: p.remoteUri,
-          kind: 'conflict',
-          previous: null,
-          reason: action.reason,
-        });
+      }
+      case 'conflict': {
+        const open = journal.conflicts.forPath(pair.id, p.rel);
+        if (open && p.record) {
+          // a conflict is open for this file: later saves are new versions of the same conflict copy, not new copies
+          uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: open.conflictUri, kind: 'conflict-update', previous: p.record.primaryEntity });
+        } else {
+          uploads.push({
+            rel: p.rel,
+            localPath: p.localPath,
+            remoteUri: p.remoteUri,
+            kind: 'conflict',
+            previous: null,
+            reason: action.reason,
+            reasonCode: p.record ? 'changed-both' : 'exists-different',
+          });
+        }
         break;
+      }
       case 'delete-remote':
         deletes.push(p);
         break;
       case 'error':
-        report.problems.push({ rel: p.rel, reason: action.reason });
+        report.problems.push({ rel: p.rel, code: action.code, reason: action.reason });
         break;
       case 'skip':
+        if (!action.reason && p.local && p.remote) onTheServer.add(p.rel);
+        break;
+      case 'wait':
+      case 'move':
         break;
     }
   }
+
+  // what this pass knows of the pair's paths: problems it saw, paths now on the server, files gone here
+  const problemRels = new Set(report.problems.map((p) => p.rel));
+  const looked = new Set(discovery.folders);
+  const present = new Set(discovery.paths.filter((p) => p.local).map((p) => p.rel));
+  journal.transaction(() => {
+    for (const p of report.problems) {
+      journal.syncIssues.put({ pairId: pair.id, relPath: p.rel, code: p.code ?? 'failed', message: p.reason, size: null, mtimeMs: null, retryAt: null, freeAtFailure: null });
+    }
+    for (const [rel, issue] of issues) {
+      if (problemRels.has(rel)) continue;
+      if (onTheServer.has(rel)) journal.syncIssues.delete(pair.id, rel);
+      else if (looked.has(parentOf(rel)) && (issue.size === null || !present.has(rel))) journal.syncIssues.delete(pair.id, rel); // solved, or gone here
+    }
+  });
+
+  const outcomes: Promise<FileOutcome>[] = [];
   if (uploads.length > 0) {
+    const wait = opts.waitUploads === true || deletes.length > 0;
+    if (wait) for (const u of uploads) outcomes.push(new Promise<FileOutcome>((resolve) => (u.onOutcome = resolve)));
     const failed = await deps.upload(pair, uploads);
-    report.problems.push(...failed);
-    report.uploads = uploads.filter((u) => u.kind === 'sync').length - failed.length;
-    report.conflicts = uploads.filter((u) => u.kind === 'conflict').length;
+    for (const f of failed) {
+      report.problems.push(f);
+      journal.syncIssues.put({ pairId: pair.id, relPath: f.rel, code: f.code, message: f.reason, size: null, mtimeMs: null, retryAt: null, freeAtFailure: null });
+    }
+    report.queued = uploads.length - failed.length;
   }
-  if (deletes.length > 0) await trash(pair, deletes, entries, deps, client, report);
-  journal.pairs.update(pair.id, { lastScanAt: now() });
+  const results = await Promise.all(outcomes);
+  report.outcomes = results;
+  for (const o of results) {
+    if (o.result === 'uploaded') report.uploads++;
+    else if (o.result === 'conflict') report.conflicts++;
+    else if (o.result === 'waiting') report.waiting++;
+    else if (!report.problems.some((p) => p.rel === o.rel)) {
+      report.failed++;
+      report.problems.push({ rel: o.rel, code: o.code, reason: o.reason ?? 'the upload failed' });
+    } else report.failed++;
+  }
+  if (deletes.length > 0) {
+    const byRel = new Map(results.map((o) => [o.rel, o]));
+    const ready = deletes.filter((p) => {
+      // a deletion an upload of this pass replaces (the same file under a new name) waits for that upload
+      const replacement = p.record ? uploadInodes.get(p.record.inode) : undefined;
+      if (replacement === undefined) return true;
+      return byRel.get(replacement)?.result === 'uploaded';
+    });
+    await trash(pair, ready, entries, deps, client, report);
+  }
+  const full = opts.folders === undefined;
+  journal.pairs.update(pair.id, full ? { lastScanAt: now(), lastFullScanAt: now() } : { lastScanAt: now() });
 }
 
 /** Mirror: moves what was deleted here to the server's trash, but only what is still ours there. */
@@ -230,6 +455,7 @@ async function trash(
   report: PassReport,
 ): Promise<void> {
   const uris: string[] = [];
+  const rels: string[] = [];
   const forget: string[] = [];
   for (const p of deletes) {
     if (p.record?.kind === 'folder') {
@@ -242,6 +468,7 @@ async function trash(
       }
     }
     uris.push(p.remoteUri);
+    rels.push(p.rel);
     forget.push(p.rel);
     report.deleted++;
   }
@@ -253,6 +480,7 @@ async function trash(
       for (const uri of batch) await client.delete([uri]).catch(ignoreNotFound); // one of them was gone already
     });
   }
+  report.trashed.push(...rels);
   deps.journal.transaction(() => {
     for (const rel of forget) {
       for (const k of entries.keys()) if (isUnder(k, rel)) deps.journal.syncEntries.delete(pair.id, k);
@@ -265,7 +493,7 @@ async function foreignEntry(client: CloudreveClient, uri: string, rel: string, e
   const listing = (await listOrNull(client, uri)) ?? [];
   for (const f of listing) {
     const childRel = `${rel}/${f.name.normalize('NFC')}`;
-    const rec = entries.get(childRel);
+    const rec: SyncRecord | undefined = entries.get(childRel);
     const remote = toRemote(f);
     if (!rec || remote.uploading || !remoteIsOurs(remote, rec)) return `"${childRel}"`;
     if (remote.kind === 'folder') {

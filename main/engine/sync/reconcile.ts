@@ -65,7 +65,11 @@ export type SyncAction =
   | { type: 'delete-remote' }
   /** drop the record (the path is gone on both sides, or the remote one is no longer ours) */
   | { type: 'forget' }
-  | { type: 'error'; reason: string };
+  /** a server-side move or rename of what we uploaded (a local rename or move; pair-sync.ts plans these) */
+  | { type: 'move'; from: string }
+  /** failed before for a reason of its own (sync_issues): not sent again until the file changes or the cause may be gone */
+  | { type: 'wait'; reason: string }
+  | { type: 'error'; code: 'type-clash'; reason: string };
 
 /** Local and remote hold the same content, judged by size and time (no content hash exists in v4). */
 export function sameContent(local: LocalEntry, remote: RemoteEntry): boolean {
@@ -100,12 +104,12 @@ export function reconcile(local: LocalEntry | null, remote: RemoteEntry | null, 
 
   if (local.kind === 'folder') {
     if (!remote) return { type: 'create-folder' };
-    if (remote.kind !== 'folder') return { type: 'error', reason: 'a file of the same name is on the server' };
+    if (remote.kind !== 'folder') return { type: 'error', code: 'type-clash', reason: 'a file of the same name is on the server' };
     return record ? { type: 'skip' } : { type: 'record' };
   }
 
   // a local file
-  if (remote && remote.kind === 'folder') return { type: 'error', reason: 'a folder of the same name is on the server' };
+  if (remote && remote.kind === 'folder') return { type: 'error', code: 'type-clash', reason: 'a folder of the same name is on the server' };
   if (!remote) {
     if (!record) return { type: 'upload', reason: 'new', previous: null };
     return { type: 'upload', reason: unchangedSince(local, record) ? 'missing-remote' : 'changed', previous: null };

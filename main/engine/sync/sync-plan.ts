@@ -6,6 +6,7 @@
  * folder looks empty, no deletion is made (every other action still goes ahead) and the pair waits for the
  * user to confirm. A confirmation covers exactly the number of deletions it was shown.
  */
+import type { SyncIssue } from '../types.js';
 import type { Discovery, PathState } from './discovery.js';
 import { reconcile, type SyncAction, type SyncMode, type SyncRecord } from './reconcile.js';
 
@@ -27,7 +28,7 @@ export interface SyncPlan {
   /** files the planned deletions would trash (a folder counts the files recorded under it) */
   deletes: number;
   /** set when the guard held the deletions back */
-  blocked: { code: 'mass-delete' | 'local-empty'; message: string; pendingDeletes: number } | null;
+  blocked: { code: 'mass-delete' | 'local-empty' | 'mirror-switch'; message: string; pendingDeletes: number; paths: string[] } | null;
 }
 
 export interface PlanOptions {
@@ -40,7 +41,28 @@ export interface PlanOptions {
   rootEmpty: boolean;
   /** relative paths with an upload of ours still running: left alone this pass */
   busy?: ReadonlySet<string>;
+  /** the pair just became a mirror: every deletion waits for the user's confirmation of the list */
+  confirmEvery?: boolean;
+  /** paths that failed before (sync_issues): a failed file is not sent again until it changes or its cause may be gone */
+  issues?: ReadonlyMap<string, SyncIssue>;
+  now?: number;
+  /** the account's free space now (only looked up when a file waits on a full quota) */
+  freeSpace?: number | null;
 }
+
+/** How many paths a blocked plan lists (the count is always whole). */
+const LISTED_PATHS = 200;
+
+/** A failed file waits when it is as it was when it failed, its retry time has not come and its cause stays. */
+export function waitingIssue(path: PathState, issue: SyncIssue | undefined, now: number, freeSpace: number | null | undefined): SyncIssue | null {
+  if (!issue || issue.size === null || !path.local || path.local.kind !== 'file') return null;
+  if (path.local.size !== issue.size || path.local.mtimeMs !== issue.mtimeMs) return null; // changed: try at once
+  if (issue.retryAt === null || issue.retryAt <= now) return null;
+  if (issue.code === 'quota' && freeSpace != null && issue.freeAtFailure !== null && freeSpace > issue.freeAtFailure) return null; // space was freed
+  return issue;
+}
+
+const when = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
 
 /** Files recorded at `rel` or under it. */
 function recordedFiles(records: ReadonlyMap<string, SyncRecord>, rel: string): number {
@@ -52,10 +74,19 @@ function recordedFiles(records: ReadonlyMap<string, SyncRecord>, rel: string): n
 
 export function planPass(discovery: Discovery, opts: PlanOptions): SyncPlan {
   const guard = opts.guard ?? DEFAULT_GUARD;
-  const items: PlannedPath[] = discovery.paths.map((path) => ({
-    path,
-    action: opts.busy?.has(path.rel) ? { type: 'skip', reason: 'an upload of it is still running' } : reconcile(path.local, path.remote, path.record, opts.mode),
-  }));
+  const now = opts.now ?? Date.now();
+  const items: PlannedPath[] = discovery.paths.map((path) => {
+    if (opts.busy?.has(path.rel)) return { path, action: { type: 'skip', reason: 'an upload of it is still running' } };
+    const action = reconcile(path.local, path.remote, path.record, opts.mode);
+    if (action.type === 'upload' || action.type === 'conflict') {
+      const waiting = waitingIssue(path, opts.issues?.get(path.rel), now, opts.freeSpace);
+      if (waiting) {
+        const cause = waiting.code === 'quota' ? 'or when the free space grows' : 'or when the file changes';
+        return { path, action: { type: 'wait', reason: `not on the server: ${waiting.message}; tried again at ${when(waiting.retryAt!)} ${cause}` } };
+      }
+    }
+    return { path, action };
+  });
   const deletes = items
     .filter((i) => i.action.type === 'delete-remote')
     .reduce((n, i) => n + (i.path.record?.kind === 'folder' ? Math.max(1, recordedFiles(opts.records, i.path.rel)) : 1), 0);
@@ -63,10 +94,18 @@ export function planPass(discovery: Discovery, opts: PlanOptions): SyncPlan {
   if (deletes > 0) {
     let total = 0;
     for (const r of opts.records.values()) if (r.kind === 'file') total++;
+    const paths = items.filter((i) => i.action.type === 'delete-remote').map((i) => i.path.rel).slice(0, LISTED_PATHS);
     if (opts.rootEmpty) {
-      blocked = { code: 'local-empty', message: 'the local folder is empty: held back every deletion (is a disk unmounted?)', pendingDeletes: deletes };
+      blocked = { code: 'local-empty', message: 'the local folder is empty: held back every deletion (is a disk unmounted?)', pendingDeletes: deletes, paths };
+    } else if (opts.confirmEvery) {
+      blocked = {
+        code: 'mirror-switch',
+        message: `the pair became a mirror: its first pass would move ${deletes} file(s) deleted here while it was a backup to the server's trash: confirm to go ahead`,
+        pendingDeletes: deletes,
+        paths,
+      };
     } else if (deletes > guard.maxDeletes || (deletes >= guard.minDeletesForRatio && deletes > guard.maxDeleteRatio * total)) {
-      blocked = { code: 'mass-delete', message: `this pass would move ${deletes} of ${total} files to the server's trash: confirm to go ahead`, pendingDeletes: deletes };
+      blocked = { code: 'mass-delete', message: `this pass would move ${deletes} of ${total} files to the server's trash: confirm to go ahead`, pendingDeletes: deletes, paths };
     }
     if (blocked && opts.confirmedDeletes !== undefined && deletes <= opts.confirmedDeletes) blocked = null;
     if (blocked) {

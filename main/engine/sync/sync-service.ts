@@ -15,14 +15,14 @@ import { EngineError, classify } from '../errors.js';
 import type { TypedEmitter, EngineEvents } from '../events.js';
 import type { Journal } from '../journal/journal.js';
 import type { Transfers } from '../transfers.js';
-import type { PairState, SyncConflict, SyncMode, SyncPair } from '../types.js';
+import type { ConflictChoice, PairState, PairStateDetail, SyncConflict, SyncIssue, SyncIssueCode, SyncMode, SyncPair } from '../types.js';
 import { followRemoteChanges, type RemoteHints } from './remote-hints.js';
 import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { FolderUnavailable, runPass, type PassOptions, type PassReport } from './pair-sync.js';
 import { PairScheduler, retryBackoff, type PassOutcome, type PassScope } from './scheduler.js';
 import type { DeleteGuard } from './sync-plan.js';
-import { SyncTracker } from './sync-tracker.js';
+import { SyncTracker, infoOrNull } from './sync-tracker.js';
 
 export type { PassReport } from './pair-sync.js';
 
@@ -77,6 +77,15 @@ export interface SyncApi {
   syncOnce(spec: PairSpec & { dryRun?: boolean }): Promise<PassReport>;
   conflicts(pairId?: string): SyncConflict[];
   dismissConflict(id: number): boolean;
+  /**
+   * Ends a conflict: keep-mine (ours becomes the file's new version, guarded by `previous` = theirs, and our conflict
+   * copy goes to the server's trash), keep-both (the copy stays; the pair tracks the original from now on),
+   * keep-theirs (not before two-way sync: refused with a usage error). The conflict leaves the list; the history
+   * says who won.
+   */
+  resolveConflict(id: number, choice: ConflictChoice): Promise<SyncConflict>;
+  /** Paths not on the server, and why (every pair, or one). */
+  issues(pairId?: string): SyncIssue[];
   /** Keeps one pair (configured or not) watched and synced in the background; resolves to a stopper. */
   follow(id: string): Promise<() => Promise<void>>;
   /** Runs every watched pair in the background until stop(). */
@@ -112,9 +121,34 @@ export class SyncService implements SyncApi {
       events: deps.events,
       onPairSettled: (id) => {
         const p = deps.journal.pairs.get(id);
-        if (p && p.state === 'syncing') this.setState(id, 'idle', null);
+        if (p && (p.state === 'syncing' || p.state === 'idle' || p.state === 'incomplete' || p.state === 'remote-missing')) this.setState(id, ...this.settledState(id));
       },
     });
+    // uploads a pass queued before a restart: followed again, their outcome recorded in the pair's records
+    this.tracker.adopt();
+  }
+
+  /** idle when every path is on the server, else incomplete with how many are not and why. */
+  private settledState(id: string): [PairState, PairStateDetail | null] {
+    const issues = this.deps.journal.syncIssues.list(id);
+    if (issues.length === 0) return ['idle', null];
+    return ['incomplete', notSyncedDetail(issues)];
+  }
+
+  /** One pass of a pair at a time, whoever asks: a second request waits for the running one. */
+  private readonly passLocks = new Map<string, Promise<unknown>>();
+  private serial<T>(pairId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.passLocks.get(pairId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.passLocks.set(pairId, tail);
+    void tail.then(() => {
+      if (this.passLocks.get(pairId) === tail) this.passLocks.delete(pairId);
+    });
+    return next;
   }
 
   get running(): boolean {
@@ -160,7 +194,10 @@ export class SyncService implements SyncApi {
   async removePair(id: string): Promise<void> {
     this.require(id);
     await this.deactivate(id);
+    // its queued and running uploads stop, and their sessions are deleted on the server
+    const ids = this.tracker.transferIds(id);
     this.tracker.forgetPair(id);
+    for (const t of ids) await this.deps.transfers.cancel(t).catch(() => undefined);
     this.deps.journal.pairs.delete(id);
     this.deps.events.emit('pair-removed', { id });
   }
@@ -169,6 +206,7 @@ export class SyncService implements SyncApi {
     this.require(id);
     this.deps.journal.pairs.update(id, { paused: true });
     const p = this.setState(id, 'paused', null);
+    for (const t of this.tracker.transferIds(id)) this.deps.transfers.pause(t); // pause means pause: its uploads too
     void this.deactivate(id);
     return p;
   }
@@ -176,7 +214,8 @@ export class SyncService implements SyncApi {
   resumePair(id: string): SyncPair {
     this.require(id);
     this.deps.journal.pairs.update(id, { paused: false });
-    const p = this.setState(id, 'idle', null);
+    for (const t of this.tracker.transferIds(id)) this.deps.transfers.resume(t);
+    const p = this.setState(id, ...this.settledState(id));
     if (this.started && p.watched) void this.activate(p);
     return p;
   }
@@ -185,7 +224,10 @@ export class SyncService implements SyncApi {
     const p = this.require(id);
     if (patch.mode !== undefined && patch.mode !== 'backup' && patch.mode !== 'mirror') throw new EngineError('usage', `mode must be backup or mirror, not ${String(patch.mode)}`);
     if (patch.ignore) new IgnoreRules(patch.ignore); // throws on a bad pattern
-    this.deps.journal.pairs.update(id, patch);
+    // backup → mirror: files deleted here while it was a backup would go to the server's trash; the first mirror
+    // pass lists them and waits for the user's confirmation
+    const confirmMirror = patch.mode === 'mirror' && p.mode !== 'mirror' ? true : patch.mode === 'backup' ? false : undefined;
+    this.deps.journal.pairs.update(id, { ...patch, confirmMirror });
     const updated = this.require(id);
     this.deps.events.emit('pair-changed', updated);
     if (this.active.has(id)) {
@@ -195,7 +237,9 @@ export class SyncService implements SyncApi {
   }
 
   async confirmDeletes(id: string, count: number): Promise<PassReport> {
-    return this.passAndWait(this.require(id), { confirmedDeletes: count });
+    const report = await this.passAndWait(this.require(id), { confirmedDeletes: count });
+    if (!report.blocked && this.require(id).confirmMirror) this.deps.journal.pairs.update(id, { confirmMirror: false });
+    return report;
   }
 
   requestPass(id?: string): void {
@@ -208,6 +252,44 @@ export class SyncService implements SyncApi {
     }
   }
 
+  async resolveConflict(id: number, choice: ConflictChoice): Promise<SyncConflict> {
+    const c = this.deps.journal.conflicts.get(id);
+    if (!c) throw new EngineError('not-found', `no conflict ${id}`);
+    const pair = this.deps.journal.pairs.get(c.pairId);
+    if (!pair) throw new EngineError('not-found', `the pair of conflict ${id} is gone`);
+    if (choice === 'keep-theirs') {
+      throw new EngineError('usage', 'keep theirs needs a pair that brings the server\'s files down (two-way sync, not yet available): keep mine or keep both');
+    }
+    if (choice !== 'keep-mine' && choice !== 'keep-both') throw new EngineError('usage', `a conflict is resolved with keep-mine, keep-both or keep-theirs, not ${String(choice)}`);
+    return this.serial(pair.id, async () => {
+      const client = this.deps.account.requireClient();
+      const theirs = await infoOrNull(client, c.remoteUri);
+      if (choice === 'keep-both') {
+        // the copy stays where it is; the pair tracks the original from now on (the next local save goes there,
+        // guarded by its current version)
+        const rec = this.deps.journal.syncEntries.get(pair.id, c.relPath);
+        if (rec) {
+          this.deps.journal.syncEntries.upsert({ ...rec, remoteId: theirs?.id ?? null, primaryEntity: theirs?.primary_entity ?? null });
+        }
+        this.deps.journal.conflicts.delete(id);
+        this.deps.events.emit('sync-conflict-resolved', { conflict: c, choice });
+        this.deps.events.emit('log', { level: 'info', message: `conflict ${c.relPath}: kept both (the server's version at ${c.remoteUri}, ours at ${c.conflictUri})` });
+        return c;
+      }
+      // keep mine: ours becomes the file's new version, guarded by previous = theirs; the copy goes to the trash after
+      const local = resolveLocal(pair.localPath, c.relPath);
+      await this.tracker.upload(pair, [
+        { rel: c.relPath, localPath: local, remoteUri: c.remoteUri, kind: 'sync', previous: theirs?.primary_entity ?? null, resolves: id },
+      ]);
+      this.deps.events.emit('log', { level: 'info', message: `conflict ${c.relPath}: keeping ours (uploading it over the server's version; the conflict copy then goes to the trash)` });
+      return c;
+    });
+  }
+
+  issues(pairId?: string): SyncIssue[] {
+    return this.deps.journal.syncIssues.list(pairId);
+  }
+
   async syncPair(id: string, opts: { dryRun?: boolean } = {}): Promise<PassReport> {
     return this.passAndWait(this.require(id), opts);
   }
@@ -218,8 +300,11 @@ export class SyncService implements SyncApi {
     let pair = this.deps.journal.pairs.find(account, localPath, remoteUri);
     if (!pair) {
       if (spec.dryRun) {
-        pair = { id: 'dry-run', account, localPath, remoteUri, mode, ignore, paused: false, watched: false, state: 'idle', stateDetail: null, lastScanAt: null, lastScanMs: null, createdAt: 0, updatedAt: 0 };
-        return runPass(pair, this.passDeps(), { dryRun: true });
+        const dry: SyncPair = {
+          id: 'dry-run', account, localPath, remoteUri, mode, ignore, paused: false, watched: false, state: 'idle', stateDetail: null,
+          lastScanAt: null, lastScanMs: null, lastFullScanAt: null, lastChangeAt: null, confirmMirror: false, createdAt: 0, updatedAt: 0,
+        };
+        return runPass(dry, this.passDeps(), { dryRun: true });
       }
       pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore, watched: false });
     } else if (!pair.watched) {
@@ -306,15 +391,33 @@ export class SyncService implements SyncApi {
   }
 
   /** One pass with the pair's state kept current; failures become the pair's state (never thrown away). */
-  private async pass(pair: SyncPair, opts: PassOptions): Promise<{ outcome: PassOutcome; report: PassReport | null; error: EngineError | null }> {
+  private pass(pair: SyncPair, opts: PassOptions): Promise<{ outcome: PassOutcome; report: PassReport | null; error: EngineError | null }> {
+    return this.serial(pair.id, () => this.passNow(pair, opts));
+  }
+
+  private async passNow(pair: SyncPair, opts: PassOptions): Promise<{ outcome: PassOutcome; report: PassReport | null; error: EngineError | null }> {
+    if (pair.watched) {
+      const current = this.deps.journal.pairs.get(pair.id);
+      if (!current) return { outcome: 'ok', report: null, error: new EngineError('not-found', `no sync pair ${pair.id}`) };
+      // what changed while this request waited for the pass before it (mode, confirmation, ignore rules)
+      pair = { ...current, mode: pair.mode, ignore: pair.ignore };
+    }
     if (!opts.dryRun) this.setState(pair.id, 'scanning', null);
     const started = Date.now();
     try {
       const report = await runPass(pair, this.passDeps(), opts);
       if (!opts.dryRun) {
         this.deps.journal.pairs.update(pair.id, { lastScanMs: Date.now() - started });
-        if (report.blocked) this.setState(pair.id, 'needs-confirmation', report.blocked);
-        else this.setState(pair.id, this.tracker.pending(pair.id) > 0 ? 'syncing' : 'idle', null);
+        this.tellPass(pair, report);
+        if (report.blocked) {
+          this.setState(pair.id, 'needs-confirmation', { code: report.blocked.code, message: report.blocked.message, pendingDeletes: report.blocked.pendingDeletes, paths: report.blocked.paths });
+        } else if (report.remoteRootMissing && this.tracker.pending(pair.id) > 0) {
+          this.setState(pair.id, 'remote-missing', {
+            code: 'remote-missing',
+            message: `the pair's folder on the server (${pair.remoteUri}) was gone (deleted on the web page?): uploading everything again; nothing was deleted here`,
+          });
+        } else if (this.tracker.pending(pair.id) > 0) this.setState(pair.id, 'syncing', null);
+        else this.setState(pair.id, ...this.settledState(pair.id));
       }
       return { outcome: 'ok', report, error: null };
     } catch (err) {
@@ -328,10 +431,25 @@ export class SyncService implements SyncApi {
   }
 
   private async passAndWait(pair: SyncPair, opts: PassOptions): Promise<PassReport> {
-    const { report, error } = await this.pass(pair, opts);
+    const { report, error } = await this.pass(pair, { ...opts, waitUploads: true });
     if (error) throw error;
-    if (!opts.dryRun) await this.tracker.settled();
+    if (!opts.dryRun) {
+      await this.tracker.settled();
+      report!.notSynced = this.deps.journal.syncIssues.list(pair.id).length;
+    }
     return report!;
+  }
+
+  /** What a pass did that the user must be able to read back: each path trashed, each new problem. */
+  private tellPass(pair: SyncPair, report: PassReport): void {
+    if (report.trashed.length > 0) {
+      this.deps.events.emit('sync-trashed', { pairId: pair.id, paths: [...report.trashed] });
+      for (const rel of report.trashed) this.deps.events.emit('log', { level: 'info', message: `sync ${pair.localPath}: moved to the server's trash: ${rel}` });
+    }
+    if (report.remoteRootMissing) {
+      this.deps.events.emit('log', { level: 'warn', message: `sync ${pair.localPath}: the folder on the server (${pair.remoteUri}) is gone; nothing is deleted here, everything is uploaded again` });
+    }
+    for (const p of report.problems) this.deps.events.emit('log', { level: 'warn', message: `sync ${pair.localPath}: cannot sync ${p.rel}: ${p.reason}` });
   }
 
   private async activate(pair: SyncPair): Promise<void> {
@@ -362,7 +480,10 @@ export class SyncService implements SyncApi {
           settleMs: settings.settleMs ?? 2000,
           maxWaitMs: settings.maxSettleWaitMs ?? 600_000,
           ignored: (rel, isFolder) => ignore.ignores(rel, isFolder),
-          onChanges: (rels) => scheduler.requestFolders(changedFolders(rels)),
+          onChanges: (rels) => {
+            this.sawChange(pair.id);
+            scheduler.requestFolders(changedFolders(rels));
+          },
           onFallback: fallback,
         });
       }
@@ -377,12 +498,19 @@ export class SyncService implements SyncApi {
       running.remote = followRemoteChanges({
         client: () => this.deps.account.requireClient(),
         uri: pair.remoteUri,
-        onFolders: (folders) => scheduler.requestFolders(folders),
+        onFolders: (folders) => {
+          this.sawChange(pair.id);
+          scheduler.requestFolders(folders);
+        },
         onLog: (level, message) => this.deps.events.emit('log', { level, message: `sync ${pair.localPath}: ${message}` }),
         retry: settings.remoteHintRetry,
       });
     }
     scheduler.start();
+  }
+
+  private sawChange(id: string): void {
+    if (this.deps.journal.pairs.get(id)) this.deps.journal.pairs.update(id, { lastChangeAt: Date.now() });
   }
 
   private async deactivate(id: string): Promise<void> {
@@ -393,6 +521,36 @@ export class SyncService implements SyncApi {
     await r.watcher?.close();
     await r.scheduler.stop();
   }
+}
+
+const ISSUE_WORDS: Record<SyncIssueCode, string> = {
+  quota: 'quota full',
+  'too-large': 'too large for the storage policy',
+  'name-refused': 'name refused by Cloudreve',
+  unreadable: 'cannot be read',
+  'special-file': 'not a regular file',
+  'name-twins': 'two names differ only in Unicode normalisation',
+  'type-clash': 'a file and a folder of the same name',
+  locked: 'locked on the server',
+  'retry-spent': 'the server was busy or unreachable',
+  vanished: 'changed or vanished while read',
+  failed: 'upload failed',
+};
+
+/** "12 files not backed up: quota full (and 2 cannot be read)", with the counts per code for the screens. */
+export function notSyncedDetail(issues: readonly SyncIssue[]): PairStateDetail {
+  const byCode: Partial<Record<SyncIssueCode, number>> = {};
+  for (const i of issues) byCode[i.code] = (byCode[i.code] ?? 0) + 1;
+  const ranked = (Object.entries(byCode) as Array<[SyncIssueCode, number]>).sort((a, b) => b[1] - a[1]);
+  const [top] = ranked;
+  const rest = ranked.slice(1).map(([c, n]) => `${n} ${ISSUE_WORDS[c]}`);
+  const n = issues.length;
+  const message = `${n} ${n === 1 ? 'path' : 'paths'} not on the server: ${ISSUE_WORDS[top[0]]}${rest.length ? ` (and ${rest.join(', ')})` : ''}`;
+  return { code: top[0], message, notSynced: { count: n, byCode } };
+}
+
+function resolveLocal(root: string, rel: string): string {
+  return resolve(root, ...rel.split('/'));
 }
 
 /** The folders to look at for changed paths: each path's parent (a pass looks at a folder's direct children). */

@@ -111,13 +111,16 @@ describe('backup mode', () => {
     assert.equal(text(env, `${R}/a.txt`), 'alpha, edited');
   });
 
-  test('rename and delete: the new name is uploaded, nothing is deleted on the server', async () => {
+  test('rename and delete: the rename is a rename on the server (no byte sent), nothing is deleted', async () => {
     renameSync(join(env.local, 'docs/b.txt'), join(env.local, 'docs/b-renamed.txt'));
     rmSync(join(env.local, 'docs/deep'), { recursive: true });
+    const before = env.emu.stats().sessions_created;
     const r = await env.engine.sync.syncOnce({ localPath: env.local, remoteUri: R, ignore: ['*.log'] });
     assert.equal(r.deleted, 0);
+    assert.equal(r.moved, 1);
+    assert.equal(env.emu.stats().sessions_created, before, 'nothing uploaded');
     assert.equal(text(env, `${R}/docs/b-renamed.txt`), 'bravo');
-    assert.equal(text(env, `${R}/docs/b.txt`), 'bravo', 'the old name stays in backup mode');
+    assert.equal(env.emu.file(`${R}/docs/b.txt`), null, 'moved, not copied');
     assert.equal(text(env, `${R}/docs/deep/c.txt`), 'charlie');
     assert.deepEqual(await trashNames(env), []);
   });
@@ -147,13 +150,18 @@ describe('backup mode', () => {
     const again = await env.engine.sync.syncOnce({ localPath: env.local, remoteUri: R, ignore: ['*.log'] });
     assert.deepEqual(again.actions, []);
     assert.equal(readFileSync(p, 'utf8'), 'our version', 'the local file is never touched');
-    // theirs stays theirs: a later edit here is another conflict, never an overwrite of their version
-    writeFileSync(p, 'our version 2');
-    utimesSync(p, new Date(), new Date(Date.now() + 9000));
-    const later = await env.engine.sync.syncOnce({ localPath: env.local, remoteUri: R, ignore: ['*.log'] });
-    assert.equal(later.conflicts, 1);
-    assert.equal(text(env, `${R}/docs/b-renamed.txt`), 'their version');
-    assert.equal(env.engine.sync.conflicts().length, 2);
+    // theirs stays theirs: later edits here go to the same conflict copy as new versions of it, never over theirs
+    for (let i = 2; i <= 4; i++) {
+      writeFileSync(p, `our version ${i}`);
+      utimesSync(p, new Date(), new Date(Date.now() + 9000 + i * 1000));
+      const later = await env.engine.sync.syncOnce({ localPath: env.local, remoteUri: R, ignore: ['*.log'] });
+      assert.equal(later.conflicts, 1, `save ${i} goes to the open conflict's copy`);
+      assert.equal(text(env, `${R}/docs/b-renamed.txt`), 'their version');
+      assert.equal(text(env, ours.path), `our version ${i}`);
+    }
+    assert.equal(env.engine.sync.conflicts().length, 1, 'one conflict, one copy');
+    const copies = (await env.other.listAll(`${R}/docs`)).filter((f) => f.name.includes('(conflict '));
+    assert.equal(copies.length, 1);
   });
 
   test('a re-added pair (new home, identical files on the server) uploads nothing', async () => {
@@ -204,11 +212,12 @@ describe('mirror mode', () => {
     rmSync(join(env.local, 'x.txt'));
     renameSync(join(env.local, 'dir/y.txt'), join(env.local, 'dir/z.txt'));
     const r = await pass();
-    assert.equal(r.deleted, 2);
+    assert.equal(r.deleted, 1);
+    assert.equal(r.moved, 1, 'the rename is a rename on the server');
     assert.equal(env.emu.file(`${M}/x.txt`), null);
     assert.equal(env.emu.file(`${M}/dir/y.txt`), null);
     assert.equal(text(env, `${M}/dir/z.txt`), 'y');
-    assert.deepEqual(await trashNames(env), ['x.txt', 'y.txt']);
+    assert.deepEqual(await trashNames(env), ['x.txt']);
   });
 
   test('a file someone else put into a deleted folder keeps that folder on the server', async () => {

@@ -20,7 +20,7 @@ function pairWithDeletions(total: number, gone: number): { discovery: Discovery;
     const local = i < gone ? null : { kind: 'file' as const, size: 1, mtimeMs: T, inode: '1' };
     paths.push({ rel, localPath: `/l/${rel}`, remoteUri: `cloudreve://my/r/${rel}`, local, remote, record });
   }
-  return { discovery: { paths, problems: [], unreadable: [], localCount: total - gone }, records };
+  return { discovery: { paths, problems: [], folders: [''], remoteRootMissing: false, unreadable: [], localCount: total - gone }, records };
 }
 
 const count = (plan: ReturnType<typeof planPass>, type: string) => plan.items.filter((i) => i.action.type === type).length;
@@ -80,7 +80,7 @@ test('a deleted folder counts the files recorded under it', () => {
   const paths: PathState[] = [
     { rel: 'd', localPath: '/l/d', remoteUri: 'cloudreve://my/r/d', local: null, remote: { kind: 'folder', id: 'd', size: 0, updatedAtMs: T, primaryEntity: null, uploading: false }, record: rec('folder') },
   ];
-  const plan = planPass({ paths, problems: [], unreadable: [], localCount: 1 }, { mode: 'mirror', records, rootEmpty: false });
+  const plan = planPass({ paths, problems: [], folders: [''], remoteRootMissing: false, unreadable: [], localCount: 1 }, { mode: 'mirror', records, rootEmpty: false });
   assert.equal(plan.deletes, 60);
   assert.equal(plan.blocked?.code, 'mass-delete');
 });

@@ -1,0 +1,55 @@
+/**
+ * Local renames and moves inside a pair, found in one pass's discovery (pure): a recorded path that is gone here
+ * and a new path holding the same inode is the same file or folder under another name, so the server's copy is
+ * renamed or moved too (spec §4.6) instead of being sent again and the old one trashed.
+ *
+ * A candidate is taken only when it is certain and safe:
+ * - the gone path's server copy is still ours as recorded (a file: its primary entity; a folder: its id), so the
+ *   move never carries someone else's newer version away;
+ * - nothing is at the new path on the server;
+ * - a file kept its size and mtime (a rename does not change them; an edit after it goes up as a change next pass);
+ * - the inode matches exactly one gone path and one new path (hard links and reused inodes are left to the
+ *   ordinary upload + the mode's rule).
+ * A folder's move carries everything under it: one request for the folder, not one per file. Case-only renames
+ * (report.txt → Report.txt) are renames like any other; NFC/NFD-only renames keep their path (names are compared
+ * in NFC) and need nothing at all.
+ */
+import type { PathState } from './discovery.js';
+import { remoteIsOurs } from './reconcile.js';
+
+export interface PlannedMove {
+  from: PathState;
+  to: PathState;
+  kind: 'file' | 'folder';
+}
+
+const isUnder = (rel: string, folder: string): boolean => rel === folder || rel.startsWith(`${folder}/`);
+
+export function findMoves(paths: readonly PathState[]): PlannedMove[] {
+  const gone = new Map<string, PathState[]>();
+  const fresh = new Map<string, PathState[]>();
+  const key = (kind: string, inode: string) => `${kind}:${inode}`;
+  for (const p of paths) {
+    if (p.record && !p.local && p.remote && !p.remote.uploading && p.record.inode !== '' && p.record.inode !== '0') {
+      const ours = p.record.kind === 'folder' ? p.remote.kind === 'folder' && (p.record.remoteId === null || p.record.remoteId === p.remote.id) : remoteIsOurs(p.remote, p.record);
+      if (!ours) continue;
+      const k = key(p.record.kind, p.record.inode);
+      gone.set(k, [...(gone.get(k) ?? []), p]);
+    } else if (p.local && !p.record && !p.remote) {
+      const k = key(p.local.kind, p.local.inode);
+      fresh.set(k, [...(fresh.get(k) ?? []), p]);
+    }
+  }
+  const out: PlannedMove[] = [];
+  for (const [k, froms] of gone) {
+    const tos = fresh.get(k);
+    if (froms.length !== 1 || !tos || tos.length !== 1) continue;
+    const [from] = froms;
+    const [to] = tos;
+    if (from.record!.kind === 'file' && (from.record!.size !== to.local!.size || from.record!.mtimeMs !== to.local!.mtimeMs)) continue;
+    if (isUnder(to.rel, from.rel)) continue; // into itself: impossible locally, never asked of the server
+    out.push({ from, to, kind: from.record!.kind });
+  }
+  // a move inside a folder that moves too is carried by the folder's move
+  return out.filter((m) => !out.some((o) => o !== m && o.kind === 'folder' && (isUnder(m.from.rel, o.from.rel) || isUnder(m.to.rel, o.to.rel))));
+}

@@ -45,6 +45,7 @@ import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { createPairsRepo, type PairsRepo } from './pairs-repo.js';
 import { createSyncConflictsRepo, type SyncConflictsRepo } from './sync-conflicts-repo.js';
 import { createSyncEntriesRepo, type SyncEntriesRepo } from './sync-entries-repo.js';
+import { createSyncIssuesRepo, type SyncIssuesRepo } from './sync-issues-repo.js';
 import { createUploadsRepo, type UploadsRepo } from './uploads-repo.js';
 
 export type { FileRow, FilesRepo } from './files-repo.js';
@@ -52,6 +53,7 @@ export type { PartRow, UploadPatch, UploadRow, UploadsRepo } from './uploads-rep
 export type { NewPair, PairPatch, PairsRepo } from './pairs-repo.js';
 export type { SyncEntryRow, SyncEntriesRepo } from './sync-entries-repo.js';
 export type { SyncConflictsRepo } from './sync-conflicts-repo.js';
+export type { SyncIssuesRepo } from './sync-issues-repo.js';
 export type { HistoryRepo } from './history-repo.js';
 
 export interface Journal {
@@ -60,6 +62,8 @@ export interface Journal {
   readonly pairs: PairsRepo;
   readonly syncEntries: SyncEntriesRepo;
   readonly conflicts: SyncConflictsRepo;
+  /** paths of a pair not on the server, and why (sync-issues-repo.ts) */
+  readonly syncIssues: SyncIssuesRepo;
   /** finished transfers, newest first, capped (history-repo.ts) */
   readonly history: HistoryRepo;
   /**
@@ -151,6 +155,7 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
     pairs: createPairsRepo(db, now),
     syncEntries: batched(createSyncEntriesRepo(db, now), batch, ['upsert', 'delete']),
     conflicts: createSyncConflictsRepo(db, now),
+    syncIssues: batched(createSyncIssuesRepo(db, now), batch, ['put', 'delete', 'clear'], ['get', 'list', 'map']),
     history: batched(createHistoryRepo(db, now, opts.historyCap), batch, ['insert', 'clear'], ['list', 'count']),
     path: file,
     transaction: (fn) => batch.run(fn),

@@ -14,7 +14,9 @@
  *      refreshed by the normal refresh endpoint (`offline_access` is what makes the server hand out a refresh token);
  *   5. `GET /api/v4/user/me` with the new token says who signed in.
  *
- * The listener answers only `GET /callback`, only once, and closes as soon as the flow ends either way.
+ * The listener answers only `GET /callback`, and closes as soon as the flow ends either way. A callback whose `state` is
+ * not ours is answered with an error page and otherwise ignored (any web page can send one): only our own state, the
+ * timeout (5 minutes) or the caller's signal end the wait.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -152,7 +154,10 @@ function checkApp(a: OAuthAppConfig): void {
 // ---------------------------------------------------------------- the loopback listener
 
 export interface CallbackListener {
-  /** Resolves with the code of the first callback carrying our state; rejects on an error answer, a wrong state, the timeout or the signal. */
+  /**
+   * Resolves with the code of the first callback carrying our state; rejects on an error answer carrying our state,
+   * the timeout or the signal. A callback with another state (or none) is answered with an error page and ignored.
+   */
   waitForCode(state: string, timeoutMs: number, signal?: AbortSignal): Promise<string>;
   close(): void;
 }
@@ -201,8 +206,10 @@ export async function listenForCallback(port: number): Promise<CallbackListener>
           if (req.method !== 'GET' || url.pathname !== OAUTH_CALLBACK_PATH) return page(res, 404, 'Not found.');
           const q = url.searchParams;
           if (q.get('state') !== state) {
-            page(res, 400, 'This sign-in link does not belong to the sign-in Cloudreve Sync is waiting for. Start the sign-in again.');
-            return done(new EngineError('login-required', 'the browser came back from a different sign-in attempt (state mismatch); nothing was stored, sign in again'));
+            // Not ours: an old tab, another attempt, or any web page the user has open (a page can make the browser
+            // request a loopback URL). Ignored: answering it must not end the sign-in, or a page could abort every
+            // attempt. The wait goes on until our own state arrives or the timeout/signal ends it.
+            return page(res, 400, 'This sign-in link does not belong to the sign-in Cloudreve Sync is waiting for; it was ignored. Finish the sign-in in the tab Cloudreve Sync opened.');
           }
           const error = q.get('error');
           if (error) {

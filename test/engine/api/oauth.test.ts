@@ -135,32 +135,76 @@ test('browser sign-in through the emulator\'s authorize page (a form, then a 302
   }
 });
 
-test('a redirect carrying another state is refused: nothing is stored', async () => {
+test('a redirect carrying another state is ignored (an error page), the wait goes on, and the right one then signs in', async () => {
+  const { emu, port, cleanup } = await setup();
+  const d = tmpDir();
+  try {
+    const a = await AccountSession.open(d.path, '11111111-2222-4333-8444-555555555555');
+    const forged: { status: number; text: string }[] = [];
+    let right = 0;
+    const info = await a.loginWithBrowser({
+      server: emu.url,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      redirectPort: port,
+      timeoutMs: 60_000,
+      onUrl: (u) => {
+        void (async () => {
+          // a page of another site makes the browser hit the loopback redirect: another state, no state, an error
+          for (const back of [
+            await consent(emu, u, { state: 'forged-state' }),
+            new URL(`http://127.0.0.1:${port}/callback?code=abc`),
+            new URL(`http://127.0.0.1:${port}/callback?error=access_denied&state=forged-state`),
+          ]) {
+            const r = await fetch(back);
+            forged.push({ status: r.status, text: await r.text() });
+          }
+          assert.equal(a.loggedIn, false, 'nothing is stored for a forged callback');
+          right = (await fetch(await consent(emu, u))).status;
+        })();
+      },
+    });
+    assert.equal(info.email, emu.email);
+    assert.equal(forged.length, 3);
+    for (const f of forged) {
+      assert.equal(f.status, 400);
+      assert.match(f.text, /does not belong to the sign-in/);
+    }
+    for (let i = 0; i < 50 && right === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(right, 200);
+    assert.equal(JSON.parse(readFileSync(credentialsPath(d.path), 'utf8')).email, emu.email);
+  } finally {
+    d.cleanup();
+    await cleanup();
+  }
+});
+
+test('only forged callbacks: the wait ends at the timeout, nothing is stored', async () => {
   const { emu, port, cleanup } = await setup();
   const d = tmpDir();
   try {
     const a = await AccountSession.open(d.path, '11111111-2222-4333-8444-555555555555');
     let status = 0;
+    const started = Date.now();
     await assert.rejects(
       a.loginWithBrowser({
         server: emu.url,
         clientId: CLIENT,
         clientSecret: SECRET,
         redirectPort: port,
-        timeoutMs: 60_000,
+        timeoutMs: 1500,
         onUrl: (u) => {
           void (async () => {
-            const back = await consent(emu, u, { state: 'forged-state' });
-            status = (await fetch(back)).status;
+            status = (await fetch(await consent(emu, u, { state: 'forged-state' }))).status;
           })();
         },
       }),
-      (err: Error & { code?: string }) => err.code === 'login-required' && /state mismatch/.test(err.message),
+      (err: Error & { code?: string }) => err.code === 'timeout',
     );
+    assert.ok(Date.now() - started >= 1400, 'the forged callback did not end the wait');
+    assert.equal(status, 400);
     assert.equal(a.loggedIn, false);
     assert.throws(() => readFileSync(credentialsPath(d.path)), { code: 'ENOENT' });
-    for (let i = 0; i < 50 && status === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(status, 400);
   } finally {
     d.cleanup();
     await cleanup();

@@ -3,8 +3,9 @@
  *   - the YAML's fields: targets, asar + asarUnpack of native addons, the native rebuild and its guard hooks, icons;
  *   - the guard (assets/build/native-abi.cjs) on the real better_sqlite3.node here, which is built for NODE: it must be
  *     refused for Electron's ABI — the silently-wrong rebuild of toolchain-notes §2 fails the build instead;
- *   - `electron-builder --linux --dir` with a stand-in Electron and npmRebuild off: the asar holds the app, the addon is
- *     unpacked. Needs `npm run build` output (dist/); skipped without it.
+ *   - the Electron fuses (electronFuses): each one set, under electron-builder's own option names;
+ *   - `electron-builder --linux --dir` with a stand-in Electron (carrying a fuse wire) and npmRebuild off: the asar holds
+ *     the app, the addon is unpacked, the fuses are flipped in the binary. Needs `npm run build` output (dist/); skipped without it.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -26,6 +27,8 @@ const abi = require('../../assets/build/native-abi.cjs') as {
 const config = yaml.load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Record<string, any>;
 const ELECTRON_VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.electron;
 const ADDON = join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
+/** What @electron/fuses looks for in an Electron binary, followed by the wire's version, length and one byte per fuse. */
+const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 
 test('targets: AppImage and deb, NSIS, dmg', () => {
   assert.deepEqual(config.linux.target, ['AppImage', 'deb']);
@@ -43,6 +46,26 @@ test('asar with native addons unpacked, rebuilt for Electron, guarded by the hoo
     assert.ok(existsSync(join(ROOT, config[hook])), `${hook}: ${config[hook]}`);
     assert.equal(typeof require(join(ROOT, config[hook])), 'function', `${hook} exports the hook function`);
   }
+});
+
+test('Electron fuses: no run-as-node, no NODE_OPTIONS, no --inspect; cookies encrypted; the app only from a checked asar', () => {
+  assert.deepEqual(config.electronFuses, {
+    runAsNode: false,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableCookieEncryption: true,
+    onlyLoadAppFromAsar: true,
+    enableEmbeddedAsarIntegrityValidation: true,
+  });
+  // the key and the option names are electron-builder's own (a misspelt one would be refused by its schema, or ignored)
+  const schema = JSON.parse(readFileSync(join(ROOT, 'node_modules/app-builder-lib/scheme.json'), 'utf8')) as {
+    properties: Record<string, unknown>;
+    definitions: Record<string, { properties: Record<string, unknown> }>;
+  };
+  assert.ok('electronFuses' in schema.properties, 'electron-builder knows electronFuses');
+  for (const name of Object.keys(config.electronFuses)) assert.ok(name in schema.definitions.FuseOptionsV1.properties, `${name} is a fuse electron-builder sets`);
+  // the main process never needs ELECTRON_RUN_AS_NODE (it would be ignored now): no fork of itself as Node
+  for (const f of ['main/shell/main.ts']) assert.doesNotMatch(readFileSync(join(ROOT, f), 'utf8'), /ELECTRON_RUN_AS_NODE|child_process['"][\s\S]*\bfork\(/);
 });
 
 test('resources per OS exist: icons, tray icons, the NSIS uninstall include', () => {
@@ -79,7 +102,8 @@ test('electron-builder --linux --dir (stand-in Electron, npmRebuild off): the ap
   try {
     const electronDist = join(work, 'electron');
     mkdirSync(join(electronDist, 'resources'), { recursive: true });
-    writeFileSync(join(electronDist, 'electron'), '#!/bin/sh\n');
+    // a stand-in with Electron's fuse wire (sentinel, version 1, 8 fuses in Electron's defaults), so the fuses are flipped
+    writeFileSync(join(electronDist, 'electron'), `#!/bin/sh\n# ${FUSE_SENTINEL}\x01\x0810110001\n`);
     chmodSync(join(electronDist, 'electron'), 0o755);
     const out = join(work, 'out');
     const env = { ...process.env };
@@ -100,6 +124,11 @@ test('electron-builder --linux --dir (stand-in Electron, npmRebuild off): the ap
     }
     assert.ok(![...files].some((f) => f.startsWith('/test/') || f.startsWith('/main/')), 'no sources or tests in the package');
     assert.ok(existsSync(join(resources, 'app.asar.unpacked/node_modules/better-sqlite3/build/Release/better_sqlite3.node')), 'the addon is unpacked');
+    // the fuses were flipped in the packaged binary: RunAsNode, CookieEncryption, NodeOptions, NodeCliInspect,
+    // EmbeddedAsarIntegrityValidation, OnlyLoadAppFromAsar set; the last two (not configured) left as they were
+    const bin = readFileSync(join(out, 'linux-unpacked/cloudreve-sync'));
+    const at = bin.indexOf(FUSE_SENTINEL) + FUSE_SENTINEL.length;
+    assert.equal(bin.subarray(at + 2, at + 10).toString('latin1'), '01001101');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

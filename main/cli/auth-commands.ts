@@ -34,8 +34,8 @@ function noPositionals(args: ParsedArgs, max = 0): void {
   if (args.positionals.length > max) throw new UsageError(`unexpected argument: ${args.positionals[max]}`);
 }
 
-/** Reads all of stdin (bounded), for --password-stdin. */
-async function readAll(stream: Readable, limit = 64 * 1024): Promise<string> {
+/** Reads all of stdin (bounded), for --password-stdin (login, ui). */
+export async function readAll(stream: Readable, limit = 64 * 1024): Promise<string> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const c of stream) {

@@ -5,13 +5,16 @@
  * the app's contract through the same handlers as Electron's IPC.
  *
  * The first line of output is the URL to open (with the per-launch token); everything else goes to stderr.
- * Bound to 127.0.0.1 unless --listen names another address, which also needs --password (or
- * $CLOUDREVE_SYNC_UI_PASSWORD, which stays out of `ps`). Runs until Ctrl-C / SIGTERM (exit 0).
+ * Bound to 127.0.0.1 unless --listen names another address, which also needs a password: --password-stdin or
+ * $CLOUDREVE_SYNC_UI_PASSWORD (both stay out of `ps`), or --password P (visible in `ps`: a warning says so). The
+ * password is never written anywhere (engine-lock.json names the command with `--password ***`).
+ * Runs until Ctrl-C / SIGTERM (exit 0).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError, type CommandSpec } from './command.js';
+import { readAll } from './auth-commands.js';
+import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
 import { interrupted, withEngine } from './sync-commands.js';
 
 /** dist/renderer of this installation: beside the CLI bundle (dist/cli/…) or under the checkout (main/cli/…). */
@@ -36,21 +39,38 @@ function port(text: string | undefined): number {
   return n;
 }
 
+/** The browser's password: --password-stdin, --password P (with a warning) or $CLOUDREVE_SYNC_UI_PASSWORD; else none. */
+async function uiPassword(ctx: CliContext, args: ParsedArgs): Promise<string | undefined> {
+  const flag = typeof args.flags.password === 'string' ? args.flags.password : undefined;
+  if (args.flags['password-stdin'] === true) {
+    if (flag !== undefined) throw new UsageError('give the password once: --password or --password-stdin');
+    const pw = (await readAll(ctx.stdin)).replace(/\r?\n$/, '');
+    if (pw === '') throw new UsageError('--password-stdin: the password is empty');
+    return pw;
+  }
+  if (flag !== undefined) {
+    ctx.stderr.write('warning: a password given with --password is visible to other users of this machine (`ps`); prefer --password-stdin or $CLOUDREVE_SYNC_UI_PASSWORD\n');
+    return flag;
+  }
+  return ctx.env.CLOUDREVE_SYNC_UI_PASSWORD || undefined;
+}
+
 const ui: CommandSpec = {
   summary: 'run the engine and serve the app to a browser (loopback only unless --listen with --password)',
-  usage: 'ui [--port N] [--listen ADDR --password P]',
+  usage: 'ui [--port N] [--listen ADDR (--password-stdin | --password P)]',
   flags: {
     port: { type: 'string', value: 'N', help: 'port to serve on (default: any free port)' },
-    listen: { type: 'string', value: 'ADDR', help: 'address to bind (default 127.0.0.1); anything but loopback needs --password' },
-    password: { type: 'string', value: 'P', help: 'password asked by the browser (HTTP Basic; prefer $CLOUDREVE_SYNC_UI_PASSWORD, and an SSH tunnel)' },
+    listen: { type: 'string', value: 'ADDR', help: 'address to bind (default 127.0.0.1); anything but loopback needs a password' },
+    'password-stdin': { type: 'boolean', help: 'read the password the browser asks for (HTTP Basic) from standard input' },
+    password: { type: 'string', value: 'P', help: 'the password on the command line (visible in `ps`: prefer --password-stdin or $CLOUDREVE_SYNC_UI_PASSWORD)' },
   },
   async run(ctx, args) {
     const listen = typeof args.flags.listen === 'string' ? args.flags.listen : '127.0.0.1';
-    const password = typeof args.flags.password === 'string' ? args.flags.password : ctx.env.CLOUDREVE_SYNC_UI_PASSWORD || undefined;
+    const password = await uiPassword(ctx, args);
     const portNumber = port(typeof args.flags.port === 'string' ? args.flags.port : undefined);
     const { BridgeConfigError, isLoopbackAddress, startBridgeServer } = await import('../bridge/bridge-server.js');
     if (!isLoopbackAddress(listen) && !password) {
-      throw new UsageError(`--listen ${listen} is reachable from other machines: it needs --password (or $CLOUDREVE_SYNC_UI_PASSWORD); to use the UI from elsewhere, an SSH tunnel to the default 127.0.0.1 is safer`);
+      throw new UsageError(`--listen ${listen} is reachable from other machines: it needs a password (--password-stdin or $CLOUDREVE_SYNC_UI_PASSWORD); to use the UI from elsewhere, an SSH tunnel to the default 127.0.0.1 is safer`);
     }
     const staticDir = rendererDir();
     if (!existsSync(join(staticDir, 'main.js'))) throw new UsageError(`the app's page is not built (${staticDir}): run \`npm run build\``);

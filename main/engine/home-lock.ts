@@ -9,7 +9,7 @@
  * (deleting a lock file lets two processes hold locks on two different files).
  *
  * `engine-lock.json` beside it names the holder (pid, command, since when) for the message another process prints;
- * it is information only.
+ * it is information only. The command's secret flags (`ui --password P`) are written as `--password ***`.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,7 +92,8 @@ function readHolder(home: string): LockHolder | null {
   try {
     const h = JSON.parse(readFileSync(join(home, HOLDER_FILE), 'utf8')) as Partial<LockHolder>;
     if (typeof h.pid !== 'number' || typeof h.since !== 'string') return null;
-    return { pid: h.pid, command: typeof h.command === 'string' ? h.command : '', since: h.since };
+    // a note written by an earlier version may hold a secret flag's value: left out here too
+    return { pid: h.pid, command: typeof h.command === 'string' ? redactArgs(h.command.split(' ')).join(' ') : '', since: h.since };
   } catch {
     return null;
   }
@@ -105,10 +106,35 @@ function busy(home: string, holder: LockHolder | null): EngineError {
   return new EngineError('busy', `another cloudreve-sync process is using ${home}: ${who}; wait for it to finish or stop it`);
 }
 
-/** `cloudreve-sync upload ~/x --to y`: the program's name and its arguments, short enough for one line. */
+/** Flags whose value is a secret: never written to engine-lock.json nor shown in a "busy" message. */
+const SECRET_FLAG = /^--?[\w-]*(?:password|passwd|secret|token)[\w-]*$/i;
+
+/**
+ * The arguments with every secret flag's value replaced (`--password P`, `--password=P` → `--password ***`), so the
+ * holder note never holds one (`ui --password`).
+ */
+export function redactArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const eq = a.indexOf('=');
+    if (eq > 0 && SECRET_FLAG.test(a.slice(0, eq))) out.push(`${a.slice(0, eq)}=***`);
+    else if (SECRET_FLAG.test(a) && !/-stdin$/i.test(a) && i + 1 < args.length) {
+      out.push(a, '***');
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** `cloudreve-sync upload ~/x --to y`: the program's name and its arguments (secrets left out), short enough for one line. */
 function commandLine(): string {
   const [script, ...args] = process.argv.slice(1);
   const name = script ? basename(script).replace(/\.(c|m)?[jt]s$/, '').replace(/^cli$/, 'cloudreve-sync') : basename(process.execPath);
-  const text = [name, ...args].join(' ');
+  const text = [name, ...redactArgs(args)].join(' ');
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

@@ -3,7 +3,8 @@
  *
  *   sync <local-dir> <cloudreve-uri> [--watch] [--mode backup|mirror] [--dry-run] [--ignore PATTERN]... [--json]
  *   pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]...
- *   pairs list | remove ID | pause ID | resume ID | conflicts | confirm ID COUNT   (IDs may be shortened)
+ *   pairs list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both | issues [ID] | confirm ID COUNT
+ *   (pair IDs may be shortened)
  *   run      every configured pair in the foreground until Ctrl-C / SIGTERM (a headless daemon)
  *
  * Exit codes: 0 in sync, 1 some paths could not be synced or deletions are held back for confirmation,
@@ -13,7 +14,7 @@ import { resolve } from 'node:path';
 import type { Engine, PassReport, SyncPair } from '../engine/index.js';
 import { toUri } from '../engine/api/uri.js';
 import { EngineError } from '../engine/errors.js';
-import type { SyncMode } from '../engine/types.js';
+import type { ConflictChoice, SyncMode } from '../engine/types.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
 import type { ControlClient } from '../bridge/control-socket.js';
 import { engineConfig, engineOr } from './transfer-commands.js';
@@ -58,21 +59,57 @@ export function interrupted(): { promise: Promise<void>; dispose(): void } {
   };
 }
 
+/** A cloudreve:// URI as a person reads it: its path segments decoded (`doc (conflict …).txt`, not `doc%20(…`). */
+export function readableUri(uri: string): string {
+  const m = /^(cloudreve:\/\/[^/]*)(\/.*)?$/.exec(uri);
+  if (!m || !m[2]) return uri;
+  return m[1] + m[2].split('/').map((seg) => {
+    try {
+      return decodeURIComponent(seg);
+    } catch {
+      return seg;
+    }
+  }).join('/');
+}
+
+/**
+ * The pass's outcome, file by file. Exit 0 only when every file the pass looked at is on the server: a failed
+ * upload, a path that cannot be synced, one still waiting for a retry, or deletions held back make it 1.
+ */
 function printReport(ctx: CliContext, r: PassReport, json: boolean): number {
   if (json) {
     ctx.stdout.write(JSON.stringify({ event: 'pass', ...r }) + '\n');
   } else {
     const verb = r.dryRun ? 'would ' : '';
-    for (const a of r.actions) ctx.stdout.write(`${verb}${a.action.padEnd(13)} ${a.rel}${a.reason ? `  (${a.reason})` : ''}\n`);
-    for (const p of r.problems) ctx.stderr.write(`cannot sync ${p.rel}: ${p.reason}\n`);
-    if (r.blocked) ctx.stderr.write(`deletions held back: ${r.blocked.message}\n`);
+    for (const a of r.actions) {
+      if (a.action === 'upload' || a.action === 'conflict') continue; // their outcome is printed below
+      ctx.stdout.write(`${verb}${a.action.padEnd(13)} ${a.from ? `${a.from} → ` : ''}${a.rel}${a.reason ? `  (${a.reason})` : ''}\n`);
+    }
+    if (r.dryRun) {
+      for (const a of r.actions) if (a.action === 'upload' || a.action === 'conflict') ctx.stdout.write(`${verb}${a.action.padEnd(13)} ${a.rel}${a.reason ? `  (${a.reason})` : ''}\n`);
+    }
+    for (const o of r.outcomes) {
+      if (o.result === 'uploaded') ctx.stdout.write(`uploaded      ${o.rel}\n`);
+      else if (o.result === 'conflict') ctx.stdout.write(`conflict      ${o.rel}  (both kept; ours is ${readableUri(o.conflictUri ?? '')})\n`);
+      else if (o.result === 'waiting') ctx.stdout.write(`waiting       ${o.rel}  (${o.reason ?? 'paused'}; not on the server yet)\n`);
+    }
+    for (const p of r.problems) ctx.stderr.write(`not synced ${p.rel}: ${p.reason}\n`);
+    if (r.remoteRootMissing) ctx.stderr.write(`the folder on the server was gone: everything was uploaded again (nothing was deleted)\n`);
+    if (r.blocked) {
+      ctx.stderr.write(`deletions held back: ${r.blocked.message}\n`);
+      for (const path of r.blocked.paths) ctx.stderr.write(`  would trash ${path}\n`);
+      if (r.blocked.pendingDeletes > r.blocked.paths.length) ctx.stderr.write(`  … and ${r.blocked.pendingDeletes - r.blocked.paths.length} more\n`);
+    }
     if (!r.dryRun) {
       ctx.stdout.write(
-        `${r.uploads} uploaded, ${r.foldersCreated} folders created, ${r.recorded} already there, ${r.deleted} moved to the server's trash, ${r.conflicts} conflicts kept\n`,
+        `${r.uploads} uploaded, ${r.failed} failed, ${r.moved} renamed or moved, ${r.foldersCreated} folders created, ${r.recorded} already there, ${r.deleted} moved to the server's trash, ${r.conflicts} conflicts kept` +
+          `${r.waiting ? `, ${r.waiting} waiting` : ''}\n`,
       );
+      if (r.notSynced > 0) ctx.stderr.write(`${r.notSynced} path(s) of this folder are not on the server (\`cloudreve-sync pairs issues\` lists them with the reason)\n`);
     } else if (r.actions.length === 0) ctx.stdout.write('nothing to do\n');
   }
-  return r.problems.length > 0 || r.blocked ? 1 : 0;
+  if (r.dryRun) return r.problems.length > 0 || r.blocked ? 1 : 0;
+  return r.problems.length > 0 || r.failed > 0 || r.waiting > 0 || r.notSynced > 0 || r.blocked ? 1 : 0;
 }
 
 /**
@@ -107,9 +144,10 @@ function findPair(engine: Engine, id: string | undefined): SyncPair {
   return matches[0];
 }
 
-function describePair(p: Pick<SyncPair, 'id' | 'mode' | 'paused' | 'state' | 'localPath' | 'remoteUri' | 'ignore'> & { stateDetail: { message: string } | null }): string {
+function describePair(p: Pick<SyncPair, 'id' | 'mode' | 'paused' | 'state' | 'localPath' | 'remoteUri' | 'ignore'> & { stateDetail: { message: string; paths?: string[] } | null }): string {
   const state = p.paused ? 'paused' : p.state;
-  const detail = p.stateDetail ? `  (${p.stateDetail.message})` : '';
+  const paths = p.stateDetail?.paths?.length ? `\n${p.stateDetail.paths.map((x) => `    would trash ${x}`).join('\n')}` : '';
+  const detail = p.stateDetail ? `  (${p.stateDetail.message})${paths}` : '';
   return `${p.id.slice(0, 8)}  ${p.mode.padEnd(6)}  ${state.padEnd(18)} ${p.localPath} → ${p.remoteUri}${p.ignore.length ? `  ignore: ${p.ignore.join(' ')}` : ''}${detail}`;
 }
 
@@ -167,7 +205,11 @@ function logEvents(ctx: CliContext, engine: Engine, json: boolean): () => void {
   const line = (obj: Record<string, unknown>, text: string) => ctx.stdout.write(json ? JSON.stringify(obj) + '\n' : `${text}\n`);
   const offs = [
     engine.events.on('pair-changed', (p) => line({ event: 'pair', id: p.id, state: p.state, detail: p.stateDetail }, describePair(p))),
-    engine.events.on('sync-conflict', (c) => line({ event: 'conflict', ...c }, `conflict: ${c.relPath} — both kept, ours is ${c.conflictUri}`)),
+    engine.events.on('sync-conflict', (c) => line({ event: 'conflict', ...c }, `conflict: ${c.relPath} — both kept, ours is ${readableUri(c.conflictUri)}`)),
+    engine.events.on('sync-conflict-resolved', ({ conflict: c, choice }) => line({ event: 'conflict-resolved', id: c.id, relPath: c.relPath, choice }, `conflict resolved: ${c.relPath} — ${choice}`)),
+    engine.events.on('sync-trashed', ({ pairId, paths }) => {
+      for (const rel of paths) line({ event: 'trashed', pairId, path: rel }, `moved to the server's trash: ${rel}`);
+    }),
     engine.events.on('transfer-state-changed', ({ transfer: t }) => {
       if (t.state === 'done' || t.state === 'failed') {
         line({ event: 'transfer', id: t.id, path: t.localPath, state: t.state, error: t.error ?? undefined }, `${t.state === 'done' ? 'uploaded' : 'failed  '} ${t.localPath}${t.error ? `  (${t.error.message})` : ''}`);
@@ -182,7 +224,8 @@ function logEvents(ctx: CliContext, engine: Engine, json: boolean): () => void {
 
 const pairs: CommandSpec = {
   summary: 'configure the folders `run` and the app keep in sync: add, list, remove, pause, resume, conflicts, confirm',
-  usage: 'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... | list | remove ID | pause ID | resume ID | conflicts | confirm ID COUNT  [--json]',
+  usage:
+    'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... | list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both | issues [ID] | confirm ID COUNT  [--json]',
   flags: {
     mode: { type: 'string', value: 'backup|mirror', help: 'pairs add: backup (default) or mirror' },
     ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'pairs add: gitignore-style pattern to leave out (repeatable)' },
@@ -226,7 +269,19 @@ const pairs: CommandSpec = {
           const list = unwrap(await control.invoke('listConflicts'));
           if (json) out(list, '');
           else if (list.length === 0) ctx.stdout.write('no conflicts\n');
-          else for (const c of list) ctx.stdout.write(`${new Date(c.createdAt).toISOString()}  ${c.relPath}: theirs at ${c.remoteUri}, ours at ${c.conflictUri} (${c.reason})\n`);
+          else for (const c of list) ctx.stdout.write(describeConflict(c));
+          return 0;
+        }
+        case 'issues': {
+          const list = unwrap(await control.invoke('listSyncIssues', rest[0] ? (await remotePair(control, rest[0])).id : undefined));
+          if (json) out(list, '');
+          else printIssues(ctx, list);
+          return 0;
+        }
+        case 'resolve': {
+          const [id, choice] = conflictArgs(rest);
+          const c = unwrap(await control.invoke('resolveConflict', id, choice));
+          out({ resolved: c.id, choice }, `conflict ${c.id} (${c.relPath}): ${choice}`);
           return 0;
         }
         default: {
@@ -274,19 +329,59 @@ const pairs: CommandSpec = {
           const list = engine.sync.conflicts();
           if (json) out(list, '');
           else if (list.length === 0) ctx.stdout.write('no conflicts\n');
-          else for (const c of list) ctx.stdout.write(`${new Date(c.createdAt).toISOString()}  ${c.relPath}: theirs at ${c.remoteUri}, ours at ${c.conflictUri} (${c.reason})\n`);
+          else for (const c of list) ctx.stdout.write(describeConflict(c));
           return 0;
         }, false, viaControl);
+      case 'issues':
+        return withEngine(ctx, args, async (engine) => {
+          const list = engine.sync.issues(rest[0] ? findPair(engine, rest[0]).id : undefined);
+          if (json) out(list, '');
+          else printIssues(ctx, list);
+          return 0;
+        }, false, viaControl);
+      case 'resolve': {
+        const [id, choice] = conflictArgs(rest);
+        return withEngine(ctx, args, async (engine) => {
+          const c = await engine.sync.resolveConflict(id, choice);
+          if (choice === 'keep-mine') await engine.idle();
+          const left = engine.sync.conflicts().some((x) => x.id === id);
+          out({ resolved: c.id, choice, open: left }, left ? `conflict ${c.id} (${c.relPath}): ${choice} did not finish; it stays listed (see the log above)` : `conflict ${c.id} (${c.relPath}): ${choice} done`);
+          return left ? 1 : 0;
+        }, false, viaControl);
+      }
       case 'confirm': {
         const count = Number(rest[1]);
         if (!Number.isInteger(count) || count < 1) throw new UsageError('pairs confirm needs a pair ID and the number of deletions shown by `pairs list`');
         return withEngine(ctx, args, async (engine) => printReport(ctx, await engine.sync.confirmDeletes(findPair(engine, rest[0]).id, count), json), false, viaControl);
       }
       default:
-        throw new UsageError(verb ? `unknown pairs command "${verb}"` : 'pairs needs a command: add, list, remove, pause, resume, conflicts or confirm');
+        throw new UsageError(verb ? `unknown pairs command "${verb}"` : 'pairs needs a command: add, list, remove, pause, resume, conflicts, resolve, issues or confirm');
     }
   },
 };
+
+function describeConflict(c: { id: number; createdAt: number; relPath: string; remoteUri: string; conflictUri: string; reason: string }): string {
+  return `${String(c.id).padStart(4)}  ${new Date(c.createdAt).toISOString()}  ${c.relPath}: theirs at ${readableUri(c.remoteUri)}, ours at ${readableUri(c.conflictUri)} (${c.reason})\n`;
+}
+
+function printIssues(ctx: CliContext, list: ReadonlyArray<{ relPath: string; code: string; message: string; retryAt: number | null }>): void {
+  if (list.length === 0) {
+    ctx.stdout.write('every path is on the server\n');
+    return;
+  }
+  for (const i of list) {
+    const retry = i.retryAt ? `  (tried again ${new Date(i.retryAt).toISOString()} or when it changes)` : '';
+    ctx.stdout.write(`${i.code.padEnd(13)} ${i.relPath}: ${i.message}${retry}\n`);
+  }
+}
+
+function conflictArgs(rest: string[]): [number, ConflictChoice] {
+  const id = Number(rest[0]);
+  const choice = rest[1];
+  if (!Number.isInteger(id) || id < 1) throw new UsageError('pairs resolve needs a conflict number (see `cloudreve-sync pairs conflicts`) and keep-mine, keep-both or keep-theirs');
+  if (choice !== 'keep-mine' && choice !== 'keep-both' && choice !== 'keep-theirs') throw new UsageError(`resolve with keep-mine, keep-both or keep-theirs, not "${String(choice)}"`);
+  return [id, choice];
+}
 
 const run: CommandSpec = {
   summary: 'run every configured sync pair in the foreground until stopped (a headless daemon)',

@@ -56,8 +56,21 @@ export class CapacityCache {
 
   /** Null when `size` bytes fit (and reserves them), else the quota error. */
   async check(name: string, size: number): Promise<EngineError | null> {
-    if (this.stale() && !(await this.refresh())) return null; // the server will say 40051 itself if it must
-    const err = checkQuota(name, size, this.capacity.value, this.capacity.reserved);
+    let fresh = false;
+    if (this.stale()) {
+      if (!(await this.refresh())) return null; // the server will say 40051 itself if it must
+      fresh = true;
+    }
+    let err = checkQuota(name, size, this.capacity.value, this.capacity.reserved);
+    if (err && !fresh && this.now() - this.capacity.at >= 1000) {
+      // a "no" from a reading a second or more old is read again before a file fails on it (space may have been
+      // freed since); what our admitted uploads reserved stays reserved
+      const reserved = this.capacity.reserved;
+      if (await this.refresh()) {
+        this.capacity.reserved = reserved;
+        err = checkQuota(name, size, this.capacity.value, this.capacity.reserved);
+      }
+    }
     if (!err) this.capacity.reserved += size;
     return err;
   }

@@ -21,6 +21,7 @@ export class WriteSettle {
   private readonly now: () => number;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
+  private lastTouch: number | null = null;
 
   constructor(private readonly opts: SettleOptions) {
     this.now = opts.now ?? Date.now;
@@ -31,6 +32,7 @@ export class WriteSettle {
   /** Something happened to `path`. */
   touch(path: string): void {
     const t = this.now();
+    this.lastTouch = t;
     const p = this.pending.get(path);
     if (p) p.last = t;
     else this.pending.set(path, { first: t, last: t });
@@ -46,6 +48,11 @@ export class WriteSettle {
     let next = Infinity;
     for (const p of this.pending.values()) next = Math.min(next, this.dueAt(p));
     if (next !== Infinity) this.arm(next);
+  }
+
+  /** When something last happened to a path (the clock's time), null before the first event; kept across clear(). */
+  get lastTouchAt(): number | null {
+    return this.lastTouch;
   }
 
   get size(): number {

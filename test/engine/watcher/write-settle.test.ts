@@ -108,3 +108,17 @@ test('a new settle time applies at once, to what is already pending: shorter han
   clock.advance(1);
   assert.deepEqual(batches, [['a.txt'], ['b.txt']]);
 });
+
+test('lastTouchAt: the time of the last event, null before any, kept when what is pending is dropped', () => {
+  const { s, clock } = setup();
+  assert.equal(s.lastTouchAt, null);
+  clock.advance(500);
+  s.touch('a');
+  clock.advance(700);
+  s.touch('b');
+  assert.equal(s.lastTouchAt, 1200);
+  clock.advance(5000); // both handed on: the time stays
+  assert.equal(s.lastTouchAt, 1200);
+  s.clear();
+  assert.equal(s.lastTouchAt, 1200);
+});

@@ -17,6 +17,8 @@ import { EngineError } from './errors.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { lockHome } from './home-lock.js';
 import { openJournal, type Journal } from './journal/journal.js';
+import { PAIRS_BACKUP_FILE } from './journal/pairs-backup.js';
+import { notice } from './notices.js';
 import { DEFAULT_SETTINGS, readSettings } from './settings-schema.js';
 import { SyncService } from './sync/sync-service.js';
 import { Transfers } from './transfers.js';
@@ -36,11 +38,18 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   const events = new TypedEmitter<EngineEvents>();
   let journal: Journal;
   try {
-    journal = openJournal(join(home, 'journal.db'), { groupCommit: config.groupCommit, onCommitError: (err) => events.emit('log', { level: 'error', message: err.message }) });
+    journal = openJournal(join(home, 'journal.db'), {
+      groupCommit: config.groupCommit,
+      onCommitError: (err) => events.emit('log', { level: 'error', message: err.message }),
+      // the pairs survive a journal that cannot be read (journal.ts); only the lock's holder may move one aside
+      pairsBackup: join(home, PAIRS_BACKUP_FILE),
+      recoverDamaged: lock !== null,
+    });
   } catch (err) {
     lock?.release();
     throw err;
   }
+  if (journal.recovery) notice(journal.recovery.message);
   // conf (and its schema compiler) is loaded only when config.json must be created or repaired
   const clientId = readSettings(home)?.clientId ?? (await import('./config.js')).installationId(home);
   const account = await AccountSession.open(home, clientId, config.timeouts, config.credentialCodec);

@@ -103,7 +103,7 @@ export const SETTINGS_SCHEMA: Record<keyof Settings, SchemaRule> = {
   },
 };
 
-function conforms(v: unknown, rule: SchemaRule): boolean {
+export function conforms(v: unknown, rule: SchemaRule): boolean {
   switch (rule.type) {
     case 'boolean':
       return typeof v === 'boolean';

@@ -33,11 +33,21 @@
  *
  * The database and its -wal/-shm are created mode 0600 (SQLite gives -wal/-shm the main file's mode) in a
  * directory created 0700: the journal holds session credentials and encryption keys.
+ *
+ * Damage (damage.ts): a journal SQLite cannot read (cut short by a crash, overwritten) is named with its path and what
+ * to do, never left as a bare SQLITE_CORRUPT. With `recoverDamaged` (the engine, holding the home's lock) it is moved
+ * aside, never deleted, a new journal is opened in its place and the pairs are re-created from `pairsBackup`
+ * (pairs-backup.ts: the pair definitions mirrored to a small JSON file whenever they change); `recovery` says what
+ * happened, for the user. The same re-creation runs when the journal was missing or empty. What a new journal does
+ * not have, each pair's records of what it synced, the pair's next pass rebuilds without uploading what the server
+ * already has.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
+import { asRunningDamage, clearCheckMark, damageAdvice, damagedJournalError, damageReason, guardAgainstDamage, isDamage, moveAside, needsCheck } from './damage.js';
+import { PairsBackup, readPairsBackup, restorePairs, withPairsBackup } from './pairs-backup.js';
 import { createFilesRepo, type FilesRepo } from './files-repo.js';
 import { createHistoryRepo, type HistoryRepo } from './history-repo.js';
 import { migrate } from './migrate.js';
@@ -89,6 +99,19 @@ export interface Journal {
   close(): void;
   /** the database file, or ':memory:' */
   readonly path: string;
+  /** what the open repaired (a damaged journal moved aside, pairs re-created from their backup); null: nothing */
+  readonly recovery: JournalRecovery | null;
+}
+
+export interface JournalRecovery {
+  /** where the damaged journal now is (kept), or null when the journal was only missing or empty */
+  movedTo: string | null;
+  /** what SQLite said about the damaged one */
+  reason: string | null;
+  /** pairs re-created from the backup */
+  restoredPairs: number;
+  /** what to tell the user */
+  message: string;
 }
 
 export interface OpenJournalOptions {
@@ -104,6 +127,17 @@ export interface OpenJournalOptions {
   groupCommit?: boolean;
   /** A batch could not be committed: its writes are lost (rolled back) and batching is off from now on. */
   onCommitError?: (err: Error) => void;
+  /**
+   * The pair definitions are mirrored to this file (`<home>/pairs-backup.json`, pairs-backup.ts) and re-created from
+   * it when the journal starts empty (missing, or new after a damaged one was moved aside). Default: none.
+   */
+  pairsBackup?: string;
+  /**
+   * A damaged journal is moved aside (never deleted) and a new one opened in its place; `recovery` says so. Only for
+   * the one process that holds the home (the engine's lock): another may have the file open. Default false: a damaged
+   * journal throws an EngineError naming the file and what to do.
+   */
+  recoverDamaged?: boolean;
 }
 
 const FILE_MODE = 0o600;
@@ -130,26 +164,58 @@ function isMemory(path: string): boolean {
   return path === ':memory:' || path === '';
 }
 
-export function openJournal(path: string, opts: OpenJournalOptions = {}): Journal {
-  const file = isMemory(path) ? ':memory:' : resolve(path);
-  if (file !== ':memory:') prepareFiles(file);
+/** Opens, checks when there is reason to doubt the file (damage.ts), sets up and migrates; the schema version before. */
+function openDatabase(file: string, opts: OpenJournalOptions): { db: Database.Database; before: number } {
+  const memory = file === ':memory:';
+  if (!memory) prepareFiles(file);
+  const check = !memory && needsCheck(file);
   const db = new Database(file);
   try {
-    if (file !== ':memory:') {
+    if (!memory) {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new EngineError('local-io', `journal: could not switch ${file} to WAL (got ${String(mode)})`);
     }
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
-    migrate(db, opts.migrations ?? MIGRATIONS);
+    if (check) {
+      const verdict = db.pragma('quick_check', { simple: true });
+      if (verdict !== 'ok') throw Object.assign(new Error(`integrity check failed: ${String(verdict)}`), { code: 'SQLITE_CORRUPT' });
+    }
+    const before = migrate(db, opts.migrations ?? MIGRATIONS);
+    if (check) clearCheckMark(file);
+    return { db, before };
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+export function openJournal(path: string, opts: OpenJournalOptions = {}): Journal {
+  const file = isMemory(path) ? ':memory:' : resolve(path);
+  const backupPath = file === ':memory:' ? null : (opts.pairsBackup ?? null);
+  let opened: { db: Database.Database; before: number };
+  let damaged: { movedTo: string; reason: string } | null = null;
+  try {
+    opened = openDatabase(file, opts);
+  } catch (err) {
+    if (file === ':memory:' || !isDamage(err)) throw err;
+    if (!opts.recoverDamaged) throw damagedJournalError(file, err, damageAdvice(file, 'at-open', backupPath));
+    let movedTo: string;
+    try {
+      movedTo = moveAside(file);
+    } catch (moveErr) {
+      throw damagedJournalError(file, err, damageAdvice(file, { moveError: (moveErr as NodeJS.ErrnoException).code ?? (moveErr as Error).message }, backupPath));
+    }
+    clearCheckMark(file);
+    damaged = { movedTo, reason: damageReason(err) };
+    opened = openDatabase(file, opts);
+  }
+  const { db, before } = opened;
   const now = opts.now ?? Date.now;
-  const batch = createBatcher(db, opts.groupCommit !== false && file !== ':memory:', opts.onCommitError);
-  return {
+  const onCommitError = file === ':memory:' ? opts.onCommitError : (err: Error) => opts.onCommitError?.(asRunningDamage(file, err, backupPath) as Error);
+  const batch = createBatcher(db, opts.groupCommit !== false && file !== ':memory:', onCommitError);
+  const journal: Omit<Journal, 'recovery'> = {
     uploads: batched(createUploadsRepo(db, now), batch, ['insert', 'update', 'setSession', 'ackPart', 'delete'], ['get', 'list', 'parts']),
     files: createFilesRepo(db, now),
     pairs: createPairsRepo(db, now),
@@ -167,6 +233,63 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
       if (db.open) db.close();
     },
   };
+  return finishOpen(journal, { file, before, damaged, backupPath });
+}
+
+const pairsCount = (n: number): string => `${n} pair${n === 1 ? '' : 's'}`;
+
+/**
+ * After the open: the pairs' backup (re-created into an empty journal, the file brought in line with the journal,
+ * every later change mirrored), the guard against damage met while running, and what to tell the user.
+ */
+function finishOpen(
+  journal: Omit<Journal, 'recovery'>,
+  o: { file: string; before: number; damaged: { movedTo: string; reason: string } | null; backupPath: string | null },
+): Journal {
+  let pairs = journal.pairs;
+  let restored = 0;
+  let backupNote: string | null = null;
+  if (o.backupPath) {
+    const backupPath = o.backupPath;
+    if (o.before === 0) {
+      const read = readPairsBackup(backupPath);
+      if (read.pairs.length > 0) {
+        restored = journal.transaction(() => restorePairs(journal.pairs, read.pairs));
+        journal.flush();
+      }
+      if (read.missing) backupNote = `There was no ${backupPath} to re-create the pairs from: add them again (\`cloudreve-sync pairs add\`).`;
+      else if (read.problem) backupNote = `${backupPath}: ${read.problem}${restored ? '' : ': add the pairs again (`cloudreve-sync pairs add`)'}.`;
+      else if (read.pairs.length === 0) backupNote = `${backupPath} lists no pairs.`;
+    }
+    const backup = new PairsBackup(backupPath);
+    backup.save(journal.pairs.list());
+    pairs = withPairsBackup(journal.pairs, backup);
+  }
+  const guarded = guardAgainstDamage({ ...journal, pairs }, o.file, o.backupPath);
+  const rebuilt = 'each pair\'s next pass rebuilds its records of what it synced (files already on the server are recorded, not uploaded again)';
+  let recovery: JournalRecovery | null = null;
+  if (o.damaged) {
+    const { movedTo, reason } = o.damaged;
+    const pairsPart = restored > 0 ? `${pairsCount(restored)} re-created from ${o.backupPath}; ${rebuilt}.` : (backupNote ?? '');
+    recovery = {
+      movedTo,
+      reason,
+      restoredPairs: restored,
+      message: (
+        `the journal ${o.file} could not be read (${reason}). It is kept as ${movedTo} (not deleted), and a new journal was opened in its place. ` +
+        `${pairsPart} Not carried over: unfinished uploads (start them again), the transfer history and the list of kept conflicts (the conflict ` +
+        `copies stay on the server). To look into the old journal: sqlite3 ${movedTo} .recover`
+      ).replace(/\s+/g, ' '),
+    };
+  } else if (restored > 0) {
+    recovery = {
+      movedTo: null,
+      reason: null,
+      restoredPairs: restored,
+      message: `the journal ${o.file} was missing or empty: ${pairsCount(restored)} re-created from ${o.backupPath}; ${rebuilt}`,
+    };
+  }
+  return { ...guarded, recovery };
 }
 
 interface Batcher {

@@ -356,7 +356,7 @@ async function execute(
           // the file at the path is theirs and our record is our conflict copy: the save goes to that copy
           uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: open.conflictUri, kind: 'conflict-update', previous: p.record.primaryEntity });
         } else {
-          uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: p.remoteUri, kind: 'sync', previous: action.previous });
+          uploads.push({ rel: p.rel, localPath: p.localPath, remoteUri: p.remoteUri, kind: 'sync', previous: action.previous, fp: p.local ?? undefined });
         }
         if (p.local) uploadInodes.set(p.local.inode, p.rel);
         break;

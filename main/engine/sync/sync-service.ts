@@ -449,8 +449,21 @@ export class SyncService implements SyncApi {
     if (report.remoteRootMissing) {
       this.deps.events.emit('log', { level: 'warn', message: `sync ${pair.localPath}: the folder on the server (${pair.remoteUri}) is gone; nothing is deleted here, everything is uploaded again` });
     }
-    for (const p of report.problems) this.deps.events.emit('log', { level: 'warn', message: `sync ${pair.localPath}: cannot sync ${p.rel}: ${p.reason}` });
+    // each problem once while it lasts (a full scan every hour must not repeat them all)
+    const current = new Set(this.deps.journal.syncIssues.list(pair.id).map((i) => `${i.relPath}\0${i.code}`));
+    const told = this.told.get(pair.id) ?? new Set<string>();
+    for (const p of report.problems) {
+      const key = `${p.rel}\0${p.code ?? 'failed'}`;
+      if (told.has(key)) continue;
+      told.add(key);
+      this.deps.events.emit('log', { level: 'warn', message: `sync ${pair.localPath}: cannot sync ${p.rel}: ${p.reason}` });
+    }
+    for (const k of told) if (!current.has(k)) told.delete(k);
+    this.told.set(pair.id, told);
   }
+
+  /** problems already told per pair (path + code), until they go away */
+  private readonly told = new Map<string, Set<string>>();
 
   private async activate(pair: SyncPair): Promise<void> {
     if (this.active.has(pair.id)) return;

@@ -51,6 +51,8 @@ export interface UploadRequest {
   reasonCode?: ConflictReasonCode;
   /** keep-mine: the conflict this upload ends once it is done */
   resolves?: number;
+  /** the local fingerprint the pass saw (saves a stat per file; the upload checks the file again as it reads it) */
+  fp?: { size: number; mtimeMs: number; inode: string };
   onOutcome?: (o: FileOutcome) => void;
 }
 
@@ -117,30 +119,43 @@ export class SyncTracker {
     this.off = deps.events.on('transfer-state-changed', ({ transfer }) => this.onState(transfer));
   }
 
-  /** Queues the uploads of one pass; returns per-file problems (a file gone since the scan, …). */
+  /**
+   * Queues the uploads of one pass, all in one call (recorded and admitted in slices, like `upload` of a folder);
+   * returns per-file problems (a file gone since the scan, …).
+   */
   async upload(pair: SyncPair, requests: UploadRequest[]): Promise<Array<{ rel: string; code: SyncIssueCode; reason: string }>> {
     const problems: Array<{ rel: string; code: SyncIssueCode; reason: string }> = [];
+    const fail = (r: UploadRequest, code: SyncIssueCode, reason: string) => {
+      problems.push({ rel: r.rel, code, reason });
+      r.onOutcome?.({ rel: r.rel, result: 'failed', code, reason });
+    };
+    const files = requests.map((r) => ({
+      path: r.localPath,
+      targetUri: r.kind === 'conflict' ? this.conflictTarget(r.remoteUri) : r.remoteUri,
+      fp: r.fp,
+      // a new file never replaces one that appeared meanwhile (that becomes a conflict); a changed one replaces
+      // exactly the version we uploaded last
+      ifExists: r.kind === 'conflict' ? ('rename' as const) : r.kind === 'conflict-update' || r.previous ? ('overwrite' as const) : ('skip' as const),
+      previous: r.previous,
+      pairId: pair.id,
+    }));
+    const skipped = new Set<string>();
+    let ids: string[];
+    try {
+      ids = await this.deps.transfers.enqueueFiles(files, (s) => {
+        skipped.add(s.path);
+        const r = requests.find((x) => x.localPath === s.path);
+        if (r) fail(r, 'vanished', s.reason.replace(/^skipped: /, ''));
+      });
+    } catch (err) {
+      for (const r of requests) fail(r, issueCodeOf(err instanceof EngineError ? err.code : undefined), err instanceof Error ? err.message : String(err));
+      return problems;
+    }
+    let i = 0;
     for (const r of requests) {
-      const target = r.kind === 'conflict' ? this.conflictTarget(r.remoteUri) : r.remoteUri;
-      try {
-        const [id] = await this.deps.transfers.enqueueFiles([
-          {
-            path: r.localPath,
-            targetUri: target,
-            // a new file never replaces one that appeared meanwhile (that becomes a conflict); a changed one replaces
-            // exactly the version we uploaded last
-            ifExists: r.kind === 'conflict' ? 'rename' : r.kind === 'conflict-update' || r.previous ? 'overwrite' : 'skip',
-            previous: r.previous,
-            pairId: pair.id,
-          },
-        ]);
-        this.tracked.set(id, { ...r, pairId: pair.id });
-      } catch (err) {
-        const code = issueCodeOf(err instanceof EngineError ? err.code : undefined);
-        const reason = err instanceof Error ? err.message : String(err);
-        problems.push({ rel: r.rel, code, reason });
-        r.onOutcome?.({ rel: r.rel, result: 'failed', code, reason });
-      }
+      if (skipped.has(r.localPath)) continue;
+      const id = ids[i++];
+      if (id !== undefined) this.tracked.set(id, { ...r, pairId: pair.id });
     }
     return problems;
   }

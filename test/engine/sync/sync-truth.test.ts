@@ -290,3 +290,96 @@ describe('one pass at a time; pause means pause', () => {
     }
   });
 });
+
+describe('the pair tells the truth after a restart, a mode switch and a lost server folder', () => {
+  let env: Env;
+  before(async () => {
+    env = await setup();
+  });
+  after(() => env.close());
+
+  test('uploads a pass queued before a restart are followed: their outcome lands in the pair records', async () => {
+    env.dir.file('local/r/big.bin', Buffer.alloc(3 * 1024 * 1024, 9));
+    const pair = env.engine.sync.addPair({ localPath: join(env.local, 'r'), remoteUri: 'cloudreve://my/r' });
+    env.engine.setBandwidthLimit(256 * 1024);
+    const pass = env.engine.sync.syncPair(pair.id).catch(() => null);
+    const deadline = Date.now() + 20_000;
+    while (!env.engine.listTransfers().some((t) => t.state === 'uploading' && t.bytesDone > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const home = join(env.dir.path, 'home');
+    await env.engine.close();
+    await pass;
+    env.engine = await createEngine({ home, retry: FAST_RETRY, settleMs: 100 });
+    env.engine.resumeInterrupted();
+    const until = Date.now() + 30_000;
+    while (!env.emu.file('cloudreve://my/r/big.bin') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await env.engine.idle();
+    await new Promise((r) => setTimeout(r, 100));
+    const sessions = env.emu.stats().sessions_created;
+    const again = await env.engine.sync.syncPair(pair.id);
+    assert.deepEqual(again.actions, [], 'recorded by the restarted engine: nothing to upload, nothing to adopt');
+    assert.equal(env.emu.stats().sessions_created, sessions);
+    assert.equal(env.engine.sync.pair(pair.id)!.state, 'idle');
+  });
+
+  test('backup → mirror: the first mirror pass lists what it would trash and waits for the confirmation', async () => {
+    env.dir.file('local/b/keep.txt', 'keep');
+    env.dir.file('local/b/gone.txt', 'gone');
+    const pair = env.engine.sync.addPair({ localPath: join(env.local, 'b'), remoteUri: 'cloudreve://my/b' });
+    await env.engine.sync.syncPair(pair.id);
+    rmSync(join(env.local, 'b', 'gone.txt'));
+    await env.engine.sync.syncPair(pair.id); // backup: nothing deleted
+    env.engine.sync.updatePair(pair.id, { mode: 'mirror' });
+    const r = await env.engine.sync.syncPair(pair.id);
+    assert.equal(r.blocked?.code, 'mirror-switch');
+    assert.deepEqual(r.blocked?.paths, ['gone.txt']);
+    assert.equal(text(env, 'cloudreve://my/b/gone.txt'), 'gone');
+    const p = env.engine.sync.pair(pair.id)!;
+    assert.equal(p.state, 'needs-confirmation');
+    assert.deepEqual(p.stateDetail?.paths, ['gone.txt']);
+    const c = await env.engine.sync.confirmDeletes(pair.id, 1);
+    assert.equal(c.deleted, 1);
+    assert.deepEqual(c.trashed, ['gone.txt']);
+    assert.equal(env.engine.sync.pair(pair.id)!.confirmMirror, false);
+    assert.ok((await trashNames(env)).includes('gone.txt'));
+  });
+
+  test("the pair's server folder deleted on the web page: shown, and everything under it goes up again", async () => {
+    env.dir.file('local/w/top.txt', 'top');
+    env.dir.file('local/w/sub/deep/inner.txt', 'inner');
+    const pair = env.engine.sync.addPair({ localPath: join(env.local, 'w'), remoteUri: 'cloudreve://my/w' });
+    await env.engine.sync.syncPair(pair.id);
+    await env.other.delete(['cloudreve://my/w']);
+    const states: string[] = [];
+    const off = env.engine.events.on('pair-changed', (p) => p.id === pair.id && states.push(p.state));
+    const r = await env.engine.sync.syncPair(pair.id);
+    off();
+    assert.equal(r.remoteRootMissing, true);
+    assert.equal(text(env, 'cloudreve://my/w/top.txt'), 'top');
+    assert.equal(text(env, 'cloudreve://my/w/sub/deep/inner.txt'), 'inner');
+    assert.equal(env.engine.sync.pair(pair.id)!.state, 'idle');
+  });
+});
+
+test("a hint's pass (one folder, not recursive) looks at every folder the server lacks in full", async () => {
+  const { discover } = await import('../../../main/engine/sync/discovery.js');
+  const { IgnoreRules } = await import('../../../main/engine/sync/ignore-rules.js');
+  const dir = tmpDir();
+  try {
+    dir.file('top.txt', 'top');
+    dir.file('sub/deep/inner.txt', 'inner');
+    const rec = { kind: 'file' as const, size: 3, mtimeMs: 1, inode: '1', remoteId: 'x', primaryEntity: 'e' };
+    const d = await discover({
+      localRoot: dir.path,
+      remoteRoot: 'cloudreve://my/w',
+      records: new Map([['top.txt', rec]]),
+      ignore: new IgnoreRules([]),
+      listRemote: async () => null, // the pair's folder is gone on the server
+      folders: [''],
+      recursive: false,
+    });
+    assert.equal(d.remoteRootMissing, true);
+    assert.deepEqual(d.paths.map((p) => p.rel), ['sub', 'top.txt', 'sub/deep', 'sub/deep/inner.txt']);
+  } finally {
+    dir.cleanup();
+  }
+});

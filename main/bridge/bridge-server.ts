@@ -69,6 +69,11 @@ export interface BridgeServerOptions {
    * are the check (nothing in a browser can reach a socket file).
    */
   socketPath?: string;
+  /**
+   * With socketPath: the answer to a client's `X-Cloudreve-Sync-Nonce`, sent back on every response as
+   * `X-Cloudreve-Sync-Proof`, so the client knows the server holds the home's key (control-socket.ts).
+   */
+  socketProof?: (nonce: string) => string;
 }
 
 export interface BridgeServer {
@@ -150,6 +155,8 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const nonce = req.headers['x-cloudreve-sync-nonce'];
+    if (viaSocket && opts.socketProof && typeof nonce === 'string' && nonce.length <= 256) res.setHeader('X-Cloudreve-Sync-Proof', opts.socketProof(nonce));
     const hostHeader = (req.headers.host ?? '').toLowerCase();
     if (!viaSocket) {
       if (!hosts.has(hostHeader)) return refuse(res, 421, 'Unknown Host: open the address cloudreve-sync ui printed');

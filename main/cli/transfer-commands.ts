@@ -73,7 +73,7 @@ export async function engineOr(ctx: CliContext, open: () => Promise<Engine>, rem
     return await open();
   } catch (err) {
     if (!remote || !(err instanceof EngineError && err.code === 'busy')) throw err;
-    const control = await (await import('../bridge/control-socket.js')).connectControl(ctx.home);
+    const control = await (await import('../bridge/control-socket.js')).connectControl(ctx.home, { onRefused: (why) => ctx.stderr.write(`warning: ${why}\n`) });
     if (!control) throw err;
     return remote(control);
   }

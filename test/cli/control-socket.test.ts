@@ -63,7 +63,7 @@ test('while `run` holds the home, the other commands go through its control sock
   const run = startRun();
   try {
     await run.ready();
-    const sock = controlSocketPath(home);
+    const sock = controlSocketPath(home)!;
     assert.equal(statSync(sock).mode & 0o777, 0o600, 'owner-only socket');
 
     // upload: queued in the running engine, followed to the end, reported like a local upload
@@ -116,7 +116,7 @@ test('while `run` holds the home, the other commands go through its control sock
     run.child.kill('SIGTERM');
   }
   assert.equal(await run.exited, 0, run.err());
-  assert.equal(existsSync(controlSocketPath(home)), false, 'the socket is removed on exit');
+  assert.equal(existsSync(controlSocketPath(home)!), false, 'the socket is removed on exit');
   // the home is free: commands run locally again
   assert.match((await cli('pause')).out, /no cloudreve-sync process runs this home/);
 });
@@ -126,7 +126,7 @@ test('a killed `run` leaves a stale socket: commands still work, and the next `r
   await first.ready();
   first.child.kill('SIGKILL');
   await first.exited;
-  assert.ok(existsSync(controlSocketPath(home)), 'the killed process could not remove its socket');
+  assert.ok(existsSync(controlSocketPath(home)!), 'the killed process could not remove its socket');
   assert.equal((await cli('pairs', 'list')).code, 0);
   const second = startRun();
   try {

@@ -11,7 +11,7 @@ import { EngineError } from '../engine/errors.js';
 import type { ErrorData, EventMap, EventName, MethodValue, PairDto, Result, TransferDto } from '../ipc/contract.js';
 import type { CliContext } from './command.js';
 import { interrupted } from './sync-commands.js';
-import { stateLine } from './transfer-commands.js';
+import { WaitLines } from './transfer-commands.js';
 
 const TERMINAL = new Set(['done', 'skipped', 'failed', 'cancelled']);
 
@@ -50,10 +50,11 @@ export async function remoteUpload(
       if (mine?.has(p.id)) emit({ event: 'progress', id: p.id, bytes: p.bytesDone, speed: Math.round(p.speed), eta: p.eta });
     }
   };
+  const waitLines = new WaitLines();
   const report = (t: TransferDto, from: string | null) => {
-    if (req.json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from: from ?? undefined, state: t.state, error: t.error ?? undefined });
+    if (req.json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from: from ?? undefined, state: t.state, error: t.error ?? undefined, retry_at: t.retryAt ?? undefined });
     else {
-      const line = stateLine(t);
+      const line = waitLines.line(t);
       if (line) ctx.stdout.write(`${line}\n`);
     }
     if (TERMINAL.has(t.state)) {

@@ -104,6 +104,7 @@ export async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<E
     chunkConcurrencyCap: flags.chunkConcurrencyCap ?? settings.chunkConcurrencyCap,
     ifExists: settings.ifExists,
     timeouts: settings.timeouts,
+    busyRetryMinutes: settings.busyRetryMinutes,
   };
 }
 
@@ -120,9 +121,30 @@ function nextProbe(c: ConnectivityState, now: number): string {
   return c.nextProbeAt === null ? 'trying now' : `next try in ${Math.max(1, Math.round((c.nextProbeAt - now) / 1000))} s`;
 }
 
-/** The line a plain (non-JSON) report prints when a transfer reaches `state`, or null for states it does not report. */
-export function stateLine(t: { state: string; localPath: string; targetUri: string; error?: { message: string } | null }): string | null {
+/** "next try in 12 s" for a waiting transfer's retryAt (ms since the epoch). */
+export function nextTry(at: number, now: number): string {
+  const s = Math.max(1, Math.round((at - now) / 1000));
+  return s < 120 ? `next try in ${s} s` : `next try in ${Math.round(s / 60)} min`;
+}
+
+/** What stateLine() reads of a transfer (an engine snapshot or the app contract's DTO). */
+export interface StateLineInput {
+  id?: string;
+  state: string;
+  localPath: string;
+  targetUri: string;
+  error?: { message: string; code?: string; httpStatus?: number } | null;
+  retryAt?: number | null;
+}
+
+/**
+ * The line a plain (non-JSON) report prints when a transfer reaches `state`, or null for states it does not report.
+ * waiting-retry is reported when its next try is known (a busy or failing server; offline has its own line).
+ */
+export function stateLine(t: StateLineInput, now = Date.now()): string | null {
   switch (t.state) {
+    case 'waiting-retry':
+      return t.retryAt ? `waiting ${t.localPath}: ${t.error?.message ?? 'the server failed'}; ${nextTry(t.retryAt, now)}` : null;
     case 'done':
       return `uploaded ${t.localPath} → ${t.targetUri}`;
     case 'skipped':
@@ -133,6 +155,32 @@ export function stateLine(t: { state: string; localPath: string; targetUri: stri
       return `FAILED ${t.localPath}: ${t.error?.message ?? 'unknown error'}`;
     default:
       return null;
+  }
+}
+
+/**
+ * Which waiting-retry lines a plain report prints: a transfer's first, one whose reason changed, and then at most one a
+ * minute (a busy server is waited out for minutes, retried every few seconds: not a line per try).
+ */
+export class WaitLines {
+  private readonly said = new Map<string, { message: string; at: number }>();
+  constructor(private readonly everyMs = 60_000) {}
+
+  /** The line to print for this state change, or null. */
+  line(t: StateLineInput, now = Date.now()): string | null {
+    const id = t.id ?? t.localPath;
+    if (t.state !== 'waiting-retry') {
+      if (t.state === 'done' || t.state === 'failed' || t.state === 'cancelled' || t.state === 'skipped' || t.state === 'paused') this.said.delete(id);
+      return stateLine(t, now);
+    }
+    const text = stateLine(t, now);
+    if (text === null) return null;
+    // the kind of failure, not its text (which names the part it hit)
+    const message = t.error?.code ? `${t.error.code} ${t.error.httpStatus ?? ''}` : (t.error?.message ?? '');
+    const before = this.said.get(id);
+    if (before && before.message === message && now - before.at < this.everyMs) return null;
+    this.said.set(id, { message, at: now });
+    return text;
   }
 }
 
@@ -176,19 +224,25 @@ async function runTransfers(
     const o = engine.overall();
     const pct = o.bytesTotal > 0 ? Math.floor((o.bytesDone / o.bytesTotal) * 100) : 100;
     const c = engine.connectivity();
-    const state = c.online ? `active ${o.active}, queued ${o.queued}` : `OFFLINE, ${nextProbe(c, now)} (${c.reason ?? 'server unreachable'})`;
+    let state = c.online ? `active ${o.active}, queued ${o.queued}` : `OFFLINE, ${nextProbe(c, now)} (${c.reason ?? 'server unreachable'})`;
+    if (c.online && waiting.size > 0) state += `, ${waiting.size} waiting to retry (${nextTry(Math.min(...waiting.values()), now)})`;
     out(`\r\x1b[K${pct}%  ${formatBytes(o.bytesDone)} / ${formatBytes(o.bytesTotal)}  ${formatBytes(Math.round(o.speed))}/s  ETA ${formatEta(o.eta)}  ${state}`);
   };
   let offlineSaid = false;
   /** each transfer's last reported state: the summary needs no journal read per file */
   const last = new Map<string, TransferSnapshot>();
+  /** transfers waiting to try again, and when (the live line shows the soonest) */
+  const waiting = new Map<string, number>();
+  const waitLines = new WaitLines();
   const disposers = [
     engine.events.on('transfer-state-changed', ({ transfer: t, from }) => {
       if (!ours(t.id)) return;
       last.set(t.id, t);
-      if (json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from, state: t.state, error: t.error ?? undefined });
+      if (t.state === 'waiting-retry' && t.retryAt) waiting.set(t.id, t.retryAt);
+      else waiting.delete(t.id);
+      if (json) emit({ event: 'state', id: t.id, path: t.localPath, uri: t.targetUri, from, state: t.state, error: t.error ?? undefined, retry_at: t.retryAt ?? undefined });
       else {
-        const line = stateLine(t);
+        const line = waitLines.line(t);
         if (line === null) return;
         out(live ? `\r\x1b[K${line}\n` : `${line}\n`);
         draw(true);

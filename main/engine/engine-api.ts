@@ -35,6 +35,12 @@ export interface EngineConfig {
   groupCommit?: boolean;
   /** Folder sync: scan intervals, write settling, the mass-delete guard. */
   sync?: SyncSettings;
+  /**
+   * How long an upload waits out a busy server (HTTP 429/502/503/504, a storage provider's "slow down") before the
+   * file fails, in minutes (the busyRetryMinutes setting; default 15; fractions for tests). Uploads of sync pairs wait
+   * for ever (FileUpload.busyRetry).
+   */
+  busyRetryMinutes?: number;
   /** API client timeouts (the `timeouts` setting; ClientOptions['timeouts'] of api/client.ts). */
   timeouts?: ClientOptions['timeouts'];
   /**
@@ -49,9 +55,17 @@ export interface EngineConfig {
   progressIntervalMs?: number;
 }
 
+/**
+ * How an upload treats a busy server (HTTP 429/502/503/504, a storage provider's "slow down"): 'bounded' waits it out
+ * for busyRetryMinutes, then the file fails; 'forever' never fails the file for it (it waits like offline).
+ */
+export type BusyRetry = 'bounded' | 'forever';
+
 export interface EnqueueOptions {
   ifExists?: IfExists;
   priority?: number;
+  /** default 'bounded' */
+  busyRetry?: BusyRetry;
   /**
    * Told about each entry left out while the paths are collected (also emitted as a 'warn' log event): FIFOs, sockets,
    * devices, link loops, dangling links, links to folders inside folders, unreadable folders, given paths that do not

@@ -181,6 +181,19 @@ export function classify(err: unknown): Classification {
   return 'fail-file';
 }
 
+/** HTTP statuses that mean "busy, come back later" by definition (the server's or a proxy's answer). */
+export const BUSY_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/**
+ * A busy server: a retryable answer that says "temporarily unable, come back later" (HTTP 429/502/503/504, a storage
+ * provider's SlowDown or throttling). Transfers wait those out for minutes (RetryPolicy.busyMs), not for a number of
+ * attempts: a server under maintenance or load is not a broken file.
+ */
+export function isBusy(err: unknown): boolean {
+  if (!(err instanceof EngineError) || classify(err) !== 'retry') return false;
+  return err.code === 'throttled' || BUSY_STATUS.has(err.httpStatus ?? 0);
+}
+
 /** What the journal keeps of an error: enough to classify it again after a restart, nothing secret. */
 export function errorRecord(err: EngineError): { code: string; message: string; serverCode?: number; httpStatus?: number } {
   return { code: err.code, message: err.message, serverCode: err.serverCode, httpStatus: err.httpStatus };

@@ -32,6 +32,11 @@ export type Settings = {
   language: 'system' | 'en' | 'zh-CN';
   /** light/dark; 'system' follows the OS */
   theme: 'system' | 'light' | 'dark';
+  /**
+   * How long (minutes) an upload waits out a busy server (HTTP 429/502/503/504) before the file fails; 0: busy answers
+   * count like any other failed attempt. A sync pair's uploads wait for ever.
+   */
+  busyRetryMinutes: number;
   /** API client timeouts (api/http.ts Timeouts); `totalMs` (a small API call's whole exchange) is optional */
   timeouts: { connectMs: number; responseMs: number; idleMs: number; totalMs?: number };
   /**
@@ -53,6 +58,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'clientId'> = {
   settleDelayMs: 2000,
   language: 'system',
   theme: 'system',
+  busyRetryMinutes: 15,
   timeouts: { connectMs: 10_000, responseMs: 30_000, idleMs: 30_000 },
   oauth: { clientId: '', clientSecret: '', redirectPort: 47821 },
 };
@@ -84,6 +90,7 @@ export const SETTINGS_SCHEMA: Record<keyof Settings, SchemaRule> = {
   settleDelayMs: { type: 'integer', minimum: 200, maximum: 600_000 },
   language: { type: 'string', enum: ['system', 'en', 'zh-CN'] },
   theme: { type: 'string', enum: ['system', 'light', 'dark'] },
+  busyRetryMinutes: { type: 'integer', minimum: 0, maximum: 1440 },
   timeouts: {
     type: 'object',
     properties: {

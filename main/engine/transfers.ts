@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import type { AccountSession } from './account.js';
 import type { Connectivity } from './connectivity.js';
 import { joinUri, parentUri, toUri } from './api/uri.js';
-import type { EngineConfig, EnqueueOptions } from './engine-api.js';
+import type { BusyRetry, EngineConfig, EnqueueOptions } from './engine-api.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
 import { fingerprintSync, type Fingerprint } from './fs/file-source.js';
@@ -18,6 +18,7 @@ import { IgnoreRules } from './sync/ignore-rules.js';
 import { LiveProgress } from './transfer/live-progress.js';
 import { CapacityCache, PolicyCache } from './transfer/policy-cache.js';
 import { DEFAULT_QUEUE, RESUMABLE_STATES, TransferQueue, type QueueOptions } from './transfer/queue.js';
+import { DEFAULT_BUSY_MS, DEFAULT_RETRY, type RetryPolicy } from './transfer/retry.js';
 import { BandwidthLimiter } from './transfer/throttle.js';
 import { UploadJob } from './transfer/upload-job.js';
 import { displayName } from './fs/local-folder.js';
@@ -35,6 +36,13 @@ export interface FileUpload {
   previous?: string | null;
   /** the sync pair queueing it (kept in its history entry) */
   pairId?: string | null;
+  /**
+   * A busy server (HTTP 429/502/503/504, a storage provider's "slow down"): 'bounded' waits it out for the
+   * busyRetryMinutes setting, then fails the file; 'forever' never fails the file for it (waits like offline). Default:
+   * 'forever' with a pairId, else 'bounded'. An explicit value holds while this process runs; after a restart the
+   * default applies (the journal keeps the pairId, not this).
+   */
+  busyRetry?: BusyRetry;
 }
 
 export interface TransfersDeps {
@@ -68,6 +76,8 @@ export class Transfers {
   private shutDown = false;
   /** what new uploads do when the target exists, unless enqueue() says otherwise; setIfExists() changes it live */
   private ifExists: IfExists;
+  /** transfers whose busyRetry was given and differs from their default (FileUpload.busyRetry) */
+  private readonly busyRetry = new Map<string, BusyRetry>();
 
   constructor(deps: TransfersDeps) {
     const { config, journal, events, account } = deps;
@@ -153,7 +163,10 @@ export class Transfers {
     }
     for (const f of tree.folders) if (!filled.has(f)) await c.createFolder(f);
     const ifExists = opts.ifExists ?? this.ifExists;
-    return this.enqueueFiles(tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority })), skip);
+    return this.enqueueFiles(
+      tree.files.map((f) => ({ path: f.path, targetUri: f.uri, fp: f.fp, ifExists, priority: opts.priority, busyRetry: opts.busyRetry })),
+      skip,
+    );
   }
 
   /**
@@ -218,6 +231,9 @@ export class Transfers {
           }),
         ),
       );
+      slice.forEach((f, i) => {
+        if (f.busyRetry && f.busyRetry !== busyDefault(rows[i])) this.busyRetry.set(rows[i].id, f.busyRetry);
+      });
       for (const r of rows) this.events.emit('transfer-added', this.progress.snapshot(r));
       this.queue.admitNew(rows);
       for (const r of rows) ids.push(r.id);
@@ -321,6 +337,7 @@ export class Transfers {
       if (r.state === 'done' || r.state === 'skipped' || r.state === 'cancelled') {
         this.journal.uploads.delete(r.id);
         this.progress.forget(r.id);
+        this.busyRetry.delete(r.id);
         this.events.emit('transfer-removed', { id: r.id });
         n++;
       }
@@ -365,7 +382,7 @@ export class Transfers {
       chunkCap: this.chunkCap,
       policyFor: (folderUri) => this.policies.policyFor(folderUri),
       checkQuota: (name, size) => this.capacity.check(name, size),
-      retry: this.config.retry,
+      retry: this.retryPolicy(row),
       connectivity: this.connectivity,
       onState: this.onState,
       onFinish: this.onFinish,
@@ -373,8 +390,18 @@ export class Transfers {
         this.queue.noteProgress(id, bytesDone);
         this.progress.progressed(id, bytesDone);
       },
+      onRetryAt: (id, at) => this.progress.retryAt(id, at),
       log: (level, message) => this.events.emit('log', { level, message }),
     });
+  }
+
+  /** The retry policy of one transfer: how long it waits out a busy server (busyRetryMinutes, or for ever). */
+  private retryPolicy(row: UploadRow): RetryPolicy {
+    const base = this.config.retry ?? DEFAULT_RETRY;
+    if ((this.busyRetry.get(row.id) ?? busyDefault(row)) === 'forever') return { ...base, busyMs: Infinity };
+    const minutes = this.config.busyRetryMinutes;
+    const busyMs = minutes !== undefined && Number.isFinite(minutes) && minutes >= 0 ? minutes * 60_000 : (base.busyMs ?? DEFAULT_BUSY_MS);
+    return { ...base, busyMs };
   }
 
   /** History rows written in the transaction of a transfer's end (upload-job onFinish), announced by onState. */
@@ -423,4 +450,9 @@ export class Transfers {
       this.events.emit('account-changed', { loggedIn: false, email: this.account.email });
     }
   };
+}
+
+/** A sync pair's upload never fails for a busy server (it waits like offline); any other waits busyRetryMinutes. */
+function busyDefault(row: Pick<UploadRow, 'pairId'>): BusyRetry {
+  return row.pairId ? 'forever' : 'bounded';
 }

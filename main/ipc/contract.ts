@@ -81,7 +81,10 @@ export interface TransferDto {
   /** Seconds; null when unknown. */
   eta: number | null;
   encrypted: boolean;
+  /** Why it failed, or (waiting-retry) the failure it waits to try again after. */
   error: { code: string; message: string } | null;
+  /** waiting-retry: when the next try goes out (epoch ms); null when not waiting or not known (offline). */
+  retryAt?: number | null;
   /** Epoch milliseconds. */
   createdAt: number;
   updatedAt: number;

@@ -31,6 +31,7 @@ export function toTransferDto(t: TransferSnapshot): TransferDto {
     eta: t.eta ?? null,
     encrypted: t.encrypted,
     error: t.error ? { code: t.error.code, message: redact(t.error.message) } : null,
+    retryAt: t.retryAt ?? null,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };

@@ -117,6 +117,7 @@ async function run(): Promise<void> {
     ifExists: initial.ifExists,
     settleMs: initial.settleDelayMs,
     timeouts: settings.timeouts(),
+    busyRetryMinutes: settings.busyRetryMinutes(),
     autoResume: true,
     // the tokens are sealed with the OS keychain (secrets.ts); where there is none, the user is asked first
     credentialCodec: createSafeStorageCodec({ safeStorage, platform: process.platform, askPlainStorage: (why) => askPlainStorage(why, text()), text }),

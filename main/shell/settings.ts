@@ -75,6 +75,11 @@ export class SettingsFile implements SettingsPort {
     return this.store.get('timeouts');
   }
 
+  /** How long uploads wait out a busy server (`busyRetryMinutes` in config.json; not edited from the window). */
+  busyRetryMinutes(): Settings['busyRetryMinutes'] {
+    return this.store.get('busyRetryMinutes');
+  }
+
   async update(patch: Partial<SettingsDto>): Promise<SettingsDto> {
     const prev = this.current;
     const next = normalizeSettings({ ...prev, ...patch });

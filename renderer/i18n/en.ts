@@ -80,6 +80,7 @@ export const en = {
   'queue.emptyBrowser': 'No uploads yet. Use “Upload files…” above to start.',
   'queue.bytes': '{done} of {total}',
   'queue.left': '{time} left',
+  'queue.retryIn': '{reason} — next try in {time}',
   'queue.progressOf': 'Progress of {name}',
   'queue.count.one': '{count} upload',
   'queue.count.other': '{count} uploads',

@@ -77,6 +77,7 @@ export const zhCN: Record<MessageKey, string> = {
   'queue.empty': '还没有上传。把文件或文件夹拖到上方即可开始。',
   'queue.emptyBrowser': '还没有上传。点击上方的“上传文件…”开始。',
   'queue.bytes': '{done} / {total}',
+  'queue.retryIn': '{reason} — {time}后重试',
   'queue.left': '剩余 {time}',
   'queue.progressOf': '{name} 的进度',
   'queue.count.one': '{count} 个上传',

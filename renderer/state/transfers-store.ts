@@ -300,7 +300,14 @@ function toneOf(state: TransferStateDto): RowTone {
   return 'waiting';
 }
 
-export function toRowVm(t: TransferDto, tr: Translator): TransferRowVm {
+/** The reason shown under a row: a failure's, or a waiting transfer's with its next try (the row is redrawn on each). */
+function errorTextOf(t: TransferDto, tr: Translator, now: number): string {
+  if (!t.error || (t.state !== 'failed' && t.state !== 'waiting-retry')) return '';
+  if (t.state !== 'waiting-retry' || !t.retryAt) return t.error.message;
+  return tr.t('queue.retryIn', { reason: t.error.message, time: tr.duration(Math.max(1, Math.round((t.retryAt - now) / 1000))) });
+}
+
+export function toRowVm(t: TransferDto, tr: Translator, now = Date.now()): TransferRowVm {
   const percent = t.state === 'done' ? 100 : percentOf(t.bytesDone, t.size);
   const running = RUNNING.has(t.state);
   return {
@@ -316,7 +323,7 @@ export function toRowVm(t: TransferDto, tr: Translator): TransferRowVm {
     bytesText: t.state === 'done' ? tr.bytes(t.size) : tr.t('queue.bytes', { done: tr.bytes(Math.min(t.bytesDone, t.size)), total: tr.bytes(t.size) }),
     speedText: running && t.speed > 0 ? tr.speed(t.speed) : '',
     etaText: running && t.eta !== null ? tr.t('queue.left', { time: tr.duration(t.eta) }) : '',
-    errorText: (t.state === 'failed' || t.state === 'waiting-retry') && t.error ? t.error.message : '',
+    errorText: errorTextOf(t, tr, now),
     actions: rowActions(t.state),
   };
 }

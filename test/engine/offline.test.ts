@@ -135,9 +135,11 @@ test('one lost part is retried in waiting-retry and back to uploading, without g
     const [id] = await env.engine.enqueue([f.path], 'cloudreve://my/up');
     await env.engine.idle();
     assert.equal(env.engine.transfer(id)!.state, 'done');
-    const i = env.states.indexOf('waiting-retry');
-    assert.ok(i > 0, `states: ${env.states.join(' → ')}`);
-    assert.equal(env.states[i + 1], 'uploading', `states: ${env.states.join(' → ')}`);
+    // (a wait's next-try time comes as a change to the same state: left out here)
+    const states = env.states.filter((s, k, all) => k === 0 || s !== all[k - 1]);
+    const i = states.indexOf('waiting-retry');
+    assert.ok(i > 0, `states: ${states.join(' → ')}`);
+    assert.equal(states[i + 1], 'uploading', `states: ${states.join(' → ')}`);
     assert.deepEqual(env.connectivity, [], 'never offline');
   } finally {
     await env.close();

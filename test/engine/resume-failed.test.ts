@@ -12,12 +12,14 @@ import { tmpDir } from '../helpers/tmp-tree.js';
 
 const CHUNK = 64 * 1024;
 const FAST_RETRY = { baseMs: 10, maxMs: 50, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 };
+/** a busy server (the 503 below) is waited out for 0.3 s, not the 15 minutes of the default */
+const BUSY_MINUTES = 0.005;
 
 test('a transfer that failed on HTTP 5xx is picked up by plain resume, also in a new engine', async () => {
   const emu = await startEmulator({ policy: { type: 'local', chunkSize: CHUNK } });
   const dir = tmpDir();
   const home = join(dir.path, 'home');
-  let engine = await createEngine({ home, retry: FAST_RETRY });
+  let engine = await createEngine({ home, retry: FAST_RETRY, busyRetryMinutes: BUSY_MINUTES });
   try {
     await engine.login(emu.url, emu.email, emu.password);
     const f = dir.random('five.bin', 4 * CHUNK);
@@ -32,7 +34,7 @@ test('a transfer that failed on HTTP 5xx is picked up by plain resume, also in a
     emu.clearFaults();
     await engine.close();
 
-    engine = await createEngine({ home, retry: FAST_RETRY });
+    engine = await createEngine({ home, retry: FAST_RETRY, busyRetryMinutes: BUSY_MINUTES });
     assert.deepEqual(engine.resumeInterrupted(), [id]);
     await engine.idle();
     assert.equal(engine.transfer(id)!.state, 'done');

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, DEFAULT_RETRY, MAX_RETRY_AFTER_MS, RetryBudget, sleep, type RetryPolicy } from '../../main/engine/transfer/retry.js';
-import { EngineError, isAbort } from '../../main/engine/errors.js';
+import { backoffDelay, DEFAULT_BUSY_MS, DEFAULT_RETRY, MAX_RETRY_AFTER_MS, RetryBudget, sleep, type RetryPolicy } from '../../main/engine/transfer/retry.js';
+import { EngineError, isAbort, isBusy } from '../../main/engine/errors.js';
 
 const P: RetryPolicy = { baseMs: 100, maxMs: 5_000, factor: 2, jitter: 0, maxAttemptsWithoutProgress: 5 };
 const fixed = (v: number) => () => v;
@@ -200,6 +200,95 @@ describe('RetryBudget: one event, one attempt', () => {
     t = 400;
     assert.equal(b.next(net()), 100);
     assert.equal(b.attempts, 1);
+  });
+});
+
+describe('RetryBudget: a busy server is waited out for a time, not a number of attempts', () => {
+  const busy = (status = 503, retryAfterMs?: number) => new EngineError('http-status', `HTTP ${status}`, { httpStatus: status, retryAfterMs });
+  const net = () => new EngineError('network', 'connection reset');
+
+  /** Fails with `err` at each retry's moment (the clock moves past each delay), until null; returns the delays. */
+  function ride(b: RetryBudget, clock: { t: number }, err: () => unknown, max = 10_000): number[] {
+    const delays: number[] = [];
+    for (let i = 0; i < max; i++) {
+      const d = b.next(err());
+      if (d === null) return delays;
+      delays.push(d);
+      clock.t += d;
+    }
+    assert.fail('the budget never gave up');
+  }
+
+  it('what is busy: 429/502/503/504 and a provider throttling; not 500, network, timeouts or refusals', () => {
+    for (const s of [429, 502, 503, 504]) assert.equal(isBusy(busy(s)), true, String(s));
+    assert.equal(isBusy(new EngineError('throttled', 'SlowDown', { httpStatus: 503 })), true);
+    assert.equal(isBusy(new EngineError('server', 'busy envelope', { serverCode: 50001, httpStatus: 503 })), true);
+    for (const e of [busy(500), busy(408), net(), new EngineError('timeout', 't'), new EngineError('server', 's', { serverCode: 50001 }), new EngineError('quota', 'q', { httpStatus: 503 }), new Error('503')]) {
+      assert.equal(isBusy(e), false, (e as Error).message);
+    }
+  });
+
+  it('busy answers spend no attempts: they are retried until busyMs has passed, and no delay runs past it', () => {
+    const clock = { t: 0 };
+    const b = new RetryBudget({ ...P, maxAttemptsWithoutProgress: 3, busyMs: 60_000 }, fixed(0), () => clock.t);
+    const delays = ride(b, clock, () => busy());
+    assert.deepEqual(delays.slice(0, 7), [100, 200, 400, 800, 1600, 3200, 5000]);
+    assert.ok(delays.length > 10, `${delays.length} tries in a minute, far past the 3 attempts`);
+    assert.equal(clock.t, 60_000, 'the last delay ends exactly at busyMs');
+    assert.equal(b.busyGaveUpAfterMs, 60_000);
+  });
+
+  it('Retry-After is honoured, bounded by MAX_RETRY_AFTER_MS and by the end of busyMs', () => {
+    let t = 0;
+    const b = new RetryBudget({ ...P, busyMs: 10 * 60_000 }, fixed(0), () => t);
+    assert.equal(b.next(busy(429, 12_000)), 12_000);
+    t += 12_000;
+    assert.equal(b.next(busy(503, 3_600_000)), MAX_RETRY_AFTER_MS);
+    t += MAX_RETRY_AFTER_MS;
+    // 600 000 − 312 000 left: a Retry-After of 5 minutes is cut to what is left
+    assert.equal(b.next(busy(503, 300_000)), 288_000);
+    t += 288_000;
+    assert.equal(b.next(busy(503, 300_000)), null);
+  });
+
+  it('progress starts the busy time anew; other failures keep their own attempt count', () => {
+    let t = 0;
+    const b = new RetryBudget({ ...P, maxAttemptsWithoutProgress: 3, busyMs: 1_000 }, fixed(0), () => t);
+    assert.equal(b.next(busy()), 100);
+    t = 900;
+    assert.equal(b.next(busy()), 100, 'cut to the 100 ms left');
+    t = 1000;
+    b.progressed();
+    assert.equal(b.next(busy()), 100, 'a new busy spell after progress');
+    t = 1100;
+    assert.equal(b.next(net()), 100, 'the first ordinary failure');
+    t = 1200;
+    assert.equal(b.next(net()), 200);
+    t = 1400;
+    assert.equal(b.next(net()), null, 'three ordinary failures spend the attempts, busy or not');
+    assert.equal(b.busyGaveUpAfterMs, null, 'not given up for being busy');
+  });
+
+  it('busyMs Infinity never gives up on a busy server (a sync pair); 0 counts busy answers as attempts', () => {
+    const clock = { t: 0 };
+    const forever = new RetryBudget({ ...P, maxAttemptsWithoutProgress: 2, busyMs: Infinity }, fixed(0), () => clock.t);
+    for (let i = 0; i < 1000; i++) {
+      const d = forever.next(busy(i % 2 ? 502 : 429));
+      assert.ok(d !== null && d <= P.maxMs, String(d));
+      clock.t += d!;
+    }
+    const zero = new RetryBudget({ ...P, maxAttemptsWithoutProgress: 2, busyMs: 0 }, fixed(0), () => clock.t);
+    assert.equal(zero.next(busy()), 100);
+    clock.t += 100;
+    assert.equal(zero.next(busy()), null);
+  });
+
+  it('absent busyMs means DEFAULT_BUSY_MS, 15 minutes', () => {
+    assert.equal(DEFAULT_BUSY_MS, 15 * 60_000);
+    const clock = { t: 0 };
+    const b = new RetryBudget(DEFAULT_RETRY, fixed(1), () => clock.t);
+    ride(b, clock, () => busy());
+    assert.equal(clock.t, DEFAULT_BUSY_MS);
   });
 });
 

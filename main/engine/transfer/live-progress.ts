@@ -18,6 +18,8 @@ interface Live {
    * the journal's row may say less than this.
    */
   state: TransferState | null;
+  /** waiting-retry: when the next try goes out (ms since the epoch) */
+  retryAt: number | null;
 }
 
 export type QueueTotals = Omit<OverallProgress, 'speed' | 'eta'>;
@@ -68,6 +70,12 @@ export class LiveProgress {
     this.overallThrottle.push('all', null);
   }
 
+  /** When a waiting transfer tries again (null: not known, or not waiting any more); shown by its next snapshot. */
+  retryAt(id: string, at: number | null): void {
+    if (at === null && !this.live.has(id)) return;
+    this.liveOf(id).retryAt = at;
+  }
+
   /** The transfer is gone from the list. */
   forget(id: string): void {
     this.live.delete(id);
@@ -92,6 +100,7 @@ export class LiveProgress {
       eta: running ? eta(row.size - bytesDone, speed) : null,
       encrypted: !!row.session?.encrypt_metadata,
       error: row.error,
+      retryAt: state === 'waiting-retry' ? (l?.retryAt ?? null) : null,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
     };
@@ -111,7 +120,7 @@ export class LiveProgress {
   private liveOf(id: string): Live {
     let l = this.live.get(id);
     if (!l) {
-      l = { meter: new SpeedMeter(), bytesDone: 0, size: 0, state: null };
+      l = { meter: new SpeedMeter(), bytesDone: 0, size: 0, state: null, retryAt: null };
       this.live.set(id, l);
     }
     return l;

@@ -11,10 +11,15 @@
  *   together cost one attempt, exactly like one part would, and the budget means "how many times in a row the
  *   transfer tried and got nowhere" whatever its chunk concurrency. (A budget per part instead would multiply
  *   the attempts against a dead server by the concurrency and still let one event spend every budget at once.)
+ * - A busy server (errors.ts isBusy(): HTTP 429/502/503/504, a storage provider's "slow down") is waited out for a
+ *   time, not a number of attempts: its answers spend none of the attempts above; instead the budget gives up once
+ *   the server has been busy for `busyMs` (default 15 minutes, the busyRetryMinutes setting) without progress in
+ *   between, or never (Infinity: a sync pair's uploads). Its Retry-After is honoured (up to MAX_RETRY_AFTER_MS and
+ *   never past the end of that time).
  * - Whether an error is worth retrying is decided in one place, errors.ts classify(); this module only asks.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { classify, EngineError, isAbort } from '../errors.js';
+import { classify, EngineError, isAbort, isBusy } from '../errors.js';
 
 export interface RetryPolicy {
   /** delay before the first retry, before jitter (ms) */
@@ -30,6 +35,12 @@ export interface RetryPolicy {
   jitter: number;
   /** failed attempts in a row, without progress in between, after which the budget is spent */
   maxAttemptsWithoutProgress: number;
+  /**
+   * How long (ms) a busy server (isBusy()) is waited out, from its first busy answer since the last progress, before
+   * the failure stands; Infinity: for ever; 0: busy answers count as attempts like any other failure. Busy answers
+   * spend no attempts. Absent: DEFAULT_BUSY_MS.
+   */
+  busyMs?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
@@ -39,6 +50,9 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
   jitter: 0.5,
   maxAttemptsWithoutProgress: 8,
 });
+
+/** How long a busy server is waited out by default (ms): the busyRetryMinutes setting's default, 15 minutes. */
+export const DEFAULT_BUSY_MS = 15 * 60_000;
 
 /** A server's Retry-After is honoured up to this (ms). */
 export const MAX_RETRY_AFTER_MS = 5 * 60_000;
@@ -74,6 +88,11 @@ export function backoffDelay(attempt: number, p: RetryPolicy, random: () => numb
 /** The retry allowance of one transfer: failures spend it, progress renews it. */
 export class RetryBudget {
   private failures = 0;
+  /** busy answers since the last progress, and when (now() ms) the first of them came; null: not busy */
+  private busyFailures = 0;
+  private busySince: number | null = null;
+  /** the last failure that ended the budget was a busy answer: how long (ms) the server had been busy by then */
+  private busySpentMs: number | null = null;
   /** until when (now() ms) the current backoff runs: failures before then join it */
   private windowEnd = -Infinity;
   private readonly policy: RetryPolicy;
@@ -87,9 +106,20 @@ export class RetryBudget {
     this.now = now;
   }
 
-  /** Failed attempts since the last progress. */
+  /** Failed attempts since the last progress (busy answers included). */
   get attempts(): number {
-    return this.failures;
+    return this.failures + this.busyFailures;
+  }
+
+  /** How long (ms) a busy server was waited out when next() gave up on a busy answer, else null. */
+  get busyGaveUpAfterMs(): number | null {
+    return this.busySpentMs;
+  }
+
+  /** The busy-server allowance (ms): policy.busyMs, DEFAULT_BUSY_MS when absent. */
+  get busyMs(): number {
+    const b = this.policy.busyMs;
+    return b === undefined || Number.isNaN(b) ? DEFAULT_BUSY_MS : Math.max(0, b);
   }
 
   /**
@@ -98,22 +128,40 @@ export class RetryBudget {
    * have now failed in a row. With the default of 8 that is the first attempt plus 7 retries.
    * A failure while a backoff is still running is the same event: it gets the rest of that backoff and
    * spends nothing.
+   * A busy answer (isBusy()) spends time instead of attempts: null once the server has been busy for busyMs since its
+   * first busy answer after the last progress (then busyGaveUpAfterMs says how long); its delay never runs past that.
    */
   next(err: unknown): number | null {
     if (isAbort(err) || classify(err) !== 'retry') return null;
     const t = this.now();
     if (t < this.windowEnd) return Math.ceil(this.windowEnd - t);
-    this.failures++;
-    if (this.failures >= this.policy.maxAttemptsWithoutProgress) return null;
     const retryAfter = err instanceof EngineError ? err.retryAfterMs : undefined;
-    const delay = backoffDelay(this.failures, this.policy, this.random, retryAfter);
+    const busyMs = this.busyMs;
+    let delay: number;
+    if (busyMs > 0 && isBusy(err)) {
+      this.busySince ??= t;
+      const left = this.busySince + busyMs - t;
+      this.busyFailures++;
+      if (left <= 0) {
+        this.busySpentMs = t - this.busySince;
+        return null;
+      }
+      delay = Math.min(backoffDelay(this.busyFailures, this.policy, this.random, retryAfter), Math.max(1, Math.ceil(left)));
+    } else {
+      this.failures++;
+      if (this.failures >= this.policy.maxAttemptsWithoutProgress) return null;
+      delay = backoffDelay(this.failures, this.policy, this.random, retryAfter);
+    }
     this.windowEnd = t + delay;
     return delay;
   }
 
-  /** Something moved forward: the next failure starts from the first delay again. */
+  /** Something moved forward: the next failure starts from the first delay again, and a busy server's time anew. */
   progressed(): void {
     this.failures = 0;
+    this.busyFailures = 0;
+    this.busySince = null;
+    this.busySpentMs = null;
   }
 }
 

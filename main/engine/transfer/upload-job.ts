@@ -6,7 +6,9 @@
  *  queued ─► preflight ─► creating-session ─► uploading ─► completing ─► done
  *                │               │   │            │  ▲
  *                │               │   │            │  └─ waiting-retry (any step: backoff, Retry-After,
- *                │               │   │            │     budget renewed by progress; or the server is
+ *                │               │   │            │     budget renewed by progress; a busy server —
+ *                │               │   │            │     429/502/503/504 — waited out for minutes, or for
+ *                │               │   │            │     ever for a sync pair; or the server is
  *                │               │   │            │     unreachable: offline, nothing spent, continues
  *                │               │   │            │     when a probe finds it back — connectivity.ts)
  *                │               │   └ exists+skip / identical file already there ─► skipped
@@ -31,7 +33,7 @@ import type { PartReceipt, PolicyAdapter } from '../adapters/adapter.js';
 import { adapterFor } from '../adapters/registry.js';
 import { createCtrCipher, decodeEncryptMetadata, type CtrKey } from '../crypto/ctr-stream.js';
 import type { Connectivity } from '../connectivity.js';
-import { EngineError, classify, errorRecord, isAbort } from '../errors.js';
+import { EngineError, classify, errorRecord, isAbort, isBusy } from '../errors.js';
 import { SMALL_RANGE, changeGuard, fingerprintOrNull, readRange, readRangeChecked, sameFingerprint, type Fingerprint } from '../fs/file-source.js';
 import type { Journal, UploadRow } from '../journal/journal.js';
 import type { TransferState } from '../types.js';
@@ -63,6 +65,11 @@ export interface JobDeps {
   /** Called inside the transaction that records a transfer's end, so what it writes (the history) shares that commit. */
   onFinish?(row: UploadRow): void;
   onProgress(id: string, bytesDone: number): void;
+  /**
+   * When the transfer tries again (ms since the epoch), told before the state change that shows it (waiting-retry);
+   * null when that is not known (offline: the probes decide) or the wait is over.
+   */
+  onRetryAt?(id: string, at: number | null): void;
   log?(level: 'debug' | 'info' | 'warn', message: string): void;
 }
 
@@ -84,6 +91,8 @@ export class UploadJob {
   /** requests of this job waiting to be retried, and the state it was in before the first of them */
   private retryWaits = 0;
   private stateBeforeWait: TransferState | null = null;
+  /** when the running retry wait ends (ms since the epoch); null when not waiting, or offline */
+  private retryAt: number | null = null;
   /** the session was created in this run (so it has no acknowledged parts yet) */
   private freshSession = false;
   /** parts the provider holds the start of (queryProgress): index → the offset to continue from */
@@ -581,8 +590,9 @@ export class UploadJob {
     try {
       if (this.deps.connectivity && (await this.deps.connectivity.ride(err, signal))) return;
       const delay = this.budget.next(err);
-      if (delay === null) throw err;
+      if (delay === null) throw this.gaveUp(err);
       this.patch({ attempts: this.row.attempts + 1 });
+      this.showRetryAt(this.now() + delay);
       this.deps.log?.('info', `${this.row.localPath}: ${(err as Error).message}; retrying in ${Math.round(delay)} ms`);
       await sleep(delay, signal);
     } finally {
@@ -590,18 +600,46 @@ export class UploadJob {
     }
   }
 
+  /**
+   * The error a spent budget leaves the file with: a busy server's answer says how long it was waited out (same code
+   * and status, so that it stays transient for `resume`); any other failure as it came.
+   */
+  private gaveUp(err: unknown): unknown {
+    const waited = this.budget.busyGaveUpAfterMs;
+    if (waited === null || !(err instanceof EngineError) || !isBusy(err)) return err;
+    return new EngineError(err.code, `${err.message}; the server stayed busy for ${describeMs(waited)}, longer than the busyRetryMinutes setting allows`, {
+      serverCode: err.serverCode,
+      httpStatus: err.httpStatus,
+      correlationId: err.correlationId,
+      cause: err,
+    });
+  }
+
+  /** The next try's time, shown while waiting-retry (a same-state change, so that every view gets it). */
+  private showRetryAt(at: number): void {
+    if (this.retryAt !== null && Math.abs(this.retryAt - at) < 50) return; // a failure that joined the running wait
+    this.retryAt = at;
+    this.deps.onRetryAt?.(this.row.id, at);
+    if (this.row.state === 'waiting-retry') this.deps.onState(this.row, 'waiting-retry');
+  }
+
   /** The first request of this job to wait for a retry puts it in waiting-retry, with the failure as its reason. */
   private enterRetryWait(err: unknown): void {
     if (this.retryWaits++ > 0) return;
     this.stateBeforeWait = this.row.state as TransferState;
     const e = err as EngineError;
-    this.patch({ error: { code: e.code, message: e.message, serverCode: e.serverCode } });
+    this.patch({ error: { code: e.code, message: e.message, serverCode: e.serverCode, httpStatus: e.httpStatus } });
+    this.retryAt = null;
+    this.deps.onRetryAt?.(this.row.id, null);
     this.setState('waiting-retry');
   }
 
   /** The last one to stop waiting puts it back in the step it was in (unless it was stopped meanwhile). */
   private leaveRetryWait(signal: AbortSignal): void {
-    if (--this.retryWaits > 0 || signal.aborted || this.row.state !== 'waiting-retry') return;
+    if (--this.retryWaits > 0) return;
+    this.retryAt = null;
+    this.deps.onRetryAt?.(this.row.id, null);
+    if (signal.aborted || this.row.state !== 'waiting-retry') return;
     const back = this.stateBeforeWait ?? 'uploading';
     this.stateBeforeWait = null;
     this.patch({ error: null, state: back });
@@ -741,6 +779,14 @@ export class UploadJob {
     this.reported = n;
     this.deps.onProgress(this.row.id, n);
   }
+}
+
+/** "15 min", "3 s", "1 h 5 min". */
+export function describeMs(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`;
 }
 
 /** A provider that cannot store empty files (OneDrive) refuses them before a session or a byte. */

@@ -52,6 +52,9 @@ test('anything conf would reject or repair is left to conf', () => {
     JSON.stringify({ clientId, shellIntegration: 'yes' }),
     JSON.stringify({ clientId, timeouts: { connectMs: 5 } }),
     JSON.stringify({ clientId, timeouts: null }),
+    JSON.stringify({ clientId, busyRetryMinutes: -1 }),
+    JSON.stringify({ clientId, busyRetryMinutes: 2.5 }),
+    JSON.stringify({ clientId, busyRetryMinutes: 'forever' }),
   ];
   withHome((home) => {
     for (const text of bad) {

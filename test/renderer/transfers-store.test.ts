@@ -129,6 +129,11 @@ test('row view model: percent, texts and available actions by state, in both lan
   assert.equal(toRowVm(dto({ state: 'paused', speed: 50, eta: 3 }), en).speedText, '', 'no speed when not running');
   assert.equal(toRowVm(dto({ state: 'failed', error: { code: 'quota', message: 'Quota exceeded' } }), en).errorText, 'Quota exceeded');
   assert.equal(toRowVm(dto({ state: 'waiting-retry', error: { code: 'network', message: 'cannot reach h' } }), en).errorText, 'cannot reach h');
+  // a busy server: the reason and the next try
+  const busy = dto({ state: 'waiting-retry', error: { code: 'http-status', message: 'HTTP 503' }, retryAt: 62_000 });
+  assert.equal(toRowVm(busy, en, 50_000).errorText, 'HTTP 503 — next try in 12s');
+  assert.equal(toRowVm(busy, zh, 50_000).errorText, 'HTTP 503 — 12 秒后重试');
+  assert.equal(toRowVm({ ...busy, state: 'failed' }, en, 50_000).errorText, 'HTTP 503', 'no next try once failed');
   assert.equal(toRowVm(dto({ size: 0 }), en).percent, 0);
 
   const table: Array<[TransferStateDto, string[]]> = [

@@ -96,12 +96,13 @@ function start(root: HTMLElement): void {
       transferAction: (action: RowAction, id: string) => void transferAction(action, id),
       enqueue: (paths) => void enqueue(paths, targetUri(), false),
       uploadFromEngine: () => void uploadFromEngine(),
-      dismissConflict: (id) =>
-        void call('dismissConflict', id).then((r) => {
-          if (!ctx().ok(r, 'dismissConflict')) return;
-          conflicts = dismissConflict(conflicts, id);
-          schedule();
-        }),
+      resolveConflict: async (c, choice) => {
+        const r = await call('resolveConflict', c.id, choice);
+        if (!ctx().ok(r, 'resolveConflict')) return false;
+        conflicts = dismissConflict(conflicts, c.id);
+        notify(tr.t(choice === 'keep-mine' ? 'conflicts.keptMine' : 'conflicts.keptBoth', { name: c.relPath }));
+        return true;
+      },
       pairChanged: (p) => {
         pairs = upsertPair(pairs, p);
         schedule();
@@ -208,6 +209,10 @@ function start(root: HTMLElement): void {
   });
   on('conflict-added', (c) => {
     conflicts = addConflict(conflicts, c);
+    schedule();
+  });
+  on('conflict-resolved', ({ conflict }) => {
+    conflicts = dismissConflict(conflicts, conflict.id);
     schedule();
   });
   on('history-added', (e) => view?.historyAdded(e));

@@ -185,6 +185,8 @@ export interface HistoryQueryDto {
 export type SyncModeDto = 'backup' | 'mirror';
 export type PairStateDto =
   | 'idle'
+  | 'incomplete'
+  | 'remote-missing'
   | 'scanning'
   | 'syncing'
   | 'paused'
@@ -202,10 +204,58 @@ export interface PairDto {
   ignore: string[];
   paused: boolean;
   state: PairStateDto;
-  /** why the pair is in its state; pendingDeletes for needs-confirmation */
-  stateDetail: { code: string; message: string; pendingDeletes: number | null } | null;
+  /** why the pair is in its state (the message is the engine's English, for logs: screens word the code and data) */
+  stateDetail: PairStateDetailDto | null;
+  /** the last pass (quick or full); epoch ms */
   lastScanAt: number | null;
+  /** the last full scan (every folder looked at); epoch ms */
+  lastFullScanAt: number | null;
+  /** the last local or remote change seen (a watcher or change-stream event); epoch ms */
+  lastChangeAt: number | null;
+  /** the pair became a mirror: its first mirror pass holds back every deletion until confirmed (stateDetail.paths) */
+  confirmMirror: boolean;
   createdAt: number;
+}
+
+/** Mirrors the engine's SyncIssueCode: why a path of a pair is not on the server. */
+export type SyncIssueCodeDto =
+  | 'quota'
+  | 'too-large'
+  | 'name-refused'
+  | 'unreadable'
+  | 'special-file'
+  | 'name-twins'
+  | 'type-clash'
+  | 'locked'
+  | 'retry-spent'
+  | 'vanished'
+  | 'failed';
+
+export interface PairStateDetailDto {
+  code: string;
+  /** the engine's English wording (logs, the CLI) */
+  message: string;
+  /** needs-confirmation: the deletions held back */
+  pendingDeletes: number | null;
+  /** needs-confirmation: (up to 200 of) the paths that would go to the server's trash, relative to the pair */
+  paths: string[] | null;
+  /** files (and folders) not on the server after the last pass, by reason; null when every file is there */
+  notSynced: { count: number; byCode: Partial<Record<SyncIssueCodeDto, number>> } | null;
+}
+
+/** A path of a pair that is not on the server (listSyncIssues). */
+export interface SyncIssueDto {
+  pairId: string;
+  /** relative to the pair's folder, '/'-separated */
+  relPath: string;
+  code: SyncIssueCodeDto;
+  /** the engine's English wording (logs); screens word `code` */
+  message: string;
+  /** not tried again before this time (epoch ms); null: on the next pass */
+  retryAt: number | null;
+  attempts: number;
+  /** not on the server since (epoch ms) */
+  since: number;
 }
 
 export interface PairSpecDto {
@@ -215,6 +265,18 @@ export interface PairSpecDto {
   ignore?: string[];
 }
 
+/** Mirrors the engine's ConflictReasonCode: why a pass kept both versions. */
+export type ConflictReasonCodeDto =
+  | 'changed-both' // changed here and on the server since our last upload
+  | 'exists-different' // a different file of the same name was already on the server
+  | 'changed-remote' // the server's file moved on while our upload ran
+  | 'appeared-remote'; // a different file of the same name appeared on the server while our upload ran
+
+/** How a conflict ends: ours wins (the copy goes to the trash), both stay, or theirs wins (with two-way sync only). */
+export type ConflictChoiceDto = 'keep-mine' | 'keep-both' | 'keep-theirs';
+
+export const CONFLICT_CHOICES = ['keep-mine', 'keep-both', 'keep-theirs'] as const satisfies readonly ConflictChoiceDto[];
+
 /** A conflict a pair kept both versions of: theirs stays at remoteUri, ours was uploaded to conflictUri. */
 export interface ConflictDto {
   id: number;
@@ -222,6 +284,9 @@ export interface ConflictDto {
   relPath: string;
   remoteUri: string;
   conflictUri: string;
+  /** what screens word in the user's language */
+  reasonCode: ConflictReasonCodeDto;
+  /** the engine's English wording (logs) */
   reason: string;
   createdAt: number;
 }
@@ -308,6 +373,14 @@ export interface Methods {
   confirmDeletes(id: string, count: number): null;
   listConflicts(pairId?: string): ConflictDto[];
   dismissConflict(id: number): null;
+  /**
+   * Ends a conflict: keep-mine (ours becomes the file's new version, the conflict copy goes to the server's trash),
+   * keep-both (the copy stays, the pair tracks the original from now on). keep-theirs is refused ('usage') until
+   * two-way sync exists. Resolves with the conflict that left the list (also pushed as 'conflict-resolved').
+   */
+  resolveConflict(id: number, choice: ConflictChoiceDto): ConflictDto;
+  /** The paths of one pair (or every pair) that are not on the server, and why. */
+  listSyncIssues(pairId?: string): SyncIssueDto[];
   /** A public share link for a remote file or folder (Cloudreve's share API). */
   createShareLink(uri: string): string;
   /**
@@ -359,6 +432,8 @@ export const METHOD_NAMES = [
   'confirmDeletes',
   'listConflicts',
   'dismissConflict',
+  'resolveConflict',
+  'listSyncIssues',
   'createShareLink',
   'loginWithBrowser',
   'resolveDestination',
@@ -389,6 +464,8 @@ export interface EventMap {
   'pair-changed': PairDto;
   'pair-removed': { id: string };
   'conflict-added': ConflictDto;
+  /** The user (here, in another window or the CLI) resolved a conflict: it left the list. */
+  'conflict-resolved': { conflict: ConflictDto; choice: ConflictChoiceDto };
   'history-added': HistoryEntryDto;
   /** Open this URL to continue a loginWithBrowser sign-in (the desktop shell opens it itself; the browser UI offers a link). */
   'browser-login-started': { url: string };
@@ -409,6 +486,7 @@ export const EVENT_NAMES = [
   'pair-changed',
   'pair-removed',
   'conflict-added',
+  'conflict-resolved',
   'history-added',
   'browser-login-started',
   'destination-requested',

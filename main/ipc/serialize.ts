@@ -4,8 +4,43 @@
  */
 import { classify, EngineError, redact } from '../engine/errors.js';
 import { displayName } from '../engine/fs/local-folder.js';
-import type { AccountInfo, HistoryEntry, OverallProgress, SyncConflict, SyncPair, TransferSnapshot } from '../engine/types.js';
-import type { AccountDto, ConflictDto, ErrorData, HistoryEntryDto, OverallDto, PairDto, Result, TransferDto } from './contract.js';
+import type {
+  AccountInfo,
+  ConflictChoice,
+  ConflictReasonCode,
+  HistoryEntry,
+  OverallProgress,
+  PairState,
+  SyncConflict,
+  SyncIssue,
+  SyncIssueCode,
+  SyncPair,
+  TransferSnapshot,
+} from '../engine/types.js';
+import type {
+  AccountDto,
+  ConflictChoiceDto,
+  ConflictDto,
+  ConflictReasonCodeDto,
+  ErrorData,
+  HistoryEntryDto,
+  OverallDto,
+  PairDto,
+  PairStateDto,
+  Result,
+  SyncIssueCodeDto,
+  SyncIssueDto,
+  TransferDto,
+} from './contract.js';
+
+/** Compile-time proof that the contract's unions (it imports nothing) name exactly the engine's values. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const CONTRACT_UNIONS_MATCH_THE_ENGINE: [
+  Same<PairState, PairStateDto>,
+  Same<SyncIssueCode, SyncIssueCodeDto>,
+  Same<ConflictReasonCode, ConflictReasonCodeDto>,
+  Same<ConflictChoice, ConflictChoiceDto>,
+] = [true, true, true, true];
 
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
@@ -84,10 +119,31 @@ export function toPairDto(p: SyncPair): PairDto {
     paused: p.paused,
     state: p.state,
     stateDetail: p.stateDetail
-      ? { code: p.stateDetail.code, message: redact(p.stateDetail.message), pendingDeletes: p.stateDetail.pendingDeletes ?? null }
+      ? {
+          code: p.stateDetail.code,
+          message: redact(p.stateDetail.message),
+          pendingDeletes: p.stateDetail.pendingDeletes ?? null,
+          paths: p.stateDetail.paths ? [...p.stateDetail.paths] : null,
+          notSynced: p.stateDetail.notSynced ? { count: p.stateDetail.notSynced.count, byCode: { ...p.stateDetail.notSynced.byCode } } : null,
+        }
       : null,
     lastScanAt: p.lastScanAt,
+    lastFullScanAt: p.lastFullScanAt ?? null,
+    lastChangeAt: p.lastChangeAt ?? null,
+    confirmMirror: p.confirmMirror === true,
     createdAt: p.createdAt,
+  };
+}
+
+export function toSyncIssueDto(i: SyncIssue): SyncIssueDto {
+  return {
+    pairId: i.pairId,
+    relPath: i.relPath,
+    code: i.code,
+    message: redact(i.message),
+    retryAt: i.retryAt ?? null,
+    attempts: i.attempts,
+    since: i.since,
   };
 }
 
@@ -98,6 +154,7 @@ export function toConflictDto(c: SyncConflict): ConflictDto {
     relPath: c.relPath,
     remoteUri: c.remoteUri,
     conflictUri: c.conflictUri,
+    reasonCode: c.reasonCode,
     reason: c.reason,
     createdAt: c.createdAt,
   };

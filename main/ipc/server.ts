@@ -17,8 +17,10 @@ import type { Disposer } from '../engine/events.js';
 import { listLocalFolder } from '../engine/fs/local-folder.js';
 import type { HistoryQuery } from '../engine/types.js';
 import {
+  CONFLICT_CHOICES,
   invokeChannel,
   METHOD_NAMES,
+  type ConflictChoiceDto,
   type AppInfoDto,
   type EventMap,
   type EventName,
@@ -45,6 +47,7 @@ import {
   toHistoryEntryDto,
   toOverallDto,
   toPairDto,
+  toSyncIssueDto,
   toTransferDto,
 } from './serialize.js';
 
@@ -206,6 +209,16 @@ export function createHandlers({ engine, settings, app, onBackgroundError, emit,
       const id = argInteger(args, 0, 'id', { min: 1 });
       if (!engine.sync.dismissConflict(id)) throw invalid(`no conflict ${id}`);
       return null;
+    },
+    resolveConflict: async (args) => {
+      const id = argInteger(args, 0, 'id', { min: 1 });
+      const choice = args[1];
+      if (!CONFLICT_CHOICES.includes(choice as ConflictChoiceDto)) throw invalid(`choice must be one of ${CONFLICT_CHOICES.join(', ')}`);
+      return toConflictDto(await engine.sync.resolveConflict(id, choice as ConflictChoiceDto));
+    },
+    listSyncIssues: (args) => {
+      const pairId = argOptionalString(args, 0, 'pairId');
+      return engine.sync.issues(pairId).map(toSyncIssueDto);
     },
     createShareLink: (args) => engine.createShareLink(argFileUri(args, 0, 'uri')),
     loginWithBrowser: async (args) => {
@@ -563,6 +576,7 @@ export function forwardEngineEvents(engine: Engine, send: EventSink, opts: Forwa
     }),
     ev.on('pair-removed', ({ id }) => send('pair-removed', { id })),
     ev.on('sync-conflict', (c) => send('conflict-added', toConflictDto(c))),
+    ev.on('sync-conflict-resolved', ({ conflict, choice }) => send('conflict-resolved', { conflict: toConflictDto(conflict), choice })),
     ev.on('history-added', (e) => send('history-added', toHistoryEntryDto(e))),
   ];
 

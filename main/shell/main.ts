@@ -196,7 +196,7 @@ async function run(): Promise<void> {
         speed: started.overall().speed,
         signedIn: started.account() !== null && !loginLost,
         online: started.connectivity().online,
-        pairs: started.sync.listPairs().map((p) => ({ id: p.id, localPath: p.localPath, state: p.state, paused: p.paused })),
+        pairs: started.sync.listPairs().map((p) => ({ id: p.id, localPath: p.localPath, state: p.state, paused: p.paused, notSynced: p.stateDetail?.notSynced?.count ?? 0 })),
         pausedUntil,
       }),
       Date.now(),

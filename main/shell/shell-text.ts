@@ -24,6 +24,8 @@ export interface ShellText {
   paused(n: number): string;
   failed(n: number): string;
   foldersNeedAttention(n: number): string;
+  /** files of sync folders not on the server ("3 files not backed up") */
+  notBackedUp(n: number): string;
   tooltip(line: string): string;
   menuOpen: string;
   menuPauseAll: string;
@@ -81,6 +83,7 @@ const en: ShellText = {
   paused: (n) => `${n} paused`,
   failed: (n) => `${n} failed`,
   foldersNeedAttention: (n) => `${plural(n, 'folder')} need${n === 1 ? 's' : ''} attention`,
+  notBackedUp: (n) => `${plural(n, 'file')} not backed up`,
   tooltip: (line) => `Cloudreve Sync — ${line}`,
   menuOpen: 'Open Cloudreve Sync',
   menuPauseAll: 'Pause all',
@@ -138,6 +141,7 @@ const zhCN: ShellText = {
   paused: (n) => `${n} 个已暂停`,
   failed: (n) => `${n} 个失败`,
   foldersNeedAttention: (n) => `${n} 个文件夹需要处理`,
+  notBackedUp: (n) => `${n} 个文件未备份`,
   tooltip: (line) => `Cloudreve Sync — ${line}`,
   menuOpen: '打开 Cloudreve Sync',
   menuPauseAll: '全部暂停',

@@ -17,6 +17,8 @@ export interface TrayPair {
   localPath: string;
   state: string;
   paused: boolean;
+  /** files of the pair not on the server after its last pass (stateDetail.notSynced.count); absent or 0 when none */
+  notSynced?: number;
 }
 
 export interface TrayStatus {
@@ -56,7 +58,9 @@ export type TrayMenuItem =
 const RUNNING = new Set(['preflight', 'creating-session', 'uploading', 'completing']);
 const WAITING = new Set(['queued', 'waiting-retry', 'waiting-file']);
 const PAIR_BUSY = new Set(['scanning', 'syncing']);
-const PAIR_ERROR = new Set(['error', 'unavailable', 'needs-confirmation']);
+const PAIR_ERROR = new Set(['error', 'unavailable', 'needs-confirmation', 'remote-missing']);
+/** a pair whose last pass left files not on the server (also when it reads idle but counts some: never "up to date") */
+const notBackedUp = (p: TrayPair): boolean => p.state === 'incomplete' || (p.notSynced ?? 0) > 0;
 
 export interface TrayInput {
   transfers: ReadonlyArray<{ state: string; size: number; bytesDone: number }>;
@@ -107,7 +111,7 @@ export function trayIconState(s: TrayStatus): TrayIconState {
   if (!s.online) return 'offline';
   const pairsBusy = s.pairs.some((p) => !p.paused && PAIR_BUSY.has(p.state));
   if (s.pausedUntil === null && (s.active + s.queued > 0 || pairsBusy)) return 'syncing';
-  if (s.failed > 0 || s.pairs.some((p) => PAIR_ERROR.has(p.state))) return 'error';
+  if (s.failed > 0 || s.pairs.some((p) => PAIR_ERROR.has(p.state) || notBackedUp(p))) return 'error';
   if (s.pausedUntil !== null || s.paused > 0 || (s.pairs.length > 0 && s.pairs.every((p) => p.paused))) return 'paused';
   return 'idle';
 }
@@ -124,7 +128,10 @@ export function trayStatusLine(s: TrayStatus, now = Date.now(), t: ShellText = S
   if (s.queued > 0) parts.push(t.waiting(s.queued));
   if (s.paused > 0) parts.push(t.paused(s.paused));
   if (s.failed > 0) parts.push(t.failed(s.failed));
-  const stuck = s.pairs.filter((p) => PAIR_ERROR.has(p.state)).length;
+  const missing = s.pairs.reduce((n, p) => n + Math.max(0, p.notSynced ?? 0), 0);
+  if (missing > 0) parts.push(t.notBackedUp(missing));
+  // a pair in trouble; an incomplete one that did not say how many files counts here too (never "up to date")
+  const stuck = s.pairs.filter((p) => PAIR_ERROR.has(p.state) || (p.state === 'incomplete' && !(p.notSynced ?? 0))).length;
   if (stuck > 0) parts.push(t.foldersNeedAttention(stuck));
   return parts.length > 0 ? parts.join(t.separator) : t.upToDate;
 }

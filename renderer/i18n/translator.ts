@@ -34,6 +34,8 @@ export interface Translator {
   duration(seconds: number | null): string;
   /** Epoch ms → a short local date and time. */
   dateTime(ms: number): string;
+  /** Epoch ms → how long ago or from now, in the largest whole unit: "5 minutes ago", "in 2 hours", "just now" (under 5 s). */
+  relative(ms: number, now?: number): string;
 }
 
 /** The language to show: the setting, or for 'system' the browser's language (any Chinese → 简体中文). */
@@ -72,6 +74,7 @@ function makeTranslator(locale: Locale): Translator {
   const integerFormat = lazy(() => new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }));
   const oneDecimalFormat = lazy(() => new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }));
   const dates = lazy(() => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }));
+  const relatives = lazy(() => new Intl.RelativeTimeFormat(locale, { numeric: 'always', style: 'long' }));
   const integer = { format: (n: number) => integerFormat().format(n) };
   const oneDecimal = { format: (n: number) => oneDecimalFormat().format(n) };
   const t = (key: MessageKey, vars?: Vars): string => fill(catalogue[key] ?? en[key] ?? key, vars);
@@ -109,5 +112,14 @@ function makeTranslator(locale: Locale): Translator {
       return t('duration.hours', { h, mm: pad(Math.floor((s % 3600) / 60)) });
     },
     dateTime: (ms) => dates().format(new Date(ms)),
+    relative(ms, now = Date.now()) {
+      const s = (ms - now) / 1000;
+      const a = Math.abs(s);
+      if (a < 5) return t('time.justNow');
+      // whole units, rounded towards zero: "59 seconds", then "1 minute" (never "60 seconds" or a jump to "2 minutes")
+      const [n, unit]: [number, Intl.RelativeTimeFormatUnit] =
+        a < 60 ? [a, 'second'] : a < 3600 ? [a / 60, 'minute'] : a < 86_400 ? [a / 3600, 'hour'] : [a / 86_400, 'day'];
+      return relatives().format(Math.sign(s) * Math.floor(n), unit);
+    },
   };
 }

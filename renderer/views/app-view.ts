@@ -5,8 +5,9 @@
  * out through AppActions and the ViewContext. Built for one language: main.ts builds it again for another.
  */
 import type { AccountDto, ConflictDto, ErrorData, HistoryEntryDto, PairDto, SettingsDto } from '../../main/ipc/contract.js';
+import { PAIR_ATTENTION_STATES, shownState } from '../state/pairs-store.js';
 import type { RowAction, TransfersStore } from '../state/transfers-store.js';
-import { createConflictsView } from './conflicts-view.js';
+import { createConflictsView, type ConflictResolution } from './conflicts-view.js';
 import { closeDialogs } from './dialog.js';
 import { button, el, setAttr, setText } from './element.js';
 import { createHistoryView } from './history-view.js';
@@ -30,7 +31,8 @@ export interface AppActions {
   enqueue(paths: string[]): void;
   /** browser mode: pick files on the engine's machine, then where they go */
   uploadFromEngine(): void;
-  dismissConflict(id: number): void;
+  /** resolves true once the conflict is resolved (it has left the list) */
+  resolveConflict(conflict: ConflictDto, choice: ConflictResolution): Promise<boolean>;
   pairChanged(p: PairDto): void;
   pairRemoved(id: string): void;
   saveSettings(patch: Partial<SettingsDto>): Promise<ErrorData | null>;
@@ -105,7 +107,7 @@ export function createAppView(root: HTMLElement, ctx: ViewContext, store: Transf
     },
   );
   const history = createHistoryView(ctx);
-  const conflicts = createConflictsView(ctx, actions.dismissConflict);
+  const conflicts = createConflictsView(ctx, actions.resolveConflict);
   const pairs = createPairsView(ctx, { changed: actions.pairChanged, removed: actions.pairRemoved });
   const settings = createSettingsView(ctx, { save: actions.saveSettings, applyLive: actions.applyLive });
   const screens: Record<Screen, HTMLElement> = {
@@ -156,7 +158,7 @@ export function createAppView(root: HTMLElement, ctx: ViewContext, store: Transf
       settings.show(state.settings, ctx.info);
     }
     setBadge('conflicts', state.conflicts.length);
-    setBadge('pairs', state.pairs.filter((p) => p.state === 'needs-confirmation' || p.state === 'error').length);
+    setBadge('pairs', state.pairs.filter((p) => PAIR_ATTENTION_STATES.includes(shownState(p))).length);
     if (state.screen === 'queue') queue.refresh(state.targetUri);
     else if (state.screen === 'conflicts') conflicts.update(state.conflicts);
     else if (state.screen === 'pairs') pairs.update(state.pairs);

@@ -1,15 +1,25 @@
-/** Conflicts a sync pair kept both versions of: the file, both URIs, the reason, and Dismiss. */
+/**
+ * Conflicts a sync pair kept both versions of: the file, both URIs (decoded for reading), the reason in the user's
+ * language, and how to end it: Keep mine (asks first: the conflict copy goes to the server's trash), Keep both, and
+ * Keep theirs, shown but unavailable until two-way sync exists (its tooltip says so). A resolved conflict leaves the
+ * list (main.ts drops it on success and on the 'conflict-resolved' event).
+ */
 import type { ConflictDto } from '../../main/ipc/contract.js';
-import { displayUri } from '../state/display-names.js';
+import { displayUri, lastSegment } from '../state/display-names.js';
+import { conflictReason } from '../state/pairs-store.js';
+import { confirmDialog } from './dialog.js';
 import { button, el } from './element.js';
 import type { ViewContext } from './view-context.js';
+
+export type ConflictResolution = 'keep-mine' | 'keep-both';
 
 export interface ConflictsView {
   readonly element: HTMLElement;
   update(conflicts: readonly ConflictDto[]): void;
 }
 
-export function createConflictsView(ctx: ViewContext, dismiss: (id: number) => void): ConflictsView {
+/** `resolve` settles once the engine answered (true: resolved); the row's buttons wait for it. */
+export function createConflictsView(ctx: ViewContext, resolve: (c: ConflictDto, choice: ConflictResolution) => Promise<boolean>): ConflictsView {
   const { tr } = ctx;
   const list = el('ul', { class: 'conflict-list', attrs: { 'aria-label': tr.t('conflicts.list') } });
   const empty = el('p', { class: 'empty', text: tr.t('conflicts.empty') });
@@ -20,37 +30,92 @@ export function createConflictsView(ctx: ViewContext, dismiss: (id: number) => v
     list,
     empty,
   ]);
-  let shown: readonly ConflictDto[] | null = null;
+  let shown: readonly ConflictDto[] = [];
+  let drawn: readonly ConflictDto[] | null = null;
+  /** conflicts whose resolution is on its way: their buttons are disabled */
+  const busy = new Set<number>();
+
+  const act = async (c: ConflictDto, action: string): Promise<void> => {
+    if (action === 'keep-theirs') {
+      ctx.notify(tr.t('conflicts.keepTheirsLater'));
+      return;
+    }
+    if (action !== 'keep-mine' && action !== 'keep-both') return;
+    if (busy.has(c.id)) return;
+    if (action === 'keep-mine') {
+      const name = c.relPath;
+      const yes = await confirmDialog(
+        tr.t('confirm.title'),
+        tr.t('conflicts.keepMineAsk', { name, copy: lastSegment(displayUri(c.conflictUri)) }),
+        tr.t('conflicts.keepMine'),
+        tr.t('confirm.cancel'),
+        true,
+      );
+      if (!yes) return;
+    }
+    busy.add(c.id);
+    draw();
+    try {
+      await resolve(c, action);
+    } finally {
+      busy.delete(c.id);
+      draw();
+    }
+  };
 
   list.addEventListener('click', (e) => {
-    const b = (e.target as Element | null)?.closest('button[data-conflict]');
-    if (b) dismiss(Number(b.getAttribute('data-conflict')));
+    const b = (e.target as Element | null)?.closest('button[data-choice]');
+    const id = Number(b?.closest('li[data-id]')?.getAttribute('data-id'));
+    const c = shown.find((x) => x.id === id);
+    if (b && c) void act(c, b.getAttribute('data-choice') ?? '');
   });
+
+  function row(c: ConflictDto): HTMLElement {
+    const name = c.relPath;
+    const working = busy.has(c.id);
+    const choice = (id: string, text: string, label: string, cls = 'btn-small'): HTMLButtonElement =>
+      button(text, { class: cls, attrs: { 'data-choice': id, 'aria-label': label, ...(working ? { disabled: '' } : {}) } });
+    const theirs = choice('keep-theirs', tr.t('conflicts.keepTheirs'), tr.t('conflicts.keepTheirsLabel', { name }), 'btn-small btn-unavailable');
+    // not `disabled`: a disabled button gets no hover (no tooltip) and no focus; aria-disabled keeps both and says why
+    theirs.setAttribute('aria-disabled', 'true');
+    theirs.title = tr.t('conflicts.keepTheirsLater');
+    return el('li', { class: 'conflict', attrs: { 'data-id': String(c.id), ...(working ? { 'aria-busy': 'true' } : {}) } }, [
+      el('div', { class: 'conflict-main' }, [
+        el('div', { class: 'conflict-name', text: c.relPath }),
+        el('dl', { class: 'conflict-uris' }, [
+          el('dt', { text: tr.t('conflicts.theirs') }),
+          el('dd', { class: 'conflict-theirs', text: displayUri(c.remoteUri) }),
+          el('dt', { text: tr.t('conflicts.ours') }),
+          el('dd', { class: 'conflict-ours', text: displayUri(c.conflictUri) }),
+        ]),
+        el('div', { class: 'conflict-meta' }, [
+          el('span', { class: 'conflict-reason', text: conflictReason(c, tr) }),
+          ` · ${tr.dateTime(c.createdAt)}`,
+        ]),
+      ]),
+      el('div', { class: 'conflict-actions' }, [
+        choice('keep-mine', tr.t('conflicts.keepMine'), tr.t('conflicts.keepMineLabel', { name })),
+        choice('keep-both', tr.t('conflicts.keepBoth'), tr.t('conflicts.keepBothLabel', { name })),
+        theirs,
+      ]),
+    ]);
+  }
+
+  function draw(): void {
+    drawn = shown;
+    const focused = document.activeElement?.closest('li[data-id] button[data-choice]');
+    const focusKey = focused ? [focused.closest('li')?.getAttribute('data-id'), focused.getAttribute('data-choice')] : null;
+    list.replaceChildren(...shown.map(row));
+    if (focusKey) (list.querySelector(`li[data-id="${CSS.escape(focusKey[0] ?? '')}"] button[data-choice="${focusKey[1]}"]`) as HTMLElement | null)?.focus();
+    lead.hidden = shown.length === 0;
+    empty.hidden = shown.length > 0;
+  }
 
   return {
     element,
     update(conflicts) {
-      if (conflicts === shown) return;
       shown = conflicts;
-      list.replaceChildren(
-        ...conflicts.map((c) =>
-          el('li', { class: 'conflict', attrs: { 'data-id': String(c.id) } }, [
-            el('div', { class: 'conflict-main' }, [
-              el('div', { class: 'conflict-name', text: c.relPath }),
-              el('dl', { class: 'conflict-uris' }, [
-                el('dt', { text: tr.t('conflicts.theirs') }),
-                el('dd', { class: 'conflict-theirs', text: displayUri(c.remoteUri) }),
-                el('dt', { text: tr.t('conflicts.ours') }),
-                el('dd', { class: 'conflict-ours', text: displayUri(c.conflictUri) }),
-              ]),
-              el('div', { class: 'conflict-meta', text: `${c.reason} · ${tr.dateTime(c.createdAt)}` }),
-            ]),
-            button(tr.t('action.dismiss'), { class: 'btn-small btn-quiet', attrs: { 'data-conflict': String(c.id), 'aria-label': tr.t('conflicts.dismissLabel', { name: c.relPath }) } }),
-          ]),
-        ),
-      );
-      lead.hidden = conflicts.length === 0;
-      empty.hidden = conflicts.length > 0;
+      if (conflicts !== drawn) draw();
     },
   };
 }

@@ -36,15 +36,15 @@ export function openDialog<T>(
   });
 }
 
-/** Yes/no; resolves true only for the explicit yes. */
-export async function confirmDialog(title: string, message: string, okText: string, cancelText: string, danger = false): Promise<boolean> {
+/** Yes/no; resolves true only for the explicit yes. `extra` goes under the message (e.g. the paths it concerns). */
+export async function confirmDialog(title: string, message: string, okText: string, cancelText: string, danger = false, extra: Node[] = []): Promise<boolean> {
   const answer = await openDialog<true>(
     title,
     (h) => {
       const ok = button(okText, { class: danger ? 'btn-danger' : 'btn-primary' });
       ok.addEventListener('click', () => h.settle(true));
       queueMicrotask(() => ok.focus());
-      return { body: [el('p', { class: 'dialog-message', text: message })], actions: [ok] };
+      return { body: [el('p', { class: 'dialog-message', text: message }), ...extra], actions: [ok] };
     },
     cancelText,
     'dialog-confirm',

@@ -1,11 +1,13 @@
 /**
- * Sync pairs: each pair's local folder → remote folder, mode, state (with why, and a confirm button showing the
- * count when mirror deletions wait for the user), pause/resume, sync now, remove (after a confirmation); and the
+ * Sync pairs: each pair's local folder → remote folder, mode, state (with why, worded from the engine's codes),
+ * how fresh it is (last full scan, last change seen; redrawn as time passes), the files not backed up with their
+ * reasons (an expandable list from listSyncIssues), the paths mirror deletions would trash and a confirm button
+ * showing the count when they wait for the user, pause/resume, sync now, remove (after a confirmation); and the
  * form that adds one (folder pickers on both sides, backup or mirror with a warning, ignore rules).
  */
-import type { ErrorData, PairDto, SyncModeDto } from '../../main/ipc/contract.js';
+import type { ErrorData, PairDto, SyncIssueDto, SyncModeDto } from '../../main/ipc/contract.js';
 import { displayUri } from '../state/display-names.js';
-import { parseIgnoreRules, toPairVm } from '../state/pairs-store.js';
+import { freshness, issueText, parseIgnoreRules, toPairVm, type PairVm } from '../state/pairs-store.js';
 import { confirmDialog, openDialog } from './dialog.js';
 import { button, el, field, setText } from './element.js';
 import { pickDestination, pickLocalFolder, REMOTE_ROOT } from './pickers.js';
@@ -47,6 +49,22 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
   ]);
   let pairs: readonly PairDto[] = [];
   let shown: readonly PairDto[] | null = null;
+  /** pairs whose not-backed-up files are listed, and what was loaded for each (keyed by what the pair said then) */
+  const expanded = new Set<string>();
+  const issues = new Map<string, { key: string; list: SyncIssueDto[] | null }>();
+  /** the list shown at most (a pair over a full quota may have thousands) */
+  const ISSUES_SHOWN = 200;
+
+  const issuesKey = (p: PairDto): string => JSON.stringify([p.state, p.stateDetail?.notSynced ?? null]);
+  const loadIssues = async (p: PairDto): Promise<void> => {
+    const key = issuesKey(p);
+    issues.set(p.id, { key, list: issues.get(p.id)?.list ?? null });
+    const r = await ctx.call('listSyncIssues', p.id);
+    if (issues.get(p.id)?.key !== key) return; // a newer load is on its way
+    const list = ctx.check(r, 'loadIssues');
+    issues.set(p.id, { key, list: list ?? [] });
+    draw();
+  };
 
   addButton.addEventListener('click', () => {
     formBox.hidden = false;
@@ -74,9 +92,19 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
         return;
       }
       case 'confirm': {
-        const count = p.stateDetail?.pendingDeletes ?? 0;
-        const yes = await confirmDialog(tr.t('confirm.title'), tr.plural('pairs.confirmDeletesAsk', count), tr.plural('pairs.confirmDeletes', count), tr.t('confirm.cancel'), true);
+        const vm = toPairVm(p, tr);
+        const count = vm.pendingDeletes ?? 0;
+        const yes = await confirmDialog(tr.t('confirm.title'), vm.detail, tr.plural('pairs.confirmDeletes', count), tr.t('confirm.cancel'), true, heldList(vm));
         if (yes) ctx.ok(await ctx.call('confirmDeletes', id, count), 'pairAction');
+        return;
+      }
+      case 'issues': {
+        if (expanded.has(id)) expanded.delete(id);
+        else {
+          expanded.add(id);
+          void loadIssues(p);
+        }
+        draw();
         return;
       }
       case 'remove': {
@@ -99,6 +127,48 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
     if (b && li) void pairAction(li.getAttribute('data-id') ?? '', b.getAttribute('data-action') ?? '');
   });
 
+  /** needs-confirmation: the paths that would go to the server's trash, and how many more */
+  function heldList(vm: PairVm): HTMLElement[] {
+    if (vm.heldPaths.length === 0) return [];
+    return [
+      el('ul', { class: 'pair-held', attrs: { 'aria-label': tr.t('pairs.heldPaths') } }, [
+        ...vm.heldPaths.map((path) => el('li', { text: path })),
+        ...(vm.heldMore > 0 ? [el('li', { class: 'pair-more', text: tr.plural('pairs.more', vm.heldMore) })] : []),
+      ]),
+    ];
+  }
+
+  /** the not-backed-up line (with its Show/Hide button) and, expanded, the files with their reasons */
+  function notSyncedPart(p: PairDto, vm: PairVm): HTMLElement[] {
+    if (!vm.notSynced) return [];
+    const open = expanded.has(p.id);
+    const listId = `pair-issues-${p.id}`;
+    const toggle = button(tr.t(open ? 'pairs.hideIssues' : 'pairs.showIssues'), {
+      class: 'btn-small btn-quiet',
+      attrs: { 'data-action': 'issues', 'aria-expanded': String(open), 'aria-controls': listId },
+    });
+    const line = el('div', { class: 'pair-notsynced' }, [el('span', { class: 'pair-notsynced-text', text: vm.notSynced }), toggle]);
+    if (!open) return [line];
+    const loaded = issues.get(p.id);
+    if (loaded && loaded.key !== issuesKey(p)) void loadIssues(p); // the pair changed: list again
+    const now = Date.now();
+    const items: HTMLElement[] =
+      loaded?.list == null
+        ? [el('li', { class: 'pair-more', text: tr.t('pairs.issuesLoading') })]
+        : loaded.list.length === 0
+          ? [el('li', { class: 'pair-more', text: tr.t('pairs.issuesNone') })]
+          : [
+              ...loaded.list.slice(0, ISSUES_SHOWN).map((i) =>
+                el('li', { class: 'pair-issue', attrs: { 'data-code': i.code } }, [
+                  el('span', { class: 'pair-issue-path', text: i.relPath }),
+                  el('span', { class: 'pair-issue-why', text: issueText(i, tr, now) }),
+                ]),
+              ),
+              ...(loaded.list.length > ISSUES_SHOWN ? [el('li', { class: 'pair-more', text: tr.plural('pairs.more', loaded.list.length - ISSUES_SHOWN) })] : []),
+            ];
+    return [line, el('ul', { class: 'pair-issues', attrs: { id: listId, 'aria-label': tr.t('pairs.issuesLabel', { local: vm.localPath }) } }, items)];
+  }
+
   function card(p: PairDto): HTMLElement {
     const vm = toPairVm(p, tr);
     const buttons: HTMLButtonElement[] = [];
@@ -111,7 +181,7 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
     act('sync', tr.t('pairs.syncNow'));
     act('edit', tr.t('pairs.edit'), 'btn-small btn-quiet');
     act('remove', tr.t('pairs.remove'), 'btn-small btn-quiet');
-    return el('li', { class: 'pair', attrs: { 'data-id': p.id, 'data-state': p.state, 'data-tone': vm.tone } }, [
+    return el('li', { class: 'pair', attrs: { 'data-id': p.id, 'data-state': vm.state, 'data-tone': vm.tone } }, [
       el('div', { class: 'pair-main' }, [
         el('div', { class: 'pair-paths' }, [
           el('span', { class: 'pair-local', text: vm.localPath }),
@@ -121,27 +191,44 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
         el('div', { class: 'pair-meta' }, [
           el('span', { class: `badge${vm.mirror ? ' badge-warn' : ''}`, text: vm.modeLabel }),
           el('span', { class: 'pair-state', text: vm.stateLabel }),
-          el('span', { class: 'pair-scan', text: vm.lastScan }),
+          el('span', { class: 'pair-scan', text: vm.freshness, attrs: vm.freshnessTitle ? { title: vm.freshnessTitle } : {} }),
         ]),
         ...(vm.detail ? [el('div', { class: 'pair-detail', text: vm.detail })] : []),
+        ...heldList(vm),
+        ...notSyncedPart(p, vm),
       ]),
       el('div', { class: 'pair-actions' }, buttons),
     ]);
   }
 
+  function draw(): void {
+    shown = pairs;
+    for (const id of [...expanded]) if (!pairs.some((p) => p.id === id)) expanded.delete(id);
+    // keep focus on the same button across a redraw (pair-changed arrives while the user works)
+    const focused = document.activeElement?.closest('li[data-id] button[data-action]');
+    const focusKey = focused ? [focused.closest('li')?.getAttribute('data-id'), focused.getAttribute('data-action')] : null;
+    list.replaceChildren(...pairs.map(card));
+    if (focusKey) (list.querySelector(`li[data-id="${CSS.escape(focusKey[0] ?? '')}"] button[data-action="${focusKey[1]}"]`) as HTMLElement | null)?.focus();
+    empty.hidden = pairs.length > 0;
+    syncAll.disabled = pairs.length === 0;
+  }
+
+  // "5 minutes ago" goes stale: the freshness lines are worded again while the screen is up (text only, no redraw)
+  const ticker = setInterval(() => {
+    if (!element.isConnected) return clearInterval(ticker); // the view was replaced (sign-out, another language)
+    if (element.hidden) return;
+    const now = Date.now();
+    for (const p of pairs) {
+      const node = list.querySelector(`li[data-id="${CSS.escape(p.id)}"] .pair-scan`);
+      if (node) setText(node, freshness(p, tr, now).text);
+    }
+  }, 5_000);
+
   return {
     element,
     update(next) {
       pairs = next;
-      if (next === shown) return;
-      shown = next;
-      // keep focus on the same button across a redraw (pair-changed arrives while the user works)
-      const focused = document.activeElement?.closest('li[data-id] button[data-action]');
-      const focusKey = focused ? [focused.closest('li')?.getAttribute('data-id'), focused.getAttribute('data-action')] : null;
-      list.replaceChildren(...next.map(card));
-      if (focusKey) (list.querySelector(`li[data-id="${CSS.escape(focusKey[0] ?? '')}"] button[data-action="${focusKey[1]}"]`) as HTMLElement | null)?.focus();
-      empty.hidden = next.length > 0;
-      syncAll.disabled = next.length === 0;
+      if (next !== shown) draw();
     },
   };
 }

@@ -91,7 +91,7 @@ describe('migrations', () => {
       assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-      assert.deepEqual(tables, ['files', 'sync_conflicts', 'sync_entries', 'sync_pairs', 'transfer_history', 'upload_parts', 'uploads']);
+      assert.deepEqual(tables, ['files', 'sync_conflicts', 'sync_entries', 'sync_issues', 'sync_pairs', 'transfer_history', 'upload_parts', 'uploads']);
     });
     assert.equal(MIGRATIONS[0].version, 1);
   });

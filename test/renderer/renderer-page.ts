@@ -19,6 +19,7 @@ import {
   type HistoryEntryDto,
   type PairDto,
   type SettingsDto,
+  type SyncIssueDto,
   type TransferDto,
 } from '../../main/ipc/contract.js';
 
@@ -91,6 +92,8 @@ export interface FakeSetup {
   history: HistoryEntryDto[];
   pairs: PairDto[];
   conflicts: ConflictDto[];
+  /** what listSyncIssues answers (filtered by pair) */
+  issues: SyncIssueDto[];
   /** remote folders by parent URI */
   remote: Record<string, string[]>;
   /** local entries by path ('' = home) */
@@ -177,7 +180,19 @@ export function installFakeBridge(setup: FakeSetup): void {
         return setup.pairs;
       case 'addPair': {
         const spec = args[0] as { localPath: string; remoteUri: string; mode: 'backup' | 'mirror'; ignore?: string[] };
-        const p = { id: `p${setup.pairs.length + 1}`, ...spec, ignore: spec.ignore ?? [], paused: false, state: 'scanning', stateDetail: null, lastScanAt: null, createdAt: Date.now() };
+        const p = {
+          id: `p${setup.pairs.length + 1}`,
+          ...spec,
+          ignore: spec.ignore ?? [],
+          paused: false,
+          state: 'scanning',
+          stateDetail: null,
+          lastScanAt: null,
+          lastFullScanAt: null,
+          lastChangeAt: null,
+          confirmMirror: false,
+          createdAt: Date.now(),
+        };
         setup.pairs.push(p as never);
         return p;
       }
@@ -195,6 +210,13 @@ export function installFakeBridge(setup: FakeSetup): void {
       }
       case 'listConflicts':
         return setup.conflicts;
+      case 'resolveConflict': {
+        const c = setup.conflicts.find((x) => x.id === args[0]);
+        setup.conflicts = setup.conflicts.filter((x) => x !== c);
+        return c ?? null;
+      }
+      case 'listSyncIssues':
+        return setup.issues.filter((i) => args[0] === undefined || args[0] === null || i.pairId === args[0]);
       case 'listRemoteFolders':
         return remoteLevel(String(args[0]));
       case 'createRemoteFolder':
@@ -244,6 +266,7 @@ export function fakeSetup(over: Partial<FakeSetup> = {}): FakeSetup {
     history: [],
     pairs: [],
     conflicts: [],
+    issues: [],
     remote: { 'cloudreve://my/': ['Backups', 'Photos'], 'cloudreve://my/Backups/': ['laptop'] },
     local: {
       '': [

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { ConflictDto, EventMap, EventName, HistoryEntryDto, PairDto, TransferDto } from '../../main/ipc/contract.js';
+import type { ConflictDto, EventMap, EventName, HistoryEntryDto, PairDto, SyncIssueDto, TransferDto } from '../../main/ipc/contract.js';
 import { CHROMIUM, fakeSetup, gotoWithFake, launchChromium, serveRenderer, type FakeSetup, type RendererServer } from './renderer-page.js';
 import { screenshotPath } from './screenshot-dir.js';
 import { transferDto } from './dto.js';
@@ -433,30 +433,80 @@ function conflict(over: Partial<ConflictDto>): ConflictDto {
     pairId: 'p1',
     relPath: 'Budget/2026.xlsx',
     remoteUri: 'cloudreve://my/Documents/Budget/2026.xlsx',
-    conflictUri: 'cloudreve://my/Documents/Budget/2026 (conflict, laptop, 2026-11-25).xlsx',
-    reason: 'changed on both sides since the last sync',
+    conflictUri: 'cloudreve://my/Documents/Budget/2026%20(conflict%202026-11-25%20161311%20laptop).xlsx',
+    reasonCode: 'changed-both',
+    reason: 'changed here and on the server since our last upload',
     createdAt: 1_764_000_000_000,
     ...over,
   };
 }
 
-test('conflicts: both URIs shown, a new one arrives with a badge in the sidebar, dismiss calls the contract', { skip }, async (t) => {
-  const { page, problems } = await openPage({ conflicts: [conflict({})] });
+test('conflicts: both URIs shown decoded, the reason worded from its code; keep mine (after asking), keep both; keep theirs waits for two-way sync', { skip }, async (t) => {
+  const third = conflict({ id: 3, relPath: 'photo.jpg', remoteUri: 'cloudreve://my/Documents/photo.jpg', conflictUri: 'cloudreve://my/Documents/photo%20(conflict).jpg', reasonCode: 'exists-different', createdAt: 1_764_000_050_000 });
+  const { page, problems } = await openPage({ conflicts: [conflict({}), third] });
   try {
-    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '1');
-    await emit(page, 'conflict-added', conflict({ id: 2, relPath: 'notes/todo.md', remoteUri: 'cloudreve://my/Documents/notes/todo.md', conflictUri: 'cloudreve://my/Documents/notes/todo (conflict).md', createdAt: 1_764_000_100_000 }));
     await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '2');
+    await emit(page, 'conflict-added', conflict({ id: 2, relPath: 'notes/todo.md', remoteUri: 'cloudreve://my/Documents/notes/todo.md', conflictUri: 'cloudreve://my/Documents/notes/todo%20(conflict).md', reasonCode: 'changed-remote', createdAt: 1_764_000_100_000 }));
+    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '3');
     await page.getByRole('button', { name: /^Conflicts/ }).click();
     await waitForText(page, 'li.conflict[data-id="1"] .conflict-theirs', 'cloudreve://my/Documents/Budget/2026.xlsx');
-    await waitForText(page, 'li.conflict[data-id="1"] .conflict-ours', 'cloudreve://my/Documents/Budget/2026 (conflict, laptop, 2026-11-25).xlsx');
-    assert.deepEqual(await page.locator('li.conflict').evaluateAll((l) => l.map((e) => e.getAttribute('data-id'))), ['2', '1']);
+    await waitForText(page, 'li.conflict[data-id="1"] .conflict-ours', 'cloudreve://my/Documents/Budget/2026 (conflict 2026-11-25 161311 laptop).xlsx');
+    await waitForText(page, 'li.conflict[data-id="1"] .conflict-reason', 'Changed here and on the server since the last upload');
+    await waitForText(page, 'li.conflict[data-id="2"] .conflict-reason', 'The server’s file changed while yours was uploading');
+    await waitForText(page, 'li.conflict[data-id="3"] .conflict-reason', 'A different file of the same name was already on the server');
+    assert.deepEqual(await page.locator('li.conflict').evaluateAll((l) => l.map((e) => e.getAttribute('data-id'))), ['2', '3', '1']);
+    // keep theirs: there, focusable, says why it cannot be used yet, and calls nothing
+    const theirs = page.getByRole('button', { name: 'Keep the server’s version of notes/todo.md' });
+    assert.equal(await theirs.getAttribute('aria-disabled'), 'true');
+    assert.equal(await theirs.getAttribute('title'), 'Comes with two-way sync: until then Cloudreve Sync only uploads, so it cannot bring the server’s version down.');
+    await theirs.hover();
     const shot = screenshotPath('conflicts.png');
     await page.screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);
-    await page.getByRole('button', { name: 'Dismiss the conflict of notes/todo.md' }).click();
-    await waitForCall(page, 'dismissConflict', [2]);
+    await theirs.click({ force: true }); // playwright clicks no aria-disabled button by itself; a person can
+    await waitForText(page, '.notice span', 'Comes with two-way sync: until then Cloudreve Sync only uploads, so it cannot bring the server’s version down.');
+
+    // keep mine asks first (the copy goes to the trash); cancelling calls nothing
+    await page.getByRole('button', { name: 'Keep my version of notes/todo.md' }).click();
+    await waitForText(page, 'dialog .dialog-message', 'Upload your version as the new version of notes/todo.md? The conflict copy todo (conflict).md goes to the server’s trash.');
+    await page.locator('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Keep my version of notes/todo.md' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Keep mine' }).click();
+    await waitForCall(page, 'resolveConflict', [2, 'keep-mine']);
     await page.locator('li.conflict[data-id="2"]').waitFor({ state: 'detached' });
-    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '1');
+    await waitForText(page, '.notice span', 'Your version of notes/todo.md is now the file on the server.');
+    await waitForText(page, '.nav-item[data-screen="conflicts"] .nav-badge', '2');
+
+    // keep both: no question (nothing is removed)
+    await page.getByRole('button', { name: 'Keep both versions of photo.jpg' }).click();
+    await waitForCall(page, 'resolveConflict', [3, 'keep-both']);
+    await page.locator('li.conflict[data-id="3"]').waitFor({ state: 'detached' });
+    await waitForText(page, '.notice span', 'Both versions of photo.jpg stay on the server; your next change goes to photo.jpg.');
+
+    // resolved elsewhere (the CLI, another window): it leaves the list too
+    await emit(page, 'conflict-resolved', { conflict: conflict({}), choice: 'keep-both' });
+    await page.locator('li.conflict[data-id="1"]').waitFor({ state: 'detached' });
+    await page.locator('.nav-item[data-screen="conflicts"] .nav-badge').waitFor({ state: 'hidden' });
+    await page.locator('.conflicts-screen .empty').waitFor({ state: 'visible' });
+    const resolves = (await calls(page)).filter(([n]) => n === 'resolveConflict');
+    assert.deepEqual(resolves.map(([, a]) => a), [[2, 'keep-mine'], [3, 'keep-both']], 'keep theirs and the cancelled keep mine called nothing');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('conflicts: a refused resolution is reported and the conflict stays', { skip }, async () => {
+  const { page, problems } = await openPage({
+    conflicts: [conflict({})],
+    failures: { resolveConflict: [{ code: 'stale-version', message: 'the server’s file changed again', retryable: false }] },
+  });
+  try {
+    await page.getByRole('button', { name: /^Conflicts/ }).click();
+    await page.getByRole('button', { name: 'Keep both versions of Budget/2026.xlsx' }).click();
+    await waitForText(page, '.notice span', 'Could not resolve the conflict: the server’s file changed again');
+    assert.equal(await page.locator('li.conflict[data-id="1"]').count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Keep both versions of Budget/2026.xlsx' }).isDisabled(), false, 'the buttons work again');
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
@@ -474,13 +524,24 @@ function pairDto(over: Partial<PairDto>): PairDto {
     state: 'idle',
     stateDetail: null,
     lastScanAt: 1_764_000_000_000,
+    lastFullScanAt: 1_764_000_000_000,
+    lastChangeAt: null,
+    confirmMirror: false,
     createdAt: 1,
     ...over,
   };
 }
 
+function pairDetail(over: Partial<NonNullable<PairDto['stateDetail']>>): NonNullable<PairDto['stateDetail']> {
+  return { code: 'x', message: 'the engine’s English', pendingDeletes: null, paths: null, notSynced: null, ...over };
+}
+
+function syncIssue(over: Partial<SyncIssueDto>): SyncIssueDto {
+  return { pairId: 'p1', relPath: 'raw/IMG_0001.CR3', code: 'quota', message: 'quota exceeded', retryAt: null, attempts: 1, since: 1_764_000_000_000, ...over };
+}
+
 test('sync folders: add with both pickers and a mirror warning; pause; confirm held deletions with the count; remove after asking', { skip }, async (t) => {
-  const held = pairDto({ id: 'p2', localPath: '/home/ann/Work', remoteUri: 'cloudreve://my/Work/', mode: 'mirror', state: 'needs-confirmation', stateDetail: { code: 'mass-delete', message: 'held', pendingDeletes: 12 }, createdAt: 2 });
+  const held = pairDto({ id: 'p2', localPath: '/home/ann/Work', remoteUri: 'cloudreve://my/Work/', mode: 'mirror', state: 'needs-confirmation', stateDetail: pairDetail({ code: 'mass-delete', message: 'held', pendingDeletes: 12 }), createdAt: 2 });
   const { page, problems } = await openPage({ pairs: [pairDto({}), held] });
   try {
     await waitForText(page, '.nav-item[data-screen="pairs"] .nav-badge', '1');
@@ -553,6 +614,95 @@ test('sync folders: add with both pickers and a mirror warning; pause; confirm h
     await waitForCall(page, 'removePair', ['p1']);
     await page.locator('li.pair[data-id="p1"]').waitFor({ state: 'detached' });
     assert.equal((await calls(page)).filter(([n]) => n === 'removePair').length, 1, 'the cancelled attempt called nothing');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('sync folders: files not backed up with their reasons, a folder gone on the server, the paths a mirror pass would trash, freshness', { skip }, async (t) => {
+  const now = Date.now();
+  const incomplete = pairDto({
+    id: 'p1',
+    state: 'incomplete',
+    stateDetail: pairDetail({ code: 'quota', message: '12 paths not on the server: quota (and 2 unreadable)', notSynced: { count: 12, byCode: { quota: 10, unreadable: 2 } } }),
+    lastScanAt: now - 60_000,
+    lastFullScanAt: now - 5 * 60_000,
+    lastChangeAt: now - 3 * 60_000,
+  });
+  const held = pairDto({
+    id: 'p2',
+    localPath: '/home/ann/Work',
+    remoteUri: 'cloudreve://my/Work/',
+    mode: 'mirror',
+    state: 'needs-confirmation',
+    confirmMirror: true,
+    stateDetail: pairDetail({ code: 'mirror-switch', pendingDeletes: 3, paths: ['old report.docx', 'drafts/a.md'] }),
+    createdAt: 2,
+  });
+  const gone = pairDto({ id: 'p3', localPath: '/home/ann/Music', remoteUri: 'cloudreve://my/Music/', state: 'remote-missing', stateDetail: pairDetail({ code: 'remote-missing' }), createdAt: 3 });
+  const { page, problems } = await openPage({
+    pairs: [incomplete, held, gone],
+    issues: [
+      syncIssue({ relPath: 'raw/IMG_0001.CR3' }),
+      syncIssue({ relPath: 'raw/IMG_0002.CR3' }),
+      syncIssue({ relPath: 'private/key.jpg', code: 'unreadable' }),
+      syncIssue({ pairId: 'p9', relPath: 'not/this/pair.txt' }),
+    ],
+  });
+  try {
+    await waitForText(page, '.nav-item[data-screen="pairs"] .nav-badge', '3');
+    await page.getByRole('button', { name: /^Sync folders/ }).click();
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-state', 'Not all files backed up');
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-notsynced-text', '12 files not backed up: storage full (10), cannot be read (2)');
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-scan', 'Last full scan 5 minutes ago · last change 3 minutes ago');
+    assert.match((await page.locator('li.pair[data-id="p1"] .pair-scan').getAttribute('title')) ?? '', /^Last full scan .+ · last change .+/);
+    assert.equal(await page.locator('li.pair[data-id="p1"] .pair-detail').count(), 0, 'the engine\'s English sentence is not shown');
+    await waitForText(page, 'li.pair[data-id="p3"] .pair-state', 'Folder gone on the server');
+    await waitForText(page, 'li.pair[data-id="p3"] .pair-detail', 'The folder on the server is gone; nothing was deleted here.');
+    // the mirror switch: the paths before the confirm button
+    await waitForText(page, 'li.pair[data-id="p2"] .pair-detail', 'Now a mirror: 3 files deleted here while this was a backup would go to the server’s trash.');
+    assert.deepEqual(await page.locator('li.pair[data-id="p2"] .pair-held li').allTextContents(), ['old report.docx', 'drafts/a.md', '… and 1 more']);
+    assert.ok(
+      await page.locator('li.pair[data-id="p2"]').evaluate((li) => {
+        const list = li.querySelector('.pair-held')!;
+        const confirm = li.querySelector('button[data-action="confirm"]')!;
+        return !!(list.compareDocumentPosition(confirm) & Node.DOCUMENT_POSITION_FOLLOWING);
+      }),
+      'the list comes before the confirm button',
+    );
+
+    // the list of files not backed up, on demand
+    const toggle = page.locator('li.pair[data-id="p1"]').getByRole('button', { name: 'Show the files' });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    await toggle.click();
+    await waitForCall(page, 'listSyncIssues', ['p1']);
+    const issues = page.getByRole('list', { name: 'Files of /home/ann/Photos not backed up' });
+    await issues.waitFor({ state: 'visible' });
+    assert.deepEqual(await issues.locator('.pair-issue-path').allTextContents(), ['raw/IMG_0001.CR3', 'raw/IMG_0002.CR3', 'private/key.jpg']);
+    assert.deepEqual(await issues.locator('.pair-issue-why').allTextContents(), ['storage full', 'storage full', 'cannot be read']);
+    assert.equal(await page.locator('li.pair[data-id="p1"] button[data-action="issues"]').getAttribute('aria-expanded'), 'true');
+    await waitForText(page, 'li.pair[data-id="p1"] button[data-action="issues"]', 'Hide the files');
+    const shot = screenshotPath('pairs-issues.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+
+    // the pair moves on: the open list is asked for again; once every file is up, the pair is up to date
+    await emit(page, 'pair-changed', { ...incomplete, stateDetail: pairDetail({ code: 'unreadable', notSynced: { count: 1, byCode: { unreadable: 1 } } }) });
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-notsynced-text', '1 file not backed up: cannot be read');
+    await page.waitForFunction(() => (window as unknown as { __calls: Array<[string, unknown[]]> }).__calls.filter((c) => c[0] === 'listSyncIssues').length === 2);
+    await emit(page, 'pair-changed', { ...incomplete, state: 'idle', stateDetail: null });
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-state', 'Up to date');
+    assert.equal(await page.locator('li.pair[data-id="p1"] .pair-notsynced').count(), 0);
+    await waitForText(page, '.nav-item[data-screen="pairs"] .nav-badge', '2');
+
+    // confirming shows the paths once more, in the question
+    await page.getByRole('button', { name: 'Allow 3 deletions /home/ann/Work' }).click();
+    const dialog = page.locator('dialog');
+    await waitForText(page, 'dialog .dialog-message', 'Now a mirror: 3 files deleted here while this was a backup would go to the server’s trash.');
+    assert.deepEqual(await dialog.locator('.pair-held li').allTextContents(), ['old report.docx', 'drafts/a.md', '… and 1 more']);
+    await dialog.getByRole('button', { name: 'Allow 3 deletions' }).click();
+    await waitForCall(page, 'confirmDeletes', ['p2', 3]);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
@@ -709,7 +859,21 @@ test('简体中文: every screen in Chinese when the system language is Chinese 
       ],
       history: [historyEntry({ id: 'h1', name: '报告.pdf' })],
       conflicts: [conflict({})],
-      pairs: [pairDto({}), pairDto({ id: 'p2', localPath: '/home/ann/Work', mode: 'mirror', state: 'needs-confirmation', stateDetail: { code: 'mass-delete', message: '', pendingDeletes: 12 }, createdAt: 2 })],
+      pairs: [
+        pairDto({}),
+        pairDto({ id: 'p2', localPath: '/home/ann/Work', mode: 'mirror', state: 'needs-confirmation', confirmMirror: true, stateDetail: pairDetail({ code: 'mass-delete', pendingDeletes: 2, paths: ['旧报告.docx', 'notes/todo.md'] }), createdAt: 2 }),
+        pairDto({
+          id: 'p3',
+          localPath: '/home/ann/Pictures',
+          state: 'incomplete',
+          stateDetail: pairDetail({ code: 'quota', notSynced: { count: 12, byCode: { quota: 10, unreadable: 2 } } }),
+          lastFullScanAt: Date.now() - 5 * 60_000,
+          lastChangeAt: Date.now() - 2 * 3600_000,
+          createdAt: 3,
+        }),
+        pairDto({ id: 'p4', localPath: '/home/ann/Music', state: 'remote-missing', stateDetail: pairDetail({ code: 'remote-missing' }), createdAt: 4 }),
+      ],
+      issues: [syncIssue({ pairId: 'p3' }), syncIssue({ pairId: 'p3', relPath: 'private/key.jpg', code: 'unreadable' })],
     },
     'zh-CN',
   );
@@ -735,12 +899,36 @@ test('简体中文: every screen in Chinese when the system language is Chinese 
       t.diagnostic(`screenshot: ${shot}`);
     }
     await waitForText(page, 'li.pair[data-id="p2"] .pair-state', '等待你的确认');
+    // the sync folders in Chinese: files not backed up (worded from the codes) and their list, a folder gone on the
+    // server, the paths a mirror switch would trash, how fresh each pair is
+    await page.getByRole('button', { name: /^同步文件夹/ }).click();
+    await waitForText(page, 'li.pair[data-id="p3"] .pair-state', '有文件未备份');
+    await waitForText(page, 'li.pair[data-id="p3"] .pair-notsynced-text', '12 个文件未备份：存储空间已满（10）、无法读取（2）');
+    await waitForText(page, 'li.pair[data-id="p3"] .pair-scan', '上次完整扫描：5分钟前 · 上次变化：2小时前');
+    await page.locator('li.pair[data-id="p3"]').getByRole('button', { name: '显示这些文件' }).click();
+    await waitForText(page, 'li.pair[data-id="p3"] .pair-issue[data-code="unreadable"] .pair-issue-why', '无法读取');
+    await waitForText(page, 'li.pair[data-id="p4"] .pair-detail', '服务器上的文件夹已不存在；本地没有删除任何文件。');
+    await waitForText(page, 'li.pair[data-id="p2"] .pair-detail', '已改为镜像：备份期间在本地删除的 2 个文件将移到服务器的回收站。');
+    assert.deepEqual(await page.locator('li.pair[data-id="p2"] .pair-held li').allTextContents(), ['旧报告.docx', 'notes/todo.md']);
+    const pairsText = (await page.locator('.pairs-screen').innerText()).replace(/\/home\/ann\/\S+|cloudreve:\/\/\S+|\S+\.(CR3|jpg|md|docx)/g, '');
+    assert.doesNotMatch(pairsText, /[A-Za-z]{4,}/, `no English on the sync folders screen: ${pairsText}`);
+    let shot = screenshotPath('pairs-issues-zh.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+    // the conflicts screen in Chinese: the reason from its code (not the engine's English sentence), the three choices
+    await page.getByRole('button', { name: /^冲突/ }).click();
+    await waitForText(page, 'li.conflict[data-id="1"] .conflict-reason', '自上次上传以来，本地和服务器上都修改过');
+    await page.getByRole('button', { name: '保留我的 Budget/2026.xlsx 版本' }).waitFor();
+    await page.getByRole('button', { name: '保留 Budget/2026.xlsx 的两个版本' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: '保留服务器上的 Budget/2026.xlsx 版本' }).getAttribute('title'), '将随双向同步提供：在此之前 Cloudreve Sync 只上传，无法把服务器上的版本下载下来。');
+    const conflictsText = (await page.locator('.conflicts-screen').innerText()).replace(/Cloudreve Sync|cloudreve:\/\/[^\n]+|Budget\/2026\.xlsx/g, '');
+    assert.doesNotMatch(conflictsText, /[A-Za-z]{4,}/, `no English on the conflicts screen: ${conflictsText}`);
     // no English left on the settings screen (apart from names and addresses)
     const text = await page.locator('.settings-screen').innerText();
     assert.doesNotMatch(text.replace(/Cloudreve Sync|Cloudreve|KB\/s|cloudreve:\/\/\S+|English|\.gitignore|0\.1\.0|cloudreve-sync ui/g, ''), /[A-Za-z]{4,}/);
     await page.getByRole('button', { name: '退出登录' }).click();
     await page.getByRole('form', { name: '登录' }).waitFor({ state: 'visible' });
-    const shot = screenshotPath('login-zh.png');
+    shot = screenshotPath('login-zh.png');
     await page.screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);
     assert.deepEqual(problems, []);

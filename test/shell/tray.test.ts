@@ -16,6 +16,7 @@ import {
   type TrayStatus,
 } from '../../main/shell/tray.js';
 import { existsSync } from 'node:fs';
+import { SHELL_TEXT } from '../../main/shell/shell-text.js';
 import { fileURLToPath } from 'node:url';
 
 const NOW = new Date(2026, 10, 25, 14, 0, 0).getTime();
@@ -50,6 +51,10 @@ test('icon state from engine state (table)', () => {
     ['one of two pairs paused', { pairs: [pair({ paused: true }), pair({ id: 'p2' })] }, 'idle'],
     ['pause for 1 hour hides queued work', { pausedUntil: NOW + 1000, queued: 3 }, 'paused'],
     ['error beats paused', { failed: 1, paused: 1 }, 'error'],
+    ['a pair with files not backed up', { pairs: [pair({ state: 'incomplete', notSynced: 3 })] }, 'error'],
+    ['an idle pair that counts missing files', { pairs: [pair({ notSynced: 1 })] }, 'error'],
+    ['a pair whose server folder is gone', { pairs: [pair({ state: 'remote-missing' })] }, 'error'],
+    ['work in progress wins over files not backed up', { active: 1, pairs: [pair({ state: 'incomplete', notSynced: 3 })] }, 'syncing'],
   ];
   for (const [name, patch, expected] of table) assert.equal(trayIconState({ ...base, ...patch }), expected, name);
 });
@@ -109,6 +114,24 @@ test('status line and tooltip', () => {
   assert.equal(statusLine({ ...base, pausedUntil: NOW + 30 * 60_000 }), 'Paused until 14:30 (30 min)');
   assert.equal(statusLine({ ...base, pairs: [pair({ state: 'needs-confirmation' })] }), '1 folder needs attention');
   assert.equal(trayTooltip(base, NOW), 'Cloudreve Sync — Up to date');
+});
+
+test('status line: files not backed up are said, never "up to date"', () => {
+  assert.equal(statusLine({ ...base, pairs: [pair({ state: 'incomplete', notSynced: 3 })] }), '3 files not backed up');
+  assert.equal(statusLine({ ...base, pairs: [pair({ state: 'incomplete', notSynced: 1 })] }), '1 file not backed up');
+  assert.equal(
+    statusLine({ ...base, pairs: [pair({ state: 'incomplete', notSynced: 2 }), pair({ id: 'p2', state: 'syncing', notSynced: 10 }), pair({ id: 'p3' })] }),
+    'Syncing, 12 files not backed up',
+    'counted over every pair, also while one syncs',
+  );
+  assert.equal(statusLine({ ...base, failed: 1, pairs: [pair({ state: 'incomplete', notSynced: 3 })] }), '1 failed, 3 files not backed up');
+  // incomplete without a count: still not up to date
+  assert.equal(statusLine({ ...base, pairs: [pair({ state: 'incomplete' })] }), '1 folder needs attention');
+  assert.equal(statusLine({ ...base, pairs: [pair({ state: 'remote-missing' }), pair({ id: 'p2', state: 'incomplete', notSynced: 4 })] }), '4 files not backed up, 1 folder needs attention');
+  assert.equal(statusLine({ ...base, pairs: [pair({ notSynced: 0 })] }), 'Up to date');
+  const zh = buildTrayMenu({ ...base, pairs: [pair({ state: 'incomplete', notSynced: 3 })] }, NOW, SHELL_TEXT['zh-CN'])[0];
+  assert.deepEqual(zh, { kind: 'status', label: '3 个文件未备份' });
+  assert.equal(trayTooltip({ ...base, pairs: [pair({ state: 'incomplete', notSynced: 3 })] }, NOW), 'Cloudreve Sync — 3 files not backed up');
 });
 
 test('formatRate', () => {

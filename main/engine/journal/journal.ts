@@ -219,7 +219,7 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
     uploads: batched(createUploadsRepo(db, now), batch, ['insert', 'update', 'setSession', 'ackPart', 'delete'], ['get', 'list', 'parts']),
     files: createFilesRepo(db, now),
     pairs: createPairsRepo(db, now),
-    syncEntries: batched(createSyncEntriesRepo(db, now), batch, ['upsert', 'delete']),
+    syncEntries: batched(createSyncEntriesRepo(db, now), batch, ['upsert', 'delete'], ['get', 'map', 'count']),
     conflicts: createSyncConflictsRepo(db, now),
     syncIssues: batched(createSyncIssuesRepo(db, now), batch, ['put', 'delete', 'clear'], ['get', 'list', 'map']),
     history: batched(createHistoryRepo(db, now, opts.historyCap), batch, ['insert', 'clear'], ['list', 'count']),

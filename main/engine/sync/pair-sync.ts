@@ -386,7 +386,11 @@ async function execute(
         report.problems.push({ rel: p.rel, code: action.code, reason: action.reason });
         break;
       case 'skip':
-        if (!action.reason && p.local && p.remote) onTheServer.add(p.rel);
+        if (!action.reason && p.local && p.remote) {
+          onTheServer.add(p.rel);
+          // an upload of ours recorded without the server's ids (no request per file): the listing has them
+          if (p.record && p.record.primaryEntity === null && p.remote.primaryEntity !== null) record(p, p.remote);
+        }
         break;
       case 'wait':
       case 'move':

@@ -498,6 +498,16 @@ export class SyncService implements SyncApi {
             scheduler.requestFolders(changedFolders(rels));
           },
           onFallback: fallback,
+          onFullRescan: (reason) => {
+            this.deps.events.emit('log', { level: 'info', message: `sync ${pair.localPath}: ${reason}; scanning the whole folder` });
+            this.sawChange(pair.id);
+            scheduler.requestFull();
+          },
+          onRootLost: (reason) => {
+            this.deps.events.emit('log', { level: 'warn', message: `sync ${pair.localPath}: ${reason}` });
+            scheduler.requestFull(); // the pass finds the folder gone: state 'unavailable' while it is (nothing deleted)
+          },
+          onRootBack: () => this.deps.events.emit('log', { level: 'info', message: `sync ${pair.localPath}: the folder is back; watching it again` }),
         });
       }
     } catch (err) {

@@ -155,7 +155,7 @@ export class SyncTracker {
     for (const r of requests) {
       if (skipped.has(r.localPath)) continue;
       const id = ids[i++];
-      if (id !== undefined) this.tracked.set(id, { ...r, pairId: pair.id });
+      if (id !== undefined) this.follow(id, { ...r, pairId: pair.id });
     }
     return problems;
   }
@@ -177,7 +177,7 @@ export class SyncTracker {
       const own = joinUri(pair.remoteUri, ...rel.split('/'));
       const open = this.deps.journal.conflicts.forPath(pair.id, rel);
       const kind: UploadRequest['kind'] = row.targetUri === own ? 'sync' : open && row.targetUri === open.conflictUri ? 'conflict-update' : 'conflict';
-      this.tracked.set(row.id, { rel, localPath: row.localPath, remoteUri: kind === 'conflict' ? own : row.targetUri, kind, previous: row.previous ?? null, pairId: pair.id });
+      this.follow(row.id, { rel, localPath: row.localPath, remoteUri: kind === 'conflict' ? own : row.targetUri, kind, previous: row.previous ?? null, pairId: pair.id });
       n++;
     }
     return n;
@@ -191,9 +191,22 @@ export class SyncTracker {
   }
 
   pending(pairId: string): number {
-    let n = 0;
-    for (const t of this.tracked.values()) if (t.pairId === pairId) n++;
-    return n;
+    return this.perPair.get(pairId) ?? 0;
+  }
+
+  /** uploads followed per pair (pending() is asked at every end: no walk over all of them) */
+  private readonly perPair = new Map<string, number>();
+  private follow(id: string, t: Tracked): void {
+    if (!this.tracked.has(id)) this.perPair.set(t.pairId, (this.perPair.get(t.pairId) ?? 0) + 1);
+    this.tracked.set(id, t);
+  }
+  private unfollow(id: string): void {
+    const t = this.tracked.get(id);
+    if (!t) return;
+    this.tracked.delete(id);
+    const n = (this.perPair.get(t.pairId) ?? 1) - 1;
+    if (n > 0) this.perPair.set(t.pairId, n);
+    else this.perPair.delete(t.pairId);
   }
 
   /** Transfer ids of a pair's uploads still followed (pause, resume, cancel them with the pair). */
@@ -207,7 +220,7 @@ export class SyncTracker {
   forgetPair(pairId: string): void {
     for (const [id, t] of this.tracked) {
       if (t.pairId !== pairId) continue;
-      this.tracked.delete(id);
+      this.unfollow(id);
       t.onOutcome?.({ rel: t.rel, result: 'waiting', reason: 'the pair was removed' });
     }
   }
@@ -270,7 +283,7 @@ export class SyncTracker {
       this.deps.events.emit('log', { level: 'warn', message: `sync: ${tracked.localPath}: ${reason} (the next pass looks again)` });
       outcome = { rel: tracked.rel, result: 'failed', code: 'retry-spent', reason };
     } finally {
-      this.tracked.delete(id);
+      this.unfollow(id);
       if (outcome) tracked.onOutcome?.(outcome);
       if (!this.disposed && this.pending(tracked.pairId) === 0) this.deps.onPairSettled?.(tracked.pairId);
     }
@@ -284,6 +297,17 @@ export class SyncTracker {
     if (!row || !this.deps.journal.pairs.get(tr.pairId)) return none; // cleared, or the pair was removed meanwhile
     const local: LocalEntry = { kind: 'file', size: row.size, mtimeMs: row.mtimeMs, inode: row.inode };
     if (t.state === 'done') {
+      if (tr.kind === 'sync' && tr.resolves === undefined) {
+        // no request per file: the record holds our fingerprint, which the server's updated_at (= the mtime we sent)
+        // and size match; the next listing adds the file's id and primary entity to it (pair-sync.ts). Written with
+        // the transfer's own end, just before the batch commits (journal.later): a write of its own per file would
+        // commit once per file; every read of the records or issues runs it first.
+        this.deps.journal.later(() => {
+          this.record(tr, row, null);
+          this.deps.journal.syncIssues.delete(tr.pairId, tr.rel);
+        });
+        return { rel: tr.rel, result: 'uploaded' };
+      }
       const client = this.deps.client();
       const uploadedTo = row.sessionUri ?? row.targetUri;
       const f = await client.info(uploadedTo);

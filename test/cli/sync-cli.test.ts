@@ -65,12 +65,31 @@ describe('sync commands', () => {
     assert.equal(emu.file('cloudreve://my/photos/a.jpg'), null);
     const first = await cli('sync', local, '/photos');
     assert.equal(first.code, 0, first.err);
-    assert.match(first.out, /2 uploaded, 1 folders created/);
+    assert.match(first.out, /^uploaded +a\.jpg$/m);
+    assert.match(first.out, /2 uploaded, 0 failed, 0 renamed or moved, 1 folders created/);
     assert.equal(emu.blob('cloudreve://my/photos/sub/b.jpg')?.toString(), 'BBB');
     assert.equal(emu.file('cloudreve://my/photos/Thumbs.db'), null);
     const again = await cli('sync', local, '/photos', '--json');
     assert.equal(again.code, 0);
     assert.deepEqual(JSON.parse(again.out).actions, []);
+  });
+
+  test('sync with a full quota: the failed file is named with its reason, exit 1, the pair lists it; sent once space is freed', async () => {
+    const q = join(dir.path, 'q');
+    dir.file('q/small.txt', 'small');
+    dir.file('q/big.bin', Buffer.alloc(300_000, 1));
+    emu.tune({ quota: 1 }); // nothing fits any more
+    const r = await cli('sync', q, '/q');
+    assert.equal(r.code, 1, `${r.out}\n${r.err}`);
+    assert.match(r.err, /not synced big\.bin: .*(free|quota|capacity)/i);
+    assert.match(r.err, /not on the server/);
+    const issues = await cli('pairs', 'issues', '--json');
+    assert.ok((JSON.parse(issues.out) as Array<{ relPath: string; code: string }>).some((i) => i.relPath === 'big.bin' && i.code === 'quota'));
+    emu.tune({ quota: 1024 ** 4 });
+    await new Promise((res) => setTimeout(res, 1100));
+    const ok = await cli('sync', q, '/q');
+    assert.equal(ok.code, 0, `${ok.out}\n${ok.err}`);
+    assert.match(ok.out, /uploaded +big\.bin/);
   });
 
   test('bad input: usage errors (exit 2) and a missing folder', async () => {

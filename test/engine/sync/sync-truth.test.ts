@@ -383,3 +383,32 @@ test("a hint's pass (one folder, not recursive) looks at every folder the server
     dir.cleanup();
   }
 });
+
+test("a pair's folder moved away and back is watched again: a file written after it returned goes up", async () => {
+  const env = await setup({ sync: { remoteHints: false } });
+  try {
+    const root = join(env.local, 'moving');
+    env.dir.file('local/moving/first.txt', 'first');
+    const pair = env.engine.sync.addPair({ localPath: root, remoteUri: 'cloudreve://my/moving' });
+    const stop = await env.engine.sync.follow(pair.id);
+    const waitFor = async (what: string, ok: () => boolean, ms = 20_000) => {
+      const until = Date.now() + ms;
+      while (!ok() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ok(), `timed out waiting for ${what}`);
+    };
+    try {
+      await waitFor('the first upload', () => text(env, 'cloudreve://my/moving/first.txt') === 'first');
+      renameSync(root, join(env.dir.path, 'away'));
+      await waitFor('the pair to see its folder gone', () => env.engine.sync.pair(pair.id)!.state === 'unavailable');
+      renameSync(join(env.dir.path, 'away'), root);
+      await waitFor('the pair to come back', () => env.engine.sync.pair(pair.id)!.state !== 'unavailable');
+      writeFileSync(join(root, 'after.txt'), 'after');
+      await waitFor('the file written after the return', () => text(env, 'cloudreve://my/moving/after.txt') === 'after');
+      assert.equal(text(env, 'cloudreve://my/moving/first.txt'), 'first', 'nothing was deleted');
+    } finally {
+      await stop();
+    }
+  } finally {
+    await env.close();
+  }
+});

@@ -3,7 +3,8 @@
  * Debian's chromium, through test/e2e/harness.ts. One story, in order: a wrong password then the right one; a
  * bandwidth limit from the settings screen; an upload paused, resumed and finished at 100%; a file that fails
  * (the server says the quota is exceeded) with its reason shown, retried and finished; a sync folder added with
- * the folder pickers that meets a different file of the same name on the server (a conflict); history; and the
+ * the folder pickers that meets a different file of the same name on the server (a conflict, in the end resolved with
+ * Keep mine); history; and the
  * language switched to 简体中文 and back. A screenshot of every main screen in both languages goes to
  * test-output/screenshots/ (or $UI_SCREENSHOT_DIR).
  *
@@ -75,7 +76,7 @@ function row(page: Page, name: string) {
   return page.locator('li.transfer').filter({ has: page.locator('.transfer-name', { hasText: name }) });
 }
 
-test('the app against the real engine: sign-in, upload, pause/resume, a failure and its retry, a sync folder with a conflict, history, two languages', { skip, timeout: 600_000 }, async (t) => {
+test('the app against the real engine: sign-in, upload, pause/resume, a failure and its retry, a sync folder with a conflict resolved, history, two languages', { skip, timeout: 600_000 }, async (t) => {
   const { page, emulator } = e;
   const diag = (m: string) => t.diagnostic(m);
 
@@ -232,6 +233,21 @@ test('the app against the real engine: sign-in, upload, pause/resume, a failure 
   await page.getByRole('button', { name: 'Transfers' }).waitFor();
   await page.getByRole('button', { name: 'Transfers' }).click();
   await shot(page, 'queue-en-final', diag);
+
+  // ---- the conflict ends: keep mine (asked first) makes ours the server's notes.txt and trashes the conflict copy
+  await page.getByRole('button', { name: /^Conflicts/ }).click();
+  const open = page.locator('li.conflict').filter({ hasText: 'notes.txt' });
+  assert.match((await open.locator('.conflict-reason').textContent()) ?? '', /^(A different file of the same name was already on the server|Changed here and on the server since the last upload)$/);
+  const copy = (await open.locator('.conflict-ours').textContent()) ?? '';
+  assert.ok(emulator.blob(encodeURI(copy)), `the conflict copy ${copy} is on the server`);
+  await page.getByRole('button', { name: 'Keep my version of notes.txt' }).click();
+  await page.locator('dialog').getByRole('button', { name: 'Keep mine' }).click();
+  await page.locator('.conflicts-screen .empty').waitFor({ state: 'visible', timeout: 60_000 });
+  await page.locator('.notice span', { hasText: 'Your version of notes.txt is now the file on the server.' }).waitFor();
+  await page.locator('.nav-item[data-screen="conflicts"] .nav-badge').waitFor({ state: 'hidden' });
+  assert.equal(emulator.blob('cloudreve://my/Sync/notes.txt')?.toString(), 'my version of the notes, written on this laptop\n');
+  assert.equal(emulator.blob(encodeURI(copy)), null, 'the conflict copy went to the trash');
+  await shot(page, 'conflicts-resolved-en', diag);
 
   // ---- sign out: back to the sign-in form, in Chinese for the screenshot
   await page.getByRole('button', { name: 'Settings' }).click();

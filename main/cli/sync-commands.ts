@@ -144,7 +144,7 @@ function findPair(engine: Engine, id: string | undefined): SyncPair {
   return matches[0];
 }
 
-function describePair(p: Pick<SyncPair, 'id' | 'mode' | 'paused' | 'state' | 'localPath' | 'remoteUri' | 'ignore'> & { stateDetail: { message: string; paths?: string[] } | null }): string {
+function describePair(p: Pick<SyncPair, 'id' | 'mode' | 'paused' | 'state' | 'localPath' | 'remoteUri' | 'ignore'> & { stateDetail: { message: string; paths?: string[] | null } | null }): string {
   const state = p.paused ? 'paused' : p.state;
   const paths = p.stateDetail?.paths?.length ? `\n${p.stateDetail.paths.map((x) => `    would trash ${x}`).join('\n')}` : '';
   const detail = p.stateDetail ? `  (${p.stateDetail.message})${paths}` : '';
@@ -183,19 +183,38 @@ const sync: CommandSpec = {
       await stopWatching();
       return 130;
     }, false, async (control) => {
+      // Another process runs the engine here. Every flag is honoured through it or the command is refused, saying why.
+      const { followRemotePair, refuseProcessFlags, remotePairFor, sayRemote, unwrap } = await remoteCommands();
+      const m = mode(args);
+      const ignore = args.flags.ignore === undefined ? undefined : patterns(args);
+      if (dryRun) {
+        // changes nothing, uploads nothing (--limit-rate has nothing to limit): the running engine looks at the folder
+        // with this command's --mode and --ignore (a configured pair's own when not given) and says what it would do
+        if (!json) sayRemote(ctx);
+        const r = unwrap(await control.invoke('previewSync', { localPath: resolve(local), remoteUri: toUri(remote), ...(m ? { mode: m } : {}), ...(ignore ? { ignore } : {}) }));
+        const none = { queued: 0, uploads: 0, failed: 0, conflicts: 0, waiting: 0, foldersCreated: 0, recorded: 0, deleted: 0, moved: 0, trashed: [], outcomes: [], durationMs: 0 };
+        return printReport(ctx, { ...none, ...r } as unknown as PassReport, json);
+      }
+      refuseProcessFlags(args, 'sync');
       // the running engine syncs its configured pairs: ask it for a pass of this one, if it is one
-      const { remotePairFor, sayRemote } = await remoteCommands();
       const p = await remotePairFor(control, local, remote);
       if (!p) {
         throw new EngineError(
           'busy',
-          `another cloudreve-sync process runs this home; a one-off sync cannot run beside it. Add the folder as a pair (\`cloudreve-sync pairs add ${local} ${remote}\`) and the running process syncs it`,
+          `another cloudreve-sync process runs this home; a one-off sync cannot run beside it. Add the folder as a pair (\`cloudreve-sync pairs add ${local} ${remote}\`) and the running process syncs it (\`sync --dry-run\` works through it)`,
         );
       }
-      sayRemote(ctx);
-      await control.invoke('syncNow', p.id);
+      // its pass follows the pair's settings: a different mode or ignore list for this pass alone cannot go through it
+      if (m !== undefined && m !== p.mode) {
+        throw new UsageError(`--mode ${m}: another cloudreve-sync process runs this home and syncs this pair in ${p.mode} mode; a pass through it follows the pair's settings. Leave --mode out (or change the pair's mode in the app or the browser UI)`);
+      }
+      if (ignore !== undefined && [...new Set(ignore)].sort().join('\n') !== [...new Set(p.ignore)].sort().join('\n')) {
+        throw new UsageError(`--ignore: another cloudreve-sync process runs this home and syncs this pair with its own ignore rules (${p.ignore.join(' ') || 'none'}); a pass through it follows them. Leave --ignore out (or change the pair's rules in the app or the browser UI)`);
+      }
+      if (!json) sayRemote(ctx);
+      unwrap(await control.invoke('syncNow', p.id));
       ctx.stdout.write(json ? JSON.stringify({ event: 'sync-requested', pairId: p.id }) + '\n' : `asked for a pass of ${describePair(p)}\n(\`cloudreve-sync pairs list\` shows its state)\n`);
-      return 0;
+      return args.flags.watch ? followRemotePair(ctx, control, p, json, describePair) : 0;
     });
   },
 };

@@ -244,10 +244,61 @@ describe('handlers against the real engine', () => {
       assert.equal(await errorCode(call('pausePair', 'no-such-pair')), 'invalid-argument');
       assert.equal(await errorCode(call('confirmDeletes', pair.id, 0)), 'invalid-argument');
 
+      // the pair's data as the window gets it: every file is on the server, a full scan was made
+      const listed = (await value(call('listPairs')))[0];
+      assert.equal(listed.state === 'idle' || listed.state === 'scanning' || listed.state === 'syncing', true, listed.state);
+      assert.equal(typeof listed.lastFullScanAt, 'number');
+      assert.equal(listed.confirmMirror === true || listed.confirmMirror === false, true);
+      assert.deepEqual(await value(call('listSyncIssues', pair.id)), []);
+      assert.deepEqual(await value(call('listSyncIssues')), []);
+
       await value(call('removePair', pair.id));
       assert.deepEqual(await value(call('listPairs')), []);
       assert.ok(events.some(([n, p]) => n === 'pair-removed' && (p as { id: string }).id === pair.id));
       assert.ok(emu.file('cloudreve://my/p/first.txt'), 'removing a pair deletes nothing');
+    } finally {
+      stop();
+      await engine.sync.stop();
+    }
+  });
+
+  test('conflicts: resolved through the handlers (keep both, keep mine), keep theirs refused, pushed as conflict-resolved', async () => {
+    const events: Array<[EventName, unknown]> = [];
+    const stop = forwardEngineEvents(engine, (name, payload) => events.push([name, payload]));
+    await engine.sync.start();
+    try {
+      // another client put different a.txt and b.txt in cloudreve://my/c/ first
+      const theirs = join(dir.path, 'theirs');
+      dir.file('theirs/a.txt', 'their a');
+      dir.file('theirs/b.txt', 'their b');
+      await engine.enqueue([join(theirs, 'a.txt'), join(theirs, 'b.txt')], 'cloudreve://my/c/');
+      await engine.idle();
+      dir.file('mine/a.txt', 'my a, longer');
+      dir.file('mine/b.txt', 'my b, longer');
+      const pair = await value(call('addPair', { localPath: join(dir.path, 'mine'), remoteUri: 'cloudreve://my/c', mode: 'backup' }));
+      await eventually(async () => (await value(call('listConflicts', pair.id))).length === 2, 'two conflicts');
+      const conflicts = await value(call('listConflicts', pair.id));
+      const a = conflicts.find((c) => c.relPath === 'a.txt')!;
+      const b = conflicts.find((c) => c.relPath === 'b.txt')!;
+      assert.equal(a.reasonCode, 'exists-different');
+      assert.ok(events.some(([n, p]) => n === 'conflict-added' && (p as { id: number }).id === a.id));
+
+      assert.equal(await errorCode(call('resolveConflict', a.id, 'keep-everything')), 'invalid-argument');
+      assert.equal(await errorCode(call('resolveConflict', a.id, 'keep-theirs')), 'usage');
+      assert.equal(await errorCode(call('resolveConflict', 987654, 'keep-both')), 'not-found');
+
+      const kept = await value(call('resolveConflict', a.id, 'keep-both'));
+      assert.equal(kept.id, a.id);
+      assert.equal(emu.blob('cloudreve://my/c/a.txt')?.toString(), 'their a');
+      assert.equal(emu.blob(a.conflictUri)?.toString(), 'my a, longer', 'keep both: the copy stays');
+      const mine = await value(call('resolveConflict', b.id, 'keep-mine'));
+      assert.equal(mine.id, b.id);
+      await eventually(() => emu.blob('cloudreve://my/c/b.txt')?.toString() === 'my b, longer', 'keep mine: ours is b.txt');
+      await eventually(() => emu.blob(b.conflictUri) === null, 'keep mine: the copy went to the trash');
+      assert.deepEqual(await value(call('listConflicts', pair.id)), []);
+      const resolved = events.filter(([n]) => n === 'conflict-resolved').map(([, p]) => p as EventMap['conflict-resolved']);
+      assert.deepEqual(resolved.map((r) => [r.conflict.id, r.choice]), [[a.id, 'keep-both'], [b.id, 'keep-mine']]);
+      await value(call('removePair', pair.id));
     } finally {
       stop();
       await engine.sync.stop();

@@ -114,6 +114,17 @@ function ignoreNotFound(err: unknown): void {
   if (!(err instanceof EngineError) || err.code !== 'not-found') throw err;
 }
 
+/**
+ * Whether a folder above `rel` is gone here: the nearest of them whose parent this pass looked at did not hold it
+ * (deleted, renamed away or ignored now). What was not on the server under it went with it.
+ */
+export function folderGoneHere(rel: string, looked: ReadonlySet<string>, present: ReadonlySet<string>): boolean {
+  for (let f = parentOf(rel); f !== ''; f = parentOf(f)) {
+    if (looked.has(parentOf(f))) return !present.has(f);
+  }
+  return false;
+}
+
 function isUnder(rel: string, folder: string): boolean {
   return rel === folder || rel.startsWith(`${folder}/`);
 }
@@ -410,6 +421,7 @@ async function execute(
       if (problemRels.has(rel)) continue;
       if (onTheServer.has(rel)) journal.syncIssues.delete(pair.id, rel);
       else if (looked.has(parentOf(rel)) && (issue.size === null || !present.has(rel))) journal.syncIssues.delete(pair.id, rel); // solved, or gone here
+      else if (folderGoneHere(rel, looked, present)) journal.syncIssues.delete(pair.id, rel); // its folder is gone here
     }
   });
 

@@ -1,7 +1,9 @@
 /**
  * When a pair's passes run: one at a time, a full scan at start and every `scanIntervalMs` (hourly), a scan of
  * just the folders a watcher saw change, more often in periodic-scan mode (no watch events: watch limit reached
- * or a network share), and after a failure (offline, server down, login gone) again after a growing delay.
+ * or a network share), after a failure (offline, server down, login gone) again after a growing delay, and when a
+ * failed file's retry time comes (wakeAt: a file waiting on a lock "tried again at 12:05" is tried then, not at
+ * the next hourly scan).
  * Requests that arrive during a pass are merged and run right after it. Timers are injected for tests.
  */
 export interface PassScope {
@@ -20,6 +22,7 @@ export interface SchedulerOptions {
   retryDelayMs(failures: number): number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  now?: () => number;
 }
 
 export const retryBackoff = (failures: number): number => Math.min(300_000, 15_000 * 2 ** Math.max(0, failures - 1));
@@ -30,6 +33,8 @@ export class PairScheduler {
   private readonly wantFolders = new Set<string>();
   private timer: unknown = null;
   private failures = 0;
+  /** the earliest pass asked for by wakeAt (ms since the epoch), until a timer for it goes off */
+  private wake: number | null = null;
   private polling = false;
   private stopped = false;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
@@ -57,6 +62,17 @@ export class PairScheduler {
   requestFull(): void {
     this.wantFull = true;
     this.kick();
+  }
+
+  /**
+   * A full pass is wanted at `at` (ms since the epoch) at the latest: a failed file's retry time. The timer after
+   * the current pass (or the armed one) goes off then if that is sooner than its own time.
+   */
+  wakeAt(at: number): void {
+    if (this.stopped) return;
+    if (this.wake !== null && this.wake <= at) return;
+    this.wake = at;
+    if (!this.running) this.armTimer();
   }
 
   /** Folders (relative) a watcher saw change. */
@@ -104,9 +120,13 @@ export class PairScheduler {
   private armTimer(): void {
     if (this.stopped) return;
     if (this.timer !== null) this.clearTimer(this.timer);
-    const ms = this.failures > 0 ? this.opts.retryDelayMs(this.failures) : this.polling ? this.opts.pollIntervalMs : this.opts.scanIntervalMs;
+    let ms = this.failures > 0 ? this.opts.retryDelayMs(this.failures) : this.polling ? this.opts.pollIntervalMs : this.opts.scanIntervalMs;
+    const woken = this.wake !== null && this.wake - (this.opts.now ?? Date.now)() < ms;
+    // a little after the retry time, so the pass finds it come
+    if (woken) ms = Math.max(0, this.wake! - (this.opts.now ?? Date.now)()) + 50;
     this.timer = this.setTimer(() => {
       this.timer = null;
+      if (woken) this.wake = null;
       this.requestFull();
     }, ms);
   }

@@ -122,6 +122,7 @@ export class SyncService implements SyncApi {
       onPairSettled: (id) => {
         const p = deps.journal.pairs.get(id);
         if (p && (p.state === 'syncing' || p.state === 'idle' || p.state === 'incomplete' || p.state === 'remote-missing')) this.setState(id, ...this.settledState(id));
+        this.wakeForRetries(id);
       },
     });
     // uploads a pass queued before a restart: followed again, their outcome recorded in the pair's records
@@ -472,7 +473,9 @@ export class SyncService implements SyncApi {
       async (scope: PassScope) => {
         const current = this.deps.journal.pairs.get(pair.id);
         if (!current || current.paused) return 'ok';
-        return (await this.pass(current, { folders: scope.folders })).outcome;
+        const outcome = (await this.pass(current, { folders: scope.folders })).outcome;
+        this.wakeForRetries(pair.id);
+        return outcome;
       },
       { scanIntervalMs: settings.scanIntervalMs ?? 3_600_000, pollIntervalMs: settings.pollIntervalMs ?? 300_000, retryDelayMs: retryBackoff },
     );
@@ -532,6 +535,12 @@ export class SyncService implements SyncApi {
     scheduler.start();
   }
 
+  /** A running pair is looked at again when the first of its failed files' retry times comes (not an hour later). */
+  private wakeForRetries(id: string): void {
+    const at = nextRetryAt(this.deps.journal.syncIssues.list(id), Date.now());
+    if (at !== null) this.active.get(id)?.scheduler.wakeAt(at);
+  }
+
   private sawChange(id: string): void {
     if (this.deps.journal.pairs.get(id)) this.deps.journal.pairs.update(id, { lastChangeAt: Date.now() });
   }
@@ -559,6 +568,13 @@ const ISSUE_WORDS: Record<SyncIssueCode, string> = {
   vanished: 'changed or vanished while read',
   failed: 'upload failed',
 };
+
+/** The first retry time still to come among a pair's not-synced paths (null: none waits for a time). */
+export function nextRetryAt(issues: readonly Pick<SyncIssue, 'retryAt'>[], now: number): number | null {
+  let at: number | null = null;
+  for (const i of issues) if (i.retryAt !== null && i.retryAt > now && (at === null || i.retryAt < at)) at = i.retryAt;
+  return at;
+}
 
 /** "12 files not backed up: quota full (and 2 cannot be read)", with the counts per code for the screens. */
 export function notSyncedDetail(issues: readonly SyncIssue[]): PairStateDetail {

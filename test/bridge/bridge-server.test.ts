@@ -96,6 +96,12 @@ describe('bridge server', () => {
     assert.equal(bearer.status, 200);
   });
 
+  test('invoke: the sync methods the browser UI uses (files not backed up, resolving a conflict) answer like IPC', async () => {
+    assert.deepEqual(JSON.parse((await invoke('listSyncIssues', [null])).body), { ok: true, value: [] });
+    assert.equal(JSON.parse((await invoke('resolveConflict', [1, 'keep-both'])).body).error.code, 'not-found');
+    assert.equal(JSON.parse((await invoke('resolveConflict', [1, 'keep-all'])).body).error.code, 'invalid-argument');
+  });
+
   test('invoke: wrong, missing or query-string tokens are refused with 401', async () => {
     assert.equal((await invoke('getAccount', [], { 'X-Cloudreve-Token': 'x'.repeat(43) })).status, 401);
     assert.equal((await invoke('getAccount', [], { 'X-Cloudreve-Token': server.token.slice(0, -1) })).status, 401);
@@ -155,7 +161,11 @@ describe('bridge server', () => {
             resolve(text);
           }
         });
-        setTimeout(() => engine.events.emit('pair-removed', { id: 'p1' }), 50);
+        const conflict = { id: 3, pairId: 'p1', relPath: 'a.txt', remoteUri: 'cloudreve://my/a.txt', conflictUri: 'cloudreve://my/a%20(conflict).txt', reason: 'r', reasonCode: 'changed-both', createdAt: 1 } as const;
+        setTimeout(() => {
+          engine.events.emit('sync-conflict-resolved', { conflict, choice: 'keep-mine' });
+          engine.events.emit('pair-removed', { id: 'p1' });
+        }, 50);
       });
       req.on('error', reject);
       req.setTimeout(20_000, () => req.destroy(new Error('no event within 20 s')));
@@ -163,6 +173,7 @@ describe('bridge server', () => {
     });
     assert.match(frames, /^retry: \d+\n\n/);
     assert.match(frames, /event: pair-removed\ndata: \{"id":"p1"\}\n\n/);
+    assert.match(frames, /event: conflict-resolved\ndata: \{"conflict":\{"id":3,.*"reasonCode":"changed-both".*\},"choice":"keep-mine"\}\n\n/);
   });
 });
 

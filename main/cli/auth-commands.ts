@@ -150,6 +150,7 @@ const login: CommandSpec = {
         tokens: token,
       });
       ctx.stdout.write(`Logged in to ${server} (Cloudreve ${version}) as ${user.email ?? email}${user.nickname ? ` (${user.nickname})` : ''}\n`);
+      await tellRunningEngine(ctx);
       return 0;
     } finally {
       client.close();
@@ -198,9 +199,42 @@ async function loginWithBrowser(ctx: CliContext, args: ParsedArgs, serverFlag: s
     const email = r.user.email ?? '';
     saveAccount(ctx.home, { server: r.server, email, userId: r.user.id, nickname: r.user.nickname, serverVersion: r.version, tokens: r.token });
     ctx.stdout.write(`Logged in to ${r.server} (Cloudreve ${r.version}) as ${email || r.user.id}${r.user.nickname ? ` (${r.user.nickname})` : ''} through the browser\n`);
+    await tellRunningEngine(ctx);
     return 0;
   } finally {
     process.off('SIGINT', onSigint);
+  }
+}
+
+/**
+ * A process running the engine on this home (`run`, `ui`, the app) takes the login just stored at once, through its
+ * control socket: transfers and pairs that were waiting for a login go on without a restart. (It would also notice
+ * the changed credentials.json by itself within seconds; this makes it immediate and says so.) Bounded: 10 s.
+ */
+async function tellRunningEngine(ctx: CliContext): Promise<void> {
+  const { connectControl } = await import('../bridge/control-socket.js');
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), 10_000);
+    timer.unref?.();
+  });
+  try {
+    const told = await Promise.race([
+      (async () => {
+        const control = await connectControl(ctx.home, { onRefused: (why) => ctx.stderr.write(`warning: ${why}\n`) });
+        if (!control) return 'none' as const;
+        const r = await control.invoke('reloadAccount');
+        return r.ok ? ('taken' as const) : r.error.message;
+      })(),
+      timeout,
+    ]);
+    if (told === 'taken') ctx.stdout.write('The cloudreve-sync process running on this home (run, ui or the app) uses this login now\n');
+    else if (told === 'timeout') ctx.stderr.write('warning: the cloudreve-sync process running on this home did not answer; it takes the new login by itself within seconds\n');
+    else if (told !== 'none') ctx.stderr.write(`warning: the cloudreve-sync process running on this home did not take the new login: ${told}\n`);
+  } catch (err) {
+    ctx.stderr.write(`warning: could not tell the cloudreve-sync process running on this home about the new login (${err instanceof Error ? err.message : String(err)}); it takes it by itself within seconds\n`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

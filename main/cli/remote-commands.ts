@@ -4,12 +4,12 @@
  * failing with "busy". Output follows the local commands' formats; what the running engine does afterwards (an
  * upload that is still going when this command is interrupted, a pass asked for) it keeps doing.
  */
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import type { ControlClient } from '../bridge/control-socket.js';
 import { toUri } from '../engine/api/uri.js';
 import { EngineError } from '../engine/errors.js';
 import type { ErrorData, EventMap, EventName, MethodValue, PairDto, Result, TransferDto } from '../ipc/contract.js';
-import type { CliContext } from './command.js';
+import { UsageError, type CliContext, type ParsedArgs } from './command.js';
 import { interrupted } from './sync-commands.js';
 import { WaitLines } from './transfer-commands.js';
 
@@ -23,6 +23,28 @@ export function unwrap<T>(r: Result<T>): T {
 
 export function sayRemote(ctx: CliContext): void {
   ctx.stderr.write('(another cloudreve-sync process runs this home: sent to it through its control socket)\n');
+}
+
+/** The flags that tune a whole process's uploads, and what the running process calls them. */
+const PROCESS_FLAGS: Record<string, string> = {
+  'limit-rate': 'bandwidth limit (bandwidthLimit)',
+  concurrency: 'number of files in flight (maxActiveFiles)',
+  'chunk-concurrency': 'number of parts in flight per file (chunkConcurrencyCap)',
+};
+
+/**
+ * Refuses, before anything reaches the running engine, the flags it cannot honour for one command: it has one
+ * bandwidth limit and one number of files/parts in flight for all its transfers (its settings, or its own
+ * `run --limit-rate`), not one per command. Silently dropping them would run the command unlimited.
+ */
+export function refuseProcessFlags(args: ParsedArgs, command: string): void {
+  const given = Object.keys(PROCESS_FLAGS).filter((f) => args.flags[f] !== undefined);
+  if (given.length === 0) return;
+  throw new UsageError(
+    `${given.map((f) => `--${f}`).join(', ')}: another cloudreve-sync process (run, ui or the app) runs this home and ${command} goes to it, ` +
+      `but it uses one ${given.map((f) => PROCESS_FLAGS[f]).join(' and one ')} for all its transfers and cannot take one for this command alone. ` +
+      `Leave the flag out, change that setting in the running process (the app's or the browser UI's settings; \`run --limit-rate\`), or stop it and run the command again`,
+  );
 }
 
 /**
@@ -101,21 +123,56 @@ export async function remoteUpload(
   }
 }
 
-/** `resume [ID...]` / `cancel ID...` / `pause [ID...]` on the running engine. */
-export async function remoteTransferVerb(ctx: CliContext, control: ControlClient, verb: 'pause' | 'resume' | 'cancel', ids: string[]): Promise<number> {
-  sayRemote(ctx);
+/** `resume [ID...]` / `cancel ID...` / `pause [ID...]` on the running engine (`json`: one JSON line per action). */
+export async function remoteTransferVerb(ctx: CliContext, control: ControlClient, verb: 'pause' | 'resume' | 'cancel', ids: string[], json = false): Promise<number> {
+  if (!json) sayRemote(ctx);
+  const done = verb === 'cancel' ? 'cancelled' : verb === 'pause' ? 'paused' : 'resumed';
   if (ids.length === 0) {
     unwrap(await control.invoke(verb === 'pause' ? 'pause' : 'resume'));
-    ctx.stdout.write(verb === 'pause' ? 'paused every transfer\n' : 'resumed every paused transfer\n');
+    ctx.stdout.write(json ? JSON.stringify({ event: done, all: true }) + '\n' : verb === 'pause' ? 'paused every transfer\n' : 'resumed every paused transfer\n');
     return 0;
   }
   const known = new Set(unwrap(await control.invoke('listTransfers')).map((t) => t.id));
   for (const id of ids) {
     if (!known.has(id)) throw new EngineError('not-found', `no transfer ${id} (\`cloudreve-sync transfers\` lists them)`);
     unwrap(await (verb === 'cancel' ? control.invoke('cancel', id) : control.invoke(verb, id)));
-    ctx.stdout.write(`${verb === 'cancel' ? 'cancelled' : verb === 'pause' ? 'paused' : 'resumed'} ${id}\n`);
+    ctx.stdout.write(json ? JSON.stringify({ event: done, id }) + '\n' : `${done} ${id}\n`);
   }
   return 0;
+}
+
+/**
+ * `sync --watch` through the control socket: the running process watches its configured pair anyway; this prints
+ * what it does with it (state changes, conflicts, finished uploads under the folder) until Ctrl-C, which stops only
+ * the following (exit 130, as a local `sync --watch`).
+ */
+export async function followRemotePair(ctx: CliContext, control: ControlClient, pair: PairDto, json: boolean, describe: (p: PairDto) => string): Promise<number> {
+  const line = (obj: Record<string, unknown>, text: string) => ctx.stdout.write(json ? JSON.stringify(obj) + '\n' : `${text}\n`);
+  const root = resolve(pair.localPath);
+  const under = (path: string) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+  const stop = await control.events((name, payload) => {
+    if (name === 'pair-changed') {
+      const p = payload as EventMap['pair-changed'];
+      if (p.id === pair.id) line({ event: 'pair', id: p.id, state: p.state, detail: p.stateDetail }, describe(p));
+    } else if (name === 'conflict-added') {
+      const c = payload as EventMap['conflict-added'];
+      if (c.pairId === pair.id) line({ event: 'conflict', ...c }, `conflict: ${c.relPath} — both kept, ours is ${c.conflictUri}`);
+    } else if (name === 'transfer-state-changed') {
+      const t = (payload as EventMap['transfer-state-changed']).transfer;
+      if ((t.state === 'done' || t.state === 'failed') && under(t.localPath)) {
+        line({ event: 'transfer', id: t.id, path: t.localPath, state: t.state, error: t.error ?? undefined }, `${t.state === 'done' ? 'uploaded' : 'failed  '} ${t.localPath}${t.error ? `  (${t.error.message})` : ''}`);
+      }
+    }
+  });
+  ctx.stderr.write('watching for changes (the running process syncs them); Ctrl-C stops following\n');
+  const sig = interrupted();
+  try {
+    await sig.promise;
+  } finally {
+    sig.dispose();
+    stop();
+  }
+  return 130;
 }
 
 /** A pair of the running engine by id or unique id prefix. */

@@ -372,14 +372,17 @@ const upload: CommandSpec = {
         });
         return { ids, skipped };
       },
-      async (control) =>
-        (await remoteCommands()).remoteUpload(ctx, control, {
+      async (control) => {
+        const remote = await remoteCommands();
+        remote.refuseProcessFlags(args, 'upload'); // before anything is queued there
+        return remote.remoteUpload(ctx, control, {
           paths: args.positionals.map((p) => resolve(p)),
           to,
           ifExists: ifExists as IfExists,
           priority: priority ? Number(priority) : undefined,
           json: args.flags.json === true,
-        }),
+        });
+      },
     );
   },
 };
@@ -436,7 +439,11 @@ const resume: CommandSpec = {
       args,
       'nothing to resume',
       async (engine) => ({ ids: engine.resumeInterrupted(args.positionals), skipped: [] }),
-      async (control) => (await remoteCommands()).remoteTransferVerb(ctx, control, 'resume', args.positionals),
+      async (control) => {
+        const remote = await remoteCommands();
+        remote.refuseProcessFlags(args, 'resume');
+        return remote.remoteTransferVerb(ctx, control, 'resume', args.positionals, args.flags.json === true);
+      },
     );
   },
 };

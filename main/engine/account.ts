@@ -30,6 +30,7 @@ export class AccountSession {
     private readonly codec: CredentialCodec | undefined,
   ) {
     this.client = record ? this.clientFor(record) : null;
+    this.remember(record);
   }
 
   /** The account stored in `home` (or none). */
@@ -106,9 +107,43 @@ export class AccountSession {
   }
 
   private saving: Promise<void> = Promise.resolve();
+  /** refresh tokens this session held (the latest few): the stored record holding one of them is our own write */
+  private readonly held: string[] = [];
+
+  private remember(rec: AccountRecord | null): void {
+    const t = rec?.tokens?.refresh_token;
+    if (!t || this.held.includes(t)) return;
+    this.held.push(t);
+    if (this.held.length > 8) this.held.shift();
+  }
+
+  /**
+   * Takes a login another process stored in the home (`cloudreve-sync login` while `run`, `ui` or the app holds the
+   * home): when credentials.json holds tokens this session never held, they become this session's (a new client), so
+   * a login the server had invalidated is replaced without a restart. Our own writes (refreshes) and a record without
+   * usable tokens (signed out elsewhere, sealed by another host) change nothing. True when the login changed.
+   */
+  async reload(): Promise<boolean> {
+    await this.saving;
+    let stored: AccountRecord | null;
+    try {
+      stored = loadAccount(this.home);
+    } catch {
+      return false; // damaged or unreadable: keep what we have
+    }
+    if (!stored) return false;
+    const rec = await openSealed(stored, this.codec);
+    if (!rec.tokens || this.held.includes(rec.tokens.refresh_token)) return false;
+    // the old client is left to finish what it has in flight (as after login()); new work goes through the new one
+    this.record = rec;
+    this.remember(rec);
+    this.client = this.clientFor(rec);
+    return true;
+  }
 
   /** Writes the record (tokens sealed by the codec when there is one), one write after the other. */
   private persist(rec: AccountRecord): Promise<void> {
+    this.remember(rec);
     const next = this.saving.then(async () => saveAccount(this.home, await sealRecord(rec, this.codec)));
     this.saving = next.catch(() => {});
     return next;
@@ -136,6 +171,7 @@ export class AccountSession {
       onTokens: (tokens) => {
         if (!this.record) return;
         this.record = { ...this.record, tokens: tokens ?? this.record.tokens };
+        this.remember(this.record);
         if (tokens) this.persist(this.record).catch(() => {}); // a failed write keeps the session; the next refresh retries
       },
     });

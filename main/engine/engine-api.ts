@@ -93,6 +93,12 @@ export interface Engine {
   /** Sign in through the browser (OAuth 2.0 + PKCE, Cloudreve ≥ 4.12); stored like a password login. */
   loginWithBrowser(server: string, opts: BrowserSignIn): Promise<AccountInfo>;
   logout(): Promise<void>;
+  /**
+   * Takes a login another process stored in the home (`cloudreve-sync login` while this engine runs): transfers and
+   * pairs waiting for a login go on. False when the stored login is the one in use (or there is none). The engine
+   * holding the home also does this by itself when credentials.json changes.
+   */
+  reloadAccount(): Promise<boolean>;
   /** Files and folders (recursively) to upload under the remote folder `targetFolderUri`. Returns transfer ids. */
   enqueue(paths: string[], targetFolderUri: string, opts?: EnqueueOptions): Promise<string[]>;
   /** Continue interrupted (or paused) transfers from the journal: all of them, or the given ids. */

@@ -5,10 +5,11 @@
  * It only assembles the parts: the home folder (lock, journal), the account (account.ts), the transfers
  * (transfers.ts) and folder sync (sync/sync-service.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountSession } from './account.js';
 import { CloudreveClient } from './api/client.js';
+import { credentialsPath } from './api/credentials.js';
 import { createRemoteFolder, listRemoteFolders } from './api/remote-folders.js';
 import { toUri } from './api/uri.js';
 import { Connectivity } from './connectivity.js';
@@ -84,6 +85,25 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       events.emit('account-changed', { loggedIn: true, email: info.email });
       return info;
     },
+    async reloadAccount() {
+      if (!(await account.reload())) return false;
+      const info = account.info()!;
+      transfers.accountChanged();
+      events.emit('account-changed', { loggedIn: true, email: info.email });
+      events.emit('log', { level: 'info', message: `signed in again as ${info.email || info.userId} (a login stored by another cloudreve-sync command)` });
+      // pairs that were waiting for a login try again now, not at their next retry (minutes away)
+      if (sync.running) {
+        for (const p of sync.listPairs()) {
+          if (p.state !== 'login-required' || p.paused) continue;
+          try {
+            sync.requestPass(p.id);
+          } catch {
+            // removed or paused meanwhile
+          }
+        }
+      }
+      return true;
+    },
     async logout() {
       await transfers.shutdown();
       try {
@@ -118,6 +138,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     createShareLink: (uri) => account.requireClient().createShareLink(toUri(uri)),
     idle: () => transfers.idle(),
     async close() {
+      if (lock) unwatchFile(storedLogin, onStoredLogin);
       await sync.close();
       connectivity.close();
       await transfers.close();
@@ -125,6 +146,16 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       lock?.release();
     },
   };
+
+  // A login another process stores here (`cloudreve-sync login` while this engine holds the home) is taken within
+  // seconds, also without the control socket (`login` also tells a running engine at once through it). A stat poll:
+  // credentials.json is replaced by rename, which inotify-style watches on the file would lose.
+  const storedLogin = credentialsPath(home);
+  function onStoredLogin(cur: Stats, prev: Stats): void {
+    if (cur.mtimeMs === prev.mtimeMs && cur.ino === prev.ino && cur.size === prev.size) return;
+    engine.reloadAccount().catch((err: unknown) => events.emit('log', { level: 'warn', message: `cannot read the stored login: ${err instanceof Error ? err.message : String(err)}` }));
+  }
+  if (lock) watchFile(storedLogin, { interval: 2000, persistent: false }, onStoredLogin);
 
   if (config.autoResume && account.loggedIn) transfers.admitInterrupted();
   return engine;

@@ -258,6 +258,23 @@ export interface SyncIssueDto {
   since: number;
 }
 
+/**
+ * What one pass would do, changing nothing (previewSync: `cloudreve-sync sync --dry-run` through the control socket;
+ * the engine's PassReport of a dry run): every path with something to do, the paths that cannot be synced, the
+ * deletions the guard would hold back.
+ */
+export interface DryRunReportDto {
+  pairId: string;
+  dryRun: true;
+  actions: Array<{ rel: string; action: string; reason?: string; from?: string }>;
+  problems: Array<{ rel: string; code?: string; reason: string }>;
+  blocked: { code: string; message: string; pendingDeletes: number; paths: string[] } | null;
+  /** paths of the pair not on the server after its last pass */
+  notSynced: number;
+  /** the pair's folder is gone on the server (everything would be uploaded again) */
+  remoteRootMissing: boolean;
+}
+
 export interface PairSpecDto {
   localPath: string;
   remoteUri: string;
@@ -330,6 +347,11 @@ export interface Methods {
   getConnectivity(): ConnectivityDto;
   login(server: string, email: string, password: string, otp?: string): AccountDto;
   logout(): null;
+  /**
+   * Takes a login another process stored in the home (`cloudreve-sync login` while this engine runs); true when the
+   * login in use changed. The engine holding the home also notices a changed credentials.json by itself.
+   */
+  reloadAccount(): boolean;
   listTransfers(): TransferDto[];
   /** Returns the new transfer ids. */
   enqueuePaths(paths: string[], targetFolderUri: string): string[];
@@ -369,6 +391,11 @@ export interface Methods {
   resumePair(id: string): PairDto;
   /** Starts a pass of one pair, or of every pair when id is omitted, in the background. */
   syncNow(id?: string): null;
+  /**
+   * What one pass over the folder would do, changing nothing (`cloudreve-sync sync --dry-run` through the control
+   * socket). A configured pair's mode and ignore rules apply unless given.
+   */
+  previewSync(spec: { localPath: string; remoteUri: string; mode?: SyncModeDto; ignore?: string[] }): DryRunReportDto;
   /** Lets the deletions the mass-delete guard held back go ahead (count = what the user was shown). */
   confirmDeletes(id: string, count: number): null;
   listConflicts(pairId?: string): ConflictDto[];
@@ -404,6 +431,7 @@ export const METHOD_NAMES = [
   'getConnectivity',
   'login',
   'logout',
+  'reloadAccount',
   'listTransfers',
   'enqueuePaths',
   'enqueueUpload',
@@ -429,6 +457,7 @@ export const METHOD_NAMES = [
   'pausePair',
   'resumePair',
   'syncNow',
+  'previewSync',
   'confirmDeletes',
   'listConflicts',
   'dismissConflict',

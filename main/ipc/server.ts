@@ -108,6 +108,7 @@ export function createHandlers({ engine, settings, app, onBackgroundError, emit,
       await engine.logout();
       return null;
     },
+    reloadAccount: () => engine.reloadAccount(),
     listTransfers: () => engine.listTransfers().map(toTransferDto),
     enqueuePaths: async (args) => {
       const paths = argPaths(args, 0);
@@ -193,6 +194,18 @@ export function createHandlers({ engine, settings, app, onBackgroundError, emit,
       if (id !== undefined) requirePair(id);
       engine.sync.requestPass(id);
       return null;
+    },
+    previewSync: async (args) => {
+      const r = await engine.sync.syncOnce({ ...parseSyncSpec(args[0]), dryRun: true });
+      return {
+        pairId: r.pairId,
+        dryRun: true,
+        actions: r.actions.map((a) => ({ rel: a.rel, action: a.action, ...(a.reason === undefined ? {} : { reason: a.reason }), ...(a.from === undefined ? {} : { from: a.from }) })),
+        problems: r.problems.map((p) => ({ rel: p.rel, reason: p.reason, ...(p.code === undefined ? {} : { code: p.code }) })),
+        blocked: r.blocked ? { code: r.blocked.code, message: r.blocked.message, pendingDeletes: r.blocked.pendingDeletes, paths: [...r.blocked.paths] } : null,
+        notSynced: r.notSynced,
+        remoteRootMissing: r.remoteRootMissing,
+      };
     },
     confirmDeletes: (args) => {
       const id = requirePair(argString(args, 0, 'id')).id;
@@ -364,6 +377,18 @@ export function parsePairSpec(v: unknown): PairSpecDto {
     localPath: argAbsolutePath([o.localPath], 0, 'spec.localPath'),
     remoteUri: argFolderUri([o.remoteUri], 0, 'spec.remoteUri'),
     mode: parseMode(o.mode, 'spec.mode'),
+    ...(o.ignore === undefined ? {} : { ignore: parseIgnore(o.ignore, 'spec.ignore') }),
+  };
+}
+
+/** previewSync's folder pair: mode and ignore optional (absent: a configured pair's own, else the defaults). */
+function parseSyncSpec(v: unknown): { localPath: string; remoteUri: string; mode?: SyncModeDto; ignore?: string[] } {
+  const o = plainObject(v, 'spec');
+  onlyKeys(o, 'spec', ['localPath', 'remoteUri', 'mode', 'ignore']);
+  return {
+    localPath: argAbsolutePath([o.localPath], 0, 'spec.localPath'),
+    remoteUri: argFolderUri([o.remoteUri], 0, 'spec.remoteUri'),
+    ...(o.mode === undefined ? {} : { mode: parseMode(o.mode, 'spec.mode') }),
     ...(o.ignore === undefined ? {} : { ignore: parseIgnore(o.ignore, 'spec.ignore') }),
   };
 }

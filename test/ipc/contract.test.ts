@@ -81,6 +81,7 @@ function fakeEngine() {
       calls.push(['logout']);
       current = null;
     },
+    reloadAccount: async () => false,
     enqueue: async (paths, target) => {
       calls.push(['enqueue', paths, target]);
       return paths.map((_, i) => `id${i}`);

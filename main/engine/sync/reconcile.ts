@@ -20,7 +20,12 @@
 
 import type { SyncMode } from '../types.js';
 
-export type { SyncMode } from '../types.js';
+/**
+ * The modes reconcile decides for. `two-way` also brings the server's changes down (new and changed files
+ * downloaded, server deletions to this computer's trash, guarded like mirror); its decisions are table-tested here
+ * ahead of the download side (issue 17): pairs cannot be set to it yet.
+ */
+export type ReconcileMode = SyncMode | 'two-way';
 export type EntryKind = 'file' | 'folder';
 
 export interface LocalEntry {
@@ -65,6 +70,14 @@ export type SyncAction =
   | { type: 'delete-remote' }
   /** drop the record (the path is gone on both sides, or the remote one is no longer ours) */
   | { type: 'forget' }
+  /** two-way: bring the server's file down (new there, or changed there while ours stayed as recorded) */
+  | { type: 'download'; reason: 'new' | 'changed' }
+  /** two-way: a folder made on the server is made here */
+  | { type: 'create-local-folder' }
+  /** two-way: deleted on the server and unchanged here since our record: to this computer's trash (guarded) */
+  | { type: 'trash-local' }
+  /** two-way: changed on both sides: theirs comes down next to ours as a conflict copy, then ours goes up over it */
+  | { type: 'conflict-download'; reason: string }
   /** a server-side move or rename of what we uploaded (a local rename or move; pair-sync.ts plans these) */
   | { type: 'move'; from: string }
   /** failed before for a reason of its own (sync_issues): not sent again until the file changes or the cause may be gone */
@@ -91,8 +104,9 @@ export function remoteIsOurs(remote: RemoteEntry, record: SyncRecord): boolean {
   return remote.size === record.size && Math.abs(remote.updatedAtMs - Math.floor(record.mtimeMs)) < 1;
 }
 
-export function reconcile(local: LocalEntry | null, remote: RemoteEntry | null, record: SyncRecord | null, mode: SyncMode): SyncAction {
+export function reconcile(local: LocalEntry | null, remote: RemoteEntry | null, record: SyncRecord | null, mode: ReconcileMode): SyncAction {
   if (remote?.uploading) return { type: 'skip', reason: 'an upload to this path is in progress on the server' };
+  if (mode === 'two-way') return reconcileTwoWay(local, remote, record);
 
   if (!local) {
     if (!record) return { type: 'skip' }; // only on the server: not ours to touch
@@ -126,4 +140,44 @@ export function reconcile(local: LocalEntry | null, remote: RemoteEntry | null, 
   }
   if (!ours) return { type: 'conflict', reason: 'changed here and on the server since our last upload' };
   return { type: 'upload', reason: 'changed', previous: remote.primaryEntity };
+}
+
+/**
+ * Two-way: each side's change goes to the other; a change on both sides keeps both; a deletion on one side is
+ * carried out on the other only when the other side is still exactly what we recorded (an edit wins over a
+ * deletion); local deletions of the server's changes never happen (the changed file comes down instead).
+ */
+function reconcileTwoWay(local: LocalEntry | null, remote: RemoteEntry | null, record: SyncRecord | null): SyncAction {
+  if (!local) {
+    if (!remote) return record ? { type: 'forget' } : { type: 'skip' };
+    if (!record) return remote.kind === 'folder' ? { type: 'create-local-folder' } : { type: 'download', reason: 'new' };
+    // deleted here since our record
+    if (remote.kind !== record.kind) return { type: 'forget' };
+    if (remoteIsOurs(remote, record)) return { type: 'delete-remote' };
+    return remote.kind === 'folder' ? { type: 'create-local-folder' } : { type: 'download', reason: 'changed' }; // their edit wins over our deletion
+  }
+  if (local.kind === 'folder') {
+    if (!remote) {
+      if (!record) return { type: 'create-folder' };
+      return { type: 'trash-local' }; // only when everything under it is unchanged (checked when carried out)
+    }
+    if (remote.kind !== 'folder') return { type: 'error', code: 'type-clash', reason: 'a file of the same name is on the server' };
+    return record ? { type: 'skip' } : { type: 'record' };
+  }
+  if (remote && remote.kind === 'folder') return { type: 'error', code: 'type-clash', reason: 'a folder of the same name is on the server' };
+  if (!remote) {
+    if (!record) return { type: 'upload', reason: 'new', previous: null };
+    // deleted on the server: to the trash here when ours is what we recorded, else our edit goes up again
+    return unchangedSince(local, record) ? { type: 'trash-local' } : { type: 'upload', reason: 'changed', previous: null };
+  }
+  if (sameContent(local, remote)) {
+    return record && unchangedSince(local, record) && remoteIsOurs(remote, record) ? { type: 'skip' } : { type: 'record' };
+  }
+  if (!record) return { type: 'conflict-download', reason: 'a different file of the same name is already on the server' };
+  const ours = remoteIsOurs(remote, record);
+  const same = unchangedSince(local, record);
+  if (same && ours) return { type: 'skip' };
+  if (same) return { type: 'download', reason: 'changed' };
+  if (ours) return { type: 'upload', reason: 'changed', previous: remote.primaryEntity };
+  return { type: 'conflict-download', reason: 'changed here and on the server since our last sync' };
 }

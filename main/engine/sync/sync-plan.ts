@@ -8,7 +8,7 @@
  */
 import type { SyncIssue } from '../types.js';
 import type { Discovery, PathState } from './discovery.js';
-import { reconcile, type SyncAction, type SyncMode, type SyncRecord } from './reconcile.js';
+import { reconcile, type ReconcileMode, type SyncAction, type SyncRecord } from './reconcile.js';
 
 export interface DeleteGuard {
   maxDeletes: number;
@@ -32,7 +32,7 @@ export interface SyncPlan {
 }
 
 export interface PlanOptions {
-  mode: SyncMode;
+  mode: ReconcileMode;
   records: ReadonlyMap<string, SyncRecord>;
   guard?: DeleteGuard;
   /** deletions the user confirmed (the pendingDeletes of the plan they saw); more than that is held back again */

@@ -657,6 +657,9 @@ test('sync folders: files not backed up with their reasons, a folder gone on the
     await waitForText(page, 'li.pair[data-id="p1"] .pair-notsynced-text', '12 files not backed up: storage full (10), cannot be read (2)');
     await waitForText(page, 'li.pair[data-id="p1"] .pair-scan', 'Last full scan 5 minutes ago · last change 3 minutes ago');
     assert.match((await page.locator('li.pair[data-id="p1"] .pair-scan').getAttribute('title')) ?? '', /^Last full scan .+ · last change .+/);
+    // time passes: the words follow without a new event
+    await page.clock.setFixedTime(now + 2 * 60_000);
+    await waitForText(page, 'li.pair[data-id="p1"] .pair-scan', 'Last full scan 7 minutes ago · last change 5 minutes ago');
     assert.equal(await page.locator('li.pair[data-id="p1"] .pair-detail').count(), 0, 'the engine\'s English sentence is not shown');
     await waitForText(page, 'li.pair[data-id="p3"] .pair-state', 'Folder gone on the server');
     await waitForText(page, 'li.pair[data-id="p3"] .pair-detail', 'The folder on the server is gone; nothing was deleted here.');

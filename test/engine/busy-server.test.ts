@@ -117,7 +117,7 @@ test('busy past busyRetryMinutes: the file fails saying how long the server stay
     assert.equal(t.state, 'failed');
     assert.equal(t.error!.code, 'http-status');
     assert.equal(t.error!.httpStatus, 503);
-    assert.match(t.error!.message, /answered HTTP 503 .*with an empty body; the server stayed busy for 1 s, longer than the busyRetryMinutes setting allows/);
+    assert.match(t.error!.message, /answered HTTP 503 .*with an empty body; the server stayed busy for \d s, longer than the busyRetryMinutes setting allows/);
     assert.ok(ms >= 1150 && ms < 8000, `${ms} ms`);
     assert.deepEqual(env.engine.resumeInterrupted().includes(id), true, 'still transient: plain resume picks it up');
     env.engine.pause(id);
@@ -183,11 +183,11 @@ test('pause, cancel and shutdown end a long busy wait at once', async () => {
 
     const a = await waitLong('paused.bin');
     env.engine.pause(a.id);
-    await until(() => env.engine.transfer(a.id)!.state === 'paused', 1000, 'the pause');
+    await until(() => env.engine.transfer(a.id)!.state === 'paused', 3000, 'the pause');
     assert.equal(env.engine.transfer(a.id)!.retryAt, null);
 
     const b = await waitLong('cancelled.bin');
-    await within(env.engine.cancel(b.id), 2000, 'the cancel');
+    await within(env.engine.cancel(b.id), 5000, 'the cancel');
     assert.equal(env.engine.transfer(b.id)!.state, 'cancelled');
 
     env.emu.clearFaults();
@@ -199,7 +199,7 @@ test('pause, cancel and shutdown end a long busy wait at once', async () => {
 
     env.emu.addFault(busy(600_000, { 'Retry-After': '120' }));
     const c = await waitLong('shutdown.bin');
-    await within(env.engine.close(), 2000, 'the shutdown');
+    await within(env.engine.close(), 5000, 'the shutdown');
     const again = await createEngine({ home: join(env.dir.path, 'home'), retry: FAST_RETRY, busyRetryMinutes: 10 });
     env.engine = again;
     env.emu.clearFaults();

@@ -157,38 +157,44 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
   let discovery = await look();
   checkRoot(pair.localPath); // vanished while we looked: decide nothing
 
-  const moves = findMoves(discovery.paths.filter((p) => !busy.has(p.rel)));
   const movedActions: PassReport['actions'] = [];
   let moved = 0;
-  if (moves.length > 0) {
+  let scope = opts.folders;
+  // a move can show another: a file renamed inside a folder that moved too is seen only once the folder's move is
+  // carried out and its new place looked at (a few rounds at most: each one moves what the one before uncovered)
+  for (let round = 0; round < 4; round++) {
+    const moves = findMoves(discovery.paths.filter((p) => !busy.has(p.rel)));
+    if (moves.length === 0) break;
     if (dryRun) {
       const consumed = new Set(moves.flatMap((m) => [m.from.rel, m.to.rel]));
       discovery = { ...discovery, paths: discovery.paths.filter((p) => !consumed.has(p.rel) && !moves.some((m) => m.kind === 'folder' && isUnder(p.rel, m.to.rel))) };
       for (const m of moves) movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
-    } else {
-      for (const m of moves) {
-        const ok = await carryOutMove(pair, m, entries, deps, client);
-        if (ok) {
-          moved++;
-          movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
-        }
-      }
-      if (moved > 0) {
-        // the records follow the moves: look again, so what moved is "in sync" and only real changes remain
-        entries = deps.journal.syncEntries.map(pair.id);
-        const scope = opts.folders ? [...new Set([...opts.folders, ...moves.map((m) => parentOf(m.to.rel))])] : undefined;
-        discovery = await discover({
-          localRoot: pair.localPath,
-          remoteRoot: pair.remoteUri,
-          records: entries,
-          ignore,
-          listRemote: (uri) => listOrNull(client, uri),
-          folders: scope,
-          recursive: scope === undefined,
-        });
-        checkRoot(pair.localPath);
+      break;
+    }
+    let movedNow = 0;
+    for (const m of moves) {
+      const ok = await carryOutMove(pair, m, entries, deps, client);
+      if (ok) {
+        moved++;
+        movedNow++;
+        movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
       }
     }
+    if (movedNow === 0) break;
+    // the records follow the moves: look again, so what moved is "in sync" and only real changes remain (a moved
+    // folder's own content included, where a rename inside it may wait)
+    entries = deps.journal.syncEntries.map(pair.id);
+    scope = scope ? [...new Set([...scope, ...moves.map((m) => parentOf(m.to.rel)), ...moves.filter((m) => m.kind === 'folder').map((m) => m.to.rel)])] : undefined;
+    discovery = await discover({
+      localRoot: pair.localPath,
+      remoteRoot: pair.remoteUri,
+      records: entries,
+      ignore,
+      listRemote: (uri) => listOrNull(client, uri),
+      folders: scope,
+      recursive: scope === undefined,
+    });
+    checkRoot(pair.localPath);
   }
 
   const rootEmpty = readdirSync(pair.localPath).filter((n) => !ignore.ignores(n.normalize('NFC'), false)).length === 0;

@@ -3,11 +3,13 @@
  * - a file waiting for its retry time (a lock: "tried again at 12:05") was tried again only at the next hourly scan
  *   or a change in its folder: the pair's scheduler now wakes when the first retry time comes;
  * - a not-synced path under a folder deleted here stayed on the pair's list for ever (the pass never looks inside a
- *   folder that is gone), so the pair read "incomplete" with nothing left to send.
+ *   folder that is gone), so the pair read "incomplete" with nothing left to send;
+ * - a file renamed inside a folder that was renamed too (one pass sees both) was sent again (and, in mirror mode,
+ *   its old name trashed): the folder's move was carried out, the file's rename inside it never looked for.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudreveClient } from '../../../main/engine/api/client.js';
 import { createEngine, type Engine } from '../../../main/engine/index.js';
@@ -138,5 +140,74 @@ describe('a not-synced path under a folder deleted here leaves the list', () => 
     assert.equal(second.notSynced, 0);
     assert.equal(engine.sync.pair(second.pairId)!.state, 'idle');
     emu.tune({ quota: cap.used + 100_000_000 });
+  });
+});
+
+describe('a file renamed inside a folder renamed in the same pass: both are moves, nothing is sent', () => {
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  let other: CloudreveClient;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    engine = await createEngine({ home: join(dir.path, 'home'), retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 }, settleMs: 100, sync: { remoteHints: false } });
+    await engine.login(emu.url, emu.email, emu.password);
+    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a13' });
+    await other.login(emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  });
+  const text = (uri: string) => emu.blob(uri)?.toString('utf8') ?? null;
+
+  test('a one-off pass (mirror): the folder is moved, then the file renamed in it; no session, nothing trashed', async () => {
+    const R = 'cloudreve://my/nested';
+    const local = join(dir.path, 'nested');
+    dir.file('nested/d/a.txt', 'alpha');
+    dir.file('nested/d/keep.txt', 'kept');
+    const first = await engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'mirror' });
+    assert.equal(first.uploads, 2);
+    renameSync(join(local, 'd', 'a.txt'), join(local, 'd', 'b.txt'));
+    renameSync(join(local, 'd'), join(local, 'e'));
+    const sessions = emu.stats().sessions_created;
+    const r = await engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'mirror' });
+    assert.equal(emu.stats().sessions_created, sessions, `nothing sent: ${JSON.stringify(r.actions)}`);
+    assert.equal(r.moved, 2, JSON.stringify(r.actions));
+    assert.deepEqual(r.trashed, []);
+    assert.equal(text(`${R}/e/b.txt`), 'alpha');
+    assert.equal(text(`${R}/e/keep.txt`), 'kept');
+    assert.equal(emu.file(`${R}/e/a.txt`), null);
+    assert.equal(emu.file(`${R}/d`), null);
+    assert.deepEqual((await other.listAll('cloudreve://trash')).map((f) => f.name), []);
+  });
+
+  test("a watched pair (the watcher's folders only): the same, carried out by the pass its events start", async () => {
+    const R = 'cloudreve://my/nested-watched';
+    const local = join(dir.path, 'watched');
+    dir.file('watched/top/d/a.txt', 'alpha');
+    dir.file('watched/top/d/keep.txt', 'kept');
+    const pair = engine.sync.addPair({ localPath: local, remoteUri: R, mode: 'mirror' });
+    const stop = await engine.sync.follow(pair.id);
+    const waitFor = async (what: string, ok: () => boolean, ms = 20_000) => {
+      const until = Date.now() + ms;
+      while (!ok() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ok(), `timed out waiting for ${what}`);
+    };
+    try {
+      await waitFor('the first uploads', () => text(`${R}/top/d/a.txt`) === 'alpha' && text(`${R}/top/d/keep.txt`) === 'kept' && engine.sync.pair(pair.id)!.state === 'idle');
+      const sessions = emu.stats().sessions_created;
+      renameSync(join(local, 'top', 'd', 'a.txt'), join(local, 'top', 'd', 'b.txt'));
+      renameSync(join(local, 'top', 'd'), join(local, 'top', 'e'));
+      await waitFor('the moves on the server', () => text(`${R}/top/e/b.txt`) === 'alpha' && emu.file(`${R}/top/e/a.txt`) === null && emu.file(`${R}/top/d`) === null);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(emu.stats().sessions_created, sessions, 'nothing sent');
+      assert.equal(text(`${R}/top/e/keep.txt`), 'kept');
+      assert.deepEqual((await other.listAll('cloudreve://trash')).map((f) => f.name), []);
+    } finally {
+      await stop();
+    }
   });
 });

@@ -129,6 +129,12 @@ export class SyncService implements SyncApi {
     this.tracker.adopt();
   }
 
+  /** While a pair scans or uploads, what is still not on the server stays shown (the window and tray keep the count). */
+  private busyDetail(id: string): PairStateDetail | null {
+    const issues = this.deps.journal.syncIssues.list(id);
+    return issues.length === 0 ? null : notSyncedDetail(issues);
+  }
+
   /** idle when every path is on the server, else incomplete with how many are not and why. */
   private settledState(id: string): [PairState, PairStateDetail | null] {
     const issues = this.deps.journal.syncIssues.list(id);
@@ -403,7 +409,7 @@ export class SyncService implements SyncApi {
       // what changed while this request waited for the pass before it (mode, confirmation, ignore rules)
       pair = { ...current, mode: pair.mode, ignore: pair.ignore };
     }
-    if (!opts.dryRun) this.setState(pair.id, 'scanning', null);
+    if (!opts.dryRun) this.setState(pair.id, 'scanning', this.busyDetail(pair.id));
     const started = Date.now();
     try {
       const report = await runPass(pair, this.passDeps(), opts);
@@ -417,7 +423,7 @@ export class SyncService implements SyncApi {
             code: 'remote-missing',
             message: `the pair's folder on the server (${pair.remoteUri}) was gone (deleted on the web page?): uploading everything again; nothing was deleted here`,
           });
-        } else if (this.tracker.pending(pair.id) > 0) this.setState(pair.id, 'syncing', null);
+        } else if (this.tracker.pending(pair.id) > 0) this.setState(pair.id, 'syncing', this.busyDetail(pair.id));
         else this.setState(pair.id, ...this.settledState(pair.id));
       }
       return { outcome: 'ok', report, error: null };

@@ -50,6 +50,8 @@ export class ClientProcess {
   starts = 0;
   uploadsDone = 0;
   uploadsFailed = 0;
+  /** local path → when the client last said it finished uploading it */
+  readonly doneAt = new Map<string, number>();
   /** unexpected exits (not our SIGKILL or SIGTERM) */
   readonly crashes: Array<{ code: number | null; signal: string | null; at: number }> = [];
   private expectExit = false;
@@ -115,7 +117,10 @@ export class ClientProcess {
         this.pairDetail = obj.detail ?? null;
       }
       if (obj.event === 'transfer') {
-        if (obj.state === 'done') this.uploadsDone++;
+        if (obj.state === 'done') {
+          this.uploadsDone++;
+          if (typeof obj.path === 'string') this.doneAt.set(obj.path, Date.now());
+        }
         else if (obj.state === 'failed') this.uploadsFailed++;
       }
       this.onLine(obj);

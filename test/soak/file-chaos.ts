@@ -1,7 +1,9 @@
 /**
  * The file side of the soak: creates, appends (also in steps while an upload may be running), truncates, replaces
- * by atomic rename, renames, deletes files, creates and moves folders, a burst of thousands of small files and one
- * large sparse file. Every decision comes from the soak's RandomSource and is logged; LocalModel keeps the record.
+ * by atomic rename, renames files (within their folder, to another folder, both at once, case only), deletes files,
+ * creates, renames and moves folders with what is in them, a burst of thousands of small files and one large sparse
+ * file; after the settle, a round of pure renames and moves with nothing else going on (`quietMoves`). Every decision
+ * comes from the soak's RandomSource and is logged; LocalModel keeps the record.
  */
 import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import type { EventLog } from './event-log.js';
@@ -10,7 +12,50 @@ import type { RandomSource } from './random-source.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export type FileOp = 'create' | 'append' | 'append-steps' | 'truncate' | 'replace' | 'rename' | 'delete' | 'mkdir' | 'move-folder' | 'delete-folder';
+const parentOf = (rel: string): string => {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+};
+
+const isReserved = (p: string): boolean => RESERVED_FOLDERS.some((f) => p === f || p.startsWith(f + '/'));
+
+export type FileOp =
+  | 'create'
+  | 'append'
+  | 'append-steps'
+  | 'truncate'
+  | 'replace'
+  | 'rename'
+  | 'move'
+  | 'rename-move'
+  | 'case-rename'
+  | 'delete'
+  | 'mkdir'
+  | 'rename-folder'
+  | 'move-folder'
+  | 'delete-folder';
+
+/** Folders of their own, left out of the random operations: the big file's, and the conflicts' (conflict-chaos.ts). */
+export const RESERVED_FOLDERS = ['big', 'conflicts'];
+
+/** A rename or move the driver made (`quietMoves`), to check what the client did for it. */
+export interface DriverMove {
+  op: FileOp;
+  kind: 'file' | 'folder';
+  from: string;
+  to: string;
+  /** files it carried (1 for a file) */
+  files: number;
+}
+
+/** `name` with the case of its letters changed (the part before the extension), or null when it has no letter. */
+export function caseSwapped(name: string): string | null {
+  const dot = name.lastIndexOf('.');
+  const base = dot > 0 ? name.slice(0, dot) : name;
+  const ext = dot > 0 ? name.slice(dot) : '';
+  const swapped = [...base].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+  return swapped === base ? null : swapped + ext;
+}
 
 export interface FileChaosOptions {
   /** files in the burst */
@@ -47,24 +92,39 @@ export class FileChaos {
     return this.rnd.int(3 * 1024 * 1024, 12 * 1024 * 1024);
   }
 
+  /**
+   * Whether `rel` is taken, its case ignored (no case twins: a server or a disk may not tell them apart); `self`, the
+   * path being renamed, does not count (a case-only rename).
+   */
+  private taken(rel: string, self?: string): boolean {
+    const low = rel.toLowerCase();
+    for (const p of this.model.files.keys()) if (p !== self && p.toLowerCase() === low) return true;
+    for (const f of this.model.folders) if (f !== self && f.toLowerCase() === low) return true;
+    return false;
+  }
+
   private newName(dir: string, ext = '.bin'): string {
     for (;;) {
       const rel = (dir ? dir + '/' : '') + this.rnd.name(8) + ext;
-      if (!this.model.files.has(rel) && !this.model.folders.has(rel)) return rel;
+      if (!this.taken(rel)) return rel;
     }
   }
 
-  /** Ordinary files (not the burst, not the big file). */
-  private plainFiles(): string[] {
-    return [...this.model.files.keys()].filter((p) => !this.isBurst(p) && !p.startsWith('big/')).sort();
+  /** Ordinary files (not the burst, not the big file, not the conflicts). */
+  plainFiles(): string[] {
+    return [...this.model.files.keys()].filter((p) => !this.isBurst(p) && !isReserved(p)).sort();
   }
 
   private isBurst(p: string): boolean {
     return this.burstFolder !== null && (p === this.burstFolder || p.startsWith(this.burstFolder + '/'));
   }
 
-  private plainFolders(): string[] {
-    return [...this.model.folders].filter((f) => !this.isBurst(f) && f !== 'big' && !f.startsWith('big/')).sort();
+  plainFolders(): string[] {
+    return [...this.model.folders].filter((f) => !this.isBurst(f) && !isReserved(f)).sort();
+  }
+
+  private filesUnder(dir: string): string[] {
+    return [...this.model.files.keys()].filter((p) => p.startsWith(dir + '/'));
   }
 
   /** Writes `data` at `rel` the way most programs do (open, write, close: readers may see it half-written). */
@@ -85,18 +145,22 @@ export class FileChaos {
       'append-steps': 6,
       truncate: 5,
       replace: 8,
-      rename: 8,
+      rename: 3,
+      move: 3,
+      'rename-move': 3,
+      'case-rename': 2,
       delete: crowded ? 40 : 8,
       mkdir: 4,
-      'move-folder': 3,
+      'rename-folder': 2,
+      'move-folder': 2,
       'delete-folder': 2,
     });
     await this.do(op, files);
   }
 
-  private async do(op: FileOp, files: string[]): Promise<void> {
+  private async do(op: FileOp, files: string[]): Promise<DriverMove | null> {
     const rnd = this.rnd;
-    const needFile = op !== 'create' && op !== 'mkdir' && op !== 'move-folder' && op !== 'delete-folder';
+    const needFile = !['create', 'mkdir', 'rename-folder', 'move-folder', 'delete-folder'].includes(op);
     if (needFile && files.length === 0) return this.do('create', files);
     const target = needFile ? rnd.pick(files) : '';
     switch (op) {
@@ -152,15 +216,33 @@ export class FileChaos {
         this.model.record(target, sha256(data));
         break;
       }
-      case 'rename': {
-        const to = this.newName(rnd.pick(this.plainFolders()));
+      case 'rename':
+      case 'move':
+      case 'rename-move':
+      case 'case-rename': {
+        // a file under a new name in its folder, the same name in another folder, both, or only its case changed
+        const dir = parentOf(target);
+        const name = target.slice(dir ? dir.length + 1 : 0);
+        let to: string;
+        if (op === 'rename') to = this.newName(dir);
+        else if (op === 'case-rename') {
+          const swapped = caseSwapped(name);
+          const cand = swapped === null ? null : (dir ? dir + '/' : '') + swapped;
+          if (cand === null || this.taken(cand, target)) return this.do('rename', files);
+          to = cand;
+        } else {
+          const others = this.plainFolders().filter((f) => f !== dir);
+          if (others.length === 0) return this.do(op === 'move' ? 'mkdir' : 'rename', files);
+          const into = rnd.pick(others);
+          const same = (into ? into + '/' : '') + name;
+          to = op === 'move' && !this.taken(same) ? same : this.newName(into);
+        }
         this.log.write('file', { op, path: target, to });
         this.model.check(target);
-        const rec = this.model.files.get(target)!;
         renameSync(this.model.abs(target), this.model.abs(to));
-        this.model.forget(target);
-        this.model.record(to, rec.hash);
-        break;
+        this.model.renamed(target, to);
+        this.count(op);
+        return { op, kind: 'file', from: target, to, files: 1 };
       }
       case 'delete': {
         this.log.write('file', { op, path: target });
@@ -176,17 +258,32 @@ export class FileChaos {
         this.model.folders.add(rel);
         break;
       }
+      case 'rename-folder':
       case 'move-folder': {
+        // a folder and everything in it: under a new name in its parent, or into another folder (its name kept)
         const movable = this.plainFolders().filter((f) => f !== '');
         if (movable.length === 0) return this.do('mkdir', files);
         const from = rnd.pick(movable);
-        const parents = this.plainFolders().filter((f) => f !== from && !f.startsWith(from + '/'));
-        const to = this.newName(rnd.pick(parents), '');
-        this.log.write('file', { op, path: from, to });
-        for (const p of this.model.files.keys()) if (p.startsWith(from + '/')) this.model.check(p);
+        const parent = parentOf(from);
+        const name = from.slice(parent ? parent.length + 1 : 0);
+        let to: string;
+        const swapped = caseSwapped(name);
+        const caseOnly = swapped === null ? null : (parent ? parent + '/' : '') + swapped;
+        if (op === 'rename-folder') to = rnd.chance(0.25) && caseOnly !== null && !this.taken(caseOnly, from) ? caseOnly : this.newName(parent, '');
+        else {
+          const parents = this.plainFolders().filter((f) => f !== from && !f.startsWith(from + '/') && f !== parent);
+          if (parents.length === 0) return this.do('rename-folder', files);
+          const into = rnd.pick(parents);
+          const same = (into ? into + '/' : '') + name;
+          to = !this.taken(same) ? same : this.newName(into, '');
+        }
+        const inside = this.filesUnder(from);
+        this.log.write('file', { op, path: from, to, files: inside.length });
+        for (const p of inside) this.model.check(p);
         renameSync(this.model.abs(from), this.model.abs(to));
         this.model.moveFolder(from, to);
-        break;
+        this.count(op);
+        return { op, kind: 'folder', from, to, files: inside.length };
       }
       case 'delete-folder': {
         // a small folder (a mass delete is the burst's, on purpose, once)
@@ -203,6 +300,113 @@ export class FileChaos {
       }
     }
     this.count(op);
+    return null;
+  }
+
+  /**
+   * A round of pure renames and moves (nothing else changes): a file renamed in its folder, moved to another, its
+   * case changed, renamed and moved at once, a folder renamed and one moved (each with files in it), a file renamed
+   * inside a folder that is then renamed too, and the big file renamed. Run when everything is on the server, each
+   * must be carried out as a move there: no byte sent, nothing trashed. Paths in `exclude` (and folders holding
+   * them) are left alone.
+   */
+  async quietMoves(exclude: ReadonlySet<string> = new Set()): Promise<DriverMove[]> {
+    const out: DriverMove[] = [];
+    const files = () => this.plainFiles().filter((p) => !exclude.has(p));
+    const clean = (f: string) => f !== '' && this.filesUnder(f).length > 0 && !this.filesUnder(f).some((p) => exclude.has(p));
+    const pickFolder = () => {
+      const ok = this.plainFolders().filter((d) => clean(d) && fresh(d));
+      return ok.length ? this.rnd.pick(ok) : null;
+    };
+    const moveFile = async (op: FileOp, from: string, to: string): Promise<void> => {
+      this.log.write('file', { op, path: from, to, quiet: true });
+      this.model.check(from);
+      renameSync(this.model.abs(from), this.model.abs(to));
+      this.model.renamed(from, to);
+      this.count(op);
+      out.push({ op, kind: 'file', from, to, files: 1 });
+    };
+    const moveFolder = async (op: FileOp, from: string, to: string): Promise<void> => {
+      const inside = this.filesUnder(from);
+      this.log.write('file', { op, path: from, to, files: inside.length, quiet: true });
+      for (const p of inside) this.model.check(p);
+      renameSync(this.model.abs(from), this.model.abs(to));
+      this.model.moveFolder(from, to);
+      this.count(op);
+      out.push({ op, kind: 'folder', from, to, files: inside.length });
+    };
+    const used = new Set<string>(); // one operation per file or folder in the round
+    const fresh = (p: string) => ![...used].some((u) => p === u || p.startsWith(u + '/') || u.startsWith(p + '/'));
+    const pickFile = (pred: (p: string) => boolean = () => true) => {
+      const ok = files().filter((p) => fresh(p) && pred(p));
+      return ok.length ? this.rnd.pick(ok) : null;
+    };
+    // a file renamed in its folder
+    let f = pickFile();
+    if (f) {
+      const to = this.newName(parentOf(f));
+      await moveFile('rename', f, to);
+      used.add(to);
+    }
+    // a file moved to another folder, its name kept
+    f = pickFile();
+    if (f) {
+      const into = this.plainFolders().filter((x) => x !== parentOf(f!) && (x === '' || fresh(x)));
+      const base = f.slice(f.lastIndexOf('/') + 1);
+      if (into.length) {
+        const p = this.rnd.pick(into);
+        const to = (p ? p + '/' : '') + base;
+        if (!this.taken(to)) {
+          await moveFile('move', f, to);
+          used.add(to);
+        }
+      }
+    }
+    // a case-only rename
+    f = pickFile((p) => caseSwapped(p.slice(p.lastIndexOf('/') + 1)) !== null);
+    if (f) {
+      const dir = parentOf(f);
+      const to = (dir ? dir + '/' : '') + caseSwapped(f.slice(f.lastIndexOf('/') + 1))!;
+      if (!this.taken(to, f)) {
+        await moveFile('case-rename', f, to);
+        used.add(to);
+      }
+    }
+    // a folder renamed in its parent, one moved into another folder (its name kept)
+    let d = pickFolder();
+    if (d && fresh(d)) {
+      const to = this.newName(parentOf(d), '');
+      await moveFolder('rename-folder', d, to);
+      used.add(to);
+    }
+    d = pickFolder();
+    if (d && fresh(d)) {
+      const name = d.slice(d.lastIndexOf('/') + 1);
+      const into = this.plainFolders().filter((x) => x !== parentOf(d!) && x !== d && !x.startsWith(d + '/') && (x === '' || fresh(x)));
+      if (into.length) {
+        const p = this.rnd.pick(into);
+        const to = (p ? p + '/' : '') + name;
+        if (!this.taken(to)) {
+          await moveFolder('move-folder', d, to);
+          used.add(to);
+        }
+      }
+    }
+    // a file renamed inside a folder that is renamed right after (one pass sees both)
+    d = pickFolder();
+    if (d && fresh(d)) {
+      const inner = this.filesUnder(d).filter((p) => parentOf(p) === d);
+      if (inner.length) {
+        const g = this.rnd.pick(inner);
+        await moveFile('rename', g, this.newName(d));
+        const to = this.newName(parentOf(d), '');
+        await moveFolder('rename-folder', d, to);
+        used.add(to);
+      }
+    }
+    const big = [...this.model.files.keys()].find((p) => p.startsWith('big/') && !exclude.has(p));
+    if (big) await moveFile('rename', big, this.newName('big', '.img'));
+    return out;
   }
 
   /** Thousands of small files in one new folder, written as fast as the disk takes them. */

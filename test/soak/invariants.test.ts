@@ -2,23 +2,36 @@
 // notices a file changed behind its back, and each invariant fails on the violation it is there to catch.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, lstatSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RandomSource } from './random-source.js';
 import { LocalModel, hashFile, sha256, type FileRecord } from './local-model.js';
 import {
+  checkConflictVersions,
   checkDeletions,
   checkJournal,
   checkLocalUntouched,
+  checkNoConflictsLeft,
+  checkQuietMoves,
   checkRemoteContent,
+  checkRemovals,
   checkResend,
+  checkResolutions,
   checkSessions,
+  checkTrashKept,
+  conflictCopies,
   conflictOriginal,
+  remoteArrivals,
   remoteDeletions,
+  remoteOrigins,
+  renamedContentArrived,
   resendAfterCrashes,
   type RemoteContent,
+  type ResolutionObserved,
 } from './invariants.js';
+import { caseSwapped, type DriverMove } from './file-chaos.js';
+import { relOfUri } from './conflict-chaos.js';
 import { parseSize, parseSoakArgs } from './soak-options.js';
 
 describe('RandomSource', () => {
@@ -201,5 +214,228 @@ describe('remote content, deletions, sessions, journal and re-sent bytes', () =>
     assert.equal(ok.resentBytes, 100);
     assert.ok(!ok.beyond);
     assert.deepEqual(checkResend([ok]), []);
+  });
+});
+
+describe('renames and moves: what the server may move or trash, and the quiet round', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soak-moves-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const h = (s: string) => sha256(Buffer.from(s));
+  const model = new LocalModel(dir);
+  const put = (rel: string, text: string) => {
+    writeFileSync(join(dir, rel), text);
+    model.record(rel, h(text));
+  };
+  const mv = (from: string, to: string) => {
+    renameSync(join(dir, from), join(dir, to));
+    return model.renamed(from, to);
+  };
+  const t0 = Date.now() - 10_000;
+  put('a.txt', 'alpha');
+  put('b.txt', 'bravo');
+  put('c.txt', 'charlie');
+  put('keep.txt', 'kept');
+  mkdirSync(join(dir, 'f'));
+  model.folders.add('f');
+  put('f/x.txt', 'x');
+  let renamedAt = 0;
+
+  it('the model follows renames and folder moves: old paths removed, new ones held, where each went', () => {
+    mv('a.txt', 'A.txt'); // case only
+    renamedAt = Date.now();
+    mv('b.txt', 'f/b.txt');
+    renameSync(join(dir, 'f'), join(dir, 'g'));
+    model.moveFolder('f', 'g');
+    assert.ok(model.files.has('A.txt') && !model.files.has('a.txt'));
+    assert.deepEqual([...model.files.keys()].sort(), ['A.txt', 'c.txt', 'g/b.txt', 'g/x.txt', 'keep.txt']);
+    assert.deepEqual(model.renamedTo.get('a.txt')!.map((r) => r.to), ['A.txt']);
+    assert.deepEqual(model.renamedTo.get('f/b.txt')!.map((r) => r.to), ['g/b.txt']);
+    assert.ok(model.removedBy('f/x.txt', Date.now()));
+    assert.ok(model.everAt('g/x.txt', Date.now()) && !model.everAt('f/zz.txt', Date.now()));
+    assert.equal(caseSwapped('ab1c.bin'), 'AB1C.bin');
+    assert.equal(caseSwapped('123.bin'), null);
+  });
+
+  it('server moves: of what the driver moved away, or a name the client used on the way; never of a file still there', () => {
+    const now = Date.now() + 1;
+    const ok = checkRemovals('backup', model, [
+      { path: 'a.txt', at: now, how: 'renamed' },
+      { path: 'f/tmpname.txt', at: now, how: 'renamed' }, // never a file of the driver's: a step of a move
+    ]);
+    assert.deepEqual(ok, []);
+    const bad = checkRemovals('backup', model, [{ path: 'keep.txt', at: now, how: 'renamed' }]);
+    assert.equal(bad.length, 1);
+    assert.equal(bad[0].invariant, 'the server moves only what was moved locally');
+    assert.deepEqual(bad[0].paths, ['keep.txt']);
+    // in mirror mode too; before the driver had a file there it was a name of the client's own
+    assert.equal(checkRemovals('mirror', model, [{ path: 'c.txt', at: now, how: 'renamed' }]).length, 1);
+    assert.deepEqual(checkRemovals('mirror', model, [{ path: 'c.txt', at: t0, how: 'renamed' }]), []);
+  });
+
+  it('trash: backup never (a keep-mine copy aside); mirror only what was removed, a renamed file only once its copy arrived', () => {
+    const later = Date.now() + 5000;
+    const trashA = [{ path: 'a.txt', at: later, how: 'deleted' as const }];
+    assert.match(JSON.stringify(checkRemovals('backup', model, trashA)), /backup trashes nothing/);
+    const copy = { path: 'c (conflict 2026-01-02 030405 h).txt', at: later, how: 'deleted' as const };
+    assert.deepEqual(checkRemovals('backup', model, [copy], { keepMineCopies: [{ path: copy.path, at: later - 1 }] }), []);
+    assert.equal(checkRemovals('backup', model, [copy], { keepMineCopies: [{ path: copy.path, at: later + 1 }] }).length, 1, 'trashed before keep-mine was asked');
+    // mirror: a.txt was renamed to A.txt; trashing a.txt before A.txt arrived on the server loses the only copy
+    const early = checkRemovals('mirror', model, trashA, { arrivals: new Map() });
+    assert.equal(early.length, 1);
+    assert.equal(early[0].invariant, 'mirror never trashes the only copy of a renamed file');
+    assert.deepEqual(checkRemovals('mirror', model, trashA, { arrivals: new Map([['A.txt', [renamedAt + 100]]]) }), []);
+    assert.equal(checkRemovals('mirror', model, trashA, { arrivals: new Map([['A.txt', [renamedAt - 5000]]]) }).length, 1, 'an arrival before the rename is not its copy');
+    // b.txt went f/b.txt, then with its folder to g/b.txt: an arrival at the end of the chain counts
+    assert.ok(renamedContentArrived(model, 'b.txt', later, new Map([['g/b.txt', [later - 1]]])));
+    assert.ok(!renamedContentArrived(model, 'b.txt', later, new Map()));
+    assert.ok(renamedContentArrived(model, 'c.txt', later, new Map()), 'never renamed: nothing to wait for');
+  });
+
+  it('arrivals: commits and moves (a folder carries its files)', () => {
+    const a = remoteArrivals([
+      { kind: 'modify', from: 'f/x.txt', at: 1 },
+      { kind: 'rename', from: 'f', to: 'g', at: 2 },
+      { kind: 'modify', from: 'z.txt', at: 3 },
+      { kind: 'delete', from: 'z.txt', at: 4 },
+      { kind: 'rename', from: 'z.txt', to: 'y.txt', at: 5 }, // nothing committed there any more
+    ]);
+    assert.deepEqual([...a.entries()].sort(), [['f/x.txt', [1]], ['g/x.txt', [2]], ['z.txt', [3]]]);
+  });
+
+  it('origins: an old copy carried along by a folder move holds a content at rest where it was', () => {
+    const events = [
+      { kind: 'modify' as const, from: 'f/old.txt', at: 1 },
+      { kind: 'rename' as const, from: 'f', to: 'g', at: 2 },
+      { kind: 'rename' as const, from: 'g/old.txt', to: 'h/old.txt', at: 3 },
+    ];
+    const origins = remoteOrigins(events);
+    assert.deepEqual([...origins.get('h/old.txt')!].sort(), ['f/old.txt', 'g/old.txt']);
+    const d = mkdtempSync(join(tmpdir(), 'soak-origins-'));
+    try {
+      const m = new LocalModel(d);
+      mkdirSync(join(d, 'f'));
+      writeFileSync(join(d, 'f', 'old.txt'), 'old');
+      m.record('f/old.txt', h('old'));
+      const remote = new Map([['h/old.txt', { hash: h('old'), uploading: false }]]);
+      const foreign = (v: ReturnType<typeof checkRemoteContent>) => v.filter((x) => x.invariant === 'nothing half-written committed');
+      assert.equal(foreign(checkRemoteContent(m, remote)).length, 1, 'never at rest at h/old.txt itself');
+      assert.deepEqual(foreign(checkRemoteContent(m, remote, { origins })), []);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('deleted means trashed: a deletion not in the trash is a violation', () => {
+    const d = [
+      { path: 'g/x.txt', at: 1, how: 'deleted' as const },
+      { path: 'r.txt', at: 1, how: 'renamed' as const },
+    ];
+    assert.deepEqual(checkTrashKept(d, ['g']), [], 'in a trashed folder');
+    assert.deepEqual(checkTrashKept(d, ['g/x.txt']), []);
+    const v = checkTrashKept(d, ['gx', 'h']);
+    assert.equal(v.length, 1);
+    assert.deepEqual(v[0].paths, ['g/x.txt']);
+  });
+
+  it('the quiet round: no session, no byte, nothing trashed or committed, each a move, a folder as one', () => {
+    const moves: DriverMove[] = [
+      { op: 'rename', kind: 'file', from: 'd/a.bin', to: 'd/b.bin', files: 1 },
+      { op: 'move-folder', kind: 'folder', from: 'd', to: 'e/d', files: 3 },
+    ];
+    const stats = { sessions_created: 10, bytes_received: 1000 };
+    // the engine moved the folder, then renamed the file in it (its place after the folder's move)
+    const good = [
+      { kind: 'rename' as const, from: 'd', to: 'e/d', at: 1 },
+      { kind: 'rename' as const, from: 'e/d/a.bin', to: 'e/d/b.bin', at: 2 },
+    ];
+    assert.deepEqual(checkQuietMoves(moves, stats, stats, good, []), []);
+    const sent = checkQuietMoves(moves, stats, { sessions_created: 11, bytes_received: 1500 }, good, [{ uri: 'cloudreve://my/soak/e/d/b.bin', bytes: 500 }]);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].invariant, 'a pure rename sends no content');
+    assert.match(sent[0].detail, /1 upload session\(s\) created and 500 byte/);
+    const trashed = checkQuietMoves(moves, stats, stats, [...good, { kind: 'delete', from: 'd/a.bin', at: 3 }], []);
+    assert.deepEqual(trashed.map((v) => v.invariant), ['a rename trashes nothing']);
+    const notMoved = checkQuietMoves(moves, stats, stats, [good[0]], []);
+    assert.deepEqual(notMoved.map((v) => [v.invariant, v.paths]), [['renames are moves on the server', ['d/a.bin → d/b.bin']]]);
+    const perFile = checkQuietMoves([moves[1]], stats, stats, [good[0], { kind: 'rename', from: 'd/c.bin', to: 'e/d/c.bin', at: 2 }], []);
+    assert.deepEqual(perFile.map((v) => v.invariant), ['a folder rename is one move']);
+    const commit = checkQuietMoves(moves, stats, stats, [...good, { kind: 'modify', from: 'e/d/b.bin', at: 3 }], []);
+    assert.deepEqual(commit.map((v) => v.invariant), ['a pure rename sends no content']);
+  });
+});
+
+describe('conflicts: every version somewhere, resolutions as chosen', () => {
+  const copy = 'c/doc (conflict 2026-01-02 030405 host).txt';
+  const remote = (entries: Array<[string, string]>) => new Map(entries.map(([p, hash]) => [p, { hash, uploading: false }]));
+
+  it('conflict copies and URIs map back to their file', () => {
+    assert.deepEqual(conflictCopies('c/doc.txt', ['c/doc.txt', copy, 'c/other.txt', 'doc (conflict x).txt']), [copy]);
+    assert.equal(relOfUri('cloudreve://my/soak', 'cloudreve://my/soak/c/doc%20(conflict%202026).txt'), 'c/doc (conflict 2026).txt');
+    assert.equal(relOfUri('cloudreve://my/soak', 'cloudreve://my/elsewhere/x'), null);
+  });
+
+  it('before resolving: theirs at the path, ours in one copy, listed', () => {
+    const exp = [{ rel: 'c/doc.txt', theirs: 'T', mine: 'M' }];
+    const listed = [{ relPath: 'c/doc.txt' }];
+    assert.deepEqual(checkConflictVersions(exp, remote([['c/doc.txt', 'T'], [copy, 'M']]), listed), []);
+    const lostTheirs = checkConflictVersions(exp, remote([['c/doc.txt', 'M'], [copy, 'M']]), listed);
+    assert.match(JSON.stringify(lostTheirs), /other side's version is not at the file's path/);
+    const lostMine = checkConflictVersions(exp, remote([['c/doc.txt', 'T'], [copy, 'old']]), listed);
+    assert.match(JSON.stringify(lostMine), /our last save is in no conflict copy/);
+    const two = checkConflictVersions(exp, remote([['c/doc.txt', 'T'], [copy, 'old'], ['c/doc (conflict 2026-01-02 030406 host).txt', 'M']]), listed);
+    assert.deepEqual(two.map((v) => v.invariant), ['one conflict copy per conflict']);
+    assert.deepEqual(checkConflictVersions(exp, remote([['c/doc.txt', 'T'], [copy, 'M']]), []).map((v) => v.invariant), ['open conflicts are listed']);
+  });
+
+  it('keep-mine: ours at the path, the copy in the trash (with ours), unlisted; keep-both: the copy stays, a later save goes to the file', () => {
+    const base: ResolutionObserved = {
+      rel: 'c/doc.txt',
+      choice: 'keep-mine',
+      exitCode: 0,
+      listedAfter: false,
+      original: 'M',
+      copyPath: copy,
+      copyAtPath: null,
+      copyInTrash: 'M',
+      local: 'M',
+      theirs: 'T',
+      mine: 'M',
+    };
+    assert.deepEqual(checkResolutions([base]), []);
+    for (const [patch, why] of [
+      [{ original: 'T' }, /server's version is still at its path/],
+      [{ copyAtPath: 'M' }, /still at its path/],
+      [{ copyInTrash: null }, /not in the trash/],
+      [{ copyInTrash: 'X' }, /another content as the conflict copy/],
+      [{ listedAfter: true }, /still listed/],
+      [{ exitCode: 1 }, /exited 1/],
+    ] as Array<[Partial<ResolutionObserved>, RegExp]>) {
+      const v = checkResolutions([{ ...base, ...patch }]);
+      assert.equal(v.length, 1, JSON.stringify(patch));
+      assert.match(v[0].paths[0], why);
+    }
+    const both: ResolutionObserved = { ...base, choice: 'keep-both', original: 'T', copyAtPath: 'M', copyInTrash: null, afterSave: { original: 'M2', local: 'M2', copies: 1 } };
+    assert.deepEqual(checkResolutions([both]), []);
+    assert.match(checkResolutions([{ ...both, copyAtPath: null }])[0].paths[0], /copy is gone/);
+    assert.match(checkResolutions([{ ...both, original: 'M' }])[0].paths[0], /no longer at its path/);
+    assert.match(checkResolutions([{ ...both, afterSave: { original: 'T', local: 'M2', copies: 1 } }])[0].paths[0], /did not reach the file's path/);
+    assert.match(checkResolutions([{ ...both, afterSave: { original: 'M2', local: 'M2', copies: 2 } }])[0].paths[0], /2 conflict copies/);
+    assert.deepEqual(checkNoConflictsLeft([]), []);
+    assert.deepEqual(checkNoConflictsLeft([{ id: 3, relPath: 'c/doc.txt' }])[0].paths, ['c/doc.txt (#3)']);
+  });
+
+  it('remote equals local: a path waiting for its retry time by design is not required yet; a server-made content is not half-written', () => {
+    const d = mkdtempSync(join(tmpdir(), 'soak-wait-'));
+    try {
+      const m = new LocalModel(d);
+      writeFileSync(join(d, 'w.bin'), 'w');
+      m.record('w.bin', sha256(Buffer.from('w')));
+      assert.equal(checkRemoteContent(m, new Map()).length, 1);
+      assert.deepEqual(checkRemoteContent(m, new Map(), { waiting: new Set(['w.bin']) }), []);
+      m.wroteOnServer('s.txt', 'S');
+      assert.deepEqual(checkRemoteContent(m, new Map([['w.bin', { hash: sha256(Buffer.from('w')), uploading: false }], ['s.txt', { hash: 'S', uploading: false }]])), []);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

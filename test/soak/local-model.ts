@@ -1,7 +1,9 @@
 /**
  * What the soak's driver wrote under the sync root: every file's current content hash and inode change time
- * (ctime), every content each path ever held at rest, and which paths it deleted. The client may only read these
- * files; anything that changed a file behind the driver's back shows up as a ctime, size or hash it did not record.
+ * (ctime), every content each path ever held at rest, which paths it deleted and where it renamed or moved files
+ * (a folder's move counts for every file in it), and what the soak itself wrote on the server through the API (the
+ * other side of a conflict). The client may only read these files; anything that changed a file behind the driver's
+ * back shows up as a ctime, size or hash it did not record.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync } from 'node:fs';
@@ -31,6 +33,12 @@ export class LocalModel {
   readonly history = new Map<string, Set<string>>();
   /** paths the driver deleted or renamed away: when, each time (ms since the epoch) */
   readonly removed = new Map<string, number[]>();
+  /** path → where the driver renamed or moved the file at it, and when (a folder's move: one entry per file) */
+  readonly renamedTo = new Map<string, Array<{ to: string; at: number }>>();
+  /** path → when the driver first left a file there */
+  readonly firstAt = new Map<string, number>();
+  /** path → contents the soak wrote at that path on the server, through the API (another device's edit) */
+  readonly serverWrote = new Map<string, Set<string>>();
   /** folders (relative; '' is the root) */
   readonly folders = new Set<string>(['']);
   /** paths the driver found changed behind its back (by the client) */
@@ -47,10 +55,43 @@ export class LocalModel {
     const st = lstatSync(this.abs(rel));
     const rec = { hash, size: st.size, ino: st.ino, ctimeMs: st.ctimeMs };
     this.files.set(rel, rec);
+    this.remember(rel, hash);
+    return rec;
+  }
+
+  private remember(rel: string, hash: string): void {
     let h = this.history.get(rel);
     if (!h) this.history.set(rel, (h = new Set()));
     h.add(hash);
-    return rec;
+    if (!this.firstAt.has(rel)) this.firstAt.set(rel, Date.now());
+  }
+
+  /** The driver renamed or moved the file at `from` to `to` (already done on disk): same content, same inode. */
+  renamed(from: string, to: string): FileRecord {
+    const rec = this.files.get(from)!;
+    this.forget(from);
+    this.noteRename(from, to);
+    return this.record(to, rec.hash); // a rename changes the file's ctime
+  }
+
+  private noteRename(from: string, to: string): void {
+    const r = this.renamedTo.get(from);
+    const e = { to, at: Date.now() };
+    if (r) r.push(e);
+    else this.renamedTo.set(from, [e]);
+  }
+
+  /** Whether the driver had a file at `rel` at any time up to `at` (a name the client made up never was). */
+  everAt(rel: string, at: number): boolean {
+    const t = this.firstAt.get(rel);
+    return t !== undefined && t <= at;
+  }
+
+  /** The soak wrote `hash` at `rel` on the server (through the API, as another device would). */
+  wroteOnServer(rel: string, hash: string): void {
+    let h = this.serverWrote.get(rel);
+    if (!h) this.serverWrote.set(rel, (h = new Set()));
+    h.add(hash);
   }
 
   forget(rel: string): void {
@@ -101,15 +142,14 @@ export class LocalModel {
       if (!under(p)) continue;
       this.forget(p);
       const np = re(p);
+      this.noteRename(p, np);
       this.files.set(np, rec); // a folder rename changes no file's ctime
-      let h = this.history.get(np);
-      if (!h) this.history.set(np, (h = new Set()));
-      h.add(rec.hash);
+      this.remember(np, rec.hash);
     }
   }
 
-  /** Whether `hash` was ever at rest at `rel` (what a remote copy of `rel` may hold). */
+  /** Whether `hash` was ever at rest at `rel` (what a remote copy of `rel` may hold), or the soak wrote it there on the server. */
   heldAt(rel: string, hash: string): boolean {
-    return this.history.get(rel)?.has(hash) ?? false;
+    return (this.history.get(rel)?.has(hash) ?? false) || (this.serverWrote.get(rel)?.has(hash) ?? false);
   }
 }

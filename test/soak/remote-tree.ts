@@ -1,6 +1,7 @@
 /**
  * Reads the account's files the way any client would, through the Cloudreve v4 API with its own login: the
- * listing (cursor pages) and each file's content from its download URL, so encrypted files are read as plaintext.
+ * listing (cursor pages), each file's content from its download URL (so encrypted files are read as plaintext) and
+ * the trash. It also edits a file as another device would (the other side of a conflict: PUT /file/content).
  * It shares no code with the client under test.
  */
 import { createHash } from 'node:crypto';
@@ -13,6 +14,17 @@ export interface RemoteFile {
   uploading: boolean;
 }
 
+/** A top-level entry of the server's trash. */
+export interface TrashEntry {
+  /** its name in the trash (the original name, or name_id when that was taken there) */
+  name: string;
+  /** cloudreve://trash/<name> */
+  uri: string;
+  /** where it was, decoded ("soak/dir/a b.txt"), from its sys:restore_uri */
+  restorePath: string;
+  folder: boolean;
+}
+
 export class RemoteTree {
   private token = '';
 
@@ -22,17 +34,29 @@ export class RemoteTree {
     private readonly password: string,
   ) {}
 
-  private async call(method: string, path: string, body?: unknown): Promise<any> {
-    if (!this.token && !path.startsWith('/api/v4/session/token')) await this.login();
-    const r = await fetch(this.base + path, {
-      method,
-      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(60_000),
-    });
-    const j = (await r.json()) as { code: number; msg: string; data: any };
-    if (j.code !== 0) throw new Error(`${method} ${path}: ${j.code} ${j.msg}`);
-    return j.data;
+  private async call(method: string, path: string, body?: unknown, raw?: Buffer): Promise<any> {
+    const login = path.startsWith('/api/v4/session/token');
+    if (!this.token && !login) await this.login();
+    for (let attempt = 0; ; attempt++) {
+      const r = await fetch(this.base + path, {
+        method,
+        headers: {
+          ...(this.token && !login ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...(raw ? { 'content-type': 'application/octet-stream' } : {}),
+        },
+        body: raw ? new Uint8Array(raw) : body ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(60_000),
+      });
+      const j = (await r.json()) as { code: number; msg: string; data: any };
+      // a token that expired (the soak makes them short-lived for a while): sign in again, once
+      if (!login && attempt === 0 && (j.code === 401 || j.code === 40011 || r.status === 401)) {
+        await this.login();
+        continue;
+      }
+      if (j.code !== 0) throw new Error(`${method} ${path}: ${j.code} ${j.msg}`);
+      return j.data;
+    }
   }
 
   async login(): Promise<void> {
@@ -65,6 +89,42 @@ export class RemoteTree {
     };
     await walk(uri, '');
     return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+  }
+
+  /** A file's info (id, size, primary entity, metadata); null when nothing is there. */
+  async info(uri: string): Promise<{ id: string; size: number; primaryEntity: string; uploading: boolean } | null> {
+    try {
+      const d = await this.call('GET', `/api/v4/file/info?${new URLSearchParams({ uri })}`);
+      return { id: d.id, size: d.size, primaryEntity: d.primary_entity, uploading: !!d.metadata?.['sys:upload_session_id'] };
+    } catch (err) {
+      if (/40016|not exist/i.test(String(err))) return null;
+      throw err;
+    }
+  }
+
+  /** Writes `data` as the file's new version (as the web editor or another device would), guarded by `previous`. */
+  async putContent(uri: string, data: Buffer, previous?: string): Promise<void> {
+    const q = new URLSearchParams({ uri });
+    if (previous) q.set('previous', previous);
+    await this.call('PUT', `/api/v4/file/content?${q}`, undefined, data);
+  }
+
+  /** The top-level entries of the server's trash. */
+  async trash(): Promise<TrashEntry[]> {
+    const out: TrashEntry[] = [];
+    let next = '';
+    do {
+      const q = new URLSearchParams({ uri: 'cloudreve://trash', page_size: '1000' });
+      if (next) q.set('next_page_token', next);
+      const d = await this.call('GET', `/api/v4/file?${q}`);
+      for (const f of d.files as Array<{ type: number; name: string; metadata: Record<string, string> | null; path: string }>) {
+        const restore = f.metadata?.['sys:restore_uri'] ?? '';
+        const restorePath = restore.replace(/^cloudreve:\/\/[^/]*my\/?/, '').split('/').filter(Boolean).map(decodeURIComponent).join('/');
+        out.push({ name: f.name, uri: f.path, restorePath, folder: f.type === 1 });
+      }
+      next = d.pagination?.next_token ?? '';
+    } while (next);
+    return out;
   }
 
   /** SHA-256 of a file's content as the server hands it out (decrypted when the file is encrypted). */

@@ -1,8 +1,9 @@
 /**
  * `npm run soak`: the chaos soak. The emulator runs in this process; the client under test is the CLI's `run` as a
- * separate process on a fresh home. Three seeded drivers (files, server faults, kill -9 of the client) run for the
- * given minutes; then the faults stop, the client is restarted once and left to settle, and the invariants are
- * checked (see invariants.ts and the README's "Reliability" section). Exit 0 when every invariant holds, 1 when one
+ * separate process on a fresh home. Four seeded drivers (files, conflicts, server faults, kill -9 of the client) run
+ * for the given minutes; then the faults stop, the client is restarted once and left to settle, the conflicts are
+ * checked and resolved through the CLI, a quiet round of renames and moves runs, and the invariants are checked
+ * (see invariants.ts and the README's "Reliability" section). Exit 0 when every invariant holds, 1 when one
  * fails (printing the seed, the invariant, the paths and the tail of the event log), 2 on a usage error, 130 when
  * interrupted (Ctrl-C: the chaos stops, the client is killed, nothing is checked).
  */
@@ -12,18 +13,27 @@ import { join } from 'node:path';
 import { startEmulator, type Emulator, type EmulatorPolicy, type FileEventInfo, type PartAccepted } from '../emulator/index.js';
 import { ClientProcess, runCliCommand } from './client-process.js';
 import { EventLog } from './event-log.js';
-import { FileChaos } from './file-chaos.js';
+import { ConflictChaos, CONFLICT_FOLDER } from './conflict-chaos.js';
+import { FileChaos, type DriverMove } from './file-chaos.js';
 import {
-  checkDeletions,
+  checkConflictVersions,
   checkJournal,
   checkLocalUntouched,
+  checkNoConflictsLeft,
+  checkQuietMoves,
   checkRemoteContent,
+  checkRemovals,
   checkResend,
+  checkResolutions,
   checkSessions,
+  checkTrashKept,
+  remoteArrivals,
   remoteDeletions,
+  remoteOrigins,
   resendAfterCrashes,
   type Crash,
   type RemoteContent,
+  type ResolutionObserved,
   type Violation,
 } from './invariants.js';
 import { LocalModel, hashFile, type FileRecord } from './local-model.js';
@@ -71,6 +81,30 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
   return out;
 }
 
+/** `pairs issues --json` (through the running client's control socket, or on the home when none runs). */
+async function listIssues(home: string): Promise<Array<{ relPath: string; code: string; message: string; retryAt: number | null }>> {
+  const r = await runCliCommand(home, ['pairs', 'issues', '--json']);
+  if (r.code !== 0) throw new Error(`pairs issues failed (${r.code}): ${r.err.trim()}`);
+  return JSON.parse(r.out.trim() || '[]');
+}
+
+/** Every file under the pair on the server with its content's hash (placeholders as uploading). */
+async function readRemote(reader: RemoteTree, uri: string): Promise<{ remote: Map<string, RemoteContent>; listed: number; bytes: number }> {
+  const listed = await reader.files(uri);
+  const remote = new Map<string, RemoteContent>();
+  let bytes = 0;
+  await mapLimit(listed, 6, async (f) => {
+    if (f.uploading) {
+      remote.set(f.path, { hash: '', uploading: true });
+      return;
+    }
+    const h = await reader.hash(childUri(uri, f.path));
+    bytes += h.bytes;
+    remote.set(f.path, { hash: h.hash, uploading: false });
+  });
+  return { remote, listed: listed.length, bytes };
+}
+
 function fmtBytes(n: number): string {
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
   if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
@@ -116,6 +150,8 @@ export async function soak(o: SoakOptions): Promise<number> {
   const chaos = new ServerChaos(emu, rnd.fork(2), log, o.policy);
   const procRnd = rnd.fork(3);
   const client = new ClientProcess(home, join(out, 'client.log'));
+  const reader = new RemoteTree(emu.url, emu.email, emu.password);
+  const conflicts = new ConflictChaos(model, rnd.fork(6), log, reader, REMOTE, client, { target: Math.max(2, Math.min(8, Math.round(o.minutes * 1.5))) });
   const crashes: Crash[] = [];
   const violations: Violation[] = [];
   let stopping = false;
@@ -157,6 +193,14 @@ export async function soak(o: SoakOptions): Promise<number> {
         await sleep(rf.int(100, 1500));
       }
     };
+    const conflictLoop = async () => {
+      const rf = rnd.fork(7);
+      while (running()) {
+        await sleep(rf.int(3000, 10_000));
+        if (!running()) break;
+        await conflicts.step();
+      }
+    };
     const faultLoop = async () => {
       const rf = rnd.fork(5);
       while (running()) {
@@ -191,7 +235,7 @@ export async function soak(o: SoakOptions): Promise<number> {
         }
       }
     };
-    await Promise.all([fileLoop(), faultLoop(), killLoop(), watchdog()]);
+    await Promise.all([fileLoop(), conflictLoop(), faultLoop(), killLoop(), watchdog()]);
     if (stopping) {
       log.write('interrupted', {});
       process.stdout.write(`\nsoak interrupted (seed ${o.seed}); nothing checked; files kept in ${out}\n`);
@@ -206,19 +250,100 @@ export async function soak(o: SoakOptions): Promise<number> {
     log.write('client', { action: 'restart for the settle', pid: client.pid });
     const settleDeadline = Date.now() + o.settleTimeoutS * 1000;
     let settled = false;
+    /** paths the pair says wait for a retry time by design (a lock the chaos faked: tried again some minutes later) */
+    let waiting: Array<{ relPath: string; code: string; retryAt: number | null }> = [];
+    let issues: Awaited<ReturnType<typeof listIssues>> = [];
     while (Date.now() < settleDeadline) {
       await sleep(1000);
       if (!client.running) {
         log.write('client-crash', { during: 'settle' });
         client.start();
       }
-      if ((client.pairState === 'idle' || client.pairState === 'needs-confirmation') && Date.now() - client.lastOutputAt >= 10_000) {
+      if (!['idle', 'needs-confirmation', 'incomplete'].includes(client.pairState) || Date.now() - client.lastOutputAt < 10_000) continue;
+      // what the pair says is not on the server: nothing, or only files waiting for a lock the soak faked
+      issues = await listIssues(home).catch(() => issues);
+      const byDesign = issues.filter((i) => i.code === 'locked' && i.retryAt !== null && i.retryAt > Date.now() && (chaos.injected.get('lock-conflict') ?? 0) > 0);
+      if (issues.length === byDesign.length && Date.now() - client.lastOutputAt >= 10_000) {
         settled = true;
+        waiting = byDesign;
         break;
       }
     }
-    log.write('settle', { settled, pairState: client.pairState, detail: client.pairDetail, afterMs: Date.now() - deadline });
-    if (!settled) violations.push({ invariant: 'settles', detail: `the client did not report idle within ${o.settleTimeoutS} s (pair state ${client.pairState})`, paths: [] });
+    log.write('settle', { settled, pairState: client.pairState, detail: client.pairDetail, issues, afterMs: Date.now() - deadline });
+    if (!settled) {
+      violations.push({
+        invariant: 'settles',
+        detail: `the client did not settle within ${o.settleTimeoutS} s (pair state ${client.pairState}; paths it says are not on the server:)`,
+        paths: issues.map((i) => `${i.relPath}: ${i.code} (${i.message})`),
+      });
+    }
+    const waitingPaths = new Set(waiting.map((w) => w.relPath));
+
+    // ---- conflicts: every version somewhere, then each resolved through the CLI (the running client's socket)
+    let resolutions: ResolutionObserved[] = [];
+    try {
+      const open = await conflicts.list(home);
+      const cRemote = (await readRemote(reader, childUri(REMOTE, CONFLICT_FOLDER))).remote;
+      const rel = new Map([...cRemote].map(([p, c]) => [`${CONFLICT_FOLDER}/${p}`, c]));
+      violations.push(...checkConflictVersions(conflicts.expectations(), rel, open));
+      log.write('conflicts', { made: conflicts.expectations().length, listed: open.map((c) => ({ id: c.id, path: c.relPath, copy: c.conflictUri })) });
+      resolutions = await conflicts.resolveAll(home, emu, remoteRoot);
+      violations.push(...checkResolutions(resolutions));
+      violations.push(...checkNoConflictsLeft(await conflicts.list(home)));
+    } catch (err) {
+      violations.push({ invariant: 'conflicts end as resolved', detail: `the conflict round failed: ${(err as Error)?.message ?? err}`, paths: [] });
+    }
+
+    // ---- a quiet round of renames and moves, once everything is on the server: no byte sent, nothing trashed
+    let quiet: DriverMove[] = [];
+    let quietStats = { sessions: 0, bytes: 0 };
+    const inSync = async (): Promise<string[]> => {
+      const { remote } = await readRemote(reader, REMOTE);
+      const off: string[] = [];
+      for (const [p, rec] of model.files) {
+        if (waitingPaths.has(p)) continue;
+        if (o.policy === 'onedrive' && rec.size === 0) continue;
+        const r = remote.get(p);
+        if (!r || r.uploading || r.hash !== rec.hash) off.push(p);
+      }
+      return off;
+    };
+    let off: string[] = ['(not looked yet)'];
+    for (const t = Date.now(); Date.now() - t < 120_000; ) {
+      if (Date.now() - client.lastOutputAt >= 3000 && emu.sessions().length === 0) {
+        off = await inSync();
+        if (off.length === 0) break;
+      }
+      await sleep(2000);
+    }
+    if (off.length > 0) {
+      log.write('quiet-moves', { skipped: true, notInSync: off.slice(0, 50) });
+      violations.push({ invariant: 'remote equals local', detail: 'not on the server (as on disk) 2 minutes after the settle and the conflicts', paths: off });
+    } else {
+      const before = emu.stats();
+      const evFrom = fileEvents.length;
+      const partFrom = parts.length;
+      log.write('quiet-moves', { action: 'start' });
+      quiet = await files.quietMoves(waitingPaths);
+      // done when every moved path is at its new place on the server and gone from the old one, the client quiet
+      const final = new Set(model.files.keys());
+      const movedTo = quiet.filter((m) => m.kind === 'file').map((m) => m.to);
+      for (const t = Date.now(); Date.now() - t < 90_000; ) {
+        await sleep(1000);
+        if (Date.now() - client.lastOutputAt < 5000) continue;
+        const listed = new Set((await reader.files(REMOTE)).filter((f) => !f.uploading).map((f) => f.path));
+        const there = [...final].filter((p) => !waitingPaths.has(p)).every((p) => listed.has(p));
+        const gone = quiet.every((m) => m.kind === 'folder' || !listed.has(m.from) || final.has(m.from));
+        if (there && gone && movedTo.every((p) => !final.has(p) || listed.has(p))) break;
+      }
+      await sleep(2000);
+      const clean = await client.stop();
+      if (!clean) violations.push({ invariant: 'settles', detail: 'the client did not stop within 30 s of SIGTERM', paths: [] });
+      const after = emu.stats();
+      quietStats = { sessions: after.sessions_created - before.sessions_created, bytes: after.bytes_received - before.bytes_received };
+      log.write('quiet-moves', { action: 'end', moves: quiet, ...quietStats });
+      violations.push(...checkQuietMoves(quiet, before, after, fileEvents.slice(evFrom), parts.slice(partFrom)));
+    }
     const clean = await client.stop();
     if (!clean) violations.push({ invariant: 'settles', detail: 'the client did not stop within 30 s of SIGTERM', paths: [] });
     for (const c of client.crashes) {
@@ -235,21 +360,12 @@ export async function soak(o: SoakOptions): Promise<number> {
     const local = await walkLocal(root);
     violations.push(...checkLocalUntouched(model, local));
 
-    const reader = new RemoteTree(emu.url, emu.email, emu.password);
-    const listed = await reader.files(REMOTE);
-    const remote = new Map<string, RemoteContent>();
-    let remoteBytes = 0;
-    await mapLimit(listed, 6, async (f) => {
-      if (f.uploading) {
-        remote.set(f.path, { hash: '', uploading: true });
-        return;
-      }
-      const { hash, bytes } = await reader.hash(childUri(REMOTE, f.path));
-      remoteBytes += bytes;
-      remote.set(f.path, { hash, uploading: false });
-    });
-    violations.push(...checkRemoteContent(model, remote, { emptyFilesUpload: o.policy !== 'onedrive' }));
-    violations.push(...checkDeletions(o.mode, model, remoteDeletions(fileEvents), files.burstDeleted));
+    const { remote, listed: listedCount, bytes: remoteBytes } = await readRemote(reader, REMOTE);
+    violations.push(...checkRemoteContent(model, remote, { emptyFilesUpload: o.policy !== 'onedrive', waiting: waitingPaths, origins: remoteOrigins(fileEvents) }));
+    const deletions = remoteDeletions(fileEvents);
+    violations.push(...checkRemovals(o.mode, model, deletions, { massDeleted: files.burstDeleted, arrivals: remoteArrivals(fileEvents), keepMineCopies: conflicts.keepMineCopies }));
+    const trashed = (await reader.trash()).map((t) => (t.restorePath.startsWith(remoteRoot + '/') ? t.restorePath.slice(remoteRoot.length + 1) : t.restorePath));
+    violations.push(...checkTrashKept(deletions, trashed));
     const maxPart = policy.chunkSize ?? 1024 * 1024;
     // the client's parts in flight per file: the policy's chunk_concurrency (3) under its default cap (4)
     const resend = resendAfterCrashes(parts, crashes, { perSession: Math.min(policy.chunkConcurrency ?? 1, 4), maxPart });
@@ -258,6 +374,7 @@ export async function soak(o: SoakOptions): Promise<number> {
     // ---- summary
     const st = emu.stats();
     const fileOps = [...files.ops.entries()].sort();
+    const conflictOps = [...conflicts.ops.entries()].sort();
     const faults = [...chaos.injected.entries()].sort();
     const resentBytes = resend.reduce((s, r) => s + r.resentBytes, 0);
     const acceptedOnce = new Map<string, number>();
@@ -271,11 +388,14 @@ export async function soak(o: SoakOptions): Promise<number> {
       ['command', replay],
       ['run', `${((Date.now() - started) / 60_000).toFixed(1)} min (${o.minutes} of chaos, then the settle)`],
       ['file operations', `${fileOps.reduce((s, [, n]) => s + n, 0)}: ${fileOps.map(([k, n]) => `${k} ${n}`).join(', ')}`],
+      ['conflicts (made on both sides / resolved keep-mine, keep-both / not made by the soak)', `${conflicts.expectations().length} / ${resolutions.filter((r) => r.choice === 'keep-mine').length}, ${resolutions.filter((r) => r.choice === 'keep-both').length} / ${conflicts.unexpected.length}${conflictOps.length ? ` (${conflictOps.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`],
+      ['quiet renames and moves (files carried) / sessions / bytes sent', `${quiet.length} (${quiet.reduce((s2, m) => s2 + m.files, 0)}) / ${quietStats.sessions} / ${fmtBytes(quietStats.bytes)}`],
+      ['files waiting for a retry time at the end (locked)', String(waitingPaths.size)],
       ['faults injected', `${faults.reduce((s, [, n]) => s + n, 0)}: ${faults.map(([k, n]) => `${k} ${n}`).join(', ')}`],
       ['client kill -9 / restarts', `${crashes.length} / ${client.starts - 1}`],
       ['client crashes (exited by itself)', String(client.crashes.length)],
       ['uploads finished / failed (as reported)', `${client.uploadsDone} / ${client.uploadsFailed}`],
-      ['files on disk / on the server', `${local.size} / ${listed.length}`],
+      ['files on disk / on the server', `${local.size} / ${listedCount}`],
       ['bytes written by the driver', fmtBytes(files.bytesWritten)],
       ['bytes on the server (downloaded, plaintext)', fmtBytes(remoteBytes)],
       ['bytes the server received (part bodies)', fmtBytes(st.bytes_received)],

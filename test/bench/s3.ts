@@ -126,7 +126,7 @@ async function throughput(h: Harness, bundle: string, t: S3Target, file: string,
       [
         'ours',
         async () => {
-          const emu = await h.emulator({ type: 's3', s3: { ...t, mirror: false }, chunkSize: PART, chunkConcurrency: CONC });
+          const emu = await h.emulator({ type: 's3', s3: t, chunkSize: PART, chunkConcurrency: CONC });
           try {
             return await child(bundle, ['ours', join(scratch, `home-${r}`), emu.url, emu.email, emu.password, `cloudreve://my/r${r}`, file]);
           } finally {

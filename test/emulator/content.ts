@@ -1,5 +1,6 @@
-// PUT /file/content (§5.6), POST /file/url and the signed content (download) route (§4.8).
-import * as fs from 'node:fs';
+// PUT /file/content (§5.6), POST /file/url and the signed content (download) route (§4.8). A download URL is the
+// master's signed content route, or for an object an S3-like storage holds (unencrypted) that storage's pre-signed GET
+// (SERVER entitysource.Url: no internal proxy); `redirect: true` answers 302 to it.
 import { randomBytes } from 'node:crypto';
 import { HANDLED, type Ctx, type Router, bool, readJson, requireUser, sendJson, str, strArray } from './http.js';
 import { validateNewFile, type UploadSession } from './state.js';
@@ -8,6 +9,8 @@ import { declaredLength, walk } from './upload.js';
 import { receiveInto } from './blobio.js';
 import { ctrAt } from './ctr.js';
 import { hmacCheck, hmacSign } from './auth.js';
+import { serveRange } from './ranges.js';
+import { objectUrl } from './vendor-s3.js';
 
 const P = '/api/v4';
 const URL_TTL_S = 3600;
@@ -133,8 +136,9 @@ async function fileUrl(ctx: Ctx): Promise<unknown> {
         e = node.entities.find((x) => x.id === eid) ?? null;
         if (!e) throw new ApiError(40077, 'Entity not exist');
       }
-      if (!e) throw new ApiError(40077, 'Entity not exist');
-      const su = signedContentUrl(ctx, hashid(HT.entity, e.id), node.name, download);
+      if (!e || e.placeholder) throw new ApiError(40077, 'Entity not exist');
+      // an object of an S3-like storage: that storage's pre-signed GET, unless the server must decrypt (internal proxy)
+      const su = (!e.encrypted && objectUrl(core, e, URL_TTL_S)) || signedContentUrl(ctx, hashid(HT.entity, e.id), node.name, download);
       expires = su.expires;
       urls.push(download ? { url: su.url, stream_saver_display_name: node.name } : { url: su.url });
     } catch (err) {
@@ -153,6 +157,10 @@ async function fileUrl(ctx: Ctx): Promise<unknown> {
   return { urls, expires: expires ? rfc3339(expires) : null };
 }
 
+/**
+ * The signed content route (SERVER entitysource.Serve): Range, If-Range against the ETag `"<entity hashid>"`, HEAD,
+ * decrypted when the entity is encrypted; an object on a real S3 server is read from there (Cloudreve's internal proxy).
+ */
 async function serveContent(ctx: Ctx, params: string[]): Promise<unknown> {
   const core = ctx.core;
   const [entityHash] = params;
@@ -161,66 +169,15 @@ async function serveContent(ctx: Ctx, params: string[]): Promise<unknown> {
   if (chk) throw new ApiError(chk.code, chk.msg);
   const eid = unhashid(entityHash, HT.entity);
   const e = eid === null ? undefined : core.entities.get(eid);
-  if (!e) throw new ApiError(40077, 'Entity not exist');
-  const total = e.size;
-  let start = 0;
-  let end = total - 1;
-  let status = 200;
-  const range = ctx.req.headers.range;
-  const m = typeof range === 'string' ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
-  if (m && (m[1] !== '' || m[2] !== '')) {
-    if (m[1] === '') {
-      start = Math.max(0, total - parseInt(m[2], 10));
-    } else {
-      start = parseInt(m[1], 10);
-      if (m[2] !== '') end = Math.min(end, parseInt(m[2], 10));
-    }
-    if (start >= total || start > end) {
-      ctx.res.writeHead(416, { 'Content-Range': `bytes */${total}` });
-      ctx.res.end();
-      return HANDLED;
-    }
-    status = 206;
-  }
-  const len = total === 0 ? 0 : end - start + 1;
+  if (!e || e.placeholder) throw new ApiError(40077, 'Entity not exist');
   const name = decodeURIComponent(params[params.length - 1]);
-  const headers: Record<string, string | number> = {
-    'Content-Type': 'application/octet-stream',
-    'Content-Length': len,
-    'Accept-Ranges': 'bytes',
-    'Content-Disposition': `${ctx.url.searchParams.get('download') ? 'attachment' : 'inline'}; filename*=UTF-8''${encodeURIComponent(name)}`,
-  };
-  if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${total}`;
-  ctx.res.writeHead(status, headers);
-  if (ctx.req.method === 'HEAD' || len === 0) {
-    ctx.res.end();
-    return HANDLED;
-  }
-  const rs = fs.createReadStream(e.blobPath, { start, end, highWaterMark: 1024 * 1024 });
-  const dec = e.encrypted && e.key && e.iv ? ctrAt(e.key, e.iv, start) : null;
-  await new Promise<void>((resolve) => {
-    const done = () => resolve();
-    rs.on('error', () => {
-      ctx.res.destroy();
-      done();
-    });
-    ctx.res.on('close', () => {
-      rs.destroy();
-      done();
-    });
-    rs.on('data', (c) => {
-      const out = dec ? dec.update(c as Buffer) : (c as Buffer);
-      if (!ctx.res.write(out)) {
-        rs.pause();
-        ctx.res.once('drain', () => rs.resume());
-      }
-    });
-    rs.on('end', () => {
-      ctx.res.end();
-      done();
-    });
+  return serveRange(ctx, {
+    size: e.size,
+    etag: `"${hashid(HT.entity, e.id)}"`,
+    open: (start, end) => core.openBlob(e, start, end),
+    decrypt: e.encrypted && e.key && e.iv ? { key: e.key, iv: e.iv } : undefined,
+    headers: { 'Content-Disposition': `${ctx.url.searchParams.get('download') ? 'attachment' : 'inline'}; filename*=UTF-8''${encodeURIComponent(name)}` },
   });
-  return HANDLED;
 }
 
 export function registerContent(r: Router): void {

@@ -269,7 +269,9 @@ function copyTree(core: Core, src: FileNode, parent: FileNode, name: string): Fi
   n.size = src.size;
   if (src.type === 0 && src.primary) {
     const e = core.newEntity(src.owner, src.primary.size, { placeholder: false, preAllocate: false });
-    fs.copyFileSync(src.primary.blobPath, e.blobPath);
+    // an object on a real S3 server is shared (as Cloudreve shares the entity); a blob file is copied
+    if (!src.primary.object?.s3) fs.copyFileSync(src.primary.blobPath, e.blobPath);
+    if (src.primary.object) e.object = { ...src.primary.object };
     e.encrypted = src.primary.encrypted;
     e.key = src.primary.key;
     e.iv = src.primary.iv;

@@ -24,6 +24,41 @@ const GATED: ReadonlyArray<[RegExp, ServerFeature]> = [
   [/^\/session\/authorize$/, 'oauth'],
 ];
 
+/** The `cut` fault: the answer's body stops after `after` bytes and the connection is dropped (an outage mid-answer). */
+function cutAnswer(res: ServerResponse, after: number): void {
+  let sent = 0;
+  let cut = false;
+  const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+  const drop = () => {
+    cut = true;
+    const socket = res.socket;
+    setImmediate(() => socket?.destroy());
+  };
+  res.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
+    if (cut) return false;
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const room = after - sent;
+    if (b.length >= room) {
+      if (room > 0) write(b.subarray(0, room));
+      sent = after;
+      drop();
+      return false;
+    }
+    sent += b.length;
+    return write(b, ...rest);
+  }) as typeof res.write;
+  // the handler ending its answer early must not finish it (the socket would be kept for the next request)
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (cut) return res;
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') {
+      res.write(chunk as Buffer | string);
+      return cut ? res : end(...rest);
+    }
+    return end(...(chunk === undefined ? rest : [chunk, ...rest]));
+  }) as typeof res.end;
+}
+
 export class EmulatorServer {
   readonly router = new Router();
   readonly faults = new Faults();
@@ -162,6 +197,7 @@ export class EmulatorServer {
       const a = fault.action;
       if (a.type === 'delay') await sleep(a.ms);
       else if (a.type === 'stall' || a.type === 'slow') await shapeLink(req, a);
+      else if (a.type === 'cut') cutAnswer(res, a.afterBytes);
       else return this.applyFault(fault, req, res, correlationId);
     }
 

@@ -11,7 +11,11 @@ export interface EmulatorUser {
 
 export type EmulatorPolicyType = 'local' | 'remote' | 's3' | 'ks3' | 'oss' | 'cos' | 'obs' | 'onedrive' | 'qiniu' | 'upyun';
 
-/** A real S3 server the `s3`/`ks3` policy stores on (e.g. Swift from `npm run s3-server`); the bucket is created when missing. */
+/**
+ * A real S3 server the `s3`/`ks3` policy stores on (e.g. Swift from `npm run s3-server`); the bucket is created when
+ * missing. Committed objects stay there (the callback HEADs them, as Cloudreve does): downloads get pre-signed GETs of
+ * them, the master's content route and `blob()` read them from there.
+ */
 export interface EmulatorS3Server {
   endpoint: string;
   accessKey: string;
@@ -19,11 +23,6 @@ export interface EmulatorS3Server {
   bucket: string;
   /** default us-east-1 */
   region?: string;
-  /**
-   * default true: a committed object is copied into the emulator's blob store, so that downloads and the test hooks
-   * read what the server stored. The bench turns it off to time the client, not the copy.
-   */
-  mirror?: boolean;
 }
 
 export interface EmulatorPolicy {
@@ -94,6 +93,8 @@ export interface FaultRule {
   forMs?: number;
   action:
     | { type: 'reset'; afterBytes: number }
+    /** the request is handled normally, but its connection is dropped once `afterBytes` of the answer's body went out */
+    | { type: 'cut'; afterBytes: number }
     | { type: 'status'; status: number; body?: string; headers?: Record<string, string> }
     | { type: 'envelope'; code: number; msg?: string }
     | { type: 'delay'; ms: number }
@@ -149,6 +150,10 @@ export interface EmulatorStats {
   max_parts_in_flight: number;
   /** sessions that had more parts in flight than the policy's chunk_concurrency allows (absent or < 4.7.0: 1) */
   chunk_concurrency_violations: Array<{ session: string; uri: string; in_flight: number; limit: number }>;
+  /** body bytes of download answers: the master's signed content route and the emulated storages' GETs */
+  bytes_sent: number;
+  /** GET/HEAD requests to those */
+  download_requests: number;
 }
 
 export interface EntityInfo {

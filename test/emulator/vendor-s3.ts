@@ -1,18 +1,23 @@
 // S3-like storage policies (spec §6.4–6.8): s3, ks3, oss, cos, obs.
 //  - s3/ks3 with `policy.s3` set: a real S3 server (Swift). The emulator creates the multipart upload there and hands
-//    out SigV4 pre-signed UploadPart and CompleteMultipartUpload URLs; the client callback HEADs the object, checks
-//    its size and copies it into the entity's blob (so downloads and the test hooks read what the server stored).
+//    out SigV4 pre-signed UploadPart and CompleteMultipartUpload URLs; the client callback HEADs the object and checks
+//    its size, as Cloudreve does. The object stays there: downloads get its pre-signed GET, and the master's content
+//    route and the test hooks read it from there (state.ts openBlob/readBlob).
 //  - otherwise the emulator is the vendor: `/__vendor/s3like/{type}/{bucket}/{key}` takes pre-signed part PUTs and the
 //    complete POST with each vendor's signed headers, XML errors (InvalidPart, InvalidPartOrder, EntityTooSmall,
-//    NoSuchUpload, SignatureDoesNotMatch, AccessDenied "Request has expired"), and OSS/OBS's own callback to the master.
+//    NoSuchUpload, SignatureDoesNotMatch, AccessDenied "Request has expired"), and OSS/OBS's own callback to the master;
+//    its pre-signed GET serves the object (the entity's blob) with Range.
+//  - a committed object's download URL (POST /file/url) is the storage's pre-signed GET unless the entity is encrypted
+//    (then the master decrypts: its signed content route), as Cloudreve's entitysource.Url decides (§4.8).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
+import { serveRange } from './ranges.js';
 import { XMLParser } from 'fast-xml-parser';
 import { HANDLED, type Ctx, type Router, readBody } from './http.js';
-import type { Core, UploadSession, VendorUpload } from './state.js';
+import type { Core, EntityRec, UploadSession, VendorUpload } from './state.js';
 import { presign, type S3Target } from './sigv4.js';
 import type { EmulatorPolicy } from './types.js';
 import { policyAdapters } from './upload.js';
@@ -27,20 +32,21 @@ const BUCKET = 'cloudreve';
 const MiB = 1024 * 1024;
 
 /** Headers each vendor's pre-signed URLs are signed with (their values are fixed when the URL is made). */
-const SIGNED: Record<S3LikeType, { part: string[]; complete: string[] }> = {
-  s3: { part: [], complete: [] },
-  ks3: { part: ['content-type'], complete: ['content-type'] },
-  oss: { part: ['content-type'], complete: ['content-type', 'x-oss-complete-all', 'x-oss-forbid-overwrite'] },
-  cos: { part: ['content-type', 'content-length'], complete: ['content-type', 'x-cos-forbid-overwrite'] },
-  obs: { part: ['content-type', 'content-length'], complete: ['content-type'] },
+const SIGNED: Record<S3LikeType, { part: string[]; complete: string[]; get: string[] }> = {
+  s3: { part: [], complete: [], get: [] },
+  ks3: { part: ['content-type'], complete: ['content-type'], get: [] },
+  oss: { part: ['content-type'], complete: ['content-type', 'x-oss-complete-all', 'x-oss-forbid-overwrite'], get: [] },
+  cos: { part: ['content-type', 'content-length'], complete: ['content-type', 'x-cos-forbid-overwrite'], get: [] },
+  obs: { part: ['content-type', 'content-length'], complete: ['content-type'], get: [] },
 };
+type Op = 'part' | 'complete' | 'get';
 const FIXED: Record<string, string> = { 'content-type': OCTET, 'x-oss-complete-all': 'yes', 'x-oss-forbid-overwrite': 'true', 'x-cos-forbid-overwrite': 'true' };
 /** The vendors' documented smallest non-last part. */
 const MIN_PART: Record<S3LikeType, number> = { s3: 5 * MiB, ks3: 5 * MiB, oss: 100 * 1024, cos: MiB, obs: 100 * 1024 };
 
 const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => name === 'Part' });
 
-function target(p: EmulatorPolicy): (S3Target & { mirror?: boolean }) | null {
+function target(p: EmulatorPolicy): S3Target | null {
   if (!p.s3 || (p.type !== 's3' && p.type !== 'ks3')) return null;
   return { ...p.s3, region: p.s3.region ?? 'us-east-1' };
 }
@@ -83,21 +89,17 @@ async function prepareReal(core: Core, s: UploadSession, t: S3Target): Promise<v
   s.vendor = v;
 }
 
-/** The client's GET callback against a real server: HEAD the object, compare sizes, copy it into the entity's blob. */
-async function commitReal(s: UploadSession, t: S3Target & { mirror?: boolean }): Promise<void> {
+/** The client's GET callback against a real server: HEAD the object and compare sizes; the object stays there. */
+async function commitReal(s: UploadSession, t: S3Target): Promise<void> {
   const v = s.vendor!;
   const head = await fetch(presign(t, 'HEAD', v.key, {}, 300), { method: 'HEAD' });
   if (head.status === 404) throw new ApiError(40016, 'Object not found on the storage', undefined, undefined, 400);
   if (!head.ok) throw new ApiError(50002, `Storage answered ${head.status}`, undefined, undefined, 400);
   checkSize(s, head.headers.get('content-length'));
-  if (t.mirror === false) {
-    v.stored = true;
-    return;
-  }
-  const r = await fetch(presign(t, 'GET', v.key, {}, 300));
-  if (!r.ok || !r.body) throw new ApiError(50002, `Storage answered ${r.status}`, undefined, undefined, 400);
-  await pipeline(Readable.fromWeb(r.body as import('node:stream/web').ReadableStream), fs.createWriteStream(s.entity.blobPath));
   v.stored = true;
+  s.entity.object = { type: s.policy.type, key: v.key, s3: t };
+  // the placeholder's (sparse) blob file is not where the bytes are
+  fs.truncateSync(s.entity.blobPath, 0);
 }
 
 // ------------------------------------------------------------ the emulated vendors
@@ -107,12 +109,14 @@ function canonical(method: string, pathname: string, params: URLSearchParams, he
   return [method, pathname, q.map(([k, v]) => `${k}=${v}`).join('&'), ...headerValues].join('\n');
 }
 
-function signedUrl(core: Core, s: UploadSession, method: string, op: 'part' | 'complete', params: Record<string, string>, length?: number): string {
-  const type = s.policy.type as S3LikeType;
-  const v = s.vendor!;
-  const pathname = `/__vendor/s3like/${type}/${BUCKET}/${v.key}`;
+function signedUrl(core: Core, s: UploadSession, method: string, op: Op, params: Record<string, string>, length?: number): string {
+  return vendorUrl(core, s.policy.type as S3LikeType, s.vendor!.key, method, op, params, s.expires, length);
+}
+
+function vendorUrl(core: Core, type: S3LikeType, key: string, method: string, op: Op, params: Record<string, string>, expires: number, length?: number): string {
+  const pathname = `/__vendor/s3like/${type}/${BUCKET}/${key}`;
   const headers = SIGNED[type][op];
-  const q = new URLSearchParams({ ...params, Expires: String(s.expires), 'X-Signed-Headers': headers.join(';') });
+  const q = new URLSearchParams({ ...params, Expires: String(expires), 'X-Signed-Headers': headers.join(';') });
   const values = headers.map((h) => `${h}:${h === 'content-length' ? String(length) : FIXED[h]}`);
   const sig = createHmac('sha256', core.vendorSecret).update(canonical(method, pathname, q, values)).digest('hex');
   q.set('Signature', sig);
@@ -140,7 +144,7 @@ class VendorError extends Error {
 }
 
 /** Checks expiry and signature of a request to an emulated vendor URL. */
-function verify(ctx: Ctx, type: S3LikeType, op: 'part' | 'complete'): void {
+function verify(ctx: Ctx, type: S3LikeType, op: Op): void {
   const q = ctx.url.searchParams;
   const expires = Number(q.get('Expires'));
   if (!Number.isFinite(expires) || expires * 1000 < Date.now()) throw new VendorError(403, 'AccessDenied', 'Request has expired');
@@ -255,6 +259,39 @@ export async function assemble(s: UploadSession, parts: Array<{ file: string }>)
   );
   for (const p of parts) fs.rmSync(p.file, { force: true });
   s.vendor!.stored = true;
+  s.entity.object = { type: s.policy.type, key: s.vendor!.key };
+}
+
+/**
+ * The download URL of an object an S3-like storage holds (POST /file/url without the internal proxy): a pre-signed GET
+ * of the real S3 server, or of the emulated vendor. Null when the entity is not such an object.
+ */
+export function objectUrl(core: Core, e: EntityRec, ttlS: number): { url: string; expires: Date } | null {
+  const o = e.object;
+  if (!o || !(TYPES as readonly string[]).includes(o.type)) return null;
+  const expires = new Date(Date.now() + ttlS * 1000);
+  if (o.s3) return { url: presign(o.s3, 'GET', o.key, {}, ttlS), expires };
+  return { url: vendorUrl(core, o.type as S3LikeType, o.key, 'GET', 'get', {}, Math.floor(expires.getTime() / 1000)), expires };
+}
+
+/** GET/HEAD of an emulated vendor's object by its pre-signed URL: Range, ETag, XML errors as S3 answers them. */
+async function objectGet(ctx: Ctx, [type, key]: string[]): Promise<unknown> {
+  try {
+    verify(ctx, type as S3LikeType, 'get');
+  } catch (err) {
+    if (err instanceof VendorError) return xmlError(ctx, err.status, err.code, err.message);
+    throw err;
+  }
+  let e: EntityRec | undefined;
+  for (const x of ctx.core.entities.values()) if (x.object && !x.object.s3 && x.object.key === key && !x.placeholder) e = x;
+  if (!e) return xmlError(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
+  const found = e;
+  return serveRange(ctx, {
+    size: found.size,
+    etag: `"${createHash('md5').update(`${found.id}:${key}`).digest('hex')}"`,
+    open: async (start, end) => fs.createReadStream(found.blobPath, { start, end, highWaterMark: MiB }),
+    unsatisfiable: (c) => void xmlError(c, 416, 'InvalidRange', 'The requested range is not satisfiable'),
+  });
 }
 
 async function completePost(ctx: Ctx, [type]: string[]): Promise<unknown> {
@@ -300,6 +337,8 @@ async function completePost(ctx: Ctx, [type]: string[]): Promise<unknown> {
 export function registerS3Like(r: Router): void {
   r.add('PUT', '/__vendor/s3like/(s3|ks3|oss|cos|obs)/[^/]+/(?:.+)', partPut);
   r.add('POST', '/__vendor/s3like/(s3|ks3|oss|cos|obs)/[^/]+/(?:.+)', completePost);
+  r.add('GET', '/__vendor/s3like/(s3|ks3|oss|cos|obs)/[^/]+/(.+)', objectGet);
+  r.add('HEAD', '/__vendor/s3like/(s3|ks3|oss|cos|obs)/[^/]+/(.+)', objectGet);
   for (const type of TYPES) {
     policyAdapters[type] = {
       prepare: async (core, s) => {

@@ -11,13 +11,13 @@
  * 3 failed (server unreachable, wrong password, not a Cloudreve v4 server, …) · 4 not logged in /
  * login expired · 130 cancelled. Every failure is one line on stderr.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { authCommands } from './cli/auth-commands.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './cli/command.js';
 import { ensureHome } from './cli/home.js';
+import { packageVersion } from './cli/shared.js';
 import { resolveHome } from './engine/home-folder.js';
 import { syncCommands } from './cli/sync-commands.js';
 import { transferCommands } from './cli/transfer-commands.js';
@@ -36,20 +36,6 @@ export function commandTable(): Record<string, CommandSpec> {
     table[name] = spec;
   }
   return table;
-}
-
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'cloudreve-sync' && pkg.version) return pkg.version;
-    } catch {
-      // keep looking upward
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0';
 }
 
 function mainHelp(table: Record<string, CommandSpec>): string {

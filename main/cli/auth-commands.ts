@@ -5,13 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import type { ReadStream } from 'node:tty';
-import type { Readable } from 'node:stream';
 import type { FileResponse } from '../engine/api/types.js';
 import { toUri } from '../engine/api/uri.js';
 import { formatBytes } from './format.js';
 import { EngineError } from '../engine/errors.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
 import { openClient } from './home.js';
+import { readAll } from './shared.js';
 
 /** What the account commands need from the engine, loaded on first use. */
 async function account() {
@@ -32,19 +32,6 @@ function str(args: ParsedArgs, name: string): string | undefined {
 
 function noPositionals(args: ParsedArgs, max = 0): void {
   if (args.positionals.length > max) throw new UsageError(`unexpected argument: ${args.positionals[max]}`);
-}
-
-/** Reads all of stdin (bounded), for --password-stdin (login, ui). */
-export async function readAll(stream: Readable, limit = 64 * 1024): Promise<string> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    const b = Buffer.isBuffer(c) ? c : Buffer.from(String(c));
-    n += b.length;
-    if (n > limit) throw new UsageError('--password-stdin: input is too long');
-    parts.push(b);
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
 
 function stdinIsTTY(ctx: CliContext): boolean {

@@ -6,6 +6,7 @@
 import type { Engine } from '../engine/index.js';
 import type { EventSink, Handlers } from '../ipc/server.js';
 import type { CliContext } from './command.js';
+import { packageVersion } from './shared.js';
 
 export interface EngineServices {
   handlers: Handlers;
@@ -16,10 +17,9 @@ export interface EngineServices {
 
 /** `emit`: where handlers push the events they raise themselves ('browser-login-started'): the ui's pages. */
 export async function startEngineServices(ctx: CliContext, engine: Engine, opts: { emit?: EventSink } = {}): Promise<EngineServices> {
-  const [{ createHandlers }, { SettingsFile, applyToEngine }, { packageVersion }, { serveControlSocket }] = await Promise.all([
+  const [{ createHandlers }, { SettingsFile, applyToEngine }, { serveControlSocket }] = await Promise.all([
     import('../ipc/server.js'),
     import('../shell/settings.js'),
-    import('../cli.js'),
     import('../bridge/control-socket.js'),
   ]);
   const logError = (what: string, err: unknown) => ctx.stderr.write(`${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);

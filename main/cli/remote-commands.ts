@@ -10,8 +10,8 @@ import { toUri } from '../engine/api/uri.js';
 import { EngineError } from '../engine/errors.js';
 import type { ErrorData, EventMap, EventName, MethodValue, PairDto, Result, TransferDto } from '../ipc/contract.js';
 import { UsageError, type CliContext, type ParsedArgs } from './command.js';
-import { interrupted } from './sync-commands.js';
-import { WaitLines } from './transfer-commands.js';
+import { WaitLines } from './format.js';
+import { interrupted } from './shared.js';
 
 const TERMINAL = new Set(['done', 'skipped', 'failed', 'cancelled']);
 

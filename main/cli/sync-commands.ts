@@ -17,7 +17,7 @@ import { EngineError } from '../engine/errors.js';
 import type { ConflictChoice, SyncMode } from '../engine/types.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
 import type { ControlClient } from '../bridge/control-socket.js';
-import { engineConfig, engineOr } from './transfer-commands.js';
+import { interrupted, withEngine } from './shared.js';
 
 const remoteCommands = () => import('./remote-commands.js');
 
@@ -31,32 +31,6 @@ function mode(args: ParsedArgs): SyncMode | undefined {
 function patterns(args: ParsedArgs): string[] {
   const v = args.flags.ignore;
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
-}
-
-/**
- * Resolves when the user interrupts (Ctrl-C or SIGTERM). Further signals are swallowed until dispose() and for 2 s
- * after it: `conf` (through atomically → when-exit) re-raises the signal it saw, which would otherwise kill the
- * process in the middle of its clean shutdown. A signal after that (a second Ctrl-C later on) ends the process.
- */
-export function interrupted(): { promise: Promise<void>; dispose(): void } {
-  let done!: () => void;
-  let fired = false;
-  const promise = new Promise<void>((r) => (done = r));
-  const on = () => {
-    if (fired) return;
-    fired = true;
-    done();
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  const off = () => (process.off('SIGINT', on), process.off('SIGTERM', on));
-  return {
-    promise,
-    dispose: () => {
-      if (fired) setTimeout(off, 2000).unref();
-      else off();
-    },
-  };
 }
 
 /** A cloudreve:// URI as a person reads it: its path segments decoded (`doc (conflict …).txt`, not `doc%20(…`). */
@@ -110,29 +84,6 @@ function printReport(ctx: CliContext, r: PassReport, json: boolean): number {
   }
   if (r.dryRun) return r.problems.length > 0 || r.blocked ? 1 : 0;
   return r.problems.length > 0 || r.failed > 0 || r.waiting > 0 || r.notSynced > 0 || r.blocked ? 1 : 0;
-}
-
-/**
- * Runs `fn` with an engine on the command's home (autoResume: continue interrupted transfers, as `run` and `ui` do);
- * when another process runs the engine there, `remote` through its control socket instead (see engineOr).
- */
-export async function withEngine(
-  ctx: CliContext,
-  args: ParsedArgs,
-  fn: (engine: Engine) => Promise<number>,
-  autoResume = false,
-  remote?: (control: ControlClient) => Promise<number>,
-): Promise<number> {
-  const { createEngine } = await import('../engine/index.js'); // loaded on first use, like the transfer commands
-  const config = { ...(await engineConfig(ctx, args)), autoResume };
-  const opened = await engineOr(ctx, () => createEngine(config), remote);
-  if (typeof opened === 'number') return opened;
-  const engine = opened;
-  try {
-    return await fn(engine);
-  } finally {
-    await engine.close();
-  }
 }
 
 /** A pair by id or unique id prefix. */

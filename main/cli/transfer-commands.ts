@@ -5,31 +5,16 @@
  * The engine (SQLite, got, conf, crypto) is imported when one of these commands runs, never at start-up.
  */
 import { resolve } from 'node:path';
-import type { Engine, EngineConfig, SkippedEntry } from '../engine/index.js';
-import { readSettings, type Settings } from '../engine/settings-schema.js';
+import type { Engine, SkippedEntry } from '../engine/index.js';
 import { EngineError } from '../engine/errors.js';
 import { toUri } from '../engine/api/uri.js';
 import { TERMINAL_STATES, type ConnectivityState, type IfExists, type TransferSnapshot } from '../engine/types.js';
 import type { ControlClient } from '../bridge/control-socket.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
 import { BatchedOutput } from './batched-output.js';
-import { formatBytes } from './format.js';
+import { formatBytes, nextTry, WaitLines } from './format.js';
 import { UsageError } from './command.js';
-
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-
-/** "10M" → 10 MiB/s, "512k", "1.5G", "1000000"; 0 or "off" = unlimited. Anything else is a usage error. */
-export function parseRate(text: string): number {
-  const t = text.trim();
-  if (t === 'off') return 0;
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?(?:\/s)?$/i.exec(t);
-  if (!m) throw new UsageError(`--limit-rate: invalid rate "${text}" (examples: 10M, 512k, 1G; 0 or off for no limit)`);
-  const bytes = Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
-  if (bytes === 0 && Number(m[1]) !== 0) {
-    throw new UsageError(`--limit-rate: "${text}" is less than 1 byte/s (use 0 or off for no limit)`);
-  }
-  return bytes;
-}
+import { engineConfig, engineOr, parseFlags, storedSettings, str } from './shared.js';
 
 /** `--to`: a cloudreve:// URI or a folder path under cloudreve://my; anything else (http://…) is a usage error. */
 function destination(text: string): string {
@@ -41,71 +26,12 @@ function destination(text: string): string {
   }
 }
 
-function positiveInt(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--${flag} must be an integer from 1 to 64`);
-  return n;
-}
-
-function str(args: ParsedArgs, name: string): string | undefined {
-  const v = args.flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** The tuning flags, checked before anything is opened (a bad value is a usage error, exit 2). */
-function parseFlags(args: ParsedArgs): { bandwidthLimit?: number; maxActiveFiles?: number; chunkConcurrencyCap?: number } {
-  const rate = str(args, 'limit-rate');
-  return {
-    bandwidthLimit: rate === undefined ? undefined : parseRate(rate),
-    maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency'),
-    chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency'),
-  };
-}
-
-/**
- * The engine on this home, or, when another process runs it (`run`, `ui`, the desktop app: the home's lock is held),
- * what `remote` does through that process's control socket. Without `remote`, or when nothing answers on the
- * socket, the 'busy' error stands.
- */
-export async function engineOr(ctx: CliContext, open: () => Promise<Engine>, remote?: (control: ControlClient) => Promise<number>): Promise<Engine | number> {
-  try {
-    return await open();
-  } catch (err) {
-    if (!remote || !(err instanceof EngineError && err.code === 'busy')) throw err;
-    const control = await (await import('../bridge/control-socket.js')).connectControl(ctx.home, { onRefused: (why) => ctx.stderr.write(`warning: ${why}\n`) });
-    if (!control) throw err;
-    return remote(control);
-  }
-}
-
 /** The remote variants, loaded only when a running engine is found. */
 const remoteCommands = () => import('./remote-commands.js');
 
 /** The engine's entry, loaded on first use. */
 async function engineModules() {
   return { createEngine: (await import('../engine/index.js')).createEngine };
-}
-
-/** The stored settings (config.json, shared with the desktop app); conf is loaded only to create or repair it. */
-async function storedSettings(home: string): Promise<Settings> {
-  return readSettings(home) ?? { ...(await import('../engine/config.js')).openConfig(home).store };
-}
-
-/** The stored settings, overridden by the command line (the sync commands use it too). */
-export async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<EngineConfig> {
-  const flags = parseFlags(args);
-  const settings = await storedSettings(ctx.home);
-  return {
-    home: ctx.home,
-    autoResume: false,
-    bandwidthLimit: flags.bandwidthLimit ?? settings.bandwidthLimit,
-    maxActiveFiles: flags.maxActiveFiles ?? settings.maxActiveFiles,
-    chunkConcurrencyCap: flags.chunkConcurrencyCap ?? settings.chunkConcurrencyCap,
-    ifExists: settings.ifExists,
-    timeouts: settings.timeouts,
-    busyRetryMinutes: settings.busyRetryMinutes,
-  };
 }
 
 function formatEta(s: number | null): string {
@@ -119,69 +45,6 @@ function formatEta(s: number | null): string {
 /** "next try in 12 s" (or "trying now" while a probe runs). */
 function nextProbe(c: ConnectivityState, now: number): string {
   return c.nextProbeAt === null ? 'trying now' : `next try in ${Math.max(1, Math.round((c.nextProbeAt - now) / 1000))} s`;
-}
-
-/** "next try in 12 s" for a waiting transfer's retryAt (ms since the epoch). */
-export function nextTry(at: number, now: number): string {
-  const s = Math.max(1, Math.round((at - now) / 1000));
-  return s < 120 ? `next try in ${s} s` : `next try in ${Math.round(s / 60)} min`;
-}
-
-/** What stateLine() reads of a transfer (an engine snapshot or the app contract's DTO). */
-export interface StateLineInput {
-  id?: string;
-  state: string;
-  localPath: string;
-  targetUri: string;
-  error?: { message: string; code?: string; httpStatus?: number } | null;
-  retryAt?: number | null;
-}
-
-/**
- * The line a plain (non-JSON) report prints when a transfer reaches `state`, or null for states it does not report.
- * waiting-retry is reported when its next try is known (a busy or failing server; offline has its own line).
- */
-export function stateLine(t: StateLineInput, now = Date.now()): string | null {
-  switch (t.state) {
-    case 'waiting-retry':
-      return t.retryAt ? `waiting ${t.localPath}: ${t.error?.message ?? 'the server failed'}; ${nextTry(t.retryAt, now)}` : null;
-    case 'done':
-      return `uploaded ${t.localPath} → ${t.targetUri}`;
-    case 'skipped':
-      return `skipped ${t.localPath}: ${t.error?.message ?? 'exists'}`;
-    case 'waiting-file':
-      return `changed while uploading, will retry when it settles: ${t.localPath}`;
-    case 'failed':
-      return `FAILED ${t.localPath}: ${t.error?.message ?? 'unknown error'}`;
-    default:
-      return null;
-  }
-}
-
-/**
- * Which waiting-retry lines a plain report prints: a transfer's first, one whose reason changed, and then at most one a
- * minute (a busy server is waited out for minutes, retried every few seconds: not a line per try).
- */
-export class WaitLines {
-  private readonly said = new Map<string, { message: string; at: number }>();
-  constructor(private readonly everyMs = 60_000) {}
-
-  /** The line to print for this state change, or null. */
-  line(t: StateLineInput, now = Date.now()): string | null {
-    const id = t.id ?? t.localPath;
-    if (t.state !== 'waiting-retry') {
-      if (t.state === 'done' || t.state === 'failed' || t.state === 'cancelled' || t.state === 'skipped' || t.state === 'paused') this.said.delete(id);
-      return stateLine(t, now);
-    }
-    const text = stateLine(t, now);
-    if (text === null) return null;
-    // the kind of failure, not its text (which names the part it hit)
-    const message = t.error?.code ? `${t.error.code} ${t.error.httpStatus ?? ''}` : (t.error?.message ?? '');
-    const before = this.said.get(id);
-    if (before && before.message === message && now - before.at < this.everyMs) return null;
-    this.said.set(id, { message, at: now });
-    return text;
-  }
 }
 
 /** What a command admitted: the transfers, and what was left out while the paths were collected. */

@@ -13,9 +13,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readAll } from './auth-commands.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
-import { interrupted, withEngine } from './sync-commands.js';
+import { interrupted, readAll, withEngine } from './shared.js';
 
 /** dist/renderer of this installation: beside the CLI bundle (dist/cli/…) or under the checkout (main/cli/…). */
 export function rendererDir(): string {

@@ -10,7 +10,8 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { runCli } from '../../main/cli.js';
-import { engineConfig, WaitLines } from '../../main/cli/transfer-commands.js';
+import { WaitLines } from '../../main/cli/format.js';
+import { engineConfig } from '../../main/cli/shared.js';
 import { startEmulator } from '../emulator/index.js';
 import { tmpDir } from '../helpers/tmp-tree.js';
 

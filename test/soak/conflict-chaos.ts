@@ -153,9 +153,11 @@ export class ConflictChaos {
     return true;
   }
 
-  /** The conflicts the soak made: the server's version and our last save. */
-  expectations(): ConflictExpectation[] {
-    return this.files.filter((f) => f.stage === 'edited').map((f) => ({ rel: f.rel, theirs: f.theirs!, mine: this.model.files.get(f.rel)!.hash }));
+  /** The conflicts the soak made: the server's version and our last save (`waiting`: paths waiting for a retry time). */
+  expectations(waiting: ReadonlySet<string> = new Set()): ConflictExpectation[] {
+    return this.files
+      .filter((f) => f.stage === 'edited')
+      .map((f) => ({ rel: f.rel, theirs: f.theirs!, mine: this.model.files.get(f.rel)!.hash, ours: [...(this.model.history.get(f.rel) ?? [])], waiting: waiting.has(f.rel) }));
   }
 
   /** `pairs conflicts --json` through the CLI (the running client answers through its control socket). */
@@ -171,9 +173,9 @@ export class ConflictChaos {
    * keep-mine), any other keep-mine. After keep-both, one more local save must go to the file itself (the pair
    * tracks the original from then on), not to a new conflict copy.
    */
-  async resolveAll(home: string, emu: Emulator, pairRoot: string): Promise<ResolutionObserved[]> {
+  async resolveAll(home: string, emu: Emulator, pairRoot: string, waiting: ReadonlySet<string> = new Set()): Promise<ResolutionObserved[]> {
     const listed = await this.list(home);
-    const ours = new Map(this.expectations().map((e) => [e.rel, e]));
+    const ours = new Map(this.expectations(waiting).map((e) => [e.rel, e]));
     const out: ResolutionObserved[] = [];
     let i = 0;
     for (const c of listed) {
@@ -209,6 +211,8 @@ export class ConflictChaos {
         local,
         theirs: exp?.theirs ?? '',
         mine: exp?.mine ?? local,
+        ours: [...(this.model.history.get(c.relPath) ?? [])],
+        waiting: waiting.has(c.relPath),
       };
       if (choice === 'keep-both' && this.model.files.has(c.relPath)) o.afterSave = await this.saveAfterKeepBoth(c.relPath);
       this.log.write('conflict', { op: 'observed', ...o });

@@ -381,10 +381,15 @@ describe('conflicts: every version somewhere, resolutions as chosen', () => {
     const lostTheirs = checkConflictVersions(exp, remote([['c/doc.txt', 'M'], [copy, 'M']]), listed);
     assert.match(JSON.stringify(lostTheirs), /other side's version is not at the file's path/);
     const lostMine = checkConflictVersions(exp, remote([['c/doc.txt', 'T'], [copy, 'old']]), listed);
-    assert.match(JSON.stringify(lostMine), /our last save is in no conflict copy/);
+    assert.match(JSON.stringify(lostMine), /our last save .* is in no conflict copy/);
     const two = checkConflictVersions(exp, remote([['c/doc.txt', 'T'], [copy, 'old'], ['c/doc (conflict 2026-01-02 030406 host).txt', 'M']]), listed);
     assert.deepEqual(two.map((v) => v.invariant), ['one conflict copy per conflict']);
     assert.deepEqual(checkConflictVersions(exp, remote([['c/doc.txt', 'T'], [copy, 'M']]), []).map((v) => v.invariant), ['open conflicts are listed']);
+    // its last save waits for a retry time (a faked lock): an earlier save of ours in the copy is enough, theirs is not
+    const waiting = [{ ...exp[0], ours: ['M0', 'M'], waiting: true }];
+    assert.deepEqual(checkConflictVersions(waiting, remote([['c/doc.txt', 'T'], [copy, 'M0']]), listed), []);
+    assert.match(JSON.stringify(checkConflictVersions(waiting, remote([['c/doc.txt', 'T'], [copy, 'T']]), listed)), /is in no conflict copy/);
+    assert.match(JSON.stringify(checkConflictVersions([{ ...waiting[0], waiting: false }], remote([['c/doc.txt', 'T'], [copy, 'M0']]), listed)), /is in no conflict copy/);
   });
 
   it('keep-mine: ours at the path, the copy in the trash (with ours), unlisted; keep-both: the copy stays, a later save goes to the file', () => {
@@ -414,9 +419,14 @@ describe('conflicts: every version somewhere, resolutions as chosen', () => {
       assert.equal(v.length, 1, JSON.stringify(patch));
       assert.match(v[0].paths[0], why);
     }
+    // keep-mine: the copy in the trash may hold an earlier save of ours, never theirs
+    assert.deepEqual(checkResolutions([{ ...base, copyInTrash: 'M0', ours: ['M0', 'M'] }]), []);
+    assert.equal(checkResolutions([{ ...base, copyInTrash: 'T', ours: ['M0', 'M'] }]).length, 1);
     const both: ResolutionObserved = { ...base, choice: 'keep-both', original: 'T', copyAtPath: 'M', copyInTrash: null, afterSave: { original: 'M2', local: 'M2', copies: 1 } };
     assert.deepEqual(checkResolutions([both]), []);
     assert.match(checkResolutions([{ ...both, copyAtPath: null }])[0].paths[0], /copy is gone/);
+    assert.match(checkResolutions([{ ...both, copyAtPath: 'M0', ours: ['M0', 'M'] }])[0].paths[0], /holds another content/);
+    assert.deepEqual(checkResolutions([{ ...both, copyAtPath: 'M0', ours: ['M0', 'M'], waiting: true }]), []);
     assert.match(checkResolutions([{ ...both, original: 'M' }])[0].paths[0], /no longer at its path/);
     assert.match(checkResolutions([{ ...both, afterSave: { original: 'T', local: 'M2', copies: 1 } }])[0].paths[0], /did not reach the file's path/);
     assert.match(checkResolutions([{ ...both, afterSave: { original: 'M2', local: 'M2', copies: 2 } }])[0].paths[0], /2 conflict copies/);

@@ -285,9 +285,9 @@ export async function soak(o: SoakOptions): Promise<number> {
       const open = await conflicts.list(home);
       const cRemote = (await readRemote(reader, childUri(REMOTE, CONFLICT_FOLDER))).remote;
       const rel = new Map([...cRemote].map(([p, c]) => [`${CONFLICT_FOLDER}/${p}`, c]));
-      violations.push(...checkConflictVersions(conflicts.expectations(), rel, open));
+      violations.push(...checkConflictVersions(conflicts.expectations(waitingPaths), rel, open));
       log.write('conflicts', { made: conflicts.expectations().length, listed: open.map((c) => ({ id: c.id, path: c.relPath, copy: c.conflictUri })) });
-      resolutions = await conflicts.resolveAll(home, emu, remoteRoot);
+      resolutions = await conflicts.resolveAll(home, emu, remoteRoot, waitingPaths);
       violations.push(...checkResolutions(resolutions));
       violations.push(...checkNoConflictsLeft(await conflicts.list(home)));
     } catch (err) {

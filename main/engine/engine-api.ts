@@ -8,6 +8,8 @@ import type { SkippedEntry } from './fs/local-tree.js';
 import type { ProbeTiming } from './connectivity.js';
 import type { RetryPolicy } from './transfer/retry.js';
 import type { RemoteFolderListing } from './api/remote-folders.js';
+import type { DownloadsApi } from './download-types.js';
+import type { StatFs } from './transfer/downloader.js';
 import type { AccountInfo, ConnectivityState, HistoryEntry, HistoryQuery, IfExists, OverallProgress, TransferSnapshot } from './types.js';
 
 export interface EngineConfig {
@@ -20,6 +22,10 @@ export interface EngineConfig {
   chunkConcurrencyCap?: number;
   /** Shared upload limit in bytes/s; 0 = unlimited. */
   bandwidthLimit?: number;
+  /** Shared download limit in bytes/s; 0 = unlimited (separate from the upload limit). */
+  downloadBandwidthLimit?: number;
+  /** Downloads in flight at once (default 3). */
+  maxActiveDownloads?: number;
   /** What to do when the target exists (default 'rename'). */
   ifExists?: IfExists;
   /** Continue interrupted transfers from the journal at start (the desktop app: true; the CLI: false). */
@@ -50,6 +56,8 @@ export interface EngineConfig {
   credentialCodec?: CredentialCodec;
   /** Overrides for tests. */
   retry?: RetryPolicy;
+  /** @internal tests: the free space of a download's folder (default fs.statfs) */
+  statfs?: StatFs;
   /** how often an unreachable server is probed (the second probe after baseMs, doubling up to maxMs) */
   offlineProbe?: Partial<ProbeTiming>;
   progressIntervalMs?: number;
@@ -88,6 +96,8 @@ export interface Engine {
   readonly events: TypedEmitter<EngineEvents>;
   /** Folder sync: pairs, passes, conflicts; start() runs the watched pairs in the background. */
   readonly sync: SyncApi;
+  /** Downloads to local paths: resumable, written safely (transfer/downloader.ts); `cloudreve-sync download`. */
+  readonly downloads: DownloadsApi;
   account(): AccountInfo | null;
   login(server: string, email: string, password: string, otp?: string): Promise<AccountInfo>;
   /** Sign in through the browser (OAuth 2.0 + PKCE, Cloudreve ≥ 4.12); stored like a password login. */

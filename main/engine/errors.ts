@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'size-mismatch' // 40055
   | 'file-changed' // the local file changed/vanished during upload
   | 'local-io' // reading the local file failed
+  | 'disk-full' // no room on the local disk for a download (checked before it starts; ENOSPC while writing)
   | 'server' // 5xxxx codes
   | 'throttled' // a storage provider asks to slow down (SlowDown, 429, retryAfterSeconds): retry after its hint
   | 'storage-protocol' // a storage provider refused what we sent as malformed (InvalidPart, EntityTooSmall…): a client bug

@@ -1,5 +1,6 @@
 /** Typed engine events: past-tense facts. Subscriptions return a disposer. */
 import { EventEmitter } from 'node:events';
+import type { DownloadSnapshot, DownloadState } from './download-types.js';
 import type { ConflictChoice, ConnectivityState, HistoryEntry, OverallProgress, SyncConflict, SyncPair, TransferSnapshot, TransferState } from './types.js';
 
 export interface EngineEvents {
@@ -24,6 +25,10 @@ export interface EngineEvents {
   'connectivity-changed': ConnectivityState;
   /** a transfer reached a terminal state and was written to the history */
   'history-added': HistoryEntry;
+  /** a download was queued, changed state (downloading, waiting-retry, done, conflict, failed…) or was resumed */
+  'download-changed': { download: DownloadSnapshot; from: DownloadState };
+  /** throttled: at most a few per second per download */
+  'download-progressed': { id: string; bytesDone: number; speed: number; eta: number | null };
   'log': { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 }
 

@@ -23,6 +23,7 @@ import { notice } from './notices.js';
 import { DEFAULT_SETTINGS, readSettings } from './settings-schema.js';
 import { SyncService } from './sync/sync-service.js';
 import { Transfers } from './transfers.js';
+import { Downloads } from './downloads.js';
 
 export type { EngineEvents } from './events.js';
 export type { BrowserSignIn, Engine, EngineConfig, EnqueueOptions } from './engine-api.js';
@@ -31,6 +32,8 @@ export type { SkippedEntry } from './fs/local-tree.js';
 export type { RemoteFolderListing } from './api/remote-folders.js';
 export type { PairSpec, PassReport, SyncApi, SyncSettings } from './sync/sync-service.js';
 export * from './types.js';
+export type * from './download-types.js';
+export { TEMP_NAME_RE as DOWNLOAD_TEMP_NAME_RE, isDownloadTemp, sameMtime, serverConflictName } from './transfer/downloader.js';
 
 export async function createEngine(config: EngineConfig): Promise<Engine> {
   const home = resolve(config.home);
@@ -66,10 +69,12 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   });
   const transfers = new Transfers({ config, journal, events, account, connectivity });
   const sync = new SyncService({ journal, transfers, account, events, settings: { settleMs: config.settleMs, ...config.sync } });
+  const downloads = new Downloads({ config, journal, events, account, connectivity });
 
   const engine: Engine = {
     events,
     sync,
+    downloads,
     account: () => account.info(),
     async login(server, email, password, otp) {
       const info = await account.login(server, email, password, otp);
@@ -105,7 +110,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       return true;
     },
     async logout() {
-      await transfers.shutdown();
+      await Promise.all([transfers.shutdown(), downloads.shutdown()]);
       try {
         await account.logout();
       } finally {
@@ -141,7 +146,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       if (lock) unwatchFile(storedLogin, onStoredLogin);
       await sync.close();
       connectivity.close();
-      await transfers.close();
+      await Promise.all([transfers.close(), downloads.close()]);
       journal.close();
       lock?.release();
     },
@@ -157,6 +162,9 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
   }
   if (lock) watchFile(storedLogin, { interval: 2000, persistent: false }, onStoredLogin);
 
-  if (config.autoResume && account.loggedIn) transfers.admitInterrupted();
+  if (config.autoResume && account.loggedIn) {
+    transfers.admitInterrupted();
+    downloads.admitInterrupted();
+  }
   return engine;
 }

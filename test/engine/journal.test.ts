@@ -91,7 +91,7 @@ describe('migrations', () => {
       assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-      assert.deepEqual(tables, ['files', 'sync_conflicts', 'sync_entries', 'sync_issues', 'sync_pairs', 'transfer_history', 'upload_parts', 'uploads']);
+      assert.deepEqual(tables, ['downloads', 'files', 'sync_conflicts', 'sync_entries', 'sync_issues', 'sync_pairs', 'transfer_history', 'upload_parts', 'uploads']);
     });
     assert.equal(MIGRATIONS[0].version, 1);
   });
@@ -778,5 +778,57 @@ describe('group commit', () => {
     assert.match(r.out, /after rows=0/);
     assert.match(r.out, /later write: committed/);
     assert.deepEqual(committedIds(p), ['small']);
+  });
+});
+
+describe('downloads repo', () => {
+  it('insert, update (nulls written where meant), the open rows of a target, list by account and pair, delete', () => {
+    const clock = fakeClock();
+    const j = openJournal(':memory:', { now: clock.now });
+    try {
+      const base = {
+        account: 'srv|u1',
+        uri: 'cloudreve://my/a.bin',
+        entity: 'E1',
+        target: '/tmp/x/a.bin',
+        tempPath: '/tmp/x/.cloudreve-sync-1.part',
+        size: 10,
+        bytesDone: 0,
+        bytesSynced: 0,
+        bootMs: null,
+        serverUpdatedAt: 1_700_000_000_123,
+        expectLocal: { size: 3, mtimeMs: 1.5, inode: '42' },
+        onExists: 'conflict' as const,
+        createFolders: false,
+        state: 'queued' as const,
+        error: null,
+        resultPath: null,
+        attempts: 0,
+        pairId: 'p1',
+      };
+      const a = j.downloads.insert({ ...base, id: 'd1' });
+      assert.equal(a.createdAt, clock.now());
+      j.downloads.insert({ ...base, id: 'd2', account: 'srv|u2', pairId: null, expectLocal: null });
+      clock.advance(5);
+      assert.equal(j.downloads.update('d1', { bytesDone: 7, state: 'downloading', expectLocal: null, entity: null, error: { code: 'network', message: 'x' } }), true);
+      const d1 = j.downloads.get('d1')!;
+      assert.equal(d1.bytesDone, 7);
+      assert.equal(d1.expectLocal, null);
+      assert.equal(d1.entity, null);
+      assert.deepEqual(d1.error, { code: 'network', message: 'x' });
+      assert.equal(d1.updatedAt, clock.now());
+      assert.deepEqual(j.downloads.get('d2')!.expectLocal, null);
+      assert.deepEqual(j.downloads.openFor('/tmp/x/a.bin').map((r) => r.id), ['d1', 'd2']);
+      j.downloads.update('d2', { state: 'done', resultPath: '/tmp/x/a.bin' });
+      assert.deepEqual(j.downloads.openFor('/tmp/x/a.bin').map((r) => r.id), ['d1']);
+      assert.deepEqual(j.downloads.list({ account: 'srv|u2' }).map((r) => r.id), ['d2']);
+      assert.deepEqual(j.downloads.list({ pairId: 'p1' }).map((r) => r.id), ['d1']);
+      assert.deepEqual(j.downloads.list({ states: ['done'] }).map((r) => r.id), ['d2']);
+      assert.equal(j.downloads.update('nope', { state: 'done' }), false);
+      assert.equal(j.downloads.delete('d2'), true);
+      assert.equal(j.downloads.get('d2'), undefined);
+    } finally {
+      j.close();
+    }
   });
 });

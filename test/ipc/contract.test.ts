@@ -63,6 +63,11 @@ function fakeEngine() {
         throw new Error(`IPC touched engine.sync.${String(name)}`);
       },
     }),
+    downloads: new Proxy({} as Engine['downloads'], {
+      get: (_t, name) => {
+        throw new Error(`IPC touched engine.downloads.${String(name)}`);
+      },
+    }),
     account: () => current,
     connectivity: () => ({ online: false, reason: 'cannot reach cloud.example: ECONNREFUSED', since: 1000, nextProbeAt: 5000 }),
     login: async (...args) => {

@@ -545,11 +545,16 @@ export class CloudreveClient {
 
   // ───────────────────────────── download / events ─────────────────────────────
 
-  async downloadUrl(uris: string[], opts: { download?: boolean } = {}): Promise<DownloadUrlResponse> {
+  /**
+   * POST /file/url (§4.8): one URL per URI, valid until `expires`. `entity` asks for that version of the file (an
+   * entity the file no longer has fails with 40077, aggregated: the server's answer for one URI is unwrapped).
+   */
+  async downloadUrl(uris: string[], opts: { download?: boolean; entity?: string; signal?: AbortSignal } = {}): Promise<DownloadUrlResponse> {
     const { env, ctx } = await this.call({
       method: 'POST',
       path: '/api/v4/file/url',
-      json: { uris, ...(opts.download ? { download: true } : {}) },
+      json: { uris, ...(opts.download ? { download: true } : {}), ...(opts.entity ? { entity: opts.entity } : {}) },
+      signal: opts.signal,
       op: `get download URL for ${describeUris(uris)}`,
     });
     const d = env.data;

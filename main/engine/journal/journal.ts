@@ -57,6 +57,7 @@ import { createSyncConflictsRepo, type SyncConflictsRepo } from './sync-conflict
 import { createSyncEntriesRepo, type SyncEntriesRepo } from './sync-entries-repo.js';
 import { createSyncIssuesRepo, type SyncIssuesRepo } from './sync-issues-repo.js';
 import { createUploadsRepo, type UploadsRepo } from './uploads-repo.js';
+import { createDownloadsRepo, type DownloadsRepo } from './downloads-repo.js';
 
 export type { FileRow, FilesRepo } from './files-repo.js';
 export type { PartRow, UploadPatch, UploadRow, UploadsRepo } from './uploads-repo.js';
@@ -65,6 +66,7 @@ export type { SyncEntryRow, SyncEntriesRepo } from './sync-entries-repo.js';
 export type { SyncConflictsRepo } from './sync-conflicts-repo.js';
 export type { SyncIssuesRepo } from './sync-issues-repo.js';
 export type { HistoryRepo } from './history-repo.js';
+export type { DownloadPatch, DownloadRow, DownloadsRepo } from './downloads-repo.js';
 
 export interface Journal {
   readonly uploads: UploadsRepo;
@@ -76,6 +78,8 @@ export interface Journal {
   readonly syncIssues: SyncIssuesRepo;
   /** finished transfers, newest first, capped (history-repo.ts) */
   readonly history: HistoryRepo;
+  /** resumable downloads (downloads-repo.ts) */
+  readonly downloads: DownloadsRepo;
   /**
    * Runs `fn` (synchronous) atomically: in this turn's group commit (see above), or its own transaction when group
    * commit is off; nested calls become savepoints.
@@ -223,6 +227,7 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
     conflicts: createSyncConflictsRepo(db, now),
     syncIssues: batched(createSyncIssuesRepo(db, now), batch, ['put', 'delete', 'clear'], ['get', 'list', 'map']),
     history: batched(createHistoryRepo(db, now, opts.historyCap), batch, ['insert', 'clear'], ['list', 'count']),
+    downloads: batched(createDownloadsRepo(db, now), batch, ['insert', 'update', 'delete'], ['get', 'list', 'openFor']),
     path: file,
     transaction: (fn) => batch.run(fn),
     later: (fn) => batch.later(fn),

@@ -24,7 +24,7 @@ const remoteCommands = () => import('./remote-commands.js');
 function mode(args: ParsedArgs): SyncMode | undefined {
   const m = args.flags.mode;
   if (m === undefined) return undefined;
-  if (m !== 'backup' && m !== 'mirror') throw new UsageError(`--mode must be backup or mirror, not "${String(m)}"`);
+  if (m !== 'backup' && m !== 'mirror' && m !== 'two-way') throw new UsageError(`--mode must be backup, mirror or two-way, not "${String(m)}"`);
   return m;
 }
 
@@ -104,10 +104,10 @@ function describePair(p: Pick<SyncPair, 'id' | 'mode' | 'paused' | 'state' | 'lo
 
 const sync: CommandSpec = {
   summary: 'sync a local folder to a Cloudreve folder once (or keep watching with --watch)',
-  usage: 'sync <local-dir> <cloudreve-uri|folder> [--watch] [--mode backup|mirror] [--dry-run] [--ignore PATTERN]... [--json]',
+  usage: 'sync <local-dir> <cloudreve-uri|folder> [--watch] [--mode backup|mirror|two-way] [--dry-run] [--ignore PATTERN]... [--json]',
   flags: {
     watch: { type: 'boolean', help: 'after the pass, keep watching the folder and sync changes until Ctrl-C' },
-    mode: { type: 'string', value: 'backup|mirror', help: 'backup (default) never deletes; mirror moves local deletions to the server trash' },
+    mode: { type: 'string', value: 'backup|mirror|two-way', help: 'backup (default) never deletes; mirror moves local deletions to the server trash; two-way also brings the server\'s changes down' },
     'dry-run': { type: 'boolean', help: 'print what would be done, change nothing' },
     ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'gitignore-style pattern to leave out (repeatable), on top of the default litter list' },
     json: { type: 'boolean', help: 'one JSON object per line' },
@@ -120,7 +120,8 @@ const sync: CommandSpec = {
     if (dryRun && args.flags.watch) throw new UsageError('--dry-run and --watch do not go together');
     const json = args.flags.json === true;
     return withEngine(ctx, args, async (engine) => {
-      const spec = { localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args), dryRun };
+      // no --ignore: a configured pair keeps its own rules (an empty list would drop them for this pass)
+      const spec = { localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args).length > 0 ? patterns(args) : undefined, dryRun };
       const report = await engine.sync.syncOnce(spec);
       const first = printReport(ctx, report, json);
       if (!args.flags.watch) return first;
@@ -197,7 +198,7 @@ const pairs: CommandSpec = {
   usage:
     'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... | list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both | issues [ID] | confirm ID COUNT  [--json]',
   flags: {
-    mode: { type: 'string', value: 'backup|mirror', help: 'pairs add: backup (default) or mirror' },
+    mode: { type: 'string', value: 'backup|mirror|two-way', help: 'pairs add: backup (default), mirror or two-way' },
     ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'pairs add: gitignore-style pattern to leave out (repeatable)' },
     json: { type: 'boolean', help: 'JSON output' },
   },

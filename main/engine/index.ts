@@ -68,8 +68,8 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     onChange: (state) => events.emit('connectivity-changed', state),
   });
   const transfers = new Transfers({ config, journal, events, account, connectivity });
-  const sync = new SyncService({ journal, transfers, account, events, settings: { settleMs: config.settleMs, ...config.sync } });
   const downloads = new Downloads({ config, journal, events, account, connectivity });
+  const sync = new SyncService({ journal, transfers, account, events, downloads, settings: { settleMs: config.settleMs, ...config.sync } });
 
   const engine: Engine = {
     events,

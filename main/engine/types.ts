@@ -69,8 +69,12 @@ export interface AccountInfo {
   serverVersion: string;
 }
 
-/** How a sync pair treats local deletions: backup never deletes; mirror trashes them remotely (guarded). */
-export type SyncMode = 'backup' | 'mirror';
+/**
+ * How a sync pair treats changes: backup never deletes; mirror trashes local deletions remotely (guarded); two-way also
+ * brings the server's changes down (downloads, server deletions to this computer's trash, server renames done here;
+ * guarded the same way).
+ */
+export type SyncMode = 'backup' | 'mirror' | 'two-way';
 
 /**
  * What a sync pair is doing or waiting for. None of offline, login-required, unavailable is ever read as

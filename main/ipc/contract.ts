@@ -182,7 +182,7 @@ export interface HistoryQueryDto {
   before?: number;
 }
 
-export type SyncModeDto = 'backup' | 'mirror';
+export type SyncModeDto = 'backup' | 'mirror' | 'two-way';
 export type PairStateDto =
   | 'idle'
   | 'incomplete'

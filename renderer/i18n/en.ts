@@ -182,6 +182,7 @@ export const en = {
   'pairs.mode': 'Mode',
   'pairs.mode.backup': 'Backup: upload new and changed files; never delete on the server',
   'pairs.mode.mirror': 'Mirror: the server follows the local folder, deletions too',
+  'pairs.mode.two-way': 'Two-way: changes on either side reach the other; deletions go to the trash on the other side',
   'pairs.mirrorWarning': 'Mirror deletes files on the server when they are deleted here. Large deletions wait for your confirmation.',
   'pairs.ignore': 'Ignore rules',
   'pairs.ignoreHint': 'One pattern per line, as in .gitignore (e.g. *.tmp, node_modules/).',
@@ -236,6 +237,7 @@ export const en = {
   'pairs.state.error': 'Error',
   'pairs.modeBadge.backup': 'Backup',
   'pairs.modeBadge.mirror': 'Mirror',
+  'pairs.modeBadge.two-way': 'Two-way',
 
   'issue.quota': 'storage full',
   'issue.too-large': 'too large for the server',

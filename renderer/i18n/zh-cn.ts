@@ -180,6 +180,7 @@ export const zhCN: Record<MessageKey, string> = {
   'pairs.mode': '模式',
   'pairs.mode.backup': '备份：上传新增和修改的文件；从不删除服务器上的文件',
   'pairs.mode.mirror': '镜像：服务器跟随本地文件夹，包括删除',
+  'pairs.mode.two-way': '双向：任一侧的更改同步到另一侧；删除的文件进入另一侧的回收站',
   'pairs.mirrorWarning': '镜像模式下，本地删除的文件也会在服务器上删除。大量删除会等待你的确认。',
   'pairs.ignore': '忽略规则',
   'pairs.ignoreHint': '每行一条规则，写法同 .gitignore（例如 *.tmp、node_modules/）。',
@@ -234,6 +235,7 @@ export const zhCN: Record<MessageKey, string> = {
   'pairs.state.error': '出错',
   'pairs.modeBadge.backup': '备份',
   'pairs.modeBadge.mirror': '镜像',
+  'pairs.modeBadge.two-way': '双向',
 
   'issue.quota': '存储空间已满',
   'issue.too-large': '超出服务器允许的大小',

@@ -173,7 +173,7 @@ export function toPairVm(p: PairDto, tr: Translator, now = Date.now()): PairVm {
     localPath: p.localPath,
     remoteUri: displayUri(p.remoteUri),
     modeLabel: tr.t(`pairs.modeBadge.${p.mode}`),
-    mirror: p.mode === 'mirror',
+    mirror: p.mode !== 'backup',
     state,
     stateLabel: tr.t(`pairs.state.${state}`),
     tone: TONES[state] ?? 'warn',

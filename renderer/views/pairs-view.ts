@@ -233,23 +233,24 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
   };
 }
 
-/** Backup/mirror radios with the mirror warning (shown while mirror is chosen). */
+/** Backup/mirror/two-way radios with the warning (shown while mirror or two-way is chosen: both delete on the other side). */
 function modeChoice(ctx: ViewContext, mode: SyncModeDto): { element: HTMLFieldSetElement; value(): SyncModeDto; set(m: SyncModeDto): void } {
   const { tr } = ctx;
-  const radios = (['backup', 'mirror'] as const).map((m) => el('input', { attrs: { type: 'radio', name: 'mode', value: m } }));
+  const radios = (['backup', 'mirror', 'two-way'] as const).map((m) => el('input', { attrs: { type: 'radio', name: 'mode', value: m } }));
   const warning = el('p', { class: 'warning', text: tr.t('pairs.mirrorWarning'), attrs: { role: 'note' }, hidden: true });
   const element = el('fieldset', { class: 'field' }, [
     el('legend', { class: 'field-label', text: tr.t('pairs.mode') }),
     ...radios.map((r) => el('label', { class: 'field-check' }, [r, el('span', { text: tr.t(`pairs.mode.${r.value as SyncModeDto}`) })])),
     warning,
   ]);
-  const value = (): SyncModeDto => (radios[1].checked ? 'mirror' : 'backup');
+  const value = (): SyncModeDto => (radios[2].checked ? 'two-way' : radios[1].checked ? 'mirror' : 'backup');
   const set = (m: SyncModeDto): void => {
     radios[0].checked = m === 'backup';
     radios[1].checked = m === 'mirror';
-    warning.hidden = m !== 'mirror';
+    radios[2].checked = m === 'two-way';
+    warning.hidden = m === 'backup';
   };
-  for (const r of radios) r.addEventListener('change', () => (warning.hidden = value() !== 'mirror'));
+  for (const r of radios) r.addEventListener('change', () => (warning.hidden = value() === 'backup'));
   set(mode);
   return { element, value, set };
 }

@@ -32,6 +32,7 @@ interface RawPair {
   last_full_scan_at: number | null;
   last_change_at: number | null;
   confirm_mirror: number;
+  two_way?: number;
   created_at: number;
   updated_at: number;
 }
@@ -41,7 +42,7 @@ const toPair = (r: RawPair): SyncPair => ({
   account: r.account,
   localPath: r.local_path,
   remoteUri: r.remote_uri,
-  mode: r.mode,
+  mode: r.two_way === 1 ? 'two-way' : r.mode,
   ignore: JSON.parse(r.ignore) as string[],
   paused: r.paused === 1,
   watched: r.watched === 1,
@@ -57,7 +58,7 @@ const toPair = (r: RawPair): SyncPair => ({
 });
 
 const COLUMNS: { [K in keyof Required<PairPatch>]: [column: string, encode: (v: PairPatch[K]) => unknown] } = {
-  mode: ['mode', (v) => v],
+  mode: ['mode', (v) => (v === 'two-way' ? 'mirror' : v)],
   ignore: ['ignore', (v) => JSON.stringify(v)],
   paused: ['paused', (v) => (v ? 1 : 0)],
   watched: ['watched', (v) => (v ? 1 : 0)],
@@ -85,7 +86,8 @@ export function createPairsRepo(db: Database.Database, now: () => number): Pairs
   const updates = new Map<string, Database.Statement<unknown[]>>();
   const repo: PairsRepo = {
     insert(pair) {
-      s.insert.run({ ...pair, ignore: JSON.stringify(pair.ignore), paused: pair.paused ? 1 : 0, watched: pair.watched === false ? 0 : 1, t: now() });
+      s.insert.run({ ...pair, mode: pair.mode === 'two-way' ? 'mirror' : pair.mode, ignore: JSON.stringify(pair.ignore), paused: pair.paused ? 1 : 0, watched: pair.watched === false ? 0 : 1, t: now() });
+      if (pair.mode === 'two-way') db.prepare('UPDATE sync_pairs SET two_way = 1 WHERE id = ?').run(pair.id);
       return repo.get(pair.id)!;
     },
     get(id) {
@@ -109,7 +111,9 @@ export function createPairsRepo(db: Database.Database, now: () => number): Pairs
         updates.set(sql, stmt);
       }
       const values = keys.map((k) => (COLUMNS[k][1] as (v: unknown) => unknown)(patch[k]));
-      return stmt.run(...values, now(), id).changes > 0;
+      const changed = stmt.run(...values, now(), id).changes > 0;
+      if (patch.mode !== undefined) db.prepare('UPDATE sync_pairs SET two_way = ? WHERE id = ?').run(patch.mode === 'two-way' ? 1 : 0, id);
+      return changed;
     },
     delete(id) {
       return s.delete.run(id).changes > 0;

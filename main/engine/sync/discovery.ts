@@ -52,6 +52,8 @@ export interface Discovery {
   localCount: number;
   /** the pair's folder on the server does not exist (deleted on the web page?) while the journal remembers paths */
   remoteRootMissing: boolean;
+  /** the pair's folder on the server lists nothing while the journal remembers paths (emptied, or a server reset) */
+  remoteRootEmpty?: boolean;
 }
 
 export interface DiscoverOptions {
@@ -63,6 +65,8 @@ export interface DiscoverOptions {
   listRemote(uri: string): Promise<FileResponse[] | null>;
   /** Relative folders to look at ('' = the root); default the root. */
   folders?: string[];
+  /** two-way: look into folders that are only on the server too (their files come down) */
+  remoteOnlyFolders?: boolean;
   /** Descend into subfolders (a full scan); false looks at the given folders' direct children only. */
   recursive?: boolean;
 }
@@ -140,6 +144,8 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
   const seenFolders = new Set<string>();
   /** folders known to be missing on the server (a new local folder): their listing is skipped */
   const remoteAbsent = new Set<string>();
+  /** two-way: folders only on the server, looked at for what they hold (nothing of them is here yet) */
+  const localAbsent = new Set<string>();
   while (queue.length > 0) {
     const [folder, deep] = queue.shift()!;
     if (seenFolders.has(folder)) continue;
@@ -155,7 +161,7 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        if (folder !== '') continue; // gone since the hint: its parent's pass decides about it
+        if (folder !== '' && !localAbsent.has(folder)) continue; // gone since the hint: its parent's pass decides about it
         localNames = [];
       } else {
         out.unreadable.push(folder);
@@ -202,6 +208,7 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
     const remote = new Map<string, RemoteEntry>();
     const listing = remoteAbsent.has(folder) ? null : await opts.listRemote(remoteDir);
     if (folder === '' && listing === null && opts.records.size > 0) out.remoteRootMissing = true;
+    if (folder === '' && listing !== null && listing.length === 0 && opts.records.size > 0) out.remoteRootEmpty = true;
     for (const f of listing ?? []) remote.set(f.name.normalize('NFC'), toRemote(f));
 
     const names = new Set<string>([...local.keys(), ...remote.keys(), ...(recorded.get(folder) ?? [])]);
@@ -222,6 +229,9 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
       });
       if (l?.entry.kind === 'folder' && (deep || !r)) {
         if (!r) remoteAbsent.add(rel);
+        queue.push([rel, true]);
+      } else if (opts.remoteOnlyFolders && !l && r?.kind === 'folder' && !r.uploading) {
+        localAbsent.add(rel);
         queue.push([rel, true]);
       }
     }

@@ -18,6 +18,9 @@ export const DEFAULT_IGNORES: readonly string[] = [
   '*.swp',
 ];
 
+/** A download's hidden temp file beside its target: `.cloudreve-sync-<id>.part`. */
+const OWN_TEMP = /(^|\/)\.cloudreve-sync-[^/]*\.part$/;
+
 export class IgnoreRules {
   private readonly matcher: Ignore;
 
@@ -38,6 +41,8 @@ export class IgnoreRules {
 
   /** Whether `relPath` ('/'-separated, relative) is ignored; folders match patterns ending in '/'. */
   ignores(relPath: string, isFolder: boolean): boolean {
+    // our own downloads in progress (transfer/downloader.ts), whatever the rules say: never synced, never "deleted"
+    if (!isFolder && OWN_TEMP.test(relPath)) return true;
     return this.matcher.ignores(isFolder ? `${relPath}/` : relPath);
   }
 }

@@ -53,3 +53,30 @@ export function findMoves(paths: readonly PathState[]): PlannedMove[] {
   // a move inside a folder that moves too is carried by the folder's move
   return out.filter((m) => !out.some((o) => o !== m && o.kind === 'folder' && (isUnder(m.from.rel, o.from.rel) || isUnder(m.to.rel, o.to.rel))));
 }
+
+/**
+ * Two-way: the server renamed or moved what we have here (the same file id at a new path, nothing here at the new
+ * path, ours at the old path still exactly as recorded): the local file or folder is renamed too, never downloaded
+ * again and trashed. Matched by the server's id, once the records carry it.
+ */
+export function findRemoteMoves(paths: readonly PathState[]): PlannedMove[] {
+  const gone = new Map<string, PathState[]>();
+  const fresh = new Map<string, PathState[]>();
+  for (const p of paths) {
+    if (p.record && p.local && !p.remote && p.record.remoteId !== null && p.local.kind === p.record.kind) {
+      const same = p.local.kind === 'folder' || (p.local.size === p.record.size && p.local.mtimeMs === p.record.mtimeMs && p.local.inode === p.record.inode);
+      if (same) gone.set(p.record.remoteId, [...(gone.get(p.record.remoteId) ?? []), p]);
+    } else if (p.remote && !p.local && !p.record && !p.remote.uploading) {
+      fresh.set(p.remote.id, [...(fresh.get(p.remote.id) ?? []), p]);
+    }
+  }
+  const out: PlannedMove[] = [];
+  for (const [id, froms] of gone) {
+    const tos = fresh.get(id);
+    if (froms.length !== 1 || !tos || tos.length !== 1) continue;
+    if (froms[0].record!.kind !== tos[0].remote!.kind) continue;
+    if (isUnder(tos[0].rel, froms[0].rel)) continue;
+    out.push({ from: froms[0], to: tos[0], kind: froms[0].record!.kind });
+  }
+  return out.filter((m) => !out.some((o) => o !== m && o.kind === 'folder' && (isUnder(m.from.rel, o.from.rel) || isUnder(m.to.rel, o.to.rel))));
+}

@@ -13,18 +13,20 @@
  * - mirror deletions run only after the pass's uploads ended, and one that an upload replaces (a rename we could
  *   not carry out as a move) only once that upload is on the server: the trash never holds the only complete copy.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import type { CloudreveClient } from '../api/client.js';
 import type { FileResponse } from '../api/types.js';
 import { baseName, joinUri, parentUri } from '../api/uri.js';
 import { EngineError } from '../errors.js';
 import type { Journal, SyncEntryRow } from '../journal/journal.js';
-import type { SyncIssue, SyncIssueCode, SyncPair } from '../types.js';
-import { discover, toRemote, type Discovery, type PathState } from './discovery.js';
+import type { SyncConflict, SyncIssue, SyncIssueCode, SyncPair } from '../types.js';
+import { join } from 'node:path';
+import type { DownloadOutcome, DownloadRequest } from '../download-types.js';
+import { discover, readLocal, toRemote, type Discovery, type PathState } from './discovery.js';
 import { IgnoreRules } from './ignore-rules.js';
-import { findMoves, type PlannedMove } from './moves.js';
-import { remoteIsOurs, type SyncAction, type SyncRecord } from './reconcile.js';
-import { planPass, type DeleteGuard, type SyncPlan } from './sync-plan.js';
+import { findMoves, findRemoteMoves, type PlannedMove } from './moves.js';
+import { remoteIsOurs, unchangedSince, type SyncAction, type SyncRecord } from './reconcile.js';
+import { conflictName, planPass, type DeleteGuard, type SyncPlan } from './sync-plan.js';
 import type { FileOutcome, UploadRequest } from './sync-tracker.js';
 
 export type { FileOutcome, UploadRequest } from './sync-tracker.js';
@@ -59,6 +61,10 @@ export interface PassReport {
   deleted: number;
   /** local renames and moves carried out on the server (no byte sent) */
   moved: number;
+  /** two-way: files brought down from the server (and local folders made for the server's) */
+  downloaded: number;
+  /** two-way: local paths moved to this computer's trash (deleted on the server, unchanged here) */
+  trashedLocal: string[];
   problems: Array<{ rel: string; code?: SyncIssueCode; reason: string }>;
   /** paths of the pair not on the server after this pass (its sync_issues), the ones waiting for a retry included */
   notSynced: number;
@@ -81,6 +87,40 @@ export interface PairSyncDeps {
   busy(pairId: string): ReadonlySet<string>;
   guard?: DeleteGuard;
   now?: () => number;
+  /** two-way: the engine's downloader (transfer/downloader.ts) */
+  download?: (reqs: DownloadRequest[]) => Promise<DownloadOutcome[]>;
+  /** a conflict was listed (the service tells the screens) */
+  onConflict?: (c: SyncConflict) => void;
+  /** two-way: moves local paths to this computer's trash (default: the `trash` package: freedesktop trash, macOS Trash, Recycle Bin) */
+  trashLocal?: (paths: string[]) => Promise<void>;
+}
+
+/** The OS trash, loaded on first use (a two-way pair's server deletions; never unlink). */
+export async function osTrash(paths: string[]): Promise<void> {
+  const { default: trash } = await import('trash');
+  await trash(paths, { glob: false });
+}
+
+/** Every file under a local folder is recorded and unchanged since (nothing in it exists only here). */
+function folderUnchanged(abs: string, rel: string, entries: ReadonlyMap<string, SyncRecord>, ignore: IgnoreRules): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(abs);
+  } catch {
+    return false;
+  }
+  for (const diskName of names) {
+    const name = diskName.normalize('NFC');
+    const childRel = `${rel}/${name}`;
+    const l = readLocal(join(abs, diskName));
+    if (l === null) continue;
+    if ('problem' in l) return false;
+    if (ignore.ignores(childRel, l.kind === 'folder')) continue;
+    const rec = entries.get(childRel);
+    if (!rec || !unchangedSince(l, rec)) return false;
+    if (l.kind === 'folder' && !folderUnchanged(join(abs, diskName), childRel, entries, ignore)) return false;
+  }
+  return true;
 }
 
 /** The local folder is missing, not a folder, or unreadable: nothing is decided, the pair waits. */
@@ -153,6 +193,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
       listRemote: (uri) => listOrNull(client, uri),
       folders: opts.folders,
       recursive: opts.folders === undefined,
+      remoteOnlyFolders: pair.mode === 'two-way',
     });
   let discovery = await look();
   checkRoot(pair.localPath); // vanished while we looked: decide nothing
@@ -163,9 +204,13 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
   // a move can show another: a file renamed inside a folder that moved too is seen only once the folder's move is
   // carried out and its new place looked at (a few rounds at most: each one moves what the one before uncovered)
   for (let round = 0; round < 4; round++) {
-    const moves = findMoves(discovery.paths.filter((p) => !busy.has(p.rel)));
-    if (moves.length === 0) break;
+    const candidates = discovery.paths.filter((p) => !busy.has(p.rel));
+    const moves = findMoves(candidates);
+    // two-way: the server's renames and moves, done here
+    const remoteMoves = pair.mode === 'two-way' ? findRemoteMoves(candidates) : [];
+    if (moves.length === 0 && remoteMoves.length === 0) break;
     if (dryRun) {
+      moves.push(...remoteMoves);
       const consumed = new Set(moves.flatMap((m) => [m.from.rel, m.to.rel]));
       discovery = { ...discovery, paths: discovery.paths.filter((p) => !consumed.has(p.rel) && !moves.some((m) => m.kind === 'folder' && isUnder(p.rel, m.to.rel))) };
       for (const m of moves) movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
@@ -180,6 +225,14 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
         movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
       }
     }
+    for (const m of remoteMoves) {
+      if (moveHere(pair, m, entries, deps)) {
+        moved++;
+        movedNow++;
+        movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel, reason: 'renamed or moved on the server' });
+      }
+    }
+    moves.push(...remoteMoves);
     if (movedNow === 0) break;
     // the records follow the moves: look again, so what moved is "in sync" and only real changes remain (a moved
     // folder's own content included, where a rename inside it may wait)
@@ -193,6 +246,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
       listRemote: (uri) => listOrNull(client, uri),
       folders: scope,
       recursive: scope === undefined,
+      remoteOnlyFolders: pair.mode === 'two-way',
     });
     checkRoot(pair.localPath);
   }
@@ -212,6 +266,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
     issues,
     now: now(),
     freeSpace: free,
+    remoteGone: discovery.remoteRootMissing || discovery.remoteRootEmpty === true,
   });
   const report: PassReport = {
     pairId: pair.id,
@@ -231,6 +286,8 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
     recorded: 0,
     deleted: 0,
     moved,
+    downloaded: 0,
+    trashedLocal: [],
     problems: [...discovery.problems],
     notSynced: 0,
     remoteRootMissing: discovery.remoteRootMissing,
@@ -240,7 +297,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
     durationMs: 0,
   };
   if (!dryRun) {
-    await execute(pair, plan, discovery, issues, entries, deps, client, report, opts, now);
+    await execute(pair, plan, discovery, issues, entries, deps, client, report, opts, now, ignore);
     report.notSynced = deps.journal.syncIssues.list(pair.id).length;
   } else {
     report.notSynced = issues.size;
@@ -314,6 +371,36 @@ async function carryOutMove(pair: SyncPair, m: PlannedMove, entries: Map<string,
   return true;
 }
 
+/**
+ * Two-way: the server's rename or move, done here. Only onto a free name (checked right before: a rename never
+ * replaces anything), the new folder made first; the records follow.
+ */
+function moveHere(pair: SyncPair, m: PlannedMove, entries: Map<string, SyncEntryRow>, deps: PairSyncDeps): boolean {
+  const target = join(pair.localPath, ...m.to.rel.split('/'));
+  try {
+    lstatSync(target);
+    return false; // something is there: the ordinary plan decides (download next to it, never over it)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+  }
+  try {
+    mkdirSync(join(target, '..'), { recursive: true });
+    renameSync(m.from.localPath, target);
+  } catch {
+    return false;
+  }
+  const now = readLocal(target);
+  deps.journal.transaction(() => {
+    for (const [rel, row] of entries) {
+      if (!isUnder(rel, m.from.rel)) continue;
+      deps.journal.syncEntries.delete(pair.id, rel);
+      const own = rel === m.from.rel && now && !('problem' in now) ? now : null;
+      deps.journal.syncEntries.upsert({ ...row, relPath: m.to.rel + rel.slice(m.from.rel.length), mtimeMs: own ? own.mtimeMs : row.mtimeMs, inode: own ? own.inode : row.inode });
+    }
+  });
+  return true;
+}
+
 async function execute(
   pair: SyncPair,
   plan: SyncPlan,
@@ -325,8 +412,11 @@ async function execute(
   report: PassReport,
   opts: PassOptions,
   now: () => number,
+  ignore: IgnoreRules,
 ): Promise<void> {
   const { journal } = deps;
+  const downloads: Array<{ p: PathState; req: DownloadRequest; conflict: boolean }> = [];
+  const trashHere: PathState[] = [];
   const record = (p: PathState, remote: { id: string; primaryEntity: string | null } | null) => {
     const l = p.local!;
     journal.syncEntries.upsert({
@@ -409,6 +499,63 @@ async function execute(
           if (p.record && p.record.primaryEntity === null && p.remote.primaryEntity !== null) record(p, p.remote);
         }
         break;
+      case 'create-local-folder': {
+        try {
+          mkdirSync(p.localPath); // never recursive, never over anything: the parent came first in path order
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+            report.problems.push({ rel: p.rel, code: 'unreadable', reason: `cannot make the folder here (${(err as NodeJS.ErrnoException).code})` });
+            break;
+          }
+        }
+        const made = readLocal(p.localPath);
+        if (made && !('problem' in made) && made.kind === 'folder') {
+          record({ ...p, local: made }, p.remote);
+          report.downloaded++;
+          onTheServer.add(p.rel);
+        }
+        break;
+      }
+      case 'download':
+        downloads.push({
+          p,
+          conflict: false,
+          req: {
+            uri: p.remoteUri,
+            target: p.localPath,
+            size: p.remote!.size,
+            entity: p.remote!.primaryEntity,
+            updatedAtMs: p.remote!.updatedAtMs,
+            // what the pass saw here: anything else at rename time is never overwritten (a conflict copy instead)
+            expectLocal: p.local ? { size: p.local.size, mtimeMs: p.local.mtimeMs, inode: p.local.inode } : null,
+            pairId: pair.id,
+            onExists: 'conflict',
+          },
+        });
+        break;
+      case 'conflict-download': {
+        if (journal.conflicts.forPath(pair.id, p.rel)) break; // open: both versions stay as they are until resolved
+        const dir = p.localPath.slice(0, p.localPath.length - baseNameOf(p.localPath).length);
+        downloads.push({
+          p,
+          conflict: true,
+          req: {
+            uri: p.remoteUri,
+            // theirs comes down next to ours; ours stays where it is
+            target: join(dir, serverConflict(baseNameOf(p.localPath), new Date(now()))),
+            size: p.remote!.size,
+            entity: p.remote!.primaryEntity,
+            updatedAtMs: p.remote!.updatedAtMs,
+            expectLocal: null,
+            pairId: pair.id,
+            onExists: 'rename',
+          },
+        });
+        break;
+      }
+      case 'trash-local':
+        trashHere.push(p);
+        break;
       case 'wait':
       case 'move':
         break;
@@ -463,8 +610,92 @@ async function execute(
     });
     await trash(pair, ready, entries, deps, client, report);
   }
+  if (downloads.length > 0) await bringDown(pair, downloads, deps, report);
+  if (trashHere.length > 0) await trashLocally(pair, trashHere, entries, deps, report, ignore);
   const full = opts.folders === undefined;
   journal.pairs.update(pair.id, full ? { lastScanAt: now(), lastFullScanAt: now() } : { lastScanAt: now() });
+}
+
+const baseNameOf = (path: string): string => path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+
+/** `name (conflict YYYY-MM-DD HHMMSS server).ext`: the server's version of a file changed on both sides. */
+function serverConflict(name: string, when: Date): string {
+  return conflictName(name, when, 'server');
+}
+
+/** Two-way: the server's new and changed files come down (downloader: temp file, checked, renamed into place). */
+async function bringDown(pair: SyncPair, items: Array<{ p: PathState; req: DownloadRequest; conflict: boolean }>, deps: PairSyncDeps, report: PassReport): Promise<void> {
+  if (!deps.download) {
+    for (const { p } of items) report.problems.push({ rel: p.rel, code: 'failed', reason: 'downloads are not available in this process' });
+    return;
+  }
+  const outcomes = await deps.download(items.map((i) => i.req));
+  const { journal } = deps;
+  journal.transaction(() => {
+    items.forEach(({ p, conflict }, i) => {
+      const o = outcomes[i];
+      if (o.result === 'done' || o.result === 'conflict') {
+        report.downloaded++;
+        const copyName = baseNameOf(o.path);
+        const copyUri = joinUri(parentUri(p.remoteUri), copyName);
+        if (!conflict && o.result === 'done') {
+          // ours now on both sides: the record is the file as written here and the entity it came from
+          journal.syncEntries.upsert({
+            pairId: pair.id,
+            relPath: p.rel,
+            kind: 'file',
+            size: o.fp.size,
+            mtimeMs: o.fp.mtimeMs,
+            inode: o.fp.inode,
+            remoteId: p.remote!.id,
+            primaryEntity: o.remote.entity,
+          });
+          journal.syncIssues.delete(pair.id, p.rel);
+          return;
+        }
+        // both kept: theirs is next to ours (the next pass uploads that copy as a new file)
+        const c = journal.conflicts.insert({
+          pairId: pair.id,
+          relPath: p.rel,
+          remoteUri: p.remoteUri,
+          conflictUri: copyUri,
+          reason: conflict ? 'changed here and on the server since our last sync: theirs came down next to ours' : 'changed here while the server\'s version came down: theirs is next to ours',
+          reasonCode: 'changed-both',
+        });
+        report.conflicts++;
+        deps.onConflict?.(c);
+      } else if (o.result === 'failed') {
+        report.failed++;
+        report.problems.push({ rel: p.rel, code: o.code === 'quota' || o.code === 'disk-full' ? 'failed' : 'failed', reason: `download: ${o.message}` });
+      } else if (o.result === 'waiting') report.waiting++;
+    });
+  });
+}
+
+/** Two-way: what the server deleted goes to this computer's trash, only when ours is still what we recorded. */
+async function trashLocally(pair: SyncPair, items: PathState[], entries: Map<string, SyncEntryRow>, deps: PairSyncDeps, report: PassReport, ignore: IgnoreRules): Promise<void> {
+  const go: PathState[] = [];
+  for (const p of items) {
+    const now = readLocal(p.localPath);
+    if (now === null) continue; // gone already
+    if ('problem' in now || !p.record || !unchangedSince(now, p.record)) {
+      report.problems.push({ rel: p.rel, code: 'failed', reason: 'deleted on the server, but changed here since: kept (it goes up again)' });
+      continue;
+    }
+    if (now.kind === 'folder' && !folderUnchanged(p.localPath, p.rel, entries, ignore)) {
+      report.problems.push({ rel: p.rel, code: 'failed', reason: 'deleted on the server, but it holds files that are only here: kept' });
+      continue;
+    }
+    go.push(p);
+  }
+  if (go.length === 0) return;
+  await (deps.trashLocal ?? osTrash)(go.map((p) => p.localPath));
+  deps.journal.transaction(() => {
+    for (const p of go) {
+      for (const k of entries.keys()) if (isUnder(k, p.rel)) deps.journal.syncEntries.delete(pair.id, k);
+      report.trashedLocal.push(p.rel);
+    }
+  });
 }
 
 /** Mirror: moves what was deleted here to the server's trash, but only what is still ours there. */

@@ -28,7 +28,7 @@ export interface SyncPlan {
   /** files the planned deletions would trash (a folder counts the files recorded under it) */
   deletes: number;
   /** set when the guard held the deletions back */
-  blocked: { code: 'mass-delete' | 'local-empty' | 'mirror-switch'; message: string; pendingDeletes: number; paths: string[] } | null;
+  blocked: { code: 'mass-delete' | 'local-empty' | 'mirror-switch' | 'remote-gone'; message: string; pendingDeletes: number; paths: string[] } | null;
 }
 
 export interface PlanOptions {
@@ -48,7 +48,14 @@ export interface PlanOptions {
   now?: number;
   /** the account's free space now (only looked up when a file waits on a full quota) */
   freeSpace?: number | null;
+  /**
+   * two-way: the pair's folder on the server is gone or emptied while we have records (a server reset, a wrong account,
+   * the folder deleted on the web page): nothing here is touched or sent until the user confirms
+   */
+  remoteGone?: boolean;
 }
+
+const destructive = (t: SyncAction['type']): boolean => t === 'delete-remote' || t === 'trash-local';
 
 /** How many paths a blocked plan lists (the count is always whole). */
 const LISTED_PATHS = 200;
@@ -88,13 +95,29 @@ export function planPass(discovery: Discovery, opts: PlanOptions): SyncPlan {
     return { path, action };
   });
   const deletes = items
-    .filter((i) => i.action.type === 'delete-remote')
+    .filter((i) => destructive(i.action.type))
     .reduce((n, i) => n + (i.path.record?.kind === 'folder' ? Math.max(1, recordedFiles(opts.records, i.path.rel)) : 1), 0);
   let blocked: SyncPlan['blocked'] = null;
+  if (opts.remoteGone && opts.mode === 'two-way') {
+    const paths = items.filter((i) => destructive(i.action.type)).map((i) => i.path.rel).slice(0, LISTED_PATHS);
+    blocked = {
+      code: 'remote-gone',
+      message: `the pair's folder on the server is gone or emptied: nothing here is moved to the trash or sent until you confirm (${deletes} local file(s) would go to this computer's trash)`,
+      pendingDeletes: deletes,
+      paths,
+    };
+    if (opts.confirmedDeletes !== undefined && deletes <= opts.confirmedDeletes) blocked = null;
+    if (blocked) {
+      for (const i of items) {
+        if (destructive(i.action.type) || i.action.type === 'upload') i.action = { type: 'skip', reason: 'deletion held back by the guard' };
+      }
+    }
+    return { items, deletes, blocked };
+  }
   if (deletes > 0) {
     let total = 0;
     for (const r of opts.records.values()) if (r.kind === 'file') total++;
-    const paths = items.filter((i) => i.action.type === 'delete-remote').map((i) => i.path.rel).slice(0, LISTED_PATHS);
+    const paths = items.filter((i) => destructive(i.action.type)).map((i) => i.path.rel).slice(0, LISTED_PATHS);
     if (opts.rootEmpty) {
       blocked = { code: 'local-empty', message: 'the local folder is empty: held back every deletion (is a disk unmounted?)', pendingDeletes: deletes, paths };
     } else if (opts.confirmEvery) {
@@ -109,7 +132,7 @@ export function planPass(discovery: Discovery, opts: PlanOptions): SyncPlan {
     }
     if (blocked && opts.confirmedDeletes !== undefined && deletes <= opts.confirmedDeletes) blocked = null;
     if (blocked) {
-      for (const i of items) if (i.action.type === 'delete-remote') i.action = { type: 'skip', reason: 'deletion held back by the guard' };
+      for (const i of items) if (destructive(i.action.type)) i.action = { type: 'skip', reason: 'deletion held back by the guard' };
     }
   }
   return { items, deletes, blocked };

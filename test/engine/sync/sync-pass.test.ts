@@ -314,7 +314,7 @@ describe('pairs', () => {
     assert.throws(() => env.engine.sync.addPair({ localPath: join(env.local, 'sub'), remoteUri: '/b2' }), /no such folder/);
     mkdirSync(join(env.local, 'sub'));
     assert.throws(() => env.engine.sync.addPair({ localPath: join(env.local, 'sub'), remoteUri: '/b2' }), /overlaps/);
-    assert.throws(() => env.engine.sync.addPair({ localPath: env.dir.path, remoteUri: '/b3', mode: 'sideways' as never }), /backup or mirror/);
+    assert.throws(() => env.engine.sync.addPair({ localPath: env.dir.path, remoteUri: '/b3', mode: 'sideways' as never }), /backup, mirror or two-way/);
     assert.throws(() => env.engine.sync.pausePair('nope'), { code: 'not-found' });
     assert.equal(env.engine.sync.pausePair(p.id).paused, true);
     assert.equal(env.engine.sync.resumePair(p.id).paused, false);

@@ -21,6 +21,7 @@ import { packageVersion } from './cli/shared.js';
 import { resolveHome } from './engine/home-folder.js';
 import { syncCommands } from './cli/sync-commands.js';
 import { transferCommands } from './cli/transfer-commands.js';
+import { downloadCommands } from './cli/download-command.js';
 import { uiCommands } from './cli/ui-command.js';
 import { EngineError, redact } from './engine/errors.js';
 
@@ -28,10 +29,15 @@ export const EXIT = { OK: 0, PARTIAL: 1, USAGE: 2, FAILED: 3, LOGIN: 4, CANCELLE
 
 const PROG = 'cloudreve-sync';
 
-/** The dispatch table: account ∪ transfer ∪ sync ∪ ui commands (a name may not be defined twice). */
+/** The dispatch table: account ∪ transfer ∪ download ∪ sync ∪ ui commands (a name may not be defined twice). */
 export function commandTable(): Record<string, CommandSpec> {
   const table: Record<string, CommandSpec> = { ...authCommands };
-  for (const [name, spec] of [...Object.entries(transferCommands), ...Object.entries(syncCommands), ...Object.entries(uiCommands)]) {
+  for (const [name, spec] of [
+    ...Object.entries(transferCommands),
+    ...Object.entries(downloadCommands),
+    ...Object.entries(syncCommands),
+    ...Object.entries(uiCommands),
+  ]) {
     if (name in table) throw new Error(`command "${name}" is defined twice`);
     table[name] = spec;
   }

@@ -1,5 +1,6 @@
 /**
- * `cloudreve-sync upload | transfers | resume | cancel` — the upload engine, headless.
+ * `cloudreve-sync upload | transfers | resume | cancel` — the upload engine, headless (`transfers` and `resume` cover the
+ * downloads of download-command.ts too).
  * Exit codes: 0 everything uploaded (or skipped as already there), 1 some files failed (each named with its
  * reason), 2 usage, 3 other fatal errors (thrown to main/cli.ts), 130 interrupted (work kept for `resume`).
  * The engine (SQLite, got, conf, crypto) is imported when one of these commands runs, never at start-up.
@@ -15,6 +16,7 @@ import { BatchedOutput } from './batched-output.js';
 import { formatBytes, nextTry, WaitLines } from './format.js';
 import { UsageError } from './command.js';
 import { engineConfig, engineOr, parseFlags, storedSettings, str } from './shared.js';
+import { downloadRows, resumeDownloads } from './download-command.js';
 
 /** `--to`: a cloudreve:// URI or a folder path under cloudreve://my; anything else (http://…) is a usage error. */
 function destination(text: string): string {
@@ -265,19 +267,33 @@ const transfers: CommandSpec = {
       // Unfinished transfers are moving only while a process drives this home; otherwise they wait for `resume`.
       const running = lockHolder(ctx.home) !== null;
       const list = engine.listTransfers().map((t) => ({ ...t, interrupted: !running && t.state !== 'paused' && RESUMABLE_STATES.has(t.state) }));
+      // downloads: after the uploads, marked `direction: "download"` (their own fields: uri, target, resultPath)
+      const downloads = downloadRows(engine.downloads.list(), running);
       if (args.flags.json) {
-        ctx.stdout.write(JSON.stringify(list) + '\n');
+        ctx.stdout.write(JSON.stringify([...list, ...downloads]) + '\n');
         return 0;
       }
-      if (list.length === 0) {
+      if (list.length === 0 && downloads.length === 0) {
         ctx.stdout.write('no transfers\n');
         return 0;
       }
+      const pctOf = (size: number, bytes: number, done: boolean) => (size > 0 ? Math.floor((bytes / size) * 100) : done ? 100 : 0);
       for (const t of list) {
-        const pct = t.size > 0 ? Math.floor((t.bytesDone / t.size) * 100) : t.state === 'done' ? 100 : 0;
+        const pct = pctOf(t.size, t.bytesDone, t.state === 'done');
         const why = t.error ? `  (${t.error.message})` : '';
         const state = t.interrupted ? 'interrupted' : t.state;
         ctx.stdout.write(`${t.id}  ${state.padEnd(16)} ${String(pct).padStart(3)}%  ${formatBytes(t.size).padStart(9)}  ${t.localPath} → ${t.targetUri}${why}\n`);
+      }
+      if (downloads.length > 0) {
+        if (list.length > 0) ctx.stdout.write('\n');
+        ctx.stdout.write('downloads:\n');
+        for (const d of downloads) {
+          const pct = pctOf(d.size, d.bytesDone, d.state === 'done' || d.state === 'conflict');
+          const why = d.error ? `  (${d.error.message})` : '';
+          const state = d.interrupted ? 'interrupted' : d.state;
+          const where = d.resultPath && d.resultPath !== d.target ? `${d.target} (as ${d.resultPath})` : d.target;
+          ctx.stdout.write(`${d.id}  ${state.padEnd(16)} ${String(pct).padStart(3)}%  ${formatBytes(d.size).padStart(9)}  ${d.uri} → ${where}${why}\n`);
+        }
       }
       return 0;
     } finally {
@@ -287,7 +303,7 @@ const transfers: CommandSpec = {
 };
 
 const resume: CommandSpec = {
-  summary: 'continue interrupted uploads (all, or the given ids)',
+  summary: 'continue interrupted uploads and downloads (all, or the given ids)',
   usage: 'resume [ID...] [--limit-rate 10M] [--concurrency N] [--json]',
   flags: {
     'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth for all files together: 512k, 10M, 1G (bytes/s); 0 or off: no limit' },
@@ -297,17 +313,22 @@ const resume: CommandSpec = {
   },
   async run(ctx, args) {
     parseFlags(args);
-    return runTransfers(
+    // downloads first (download-command.ts), in an engine of their own; then the uploads, as before
+    const downloads = await resumeDownloads(ctx, args);
+    if (downloads.code === 130) return 130;
+    if (downloads.code !== null && args.positionals.length > 0 && downloads.otherIds.length === 0) return downloads.code;
+    const uploads = await runTransfers(
       ctx,
-      args,
-      'nothing to resume',
-      async (engine) => ({ ids: engine.resumeInterrupted(args.positionals), skipped: [] }),
+      { ...args, positionals: downloads.otherIds },
+      downloads.code === null ? 'nothing to resume' : 'no interrupted uploads',
+      async (engine) => ({ ids: engine.resumeInterrupted(downloads.otherIds), skipped: [] }),
       async (control) => {
         const remote = await remoteCommands();
         remote.refuseProcessFlags(args, 'resume');
         return remote.remoteTransferVerb(ctx, control, 'resume', args.positionals, args.flags.json === true);
       },
     );
+    return downloads.code === null || uploads === 130 ? uploads : Math.max(uploads, downloads.code);
   },
 };
 

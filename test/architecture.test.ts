@@ -8,6 +8,10 @@
  *      and no Node built-ins at runtime (it runs in a sandboxed page).
  *   4. Only main/shell/**, main/ipc/server.ts and preload/** import electron (in any form).
  *   5. preload/** imports nothing from main/ except main/ipc/contract.ts (it is bundled with it).
+ *   6. No import circle among the files of main/: every kind of import is an edge (static, `import type`,
+ *      `export … from`, a type's `import('…')` and a dynamic `await import('…')`). A dynamic import that closes
+ *      a circle is still a circle for whoever reads the code (and for the bundler's chunking); a file that
+ *      needs something from a module that imports it takes that piece from a lower module instead.
  */
 import assert from 'node:assert/strict';
 import { builtinModules } from 'node:module';
@@ -171,4 +175,154 @@ test('the source tree follows the dependency rules', () => {
   assert.ok(files.includes('main/ipc/contract.ts') && files.includes('main/shell/main.ts') && files.includes('renderer/main.ts'));
   assert.ok(electronImports > 0, 'expected the shell to import electron somewhere');
   assert.deepEqual(violations, []);
+});
+
+// ---------------------------------------------------------------- rule 6: no import circle in main/
+
+interface Edge {
+  to: string;
+  line: number;
+  kind: 'static' | 'type' | 'dynamic';
+}
+
+/** The import graph of the given files (repo paths), kept to edges between them: file → its imports. */
+function importGraph(files: ReadonlyMap<string, string>): Map<string, Edge[]> {
+  const graph = new Map<string, Edge[]>();
+  for (const [file, source] of files) {
+    const edges: Edge[] = [];
+    const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+    const dynamicLines = new Set<number>();
+    const findDynamic = (node: ts.Node): void => {
+      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+        dynamicLines.add(sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1);
+      }
+      ts.forEachChild(node, findDynamic);
+    };
+    findDynamic(sf);
+    for (const r of scanImports(source, file)) {
+      const t = target(file, r.specifier);
+      if (!t) continue;
+      const to = [`${t}.ts`, `${t}.tsx`, `${t}/index.ts`].find((c) => files.has(c));
+      if (!to) continue;
+      edges.push({ to, line: r.line, kind: r.typeOnly ? 'type' : dynamicLines.has(r.line) ? 'dynamic' : 'static' });
+    }
+    graph.set(file, edges);
+  }
+  return graph;
+}
+
+/** The strongly connected components with a circle in them (Tarjan), each sorted, in a stable order. */
+function circularComponents(graph: ReadonlyMap<string, readonly Edge[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const { to } of graph.get(v) ?? []) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(v, Math.min(low.get(v)!, low.get(to)!));
+      } else if (onStack.has(to)) {
+        low.set(v, Math.min(low.get(v)!, index.get(to)!));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const comp: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      const selfLoop = (graph.get(v) ?? []).some((e) => e.to === v);
+      if (comp.length > 1 || selfLoop) out.push(comp.sort());
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  return out.sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+/** A shortest circle through `start` inside `comp`, written `a.ts:12 → b.ts:3 (type) → a.ts`. */
+function shortestCircle(graph: ReadonlyMap<string, readonly Edge[]>, comp: readonly string[], start: string): string[] {
+  const inComp = new Set(comp);
+  const cameFrom = new Map<string, { from: string; edge: Edge }>();
+  const queue = [start];
+  for (let i = 0; i < queue.length; i++) {
+    const v = queue[i];
+    for (const edge of graph.get(v) ?? []) {
+      if (!inComp.has(edge.to) || cameFrom.has(edge.to)) continue;
+      cameFrom.set(edge.to, { from: v, edge });
+      if (edge.to === start) {
+        const steps: Array<{ from: string; edge: Edge }> = [];
+        let at = start;
+        do {
+          const step = cameFrom.get(at)!;
+          steps.unshift(step);
+          at = step.from;
+        } while (at !== start);
+        return steps.map((s) => `${s.from}:${s.edge.line}${s.edge.kind === 'static' ? '' : ` (${s.edge.kind})`}`).concat(start);
+      }
+      queue.push(edge.to);
+    }
+  }
+  return [start];
+}
+
+/** Each circle, written out; enough of them that every file caught in a circle is on one. */
+function describeCircles(graph: ReadonlyMap<string, readonly Edge[]>): string[] {
+  const out: string[] = [];
+  for (const comp of circularComponents(graph)) {
+    const covered = new Set<string>();
+    for (const file of comp) {
+      if (covered.has(file)) continue;
+      const circle = shortestCircle(graph, comp, file);
+      for (const step of circle) covered.add(step.split(':')[0].split(' ')[0]);
+      out.push(circle.join(' → '));
+    }
+  }
+  return out;
+}
+
+test('self-check: the circle finder sees static, type-only and dynamic circles, and nothing in a tree without one', () => {
+  const circles = (files: Record<string, string>) => describeCircles(importGraph(new Map(Object.entries(files))));
+  assert.deepEqual(circles({ 'main/a.ts': "import { b } from './b.js';", 'main/b.ts': "import { a } from './a.js';" }), [
+    'main/a.ts:1 → main/b.ts:1 → main/a.ts',
+  ]);
+  assert.deepEqual(
+    circles({
+      'main/x/a.ts': "import type { B } from './b.js';",
+      'main/x/b.ts': "export { c } from '../c.js';",
+      'main/c.ts': "export async function c() { return (await import('./x/a.js')).a; }",
+    }),
+    ['main/c.ts:1 (dynamic) → main/x/a.ts:1 (type) → main/x/b.ts:1 → main/c.ts'],
+  );
+  assert.deepEqual(circles({ 'main/a.ts': "type T = import('./a.js').U;" }), ['main/a.ts:1 (type) → main/a.ts']);
+  assert.deepEqual(circles({ 'main/d/index.ts': "import { b } from '../b.js';", 'main/b.ts': "import { d } from './d';" }), [
+    'main/b.ts:1 → main/d/index.ts:1 → main/b.ts',
+  ]);
+  // downward only: a diamond, a package import, a comment and a string are not circles
+  assert.deepEqual(
+    circles({
+      'main/top.ts': "import './l.js';\nimport './r.js';\n// import './top.js'\nconst s = \"import('./top.js')\";",
+      'main/l.ts': "import { x } from './base.js';\nimport 'node:fs';",
+      'main/r.ts': "import type { X } from './base.js';",
+      'main/base.ts': 'export const x = 1; export type X = number;',
+    }),
+    [],
+  );
+});
+
+test('no import circle in main/ (type-only and dynamic imports included)', () => {
+  const files = new Map<string, string>();
+  for (const file of sourceFiles(join(ROOT, 'main'))) if (/\.tsx?$/.test(file)) files.set(file, readFileSync(join(ROOT, file), 'utf8'));
+  const graph = importGraph(files);
+  // Guard against a scanner that silently sees nothing.
+  assert.ok(files.size > 50 && [...graph.values()].some((edges) => edges.some((e) => e.to === 'main/cli/command.ts')));
+  assert.deepEqual(describeCircles(graph), [], 'import circles in main/ (file:line of each import; type = type-only, dynamic = import())');
 });

@@ -22,7 +22,7 @@ import {
   type DownloadState,
   type DownloadsApi,
 } from './download-types.js';
-import type { EngineConfig } from './engine-api.js';
+import type { EngineConfig } from './engine-types.js';
 import { EngineError, classify, errorFromRecord, errorRecord, isAbort } from './errors.js';
 import type { EngineEvents, TypedEmitter } from './events.js';
 import type { DownloadRow, Journal } from './journal/journal.js';

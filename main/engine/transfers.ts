@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import type { AccountSession } from './account.js';
 import type { Connectivity } from './connectivity.js';
 import { joinUri, parentUri, toUri } from './api/uri.js';
-import type { BusyRetry, EngineConfig, EnqueueOptions } from './engine-api.js';
+import type { BusyRetry, EngineConfig, EnqueueOptions } from './engine-types.js';
 import { EngineError, classify, errorFromRecord } from './errors.js';
 import type { TypedEmitter, EngineEvents } from './events.js';
 import { fingerprintSync, type Fingerprint } from './fs/file-source.js';

@@ -7,10 +7,10 @@
  * "files were deleted".
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { AccountSession } from '../account.js';
-import { baseName, toUri } from '../api/uri.js';
+import { toUri } from '../api/uri.js';
 import { EngineError, classify } from '../errors.js';
 import type { TypedEmitter, EngineEvents } from '../events.js';
 import type { SyncSettings } from '../engine-types.js';
@@ -20,10 +20,9 @@ import type { ConflictChoice, PairState, PairStateDetail, SyncConflict, SyncIssu
 import { followRemoteChanges, type RemoteHints } from './remote-hints.js';
 import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
 import { IgnoreRules } from './ignore-rules.js';
-import { FolderUnavailable, osTrash, runPass, type PassOptions, type PassReport } from './pair-sync.js';
+import { FolderUnavailable, runPass, type PassOptions, type PassReport } from './pair-sync.js';
 import { PairScheduler, retryBackoff, type PassOutcome, type PassScope } from './scheduler.js';
 import { SyncTracker, infoOrNull } from './sync-tracker.js';
-import type { DownloadOutcome, DownloadRequest } from '../download-types.js';
 
 export type { PassReport } from './pair-sync.js';
 export type { SyncSettings } from '../engine-types.js';
@@ -94,8 +93,6 @@ export class SyncService implements SyncApi {
       account: AccountSession;
       events: TypedEmitter<EngineEvents>;
       settings?: SyncSettings;
-      /** two-way pairs bring the server's files down through it (transfer/downloader.ts) */
-      downloads?: { download(reqs: DownloadRequest[]): Promise<DownloadOutcome[]> };
     },
   ) {
     this.tracker = new SyncTracker({
@@ -213,12 +210,11 @@ export class SyncService implements SyncApi {
 
   updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[] }): SyncPair {
     const p = this.require(id);
-    if (patch.mode !== undefined && !isMode(patch.mode)) throw new EngineError('usage', `mode must be backup, mirror or two-way, not ${String(patch.mode)}`);
+    if (patch.mode !== undefined && patch.mode !== 'backup' && patch.mode !== 'mirror') throw new EngineError('usage', `mode must be backup or mirror, not ${String(patch.mode)}`);
     if (patch.ignore) new IgnoreRules(patch.ignore); // throws on a bad pattern
     // backup → mirror: files deleted here while it was a backup would go to the server's trash; the first mirror
     // pass lists them and waits for the user's confirmation
-    const deletes = (m: SyncMode) => m !== 'backup';
-    const confirmMirror = patch.mode !== undefined && deletes(patch.mode) && !deletes(p.mode) ? true : patch.mode === 'backup' ? false : undefined;
+    const confirmMirror = patch.mode === 'mirror' && p.mode !== 'mirror' ? true : patch.mode === 'backup' ? false : undefined;
     this.deps.journal.pairs.update(id, { ...patch, confirmMirror });
     const updated = this.require(id);
     this.deps.events.emit('pair-changed', updated);
@@ -250,10 +246,7 @@ export class SyncService implements SyncApi {
     const pair = this.deps.journal.pairs.get(c.pairId);
     if (!pair) throw new EngineError('not-found', `the pair of conflict ${id} is gone`);
     if (choice === 'keep-theirs') {
-      if (pair.mode !== 'two-way' || !this.deps.downloads) {
-        throw new EngineError('usage', 'keep theirs needs a pair that brings the server\'s files down (a two-way pair): keep mine or keep both');
-      }
-      return this.serial(pair.id, () => this.keepTheirs(pair, c));
+      throw new EngineError('usage', 'keep theirs needs a pair that brings the server\'s files down (two-way sync, not yet available): keep mine or keep both');
     }
     if (choice !== 'keep-mine' && choice !== 'keep-both') throw new EngineError('usage', `a conflict is resolved with keep-mine, keep-both or keep-theirs, not ${String(choice)}`);
     return this.serial(pair.id, async () => {
@@ -281,41 +274,6 @@ export class SyncService implements SyncApi {
     });
   }
 
-  /**
-   * Keep theirs (two-way): ours goes to this computer's trash, the server's version comes down in its place, and the
-   * conflict's copies (here and on the server) go to the trash too. Nothing is deleted for good.
-   */
-  private async keepTheirs(pair: SyncPair, c: SyncConflict): Promise<SyncConflict> {
-    const client = this.deps.account.requireClient();
-    const theirs = await infoOrNull(client, c.remoteUri);
-    if (!theirs || theirs.type !== 0) throw new EngineError('not-found', `the server's ${c.relPath} is gone: keep mine or keep both`);
-    const local = resolveLocal(pair.localPath, c.relPath);
-    const toTrash = this.deps.settings?.trashLocal ?? osTrash;
-    if (existsSync(local)) await toTrash([local]);
-    const [o] = await this.deps.downloads!.download([
-      { uri: c.remoteUri, target: local, size: theirs.size, entity: theirs.primary_entity ?? null, updatedAtMs: Date.parse(theirs.updated_at), expectLocal: null, pairId: pair.id, onExists: 'conflict' },
-    ]);
-    if (o.result !== 'done') {
-      throw new EngineError('local-io', `keep theirs: the server's version could not be brought down (${o.result === 'failed' ? o.message : o.result}); ours is in this computer's trash`);
-    }
-    this.deps.journal.syncEntries.upsert({
-      pairId: pair.id, relPath: c.relPath, kind: 'file', size: o.fp.size, mtimeMs: o.fp.mtimeMs, inode: o.fp.inode,
-      remoteId: theirs.id, primaryEntity: o.remote.entity,
-    });
-    // the conflict's copy: on the server (theirs, or ours uploaded by an upload-side conflict) and here (two-way)
-    await client.delete([c.conflictUri]).catch((err) => {
-      if (!(err instanceof EngineError) || err.code !== 'not-found') throw err;
-    });
-    const copyRel = [...c.relPath.split('/').slice(0, -1), baseName(c.conflictUri)].join('/');
-    const copy = resolveLocal(pair.localPath, copyRel);
-    if (existsSync(copy)) await toTrash([copy]);
-    this.deps.journal.syncEntries.delete(pair.id, copyRel);
-    this.deps.journal.conflicts.delete(c.id);
-    this.deps.events.emit('sync-conflict-resolved', { conflict: c, choice: 'keep-theirs' });
-    this.deps.events.emit('log', { level: 'info', message: `conflict ${c.relPath}: kept the server's version (ours is in this computer's trash)` });
-    return c;
-  }
-
   issues(pairId?: string): SyncIssue[] {
     return this.deps.journal.syncIssues.list(pairId);
   }
@@ -337,11 +295,9 @@ export class SyncService implements SyncApi {
         return runPass(dry, this.passDeps(), { dryRun: true });
       }
       pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore, watched: false });
-    } else if (!pair.watched && !spec.dryRun) {
+    } else if (!pair.watched) {
       this.deps.journal.pairs.update(pair.id, { mode, ignore });
       pair = this.deps.journal.pairs.get(pair.id)!;
-    } else if (!pair.watched) {
-      pair = { ...pair, mode, ignore }; // a dry run changes nothing, its pair's settings included
     } else {
       pair = { ...pair, mode: spec.mode ?? pair.mode, ignore: spec.ignore ?? pair.ignore }; // this pass only
     }
@@ -393,7 +349,7 @@ export class SyncService implements SyncApi {
     if (!st.isDirectory()) throw new EngineError('usage', `${localPath}: not a folder (sync pairs are folders)`);
     const remoteUri = toUri(spec.remoteUri);
     const mode = spec.mode ?? 'backup';
-    if (!isMode(mode)) throw new EngineError('usage', `mode must be backup, mirror or two-way, not ${String(mode)}`);
+    if (mode !== 'backup' && mode !== 'mirror') throw new EngineError('usage', `mode must be backup or mirror, not ${String(mode)}`);
     const ignore = [...(spec.ignore ?? [])];
     new IgnoreRules(ignore); // throws a usage error naming a bad pattern
     return { localPath, remoteUri, mode, ignore };
@@ -419,9 +375,6 @@ export class SyncService implements SyncApi {
       upload: (pair: SyncPair, reqs: Parameters<SyncTracker['upload']>[1]) => this.tracker.upload(pair, reqs),
       busy: (pairId: string) => this.tracker.busy(pairId),
       guard: this.deps.settings?.guard,
-      download: this.deps.downloads ? (reqs: DownloadRequest[]) => this.deps.downloads!.download(reqs) : undefined,
-      trashLocal: this.deps.settings?.trashLocal,
-      onConflict: (c: SyncConflict) => this.deps.events.emit('sync-conflict', c),
     };
   }
 
@@ -620,10 +573,6 @@ export function notSyncedDetail(issues: readonly SyncIssue[]): PairStateDetail {
   const n = issues.length;
   const message = `${n} ${n === 1 ? 'path' : 'paths'} not on the server: ${ISSUE_WORDS[top[0]]}${rest.length ? ` (and ${rest.join(', ')})` : ''}`;
   return { code: top[0], message, notSynced: { count: n, byCode } };
-}
-
-function isMode(m: unknown): m is SyncMode {
-  return m === 'backup' || m === 'mirror' || m === 'two-way';
 }
 
 function resolveLocal(root: string, rel: string): string {

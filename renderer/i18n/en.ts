@@ -164,6 +164,7 @@ export const en = {
   'conflicts.keepMine': 'Keep mine',
   'conflicts.keepBoth': 'Keep both',
   'conflicts.keepTheirs': 'Keep theirs',
+  'conflicts.keepTheirsAsk': 'Keep the server’s version of {name}? Yours goes to this computer’s trash and the server’s version takes its place.',
   'conflicts.keepMineLabel': 'Keep my version of {name}',
   'conflicts.keepBothLabel': 'Keep both versions of {name}',
   'conflicts.keepTheirsLabel': 'Keep the server’s version of {name}',

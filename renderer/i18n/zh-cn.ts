@@ -162,6 +162,7 @@ export const zhCN: Record<MessageKey, string> = {
   'conflicts.keepMine': '保留我的',
   'conflicts.keepBoth': '都保留',
   'conflicts.keepTheirs': '保留服务器的',
+  'conflicts.keepTheirsAsk': '保留服务器上的 {name} 版本？你的版本将移到本机的回收站，由服务器上的版本取代。',
   'conflicts.keepMineLabel': '保留我的 {name} 版本',
   'conflicts.keepBothLabel': '保留 {name} 的两个版本',
   'conflicts.keepTheirsLabel': '保留服务器上的 {name} 版本',

@@ -160,7 +160,7 @@ export function createAppView(root: HTMLElement, ctx: ViewContext, store: Transf
     setBadge('conflicts', state.conflicts.length);
     setBadge('pairs', state.pairs.filter((p) => PAIR_ATTENTION_STATES.includes(shownState(p))).length);
     if (state.screen === 'queue') queue.refresh(state.targetUri);
-    else if (state.screen === 'conflicts') conflicts.update(state.conflicts);
+    else if (state.screen === 'conflicts') conflicts.update(state.conflicts, new Set(state.pairs.filter((p) => p.mode === 'two-way').map((p) => p.id)));
     else if (state.screen === 'pairs') pairs.update(state.pairs);
   }
 

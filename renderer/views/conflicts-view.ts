@@ -1,7 +1,8 @@
 /**
  * Conflicts a sync pair kept both versions of: the file, both URIs (decoded for reading), the reason in the user's
  * language, and how to end it: Keep mine (asks first: the conflict copy goes to the server's trash), Keep both, and
- * Keep theirs, shown but unavailable until two-way sync exists (its tooltip says so). A resolved conflict leaves the
+ * Keep theirs (asks first: ours goes to the trash), for a two-way pair's conflicts only; elsewhere shown but
+ * unavailable (its tooltip says why). A resolved conflict leaves the
  * list (main.ts drops it on success and on the 'conflict-resolved' event).
  */
 import type { ConflictDto } from '../../main/ipc/contract.js';
@@ -11,11 +12,12 @@ import { confirmDialog } from './dialog.js';
 import { button, el } from './element.js';
 import type { ViewContext } from './view-context.js';
 
-export type ConflictResolution = 'keep-mine' | 'keep-both';
+export type ConflictResolution = 'keep-mine' | 'keep-both' | 'keep-theirs';
 
 export interface ConflictsView {
   readonly element: HTMLElement;
-  update(conflicts: readonly ConflictDto[]): void;
+  /** `twoWay`: the ids of two-way pairs (their conflicts can keep theirs: the server's version comes down) */
+  update(conflicts: readonly ConflictDto[], twoWay?: ReadonlySet<string>): void;
 }
 
 /** `resolve` settles once the engine answered (true: resolved); the row's buttons wait for it. */
@@ -31,17 +33,22 @@ export function createConflictsView(ctx: ViewContext, resolve: (c: ConflictDto, 
     empty,
   ]);
   let shown: readonly ConflictDto[] = [];
+  let twoWayPairs: ReadonlySet<string> = new Set();
   let drawn: readonly ConflictDto[] | null = null;
   /** conflicts whose resolution is on its way: their buttons are disabled */
   const busy = new Set<number>();
 
   const act = async (c: ConflictDto, action: string): Promise<void> => {
-    if (action === 'keep-theirs') {
+    if (action === 'keep-theirs' && !twoWayPairs.has(c.pairId)) {
       ctx.notify(tr.t('conflicts.keepTheirsLater'));
       return;
     }
-    if (action !== 'keep-mine' && action !== 'keep-both') return;
+    if (action !== 'keep-mine' && action !== 'keep-both' && action !== 'keep-theirs') return;
     if (busy.has(c.id)) return;
+    if (action === 'keep-theirs') {
+      const yes = await confirmDialog(tr.t('confirm.title'), tr.t('conflicts.keepTheirsAsk', { name: c.relPath }), tr.t('conflicts.keepTheirs'), tr.t('confirm.cancel'), true);
+      if (!yes) return;
+    }
     if (action === 'keep-mine') {
       const name = c.relPath;
       const yes = await confirmDialog(
@@ -75,10 +82,13 @@ export function createConflictsView(ctx: ViewContext, resolve: (c: ConflictDto, 
     const working = busy.has(c.id);
     const choice = (id: string, text: string, label: string, cls = 'btn-small'): HTMLButtonElement =>
       button(text, { class: cls, attrs: { 'data-choice': id, 'aria-label': label, ...(working ? { disabled: '' } : {}) } });
-    const theirs = choice('keep-theirs', tr.t('conflicts.keepTheirs'), tr.t('conflicts.keepTheirsLabel', { name }), 'btn-small btn-unavailable');
-    // not `disabled`: a disabled button gets no hover (no tooltip) and no focus; aria-disabled keeps both and says why
-    theirs.setAttribute('aria-disabled', 'true');
-    theirs.title = tr.t('conflicts.keepTheirsLater');
+    const can = twoWayPairs.has(c.pairId);
+    const theirs = choice('keep-theirs', tr.t('conflicts.keepTheirs'), tr.t('conflicts.keepTheirsLabel', { name }), can ? 'btn-small' : 'btn-small btn-unavailable');
+    if (!can) {
+      // not `disabled`: a disabled button gets no hover (no tooltip) and no focus; aria-disabled keeps both and says why
+      theirs.setAttribute('aria-disabled', 'true');
+      theirs.title = tr.t('conflicts.keepTheirsLater');
+    }
     return el('li', { class: 'conflict', attrs: { 'data-id': String(c.id), ...(working ? { 'aria-busy': 'true' } : {}) } }, [
       el('div', { class: 'conflict-main' }, [
         el('div', { class: 'conflict-name', text: c.relPath }),
@@ -113,9 +123,11 @@ export function createConflictsView(ctx: ViewContext, resolve: (c: ConflictDto, 
 
   return {
     element,
-    update(conflicts) {
+    update(conflicts, twoWay) {
       shown = conflicts;
-      if (conflicts !== drawn) draw();
+      const pairsChanged = twoWay !== undefined && (twoWay.size !== twoWayPairs.size || [...twoWay].some((id) => !twoWayPairs.has(id)));
+      if (twoWay) twoWayPairs = twoWay;
+      if (conflicts !== drawn || pairsChanged) draw();
     },
   };
 }

@@ -7,10 +7,10 @@
  * "files were deleted".
  */
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { AccountSession } from '../account.js';
-import { toUri } from '../api/uri.js';
+import { baseName, toUri } from '../api/uri.js';
 import { EngineError, classify } from '../errors.js';
 import type { TypedEmitter, EngineEvents } from '../events.js';
 import type { SyncSettings } from '../engine-types.js';
@@ -20,9 +20,10 @@ import type { ConflictChoice, PairState, PairStateDetail, SyncConflict, SyncIssu
 import { followRemoteChanges, type RemoteHints } from './remote-hints.js';
 import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
 import { IgnoreRules } from './ignore-rules.js';
-import { FolderUnavailable, runPass, type PassOptions, type PassReport } from './pair-sync.js';
+import { FolderUnavailable, osTrash, runPass, type PassOptions, type PassReport } from './pair-sync.js';
 import { PairScheduler, retryBackoff, type PassOutcome, type PassScope } from './scheduler.js';
 import { SyncTracker, infoOrNull } from './sync-tracker.js';
+import { DOWNLOAD_TERMINAL, type DownloadRequest, type DownloadsApi } from '../download-types.js';
 
 export type { PassReport } from './pair-sync.js';
 export type { SyncSettings } from '../engine-types.js';
@@ -93,6 +94,8 @@ export class SyncService implements SyncApi {
       account: AccountSession;
       events: TypedEmitter<EngineEvents>;
       settings?: SyncSettings;
+      /** two-way pairs bring the server's files down through it (transfer/downloader.ts) */
+      downloads?: Pick<DownloadsApi, 'download' | 'list' | 'pause' | 'resume' | 'cancel'>;
     },
   ) {
     this.tracker = new SyncTracker({
@@ -186,6 +189,7 @@ export class SyncService implements SyncApi {
     const ids = this.tracker.transferIds(id);
     this.tracker.forgetPair(id);
     for (const t of ids) await this.deps.transfers.cancel(t).catch(() => undefined);
+    for (const d of this.pairDownloads(id)) await this.deps.downloads!.cancel(d).catch(() => undefined); // temp files removed
     this.deps.journal.pairs.delete(id);
     this.deps.events.emit('pair-removed', { id });
   }
@@ -195,6 +199,7 @@ export class SyncService implements SyncApi {
     this.deps.journal.pairs.update(id, { paused: true });
     const p = this.setState(id, 'paused', null);
     for (const t of this.tracker.transferIds(id)) this.deps.transfers.pause(t); // pause means pause: its uploads too
+    for (const d of this.pairDownloads(id)) this.deps.downloads!.pause(d); // and its downloads (kept, with their bytes)
     void this.deactivate(id);
     return p;
   }
@@ -203,6 +208,7 @@ export class SyncService implements SyncApi {
     this.require(id);
     this.deps.journal.pairs.update(id, { paused: false });
     for (const t of this.tracker.transferIds(id)) this.deps.transfers.resume(t);
+    for (const d of this.pairDownloads(id)) this.deps.downloads!.resume(d);
     const p = this.setState(id, ...this.settledState(id));
     if (this.started && p.watched) void this.activate(p);
     return p;
@@ -210,11 +216,12 @@ export class SyncService implements SyncApi {
 
   updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[] }): SyncPair {
     const p = this.require(id);
-    if (patch.mode !== undefined && patch.mode !== 'backup' && patch.mode !== 'mirror') throw new EngineError('usage', `mode must be backup or mirror, not ${String(patch.mode)}`);
+    if (patch.mode !== undefined && !isMode(patch.mode)) throw new EngineError('usage', `mode must be backup, mirror or two-way, not ${String(patch.mode)}`);
     if (patch.ignore) new IgnoreRules(patch.ignore); // throws on a bad pattern
     // backup → mirror: files deleted here while it was a backup would go to the server's trash; the first mirror
     // pass lists them and waits for the user's confirmation
-    const confirmMirror = patch.mode === 'mirror' && p.mode !== 'mirror' ? true : patch.mode === 'backup' ? false : undefined;
+    const deletes = (m: SyncMode) => m !== 'backup';
+    const confirmMirror = patch.mode !== undefined && deletes(patch.mode) && !deletes(p.mode) ? true : patch.mode === 'backup' ? false : undefined;
     this.deps.journal.pairs.update(id, { ...patch, confirmMirror });
     const updated = this.require(id);
     this.deps.events.emit('pair-changed', updated);
@@ -246,7 +253,10 @@ export class SyncService implements SyncApi {
     const pair = this.deps.journal.pairs.get(c.pairId);
     if (!pair) throw new EngineError('not-found', `the pair of conflict ${id} is gone`);
     if (choice === 'keep-theirs') {
-      throw new EngineError('usage', 'keep theirs needs a pair that brings the server\'s files down (two-way sync, not yet available): keep mine or keep both');
+      if (pair.mode !== 'two-way' || !this.deps.downloads) {
+        throw new EngineError('usage', 'keep theirs needs a pair that brings the server\'s files down (a two-way pair): keep mine or keep both');
+      }
+      return this.serial(pair.id, () => this.keepTheirs(pair, c));
     }
     if (choice !== 'keep-mine' && choice !== 'keep-both') throw new EngineError('usage', `a conflict is resolved with keep-mine, keep-both or keep-theirs, not ${String(choice)}`);
     return this.serial(pair.id, async () => {
@@ -274,6 +284,41 @@ export class SyncService implements SyncApi {
     });
   }
 
+  /**
+   * Keep theirs (two-way): ours goes to this computer's trash, the server's version comes down in its place, and the
+   * conflict's copies (here and on the server) go to the trash too. Nothing is deleted for good.
+   */
+  private async keepTheirs(pair: SyncPair, c: SyncConflict): Promise<SyncConflict> {
+    const client = this.deps.account.requireClient();
+    const theirs = await infoOrNull(client, c.remoteUri);
+    if (!theirs || theirs.type !== 0) throw new EngineError('not-found', `the server's ${c.relPath} is gone: keep mine or keep both`);
+    const local = resolveLocal(pair.localPath, c.relPath);
+    const toTrash = this.deps.settings?.trashLocal ?? osTrash;
+    if (existsSync(local)) await toTrash([local]);
+    const [o] = await this.deps.downloads!.download([
+      { uri: c.remoteUri, target: local, size: theirs.size, entity: theirs.primary_entity ?? null, updatedAtMs: Date.parse(theirs.updated_at), expectLocal: null, pairId: pair.id, onExists: 'conflict' },
+    ]);
+    if (o.result !== 'done') {
+      throw new EngineError('local-io', `keep theirs: the server's version could not be brought down (${o.result === 'failed' ? o.message : o.result}); ours is in this computer's trash`);
+    }
+    this.deps.journal.syncEntries.upsert({
+      pairId: pair.id, relPath: c.relPath, kind: 'file', size: o.fp.size, mtimeMs: o.fp.mtimeMs, inode: o.fp.inode,
+      remoteId: theirs.id, primaryEntity: o.remote.entity,
+    });
+    // the conflict's copy: on the server (theirs, or ours uploaded by an upload-side conflict) and here (two-way)
+    await client.delete([c.conflictUri]).catch((err) => {
+      if (!(err instanceof EngineError) || err.code !== 'not-found') throw err;
+    });
+    const copyRel = [...c.relPath.split('/').slice(0, -1), baseName(c.conflictUri)].join('/');
+    const copy = resolveLocal(pair.localPath, copyRel);
+    if (existsSync(copy)) await toTrash([copy]);
+    this.deps.journal.syncEntries.delete(pair.id, copyRel);
+    this.deps.journal.conflicts.delete(c.id);
+    this.deps.events.emit('sync-conflict-resolved', { conflict: c, choice: 'keep-theirs' });
+    this.deps.events.emit('log', { level: 'info', message: `conflict ${c.relPath}: kept the server's version (ours is in this computer's trash)` });
+    return c;
+  }
+
   issues(pairId?: string): SyncIssue[] {
     return this.deps.journal.syncIssues.list(pairId);
   }
@@ -295,9 +340,11 @@ export class SyncService implements SyncApi {
         return runPass(dry, this.passDeps(), { dryRun: true });
       }
       pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore, watched: false });
-    } else if (!pair.watched) {
+    } else if (!pair.watched && !spec.dryRun) {
       this.deps.journal.pairs.update(pair.id, { mode, ignore });
       pair = this.deps.journal.pairs.get(pair.id)!;
+    } else if (!pair.watched) {
+      pair = { ...pair, mode, ignore }; // a dry run changes nothing, its pair's settings included
     } else {
       pair = { ...pair, mode: spec.mode ?? pair.mode, ignore: spec.ignore ?? pair.ignore }; // this pass only
     }
@@ -349,7 +396,7 @@ export class SyncService implements SyncApi {
     if (!st.isDirectory()) throw new EngineError('usage', `${localPath}: not a folder (sync pairs are folders)`);
     const remoteUri = toUri(spec.remoteUri);
     const mode = spec.mode ?? 'backup';
-    if (mode !== 'backup' && mode !== 'mirror') throw new EngineError('usage', `mode must be backup or mirror, not ${String(mode)}`);
+    if (!isMode(mode)) throw new EngineError('usage', `mode must be backup, mirror or two-way, not ${String(mode)}`);
     const ignore = [...(spec.ignore ?? [])];
     new IgnoreRules(ignore); // throws a usage error naming a bad pattern
     return { localPath, remoteUri, mode, ignore };
@@ -375,6 +422,9 @@ export class SyncService implements SyncApi {
       upload: (pair: SyncPair, reqs: Parameters<SyncTracker['upload']>[1]) => this.tracker.upload(pair, reqs),
       busy: (pairId: string) => this.tracker.busy(pairId),
       guard: this.deps.settings?.guard,
+      download: this.deps.downloads ? (reqs: DownloadRequest[]) => this.deps.downloads!.download(reqs) : undefined,
+      trashLocal: this.deps.settings?.trashLocal,
+      onConflict: (c: SyncConflict) => this.deps.events.emit('sync-conflict', c),
     };
   }
 
@@ -528,6 +578,15 @@ export class SyncService implements SyncApi {
     if (at !== null) this.active.get(id)?.scheduler.wakeAt(at);
   }
 
+  /** The pair's downloads not finished yet (two-way). */
+  private pairDownloads(id: string): string[] {
+    if (!this.deps.downloads) return [];
+    return this.deps.downloads
+      .list()
+      .filter((d) => d.pairId === id && !DOWNLOAD_TERMINAL.has(d.state))
+      .map((d) => d.id);
+  }
+
   private sawChange(id: string): void {
     if (this.deps.journal.pairs.get(id)) this.deps.journal.pairs.update(id, { lastChangeAt: Date.now() });
   }
@@ -573,6 +632,10 @@ export function notSyncedDetail(issues: readonly SyncIssue[]): PairStateDetail {
   const n = issues.length;
   const message = `${n} ${n === 1 ? 'path' : 'paths'} not on the server: ${ISSUE_WORDS[top[0]]}${rest.length ? ` (and ${rest.join(', ')})` : ''}`;
   return { code: top[0], message, notSynced: { count: n, byCode } };
+}
+
+function isMode(m: unknown): m is SyncMode {
+  return m === 'backup' || m === 'mirror' || m === 'two-way';
 }
 
 function resolveLocal(root: string, rel: string): string {

@@ -128,3 +128,24 @@ function apiVia(agent: Agent, base: string, method: string, path: string, body: 
     req.end(data);
   });
 }
+
+/**
+ * The download baseline: one bare node:http GET of `url` (a signed download URL) streamed into `out` — no journal,
+ * no temp file, no checks, no progress, no throttle; with `fsync`, flushed to disk at the end like a download must be.
+ */
+export async function baselineDownload(url: string, out: string, fsync: boolean): Promise<number> {
+  const { createWriteStream, fsyncSync, openSync, closeSync } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => request(url, (r) => resolve(r)).on('error', reject).end());
+  if (res.statusCode !== 200) throw new Error(`GET answered ${res.statusCode}`);
+  let n = 0;
+  res.on('data', (c: Buffer) => (n += c.length));
+  await pipeline(res, createWriteStream(out));
+  if (fsync) {
+    const fd = openSync(out, 'r+');
+    fsyncSync(fd);
+    closeSync(fd);
+  }
+  return n;
+}
+

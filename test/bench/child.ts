@@ -5,9 +5,10 @@
  *   child.ts baseline-small <server> <email> <password> <dir> <folderUri> <inFlight>
  *   child.ts engine   <home> <server> <email> <password> <targetFolderUri> <path...>
  *   child.ts resume   <home>
+ *   child.ts baseline-download <url> <out file> <fsync 0|1>
  */
 import { createEngine } from '../../main/engine/index.js';
-import { baselineSmallFiles, baselineUpload } from './baseline-http.js';
+import { baselineDownload, baselineSmallFiles, baselineUpload } from './baseline-http.js';
 
 const [mode, ...rest] = process.argv.slice(2);
 const t0 = performance.now();
@@ -23,6 +24,10 @@ if (mode === 'baseline') {
   const [server, email, password, dir, folderUri, inFlight] = rest;
   start = performance.now();
   extra.files = await baselineSmallFiles(server, email, password, dir, folderUri, Number(inFlight));
+} else if (mode === 'baseline-download') {
+  const [url, out, fsync] = rest;
+  start = performance.now();
+  extra.bytes = await baselineDownload(url, out, fsync === '1');
 } else if (mode === 'engine' || mode === 'resume') {
   const home = rest[0];
   const engine = await createEngine({ home, autoResume: false, maxActiveFiles: 3, smallFileSlots: 8 });

@@ -16,6 +16,7 @@ import { engineRss, engineSmallFiles, engineThroughput } from './engine.js';
 import { adapterRssSection, s3Section } from './s3.js';
 import { rendererSection } from './renderer.js';
 import { syncSection } from './sync.js';
+import { downloadSection } from './download.js';
 
 const SECTIONS: Record<string, { what: string; run: (h: Harness) => Promise<void> }> = {
   cli: { what: 'the CLI process as the README invokes it vs a bare node:http client: start-up, 1 GiB, 2,000 small files', run: cliProcess },
@@ -26,6 +27,7 @@ const SECTIONS: Record<string, { what: string; run: (h: Harness) => Promise<void
   renderer: { what: 'the app page in chromium: first render of a 10,000-transfer queue, frame times while 50 transfers progress', run: rendererSection },
   s3: { what: 'S3 to Swift via pre-signed URLs: engine vs node:http, rclone, lib-storage', run: s3Section },
   'adapters-rss': { what: 'peak RSS of the engine per policy type (emulated vendors), 1 GiB → 4 GiB', run: adapterRssSection },
+  download: { what: 'the CLI downloading 1 GiB vs a bare node:http GET of the same URL into a file', run: downloadSection },
 };
 
 const only = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);

@@ -165,6 +165,59 @@ export function folderGoneHere(rel: string, looked: ReadonlySet<string>, present
   return false;
 }
 
+/**
+ * The folders holding the other side of a move this (folder-scoped) discovery sees one side of:
+ * - a new path (nothing recorded, nothing on the server) whose inode the records hold under another path: that
+ *   path's folder (the records are in memory: no cost);
+ * - with `findGone` (mirror, two-way: where a path gone here would be trashed on the server), a recorded path gone
+ *   here that is still ours on the server: the folder where its inode is now, found by a walk of the local tree
+ *   (names and inodes only; stops once every one is found).
+ */
+export function otherSides(discovery: Discovery, records: ReadonlyMap<string, SyncRecord>, localRoot: string, ignore: IgnoreRules, findGone: boolean): string[] {
+  const seen = new Set(discovery.paths.map((p) => p.rel));
+  const out = new Set<string>();
+  const byInode = new Map<string, string[]>();
+  for (const [rel, r] of records) if (r.inode !== '' && r.inode !== '0') byInode.set(`${r.kind}:${r.inode}`, [...(byInode.get(`${r.kind}:${r.inode}`) ?? []), rel]);
+  const wanted = new Map<string, string>(); // kind:inode → the gone path
+  for (const p of discovery.paths) {
+    if (p.local && !p.record && !p.remote) {
+      for (const rel of byInode.get(`${p.local.kind}:${p.local.inode}`) ?? []) if (!seen.has(rel)) out.add(parentOf(rel));
+    } else if (findGone && p.record && !p.local && p.remote && !p.remote.uploading && p.record.inode !== '' && p.record.inode !== '0') {
+      wanted.set(`${p.record.kind}:${p.record.inode}`, p.rel);
+    }
+  }
+  if (wanted.size > 0) {
+    const queue: string[] = [''];
+    while (queue.length > 0 && wanted.size > 0) {
+      const folder = queue.shift()!;
+      let names: string[];
+      try {
+        names = readdirSync(folder === '' ? localRoot : join(localRoot, ...folder.split('/')));
+      } catch {
+        continue;
+      }
+      for (const diskName of names) {
+        const rel = folder === '' ? diskName.normalize('NFC') : `${folder}/${diskName.normalize('NFC')}`;
+        let st;
+        try {
+          st = lstatSync(join(localRoot, ...rel.split('/')), { bigint: true });
+        } catch {
+          continue;
+        }
+        const kind = st.isDirectory() ? 'folder' : 'file';
+        if (ignore.ignores(rel, kind === 'folder')) continue;
+        const key = `${kind}:${st.ino.toString()}`;
+        if (wanted.has(key) && wanted.get(key) !== rel) {
+          wanted.delete(key);
+          if (!seen.has(rel)) out.add(parentOf(rel));
+        }
+        if (kind === 'folder') queue.push(rel);
+      }
+    }
+  }
+  return [...out].sort();
+}
+
 function isUnder(rel: string, folder: string): boolean {
   return rel === folder || rel.startsWith(`${folder}/`);
 }
@@ -201,6 +254,26 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
   const movedActions: PassReport['actions'] = [];
   let moved = 0;
   let scope = opts.folders;
+  if (scope) {
+    // a watcher's pass looks at the folders it was told about, and the two sides of a move across folders can reach
+    // it apart (each path settles on its own): look at the other side's folder too, so the move is seen here
+    // instead of a delete (mirror: the only copy trashed) and an upload (the bytes sent again)
+    const others = otherSides(discovery, entries, pair.localPath, ignore, pair.mode !== 'backup').filter((f) => !scope!.includes(f));
+    if (others.length > 0) {
+      scope = [...scope, ...others];
+      discovery = await discover({
+        localRoot: pair.localPath,
+        remoteRoot: pair.remoteUri,
+        records: entries,
+        ignore,
+        listRemote: (uri) => listOrNull(client, uri),
+        folders: scope,
+        recursive: false,
+        remoteOnlyFolders: pair.mode === 'two-way',
+      });
+      checkRoot(pair.localPath);
+    }
+  }
   // a move can show another: a file renamed inside a folder that moved too is seen only once the folder's move is
   // carried out and its new place looked at (a few rounds at most: each one moves what the one before uncovered)
   for (let round = 0; round < 4; round++) {

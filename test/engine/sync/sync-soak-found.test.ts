@@ -5,7 +5,10 @@
  * - a not-synced path under a folder deleted here stayed on the pair's list for ever (the pass never looks inside a
  *   folder that is gone), so the pair read "incomplete" with nothing left to send;
  * - a file renamed inside a folder that was renamed too (one pass sees both) was sent again (and, in mirror mode,
- *   its old name trashed): the folder's move was carried out, the file's rename inside it never looked for.
+ *   its old name trashed): the folder's move was carried out, the file's rename inside it never looked for;
+ * - a file moved to another folder whose two sides reached the watcher's passes apart (each path settles on its
+ *   own) was no move: the pass that saw the old folder trashed the old copy (mirror) while the new path was still
+ *   to be sent, and the pass that saw the new folder sent it again.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +19,7 @@ import { createEngine, type Engine } from '../../../main/engine/index.js';
 import { folderGoneHere } from '../../../main/engine/sync/pair-sync.js';
 import { PairScheduler, retryBackoff, type PassScope } from '../../../main/engine/sync/scheduler.js';
 import { nextRetryAt } from '../../../main/engine/sync/sync-service.js';
+import type { WatchOptions } from '../../../main/engine/watcher/watcher.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { tmpDir, type TmpDir } from '../../helpers/tmp-tree.js';
 
@@ -210,4 +214,84 @@ describe('a file renamed inside a folder renamed in the same pass: both are move
       await stop();
     }
   });
+});
+
+describe('a move whose two sides reach the passes apart is still a move', () => {
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  let other: CloudreveClient;
+  /** the pair's watcher, driven by the test: onChanges as the real one calls it */
+  let watched: WatchOptions | null = null;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    engine = await createEngine({
+      home: join(dir.path, 'home'),
+      retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 },
+      settleMs: 100,
+      sync: {
+        remoteHints: false,
+        watch: async (opts) => {
+          watched = opts;
+          return { close: async () => {} };
+        },
+      },
+    });
+    await engine.login(emu.url, emu.email, emu.password);
+    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a14' });
+    await other.login(emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  });
+  const text = (uri: string) => emu.blob(uri)?.toString('utf8') ?? null;
+  const waitFor = async (what: string, ok: () => boolean, ms = 20_000) => {
+    const until = Date.now() + ms;
+    while (!ok() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(ok(), `timed out waiting for ${what}`);
+  };
+  /** a pass for these folders, run to its end */
+  const hint = async (pairId: string, rels: string[]) => {
+    let passes = 0;
+    const off = engine.events.on('pair-changed', (p) => {
+      if (p.id === pairId && p.state === 'scanning') passes++;
+    });
+    watched!.onChanges(rels);
+    await waitFor('the pass', () => passes > 0 && engine.sync.pair(pairId)!.state === 'idle');
+    off();
+  };
+
+  for (const [mode, order, first, second] of [
+    ['mirror', 'the old folder first', 'a/x.txt', 'b/y.txt'],
+    ['mirror', 'the new folder first', 'b/y.txt', 'a/x.txt'],
+    ['backup', 'the old folder first', 'a/x.txt', 'b/y.txt'],
+  ] as const) {
+    test(`${mode}, ${order}: moved on the server, nothing sent, nothing trashed`, async () => {
+      const name = `${mode}-${order.startsWith('the old') ? 'old-first' : 'new-first'}`;
+      const R = `cloudreve://my/apart-${name}`;
+      const local = join(dir.path, name);
+      dir.file(`${name}/a/x.txt`, 'the content');
+      dir.file(`${name}/a/stay.txt`, 'stays');
+      dir.file(`${name}/b/other.txt`, 'other');
+      const pair = engine.sync.addPair({ localPath: local, remoteUri: R, mode });
+      const stop = await engine.sync.follow(pair.id);
+      try {
+        await waitFor('the first pass', () => text(`${R}/a/x.txt`) === 'the content' && text(`${R}/b/other.txt`) === 'other' && engine.sync.pair(pair.id)!.state === 'idle');
+        const sessions = emu.stats().sessions_created;
+        renameSync(join(local, 'a', 'x.txt'), join(local, 'b', 'y.txt'));
+        await hint(pair.id, [first]);
+        await hint(pair.id, [second]);
+        assert.equal(text(`${R}/b/y.txt`), 'the content');
+        assert.equal(emu.file(`${R}/a/x.txt`), null);
+        assert.equal(emu.stats().sessions_created, sessions, 'nothing sent');
+        assert.deepEqual((await other.listAll('cloudreve://trash')).map((f) => f.name), [], 'nothing trashed');
+        assert.equal(text(`${R}/a/stay.txt`), 'stays');
+      } finally {
+        await stop();
+      }
+    });
+  }
 });

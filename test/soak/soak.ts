@@ -142,7 +142,10 @@ export async function soak(o: SoakOptions): Promise<number> {
   emu.onFileEvent((e) => {
     const from = inPair(e.from);
     const to = e.to === undefined ? undefined : inPair(e.to);
-    if (from !== null) fileEvents.push({ ...e, from, ...(to !== undefined && to !== null ? { to } : {}) });
+    if (from === null) return;
+    fileEvents.push({ ...e, from, ...(to !== undefined && to !== null ? { to } : {}) });
+    // what the server did to committed files, for the diagnosis of a broken invariant (placeholders left out)
+    if (e.kind !== 'create') log.write('server', { event: e.kind === 'modify' ? 'commit' : e.kind === 'delete' ? 'trash' : 'move', path: from, ...(to ? { to } : {}) });
   });
 
   const model = new LocalModel(root);

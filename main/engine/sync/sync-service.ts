@@ -22,7 +22,7 @@ import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '.
 import { IgnoreRules } from './ignore-rules.js';
 import { FolderUnavailable, osTrash, runPass, type PassOptions, type PassReport } from './pair-sync.js';
 import { PairScheduler, retryBackoff, type PassOutcome, type PassScope } from './scheduler.js';
-import { SyncTracker, infoOrNull } from './sync-tracker.js';
+import { SyncTracker, infoOrNull, type FileOutcome } from './sync-tracker.js';
 import { DOWNLOAD_TERMINAL, type DownloadRequest, type DownloadsApi } from '../download-types.js';
 
 export type { PassReport } from './pair-sync.js';
@@ -276,10 +276,15 @@ export class SyncService implements SyncApi {
       }
       // keep mine: ours becomes the file's new version, guarded by previous = theirs; the copy goes to the trash after
       const local = resolveLocal(pair.localPath, c.relPath);
-      await this.tracker.upload(pair, [
-        { rel: c.relPath, localPath: local, remoteUri: c.remoteUri, kind: 'sync', previous: theirs?.primary_entity ?? null, resolves: id },
-      ]);
       this.deps.events.emit('log', { level: 'info', message: `conflict ${c.relPath}: keeping ours (uploading it over the server's version; the conflict copy then goes to the trash)` });
+      // resolved when it is: the upload ended and the copy is in the trash (or it waits, paused: it ends when it goes on)
+      const outcome = new Promise<FileOutcome>((resolveOutcome) =>
+        void this.tracker.upload(pair, [
+          { rel: c.relPath, localPath: local, remoteUri: c.remoteUri, kind: 'sync', previous: theirs?.primary_entity ?? null, resolves: id, onOutcome: resolveOutcome },
+        ]),
+      );
+      const o = await outcome;
+      if (o.result === 'failed') throw new EngineError('api', `keep mine: ${o.reason ?? 'the upload failed'}; the conflict stays open`);
       return c;
     });
   }

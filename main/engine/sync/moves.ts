@@ -8,8 +8,9 @@
  *   move never carries someone else's newer version away;
  * - nothing is at the new path on the server;
  * - a file kept its size and mtime (a rename does not change them; an edit after it goes up as a change next pass);
- * - the inode matches exactly one gone path and one new path (hard links and reused inodes are left to the
- *   ordinary upload + the mode's rule).
+ * - the inode matches exactly one new path (a hard link made meanwhile is left to the ordinary upload + the mode's
+ *   rule) and a gone path with the file's size and time (a reused inode is not a move); backup mode keeps the
+ *   records of a file's earlier names, so several may: the one recorded last is where the file was until now.
  * A folder's move carries everything under it: one request for the folder, not one per file. Case-only renames
  * (report.txt → Report.txt) are renames like any other; NFC/NFD-only renames keep their path (names are compared
  * in NFC) and need nothing at all.
@@ -24,6 +25,9 @@ export interface PlannedMove {
 }
 
 const isUnder = (rel: string, folder: string): boolean => rel === folder || rel.startsWith(`${folder}/`);
+
+/** When a record was last written (the journal's rows carry it; 0 when unknown). */
+const recordedAt = (p: PathState): number => (p.record as { updatedAt?: number } | null)?.updatedAt ?? 0;
 
 export function findMoves(paths: readonly PathState[]): PlannedMove[] {
   const gone = new Map<string, PathState[]>();
@@ -41,12 +45,17 @@ export function findMoves(paths: readonly PathState[]): PlannedMove[] {
     }
   }
   const out: PlannedMove[] = [];
-  for (const [k, froms] of gone) {
+  for (const [k, all] of gone) {
     const tos = fresh.get(k);
-    if (froms.length !== 1 || !tos || tos.length !== 1) continue;
-    const [from] = froms;
+    if (!tos || tos.length !== 1) continue;
     const [to] = tos;
-    if (from.record!.kind === 'file' && (from.record!.size !== to.local!.size || from.record!.mtimeMs !== to.local!.mtimeMs)) continue;
+    const same = (p: PathState) => p.record!.kind !== 'file' || (p.record!.size === to.local!.size && p.record!.mtimeMs === to.local!.mtimeMs);
+    // backup mode keeps the records of a file's earlier names (their server copies stay): of the gone paths holding
+    // the inode, the one(s) still with the file's size and time; of several (all our copies of this very content),
+    // the one recorded last, where the file was until now
+    const froms = all.filter(same);
+    if (froms.length === 0) continue;
+    const from = froms.reduce((a, b) => (recordedAt(b) > recordedAt(a) ? b : a));
     if (isUnder(to.rel, from.rel)) continue; // into itself: impossible locally, never asked of the server
     out.push({ from, to, kind: from.record!.kind });
   }

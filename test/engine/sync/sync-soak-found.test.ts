@@ -8,7 +8,10 @@
  *   its old name trashed): the folder's move was carried out, the file's rename inside it never looked for;
  * - a file moved to another folder whose two sides reached the watcher's passes apart (each path settles on its
  *   own) was no move: the pass that saw the old folder trashed the old copy (mirror) while the new path was still
- *   to be sent, and the pass that saw the new folder sent it again.
+ *   to be sent, and the pass that saw the new folder sent it again;
+ * - backup mode keeps the record of a path gone here (its server copy stays): after one rename that could not be a
+ *   move (the file was also edited), every later rename of the file found two gone paths with its inode and was
+ *   sent again (and left one more record behind).
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +20,9 @@ import { join } from 'node:path';
 import { CloudreveClient } from '../../../main/engine/api/client.js';
 import { createEngine, type Engine } from '../../../main/engine/index.js';
 import { folderGoneHere } from '../../../main/engine/sync/pair-sync.js';
+import { findMoves } from '../../../main/engine/sync/moves.js';
+import type { PathState } from '../../../main/engine/sync/discovery.js';
+import { appendFileSync } from 'node:fs';
 import { PairScheduler, retryBackoff, type PassScope } from '../../../main/engine/sync/scheduler.js';
 import { nextRetryAt } from '../../../main/engine/sync/sync-service.js';
 import type { WatchOptions } from '../../../main/engine/watcher/watcher.js';
@@ -294,4 +300,71 @@ describe('a move whose two sides reach the passes apart is still a move', () => 
       }
     });
   }
+});
+
+describe('earlier names of a file kept by backup mode do not stop its next rename from being a move', () => {
+  const rec = (rel: string, over: Partial<PathState['record'] & { updatedAt: number }> = {}): PathState => ({
+    rel,
+    localPath: `/l/${rel}`,
+    remoteUri: `cloudreve://my/p/${rel}`,
+    local: null,
+    remote: { kind: 'file', id: `id-${rel}`, size: 5, updatedAtMs: 1000, primaryEntity: `e-${rel}`, uploading: false },
+    record: { kind: 'file', size: 5, mtimeMs: 1000, inode: '42', remoteId: `id-${rel}`, primaryEntity: `e-${rel}`, updatedAt: 1, ...over } as PathState['record'],
+  });
+  const fresh = (rel: string, over: Partial<NonNullable<PathState['local']>> = {}): PathState => ({
+    rel,
+    localPath: `/l/${rel}`,
+    remoteUri: `cloudreve://my/p/${rel}`,
+    local: { kind: 'file', size: 5, mtimeMs: 1000, inode: '42', ...over },
+    remote: null,
+    record: null,
+  });
+
+  test('findMoves: of the gone paths holding the inode, the one with the same size and time; of several, the latest recorded', () => {
+    // an older name with another size (edited, then renamed: not a move then) is no candidate
+    const a = findMoves([rec('old.txt', { size: 3, mtimeMs: 900, updatedAt: 5 }), rec('now.txt', { updatedAt: 10 }), fresh('next.txt')]);
+    assert.deepEqual(a.map((m) => [m.from.rel, m.to.rel]), [['now.txt', 'next.txt']]);
+    // two earlier names with the same content (both still ours on the server): the latest recorded moves
+    const b = findMoves([rec('first.txt', { updatedAt: 5 }), rec('second.txt', { updatedAt: 10 }), fresh('third.txt')]);
+    assert.deepEqual(b.map((m) => [m.from.rel, m.to.rel]), [['second.txt', 'third.txt']]);
+    // two new paths with one inode (a hard link made meanwhile): still left to the uploads
+    assert.deepEqual(findMoves([rec('now.txt'), fresh('x.txt'), fresh('y.txt')]), []);
+  });
+
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    engine = await createEngine({ home: join(dir.path, 'home'), retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 }, settleMs: 100 });
+    await engine.login(emu.url, emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  });
+
+  test('backup: edited and renamed (an upload), then renamed twice more: each a move, nothing sent', async () => {
+    const R = 'cloudreve://my/earlier-names';
+    const local = join(dir.path, 'names');
+    dir.file('names/a/x.txt', 'version one');
+    await engine.sync.syncOnce({ localPath: local, remoteUri: R });
+    appendFileSync(join(local, 'a', 'x.txt'), ' and more');
+    renameSync(join(local, 'a', 'x.txt'), join(local, 'a', 'y.txt'));
+    const edited = await engine.sync.syncOnce({ localPath: local, remoteUri: R });
+    assert.equal(edited.uploads, 1, 'edited: sent');
+    await new Promise((r) => setTimeout(r, 20));
+    const sessions = emu.stats().sessions_created;
+    renameSync(join(local, 'a', 'y.txt'), join(local, 'a', 'z.txt'));
+    const second = await engine.sync.syncOnce({ localPath: local, remoteUri: R });
+    assert.equal(second.moved, 1, JSON.stringify(second.actions));
+    renameSync(join(local, 'a', 'z.txt'), join(local, 'w.txt'));
+    const third = await engine.sync.syncOnce({ localPath: local, remoteUri: R });
+    assert.equal(third.moved, 1, JSON.stringify(third.actions));
+    assert.equal(emu.stats().sessions_created, sessions, 'nothing sent');
+    assert.equal(emu.blob(`${R}/w.txt`)?.toString(), 'version one and more');
+    assert.equal(emu.blob(`${R}/a/x.txt`)?.toString(), 'version one', 'backup keeps the old version');
+  });
 });

@@ -85,7 +85,7 @@ export class ClientProcess {
     child.stdout!.on('data', (c: Buffer) => this.data(c));
     child.stderr!.on('data', (c: Buffer) => {
       this.lastOutputAt = Date.now();
-      this.out.write(`[stderr] ${c.toString()}`);
+      this.out.write(`${new Date().toISOString()} [stderr] ${c.toString()}`);
     });
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
@@ -99,12 +99,13 @@ export class ClientProcess {
 
   private data(c: Buffer): void {
     this.lastOutputAt = Date.now();
-    this.out.write(c);
     this.buf += c.toString();
     let nl;
     while ((nl = this.buf.indexOf('\n')) >= 0) {
       const line = this.buf.slice(0, nl).trim();
       this.buf = this.buf.slice(nl + 1);
+      // each line with the time it arrived (the event log's clock), to line it up with the soak's events
+      this.out.write(`${new Date().toISOString()} ${line}\n`);
       if (!line.startsWith('{')) continue;
       let obj: Record<string, unknown>;
       try {
@@ -134,6 +135,7 @@ export class ClientProcess {
     this.expectExit = true;
     c.kill('SIGKILL');
     await this.exited;
+    if (this.buf) this.out.write(`${new Date().toISOString()} ${this.buf} (cut by the kill)\n`);
     this.buf = '';
   }
 

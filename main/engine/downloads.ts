@@ -209,11 +209,17 @@ export class Downloads implements DownloadsApi {
     });
     const entry: Running = { job, ctrl, done: Promise.resolve() };
     this.running.set(row.id, entry);
+    // no longer running before its outcome is told: whoever awaits it may resume or enqueue it again at once
     entry.done = job.run(ctrl.signal).then(
-      (outcome) => this.settle(row.id, outcome),
-      (err) => this.stopped(entry, err),
+      (outcome) => {
+        this.running.delete(row.id);
+        this.settle(row.id, outcome);
+      },
+      (err) => {
+        this.running.delete(row.id);
+        this.stopped(entry, err);
+      },
     ).finally(() => {
-      this.running.delete(row.id);
       this.throttle.flush(row.id);
       this.pump();
     });

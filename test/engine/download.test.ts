@@ -191,6 +191,28 @@ describe('downloads', () => {
     assert.deepEqual(temps(folder), []);
   });
 
+  test('paused, then resumed as soon as its outcome is told: continues with Range', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    const seen = await put(c, 'cloudreve://my/pr/p.bin', data);
+    mkdirSync(join(c.dir.path, 'pr'));
+    c.engine.downloads.setBandwidthLimit(1024 * 1024);
+    const [h] = c.engine.downloads.enqueue([{ ...seen, target: join(c.dir.path, 'pr', 'p.bin'), expectLocal: null }]);
+    await until('some of it', () => (c.engine.downloads.get(h.id)?.bytesDone ?? 0) > 300_000);
+    c.engine.downloads.pause(h.id);
+    assert.equal((await h.outcome).result, 'waiting');
+    const [temp] = temps(join(c.dir.path, 'pr'));
+    const have = statSync(join(c.dir.path, 'pr', temp)).size;
+    assert.ok(have > 0);
+    c.engine.downloads.setBandwidthLimit(0);
+    c.emu.resetStats();
+    const [again] = c.engine.downloads.resume(h.id);
+    assert.equal(again.id, h.id);
+    const o = await again.outcome;
+    assert.equal(o.result, 'done', JSON.stringify(o));
+    assert.ok(readFileSync(join(c.dir.path, 'pr', 'p.bin')).equals(data));
+    assert.equal(c.emu.stats().bytes_sent, data.length - have, 'from what the temp file held');
+  });
+
   test('an outage mid-download: the next try sends only the missing bytes (Range)', async () => {
     const data = randomBytes(4 * 1024 * 1024);
     const seen = await put(c, 'cloudreve://my/cut/c.bin', data);

@@ -49,7 +49,6 @@ import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage } fr
 import { Agent as HttpsAgent } from 'node:https';
 import { uptime } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { CloudreveClient } from '../api/client.js';
 import { USER_AGENT, decodeEnvelope, envelopeError, isEnvelope, limitError, readText, retryAfterMs, type RequestContext } from '../api/http.js';
 import { open as openUrl } from '../api/transport.js';
@@ -460,15 +459,17 @@ export class DownloadJob {
     }
   }
 
-  /** Streams the answer into the temp file from `offset`, through the download limit; flushes every SYNC_EVERY. */
+  /**
+   * Streams the answer into the temp file from `offset`, through the download limit; flushes every SYNC_EVERY. Whatever
+   * ends it early (the connection dropped, a pause, the engine closing), what arrived is written before it returns:
+   * the next try continues after the last byte received.
+   */
   private async receive(stream: IncomingMessage, offset: number, signal: AbortSignal, ctx: RequestContext): Promise<void> {
     const r = this.row;
     const expected = r.size - offset;
-    let moved = false;
     const ws = createWriteStream(r.tempPath, { flags: offset > 0 ? 'r+' : 'w', start: offset, highWaterMark: 1024 * 1024 });
-    let got = 0;
     let localError: unknown = null;
-    ws.once('error', (e) => (localError = e));
+    ws.on('error', (e) => (localError ??= e));
     let syncing: Promise<void> | null = null;
     const flush = () => {
       const fd = (ws as unknown as { fd: number | null }).fd;
@@ -485,43 +486,56 @@ export class DownloadJob {
         }),
       );
     };
+    const onAbort = () => stream.destroy(Object.assign(new Error('This operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    let got = 0;
     let nextSync = Math.floor(offset / SYNC_EVERY + 1) * SYNC_EVERY;
-    stream.on('data', (c: Buffer) => {
-      got += c.length;
-      if (!moved) {
-        moved = true;
-        this.budget.progressed(); // bytes arrive: the next failure starts from the first delay again
-      }
-      if (got > expected) stream.destroy(new EngineError('size-mismatch', `download ${r.uri}: the server sent more than the ${r.size} bytes the file has`));
-      const done = offset + got;
-      this.deps.onProgress(r.id, done);
-      const now = Date.now();
-      if (now - this.lastSave >= SAVE_EVERY_MS) {
-        this.lastSave = now;
-        this.patch({ bytesDone: offset + ws.bytesWritten, bootMs: bootTimeMs() });
-      }
-      if (done >= nextSync) {
-        nextSync += SYNC_EVERY;
-        flush();
-      }
-    });
+    let failure: unknown = null;
     try {
-      await pipeline(stream, this.deps.limiter.stream(signal), ws, { signal });
-    } catch (err) {
-      if (isAbort(err) || signal.aborted) {
-        this.patch({ bytesDone: offset + ws.bytesWritten });
-        throw err;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (got === 0) this.budget.progressed(); // bytes arrive: the next failure starts from the first delay again
+        if (got + chunk.length > expected) throw new EngineError('size-mismatch', `download ${r.uri}: the server sent more than the ${r.size} bytes the file has`);
+        await this.deps.limiter.take(chunk.length, signal);
+        got += chunk.length;
+        if (!ws.write(chunk)) await new Promise<void>((resolve) => {
+          const go = () => {
+            ws.off('drain', go);
+            ws.off('close', go);
+            resolve();
+          };
+          ws.on('drain', go);
+          ws.on('close', go);
+        });
+        if (localError) break;
+        const done = offset + got;
+        this.deps.onProgress(r.id, done);
+        const now = Date.now();
+        if (now - this.lastSave >= SAVE_EVERY_MS) {
+          this.lastSave = now;
+          this.patch({ bytesDone: offset + ws.bytesWritten, bootMs: bootTimeMs() });
+        }
+        if (done >= nextSync) {
+          nextSync += SYNC_EVERY;
+          flush();
+        }
       }
-      if (err instanceof EngineError) throw err;
-      const le = localError ?? ((err as NodeJS.ErrnoException)?.syscall === 'write' || (err as NodeJS.ErrnoException)?.syscall === 'open' ? err : null);
-      if (le) throw localWriteError(r.target, le);
-      this.patch({ bytesDone: offset + ws.bytesWritten });
-      throw limitError(err, ctx, { idleMs: this.t.idleMs });
+    } catch (err) {
+      failure = err;
     } finally {
+      signal.removeEventListener('abort', onAbort);
+      stream.destroy();
+      // what arrived is written (and the file closed) before anything else happens
+      if (!ws.destroyed) await new Promise<void>((resolve) => ws.end(() => resolve()));
       if (syncing) await syncing;
+      this.patch({ bytesDone: offset + ws.bytesWritten, bootMs: bootTimeMs() });
+    }
+    if (localError) throw localWriteError(r.target, localError);
+    if (failure !== null) {
+      if (isAbort(failure) || signal.aborted) throw failure;
+      if (failure instanceof EngineError) throw failure;
+      throw limitError(failure, ctx, { idleMs: this.t.idleMs });
     }
     const total = offset + got;
-    this.patch({ bytesDone: total, bootMs: bootTimeMs() });
     if (total !== r.size) {
       // the answer ended early (a proxy, a dropped connection the parser did not notice): continue from here
       throw new EngineError('network', `download ${r.uri}: the connection ended after ${total} of ${r.size} bytes`);

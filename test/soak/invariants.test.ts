@@ -291,6 +291,38 @@ describe('renames and moves: what the server may move or trash, and the quiet ro
     assert.ok(renamedContentArrived(model, 'c.txt', later, new Map()), 'never renamed: nothing to wait for');
   });
 
+  it('a file deleted here, then its folder moved before the client saw the delete: trashed at the new place is fine', () => {
+    const d = mkdtempSync(join(tmpdir(), 'soak-was-'));
+    try {
+      const m = new LocalModel(d);
+      mkdirSync(join(d, 'f'));
+      m.folders.add('f');
+      writeFileSync(join(d, 'f', 'gone.txt'), 'g');
+      m.record('f/gone.txt', h('g'));
+      writeFileSync(join(d, 'f', 'kept.txt'), 'k');
+      m.record('f/kept.txt', h('k'));
+      rmSync(join(d, 'f', 'gone.txt'));
+      m.forget('f/gone.txt');
+      renameSync(join(d, 'f'), join(d, 'g'));
+      m.moveFolder('f', 'g');
+      const at = Date.now() + 10;
+      const events = [
+        { kind: 'modify' as const, from: 'f/gone.txt', at: 1 },
+        { kind: 'modify' as const, from: 'f/kept.txt', at: 1 },
+        { kind: 'rename' as const, from: 'f', to: 'g', at },
+        { kind: 'delete' as const, from: 'g/gone.txt', at: at + 1 },
+      ];
+      const dels = remoteDeletions(events);
+      assert.deepEqual(dels.find((x) => x.how === 'deleted'), { path: 'g/gone.txt', at: at + 1, how: 'deleted', was: ['f/gone.txt'] });
+      assert.deepEqual(checkRemovals('mirror', m, dels, { arrivals: remoteArrivals(events) }), []);
+      // the kept file trashed at the new place: still on disk there, a violation
+      const bad = checkRemovals('mirror', m, [...dels, { path: 'g/kept.txt', at: at + 2, how: 'deleted', was: ['f/kept.txt'] }], { arrivals: remoteArrivals(events) });
+      assert.deepEqual(bad.map((v) => [v.invariant, v.paths]), [['mirror deletes only what was deleted locally', ['g/kept.txt']]]);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('arrivals: commits and moves (a folder carries its files)', () => {
     const a = remoteArrivals([
       { kind: 'modify', from: 'f/x.txt', at: 1 },

@@ -90,6 +90,8 @@ export interface RemoteDeletion {
   path: string;
   at: number;
   how: 'deleted' | 'renamed';
+  /** the paths the file had on the server before (its own or its folder's moves there), oldest first */
+  was?: string[];
 }
 
 /**
@@ -98,24 +100,25 @@ export interface RemoteDeletion {
  * (a cancelled upload) are not deletions.
  */
 export function remoteDeletions(events: FileEventInfo[]): RemoteDeletion[] {
-  const committed = new Set<string>();
+  /** committed path → the paths the server moved it from since its last commit */
+  const committed = new Map<string, string[]>();
   const out: RemoteDeletion[] = [];
   const under = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
   for (const e of events) {
-    if (e.kind === 'modify') committed.add(e.from);
+    if (e.kind === 'modify') committed.set(e.from, []);
     else if (e.kind === 'delete') {
-      for (const p of [...committed]) {
+      for (const [p, was] of [...committed]) {
         if (under(p, e.from)) {
           committed.delete(p);
-          out.push({ path: p, at: e.at, how: 'deleted' });
+          out.push({ path: p, at: e.at, how: 'deleted', was });
         }
       }
     } else if (e.kind === 'rename' && e.to !== undefined) {
-      for (const p of [...committed]) {
+      for (const [p, was] of [...committed]) {
         if (under(p, e.from)) {
           committed.delete(p);
-          committed.add(e.to + p.slice(e.from.length));
-          out.push({ path: p, at: e.at, how: 'renamed' });
+          committed.set(e.to + p.slice(e.from.length), [...was, p]);
+          out.push({ path: p, at: e.at, how: 'renamed', was });
         }
       }
     }
@@ -228,19 +231,29 @@ export function checkRemovals(
   const held = new Set(opts.massDeleted ?? []);
   const arrivals = opts.arrivals ?? new Map<string, number[]>();
   const expectedCopy = (d: RemoteDeletion) => (opts.keepMineCopies ?? []).some((c) => c.path === d.path && d.at >= c.at);
+  // the file's paths on the server: where it is, and where the server moved it from (with its folder, say: a file
+  // deleted here, then its folder moved before the pass saw the delete, is trashed at the folder's new place)
+  const paths = (d: RemoteDeletion) => [d.path, ...(d.was ?? [])];
+  // removed here by then: at its own path (if the driver ever had a file there, it must be gone by then), or, at a
+  // path the driver never had, where the server moved it from
+  const removed = (d: RemoteDeletion) =>
+    model.everAt(d.path, d.at) ? model.removedBy(d.path, d.at) : paths(d).some((p) => model.removedBy(p, d.at));
   const trashed = deletions.filter((d) => d.how === 'deleted' && !expectedCopy(d));
   const moved = deletions.filter((d) => d.how === 'renamed');
-  const movedUnasked = moved.filter((d) => !model.removedBy(d.path, d.at) && model.everAt(d.path, d.at)).map((d) => d.path);
+  const movedUnasked = moved.filter((d) => !removed(d) && model.everAt(d.path, d.at)).map((d) => d.path);
   const out = violation('the server moves only what was moved locally', 'moved or renamed away on the server while the driver still had it there', movedUnasked);
   if (mode === 'backup') {
     return [...out, ...violation('backup trashes nothing', 'committed on the server, then moved to its trash (backup mode deletes nothing there)', trashed.map((d) => d.path))];
   }
-  const unasked = trashed.filter((d) => !model.removedBy(d.path, d.at)).map((d) => d.path);
+  const unasked = trashed.filter((d) => !removed(d)).map((d) => d.path);
   const pastGuard = trashed.filter((d) => held.has(d.path)).map((d) => d.path);
-  const early = trashed.filter((d) => model.removedBy(d.path, d.at) && !renamedContentArrived(model, d.path, d.at, arrivals)).map((d) => {
-    const r = (model.renamedTo.get(d.path) ?? []).filter((x) => x.at <= d.at).pop();
-    return `${d.path} (renamed to ${r?.to} by the driver; trashed before a copy was at the new path)`;
-  });
+  const early = trashed
+    .filter((d) => removed(d) && paths(d).some((p) => model.removedBy(p, d.at) && !renamedContentArrived(model, p, d.at, arrivals)))
+    .map((d) => {
+      const p = paths(d).find((q) => model.removedBy(q, d.at) && !renamedContentArrived(model, q, d.at, arrivals))!;
+      const r = (model.renamedTo.get(p) ?? []).filter((x) => x.at <= d.at).pop();
+      return `${d.path}${p !== d.path ? ` (was ${p})` : ''} (renamed to ${r?.to} by the driver; trashed before a copy was at the new path)`;
+    });
   return [
     ...out,
     ...violation('mirror deletes only what was deleted locally', 'deleted on the server while still on disk', unasked),

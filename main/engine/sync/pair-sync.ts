@@ -171,9 +171,16 @@ export function folderGoneHere(rel: string, looked: ReadonlySet<string>, present
  *   path's folder (the records are in memory: no cost);
  * - with `findGone` (mirror, two-way: where a path gone here would be trashed on the server), a recorded path gone
  *   here that is still ours on the server: the folder where its inode is now, found by a walk of the local tree
- *   (names and inodes only; stops once every one is found).
+ *   (names and inodes only; stops once every one is found; an inode in `searched` is not looked for again).
  */
-export function otherSides(discovery: Discovery, records: ReadonlyMap<string, SyncRecord>, localRoot: string, ignore: IgnoreRules, findGone: boolean): string[] {
+export function otherSides(
+  discovery: Discovery,
+  records: ReadonlyMap<string, SyncRecord>,
+  localRoot: string,
+  ignore: IgnoreRules,
+  findGone: boolean,
+  searched: Set<string> = new Set(),
+): string[] {
   const seen = new Set(discovery.paths.map((p) => p.rel));
   const out = new Set<string>();
   const byInode = new Map<string, string[]>();
@@ -183,7 +190,11 @@ export function otherSides(discovery: Discovery, records: ReadonlyMap<string, Sy
     if (p.local && !p.record && !p.remote) {
       for (const rel of byInode.get(`${p.local.kind}:${p.local.inode}`) ?? []) if (!seen.has(rel)) out.add(parentOf(rel));
     } else if (findGone && p.record && !p.local && p.remote && !p.remote.uploading && p.record.inode !== '' && p.record.inode !== '0') {
-      wanted.set(`${p.record.kind}:${p.record.inode}`, p.rel);
+      const key = `${p.record.kind}:${p.record.inode}`;
+      if (!searched.has(key)) {
+        searched.add(key);
+        wanted.set(key, p.rel);
+      }
     }
   }
   if (wanted.size > 0) {
@@ -254,29 +265,30 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
   const movedActions: PassReport['actions'] = [];
   let moved = 0;
   let scope = opts.folders;
-  if (scope) {
-    // a watcher's pass looks at the folders it was told about, and the two sides of a move across folders can reach
-    // it apart (each path settles on its own): look at the other side's folder too, so the move is seen here
-    // instead of a delete (mirror: the only copy trashed) and an upload (the bytes sent again)
-    const others = otherSides(discovery, entries, pair.localPath, ignore, pair.mode !== 'backup').filter((f) => !scope!.includes(f));
-    if (others.length > 0) {
-      scope = [...scope, ...others];
-      discovery = await discover({
-        localRoot: pair.localPath,
-        remoteRoot: pair.remoteUri,
-        records: entries,
-        ignore,
-        listRemote: (uri) => listOrNull(client, uri),
-        folders: scope,
-        recursive: false,
-        remoteOnlyFolders: pair.mode === 'two-way',
-      });
-      checkRoot(pair.localPath);
-    }
-  }
+  const searched = new Set<string>(); // gone inodes looked for in the local tree already (one walk each per pass)
   // a move can show another: a file renamed inside a folder that moved too is seen only once the folder's move is
   // carried out and its new place looked at (a few rounds at most: each one moves what the one before uncovered)
   for (let round = 0; round < 4; round++) {
+    if (scope) {
+      // a watcher's pass looks at the folders it was told about, and the two sides of a move across folders can
+      // reach it apart (each path settles on its own): look at the other side's folder too, so the move is seen here
+      // instead of a delete (mirror: the only copy trashed) and an upload (the bytes sent again)
+      const others = otherSides(discovery, entries, pair.localPath, ignore, pair.mode !== 'backup', searched).filter((f) => !scope!.includes(f));
+      if (others.length > 0) {
+        scope = [...scope, ...others];
+        discovery = await discover({
+          localRoot: pair.localPath,
+          remoteRoot: pair.remoteUri,
+          records: entries,
+          ignore,
+          listRemote: (uri) => listOrNull(client, uri),
+          folders: scope,
+          recursive: false,
+          remoteOnlyFolders: pair.mode === 'two-way',
+        });
+        checkRoot(pair.localPath);
+      }
+    }
     const candidates = discovery.paths.filter((p) => !busy.has(p.rel));
     const moves = findMoves(candidates);
     // two-way: the server's renames and moves, done here

@@ -302,6 +302,74 @@ describe('a move whose two sides reach the passes apart is still a move', () => 
   }
 });
 
+describe('a file moved out of a folder that then moves too (the pass sees the folder move first)', () => {
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  let other: CloudreveClient;
+  let watched: WatchOptions | null = null;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    engine = await createEngine({
+      home: join(dir.path, 'home'),
+      retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 },
+      settleMs: 100,
+      sync: {
+        remoteHints: false,
+        watch: async (opts) => {
+          watched = opts;
+          return { close: async () => {} };
+        },
+      },
+    });
+    await engine.login(emu.url, emu.email, emu.password);
+    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a15' });
+    await other.login(emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  });
+
+  test('mirror: the folder moves, then the file found at its new place moves too; nothing sent, nothing trashed', async () => {
+    const R = 'cloudreve://my/out-of-moving';
+    const local = join(dir.path, 'oom');
+    dir.file('oom/f/x.txt', 'the content');
+    dir.file('oom/f/stay.txt', 'stays');
+    dir.file('oom/g/other.txt', 'other');
+    mkdirSync(join(local, 'h'));
+    const pair = engine.sync.addPair({ localPath: local, remoteUri: R, mode: 'mirror' });
+    const stop = await engine.sync.follow(pair.id);
+    const text = (uri: string) => emu.blob(uri)?.toString('utf8') ?? null;
+    const waitFor = async (what: string, ok: () => boolean, ms = 20_000) => {
+      const until = Date.now() + ms;
+      while (!ok() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ok(), `timed out waiting for ${what}`);
+    };
+    try {
+      await waitFor('the first pass', () => text(`${R}/f/x.txt`) === 'the content' && emu.file(`${R}/h`) !== null && engine.sync.pair(pair.id)!.state === 'idle');
+      const sessions = emu.stats().sessions_created;
+      renameSync(join(local, 'f', 'x.txt'), join(local, 'g', 'y.txt'));
+      renameSync(join(local, 'f'), join(local, 'h', 'f'));
+      let passes = 0;
+      const off = engine.events.on('pair-changed', (p) => {
+        if (p.id === pair.id && p.state === 'scanning') passes++;
+      });
+      watched!.onChanges(['f', 'h/f']); // the folder's move only: g's event comes later
+      await waitFor('the pass', () => passes > 0 && engine.sync.pair(pair.id)!.state === 'idle');
+      off();
+      assert.equal(text(`${R}/h/f/stay.txt`), 'stays');
+      assert.equal(text(`${R}/g/y.txt`), 'the content', 'the file moved in the same pass');
+      assert.equal(emu.stats().sessions_created, sessions, 'nothing sent');
+      assert.deepEqual((await other.listAll('cloudreve://trash')).map((f) => f.name), [], 'nothing trashed');
+    } finally {
+      await stop();
+    }
+  });
+});
+
 describe('earlier names of a file kept by backup mode do not stop its next rename from being a move', () => {
   const rec = (rel: string, over: Partial<PathState['record'] & { updatedAt: number }> = {}): PathState => ({
     rel,

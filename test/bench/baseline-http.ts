@@ -130,8 +130,9 @@ function apiVia(agent: Agent, base: string, method: string, path: string, body: 
 }
 
 /**
- * The download baseline: one bare node:http GET of `url` (a signed download URL) streamed into `out` — no journal,
- * no temp file, no checks, no progress, no throttle; with `fsync`, flushed to disk at the end like a download must be.
+ * The download baseline: one bare node:http GET of `url` (a signed download URL) streamed into `out` (1 MiB write
+ * buffer) — no journal, no temp file, no checks, no progress, no throttle; with `fsync`, flushed to disk at the end
+ * like a download must be.
  */
 export async function baselineDownload(url: string, out: string, fsync: boolean): Promise<number> {
   const { createWriteStream, fsyncSync, openSync, closeSync } = await import('node:fs');
@@ -140,7 +141,8 @@ export async function baselineDownload(url: string, out: string, fsync: boolean)
   if (res.statusCode !== 200) throw new Error(`GET answered ${res.statusCode}`);
   let n = 0;
   res.on('data', (c: Buffer) => (n += c.length));
-  await pipeline(res, createWriteStream(out));
+  // 1 MiB of write buffer, as the downloader has (the default 16 KiB stalls the socket at every chunk: ~30% slower)
+  await pipeline(res, createWriteStream(out, { highWaterMark: 1024 * 1024 }));
   if (fsync) {
     const fd = openSync(out, 'r+');
     fsyncSync(fd);

@@ -228,6 +228,43 @@ describe('downloads', () => {
     assert.equal(c.emu.stats().download_requests, 2);
   });
 
+  test('a busy or failing server (503, 500) is retried; the file comes down', async () => {
+    const data = randomBytes(50_000);
+    const seen = await put(c, 'cloudreve://my/busy/b.bin', data);
+    mkdirSync(join(c.dir.path, 'busy'));
+    c.emu.addFault({ method: 'GET', path: '^/api/v4/file/content/', times: 2, action: { type: 'status', status: 503, headers: { 'retry-after': '0' } } });
+    c.emu.addFault({ method: 'POST', path: '^/api/v4/file/url$', times: 1, action: { type: 'status', status: 500 } });
+    const [o] = await c.engine.downloads.download([{ ...seen, target: join(c.dir.path, 'busy', 'b.bin'), expectLocal: null }]);
+    assert.equal(o.result, 'done', JSON.stringify(o));
+    assert.ok(readFileSync(join(c.dir.path, 'busy', 'b.bin')).equals(data));
+  });
+
+  test('at most maxActiveDownloads run at once (setConcurrency), the rest wait their turn', async () => {
+    const files = await Promise.all([0, 1, 2, 3, 4].map((i) => put(c, `cloudreve://my/pool/f${i}.bin`, randomBytes(300_000))));
+    mkdirSync(join(c.dir.path, 'pool'));
+    let now = 0;
+    let most = 0;
+    const states = new Map<string, string>();
+    const off = c.engine.events.on('download-changed', ({ download: d }) => {
+      const was = states.get(d.id);
+      states.set(d.id, d.state);
+      if (d.state === 'downloading' && was !== 'downloading') now++;
+      else if (was === 'downloading' && d.state !== 'downloading') now--;
+      most = Math.max(most, now);
+    });
+    c.engine.downloads.setConcurrency(2);
+    c.engine.downloads.setBandwidthLimit(2 * 1024 * 1024);
+    try {
+      const out = await c.engine.downloads.download(files.map((f, i) => ({ ...f, target: join(c.dir.path, 'pool', `f${i}.bin`), expectLocal: null })));
+      assert.deepEqual(out.map((o) => o.result), ['done', 'done', 'done', 'done', 'done']);
+      assert.equal(most, 2);
+    } finally {
+      off();
+      c.engine.downloads.setConcurrency(3);
+      c.engine.downloads.setBandwidthLimit(0);
+    }
+  });
+
   test('a redirect is followed', async () => {
     const data = randomBytes(10_000);
     const seen = await put(c, 'cloudreve://my/redir/r.bin', data);

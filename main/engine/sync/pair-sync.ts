@@ -72,6 +72,13 @@ export interface PassReport {
   remoteRootMissing: boolean;
   /** the paths moved to the server's trash (the audit trail) */
   trashed: string[];
+  /**
+   * mirror: paths whose trashing waits because their content is still on its way under another name (an upload
+   * of an earlier pass still running, or waiting for a retry); the pass after those uploads decides again
+   */
+  held: string[];
+  /** those of `held` that wait for an upload still running (not for a retry time): the pass after it decides */
+  heldForUploads: string[];
   blocked: SyncPlan['blocked'];
   /** every outcome, when the pass waited for its uploads */
   outcomes: FileOutcome[];
@@ -377,6 +384,8 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
     notSynced: 0,
     remoteRootMissing: discovery.remoteRootMissing,
     trashed: [],
+    held: [],
+    heldForUploads: [],
     blocked: plan.blocked,
     outcomes: [],
     durationMs: 0,
@@ -687,11 +696,34 @@ async function execute(
   }
   if (deletes.length > 0) {
     const byRel = new Map(results.map((o) => [o.rel, o]));
+    // the same file under another name that is not on the server yet: an upload of an earlier pass still running,
+    // or one waiting for its retry time (its inode, read here for what this pass did not look at)
+    const pending = new Map<string, string>();
+    const busyNow = deps.busy(pair.id);
+    for (const i of plan.items) {
+      if (i.path.local && (i.action.type === 'wait' || busyNow.has(i.path.rel))) pending.set(i.path.local.inode, i.path.rel);
+    }
+    const seen = new Set(discovery.paths.map((p) => p.rel));
+    for (const rel of busyNow) {
+      if (seen.has(rel)) continue;
+      try {
+        pending.set(lstatSync(join(pair.localPath, ...rel.split('/')), { bigint: true }).ino.toString(), rel);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
     const ready = deletes.filter((p) => {
       // a deletion an upload of this pass replaces (the same file under a new name) waits for that upload
       const replacement = p.record ? uploadInodes.get(p.record.inode) : undefined;
-      if (replacement === undefined) return true;
-      return byRel.get(replacement)?.result === 'uploaded';
+      if (replacement !== undefined) return byRel.get(replacement)?.result === 'uploaded';
+      // and one whose content is still on its way under a name an earlier pass sent waits for the pass after it
+      const other = p.record && p.record.inode !== '' ? pending.get(p.record.inode) : undefined;
+      if (other !== undefined && other !== p.rel) {
+        report.held.push(p.rel);
+        if (busyNow.has(other)) report.heldForUploads.push(p.rel);
+        return false;
+      }
+      return true;
     });
     await trash(pair, ready, entries, deps, client, report);
   }

@@ -107,6 +107,7 @@ export class SyncService implements SyncApi {
         const p = deps.journal.pairs.get(id);
         if (p && (p.state === 'syncing' || p.state === 'idle' || p.state === 'incomplete' || p.state === 'remote-missing')) this.setState(id, ...this.settledState(id));
         this.wakeForRetries(id);
+        this.releaseHeld(id);
       },
     });
     // uploads a pass queued before a restart: followed again, their outcome recorded in the pair's records
@@ -515,8 +516,9 @@ export class SyncService implements SyncApi {
       async (scope: PassScope) => {
         const current = this.deps.journal.pairs.get(pair.id);
         if (!current || current.paused) return 'ok';
-        const outcome = (await this.pass(current, { folders: scope.folders })).outcome;
+        const { outcome, report } = await this.pass(current, { folders: scope.folders });
         this.wakeForRetries(pair.id);
+        if (report) this.holdUntilUploads(pair.id, report.heldForUploads);
         return outcome;
       },
       { scanIntervalMs: settings.scanIntervalMs ?? 3_600_000, pollIntervalMs: settings.pollIntervalMs ?? 300_000, retryDelayMs: retryBackoff },
@@ -575,6 +577,25 @@ export class SyncService implements SyncApi {
       });
     }
     scheduler.start();
+  }
+
+  /** per pair: folders with trashing held back until the uploads running now end (the content's new name) */
+  private readonly heldFolders = new Map<string, Set<string>>();
+
+  /** A pass held deletions back for uploads still running: the folders are looked at again once those end. */
+  private holdUntilUploads(id: string, rels: string[]): void {
+    if (rels.length === 0) return;
+    const f = this.heldFolders.get(id) ?? new Set<string>();
+    for (const rel of rels) f.add(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+    this.heldFolders.set(id, f);
+    if (this.tracker.pending(id) === 0) this.releaseHeld(id); // they ended while the pass ran
+  }
+
+  private releaseHeld(id: string): void {
+    const f = this.heldFolders.get(id);
+    if (!f) return;
+    this.heldFolders.delete(id);
+    this.active.get(id)?.scheduler.requestFolders([...f]);
   }
 
   /** A running pair is looked at again when the first of its failed files' retry times comes (not an hour later). */

@@ -370,6 +370,81 @@ describe('a file moved out of a folder that then moves too (the pass sees the fo
   });
 });
 
+describe('mirror: an old path is trashed only once its content is on the server again, whichever pass sent it', () => {
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  let other: CloudreveClient;
+  let watched: WatchOptions | null = null;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    engine = await createEngine({
+      home: join(dir.path, 'home'),
+      retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 },
+      settleMs: 100,
+      sync: {
+        remoteHints: false,
+        watch: async (opts) => {
+          watched = opts;
+          return { close: async () => {} };
+        },
+      },
+    });
+    await engine.login(emu.url, emu.email, emu.password);
+    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a16' });
+    await other.login(emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  });
+
+  test('renamed and edited (so sent again) out of a folder then renamed too: the old copy waits for that upload, then goes', async () => {
+    const R = 'cloudreve://my/replacement';
+    const local = join(dir.path, 'repl');
+    dir.file('repl/a/x.txt', 'version one');
+    dir.file('repl/a/stay.txt', 'stays');
+    dir.file('repl/b/other.txt', 'other');
+    const pair = engine.sync.addPair({ localPath: local, remoteUri: R, mode: 'mirror' });
+    const stop = await engine.sync.follow(pair.id);
+    const text = (uri: string) => emu.blob(uri)?.toString('utf8') ?? null;
+    const trash = async () => (await other.listAll('cloudreve://trash')).map((f) => f.name);
+    const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 20_000) => {
+      const until = Date.now() + ms;
+      while (!(await ok()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(await ok(), `timed out waiting for ${what}`);
+    };
+    const order: string[] = [];
+    const off = emu.onFileEvent((e) => {
+      if (e.kind === 'delete' || e.kind === 'modify') order.push(`${e.kind} ${e.from}`);
+    });
+    try {
+      await waitFor('the first pass', () => text(`${R}/a/x.txt`) === 'version one' && text(`${R}/b/other.txt`) === 'other' && engine.sync.pair(pair.id)!.state === 'idle');
+      order.length = 0;
+      renameSync(join(local, 'a', 'x.txt'), join(local, 'b', 'y.txt'));
+      appendFileSync(join(local, 'b', 'y.txt'), ', edited'); // not a move: its content goes up again
+      renameSync(join(local, 'a'), join(local, 'c')); // and its old folder renamed: the new path's pass cannot see the old one
+      // its part takes a while (a slow link): the upload is still on its way when the old path's pass runs
+      emu.addFault({ path: '^/api/v4/file/upload/[^/]+/\\d+$', action: { type: 'stall', ms: 2500, afterBytes: 0 } });
+      watched!.onChanges(['b/y.txt']);
+      await waitFor('the upload to start', () => emu.sessions().length > 0);
+      watched!.onChanges(['a', 'c']);
+      await waitFor('the folder moved on the server', () => text(`${R}/c/stay.txt`) === 'stays');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(text(`${R}/b/y.txt`), null, 'the new copy is still on its way');
+      assert.deepEqual(await trash(), [], 'so the old one is not trashed yet');
+      assert.equal(text(`${R}/c/x.txt`), 'version one');
+      await waitFor('the new copy, then the old one in the trash', async () => text(`${R}/b/y.txt`) === 'version one, edited' && (await trash()).includes('x.txt'));
+      assert.deepEqual(order, ['modify replacement/b/y.txt', 'delete replacement/c/x.txt']);
+    } finally {
+      off();
+      await stop();
+    }
+  });
+});
+
 describe('earlier names of a file kept by backup mode do not stop its next rename from being a move', () => {
   const rec = (rel: string, over: Partial<PathState['record'] & { updatedAt: number }> = {}): PathState => ({
     rel,

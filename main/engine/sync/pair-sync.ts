@@ -172,10 +172,18 @@ export function folderGoneHere(rel: string, looked: ReadonlySet<string>, present
   return false;
 }
 
+function isFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The folders holding the other side of a move this (folder-scoped) discovery sees one side of:
  * - a new path (nothing recorded, nothing on the server) whose inode the records hold under another path: that
- *   path's folder (the records are in memory: no cost);
+ *   path's folder, or the nearest folder above it that is still here (the records are in memory);
  * - with `findGone` (mirror, two-way: where a path gone here would be trashed on the server), a recorded path gone
  *   here that is still ours on the server: the folder where its inode is now, found by a walk of the local tree
  *   (names and inodes only; stops once every one is found; an inode in `searched` is not looked for again).
@@ -195,7 +203,14 @@ export function otherSides(
   const wanted = new Map<string, string>(); // kind:inode → the gone path
   for (const p of discovery.paths) {
     if (p.local && !p.record && !p.remote) {
-      for (const rel of byInode.get(`${p.local.kind}:${p.local.inode}`) ?? []) if (!seen.has(rel)) out.add(parentOf(rel));
+      for (const rel of byInode.get(`${p.local.kind}:${p.local.inode}`) ?? []) {
+        if (seen.has(rel)) continue;
+        // its folder, or the nearest one above it still here (its folder may have been renamed meanwhile: the
+        // folder's own move, seen there, shows the path where its record will be)
+        let f = parentOf(rel);
+        while (f !== '' && !isFolder(join(localRoot, ...f.split('/')))) f = parentOf(f);
+        out.add(f);
+      }
     } else if (findGone && p.record && !p.local && p.remote && !p.remote.uploading && p.record.inode !== '' && p.record.inode !== '0') {
       const key = `${p.record.kind}:${p.record.inode}`;
       if (!searched.has(key)) {

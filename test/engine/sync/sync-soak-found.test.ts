@@ -370,6 +370,78 @@ describe('a file moved out of a folder that then moves too (the pass sees the fo
   });
 });
 
+describe('a folder moved out of its parent, whose parent was then renamed (the pass sees the new place first)', () => {
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  let other: CloudreveClient;
+  let watched: WatchOptions | null = null;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    engine = await createEngine({
+      home: join(dir.path, 'home'),
+      retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 },
+      settleMs: 100,
+      sync: {
+        remoteHints: false,
+        watch: async (opts) => {
+          watched = opts;
+          return { close: async () => {} };
+        },
+      },
+    });
+    await engine.login(emu.url, emu.email, emu.password);
+    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a17' });
+    await other.login(emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  });
+
+  for (const mode of ['mirror', 'backup'] as const) {
+    test(`${mode}: both are moves on the server, nothing sent, nothing trashed`, async () => {
+      const R = `cloudreve://my/out-and-renamed-${mode}`;
+      const local = join(dir.path, `oar-${mode}`);
+      dir.file(`oar-${mode}/r/c/s/one.txt`, 'one');
+      dir.file(`oar-${mode}/r/c/s/two.txt`, 'two');
+      dir.file(`oar-${mode}/r/c/keep.txt`, 'kept');
+      const pair = engine.sync.addPair({ localPath: local, remoteUri: R, mode });
+      const stop = await engine.sync.follow(pair.id);
+      const text = (uri: string) => emu.blob(uri)?.toString('utf8') ?? null;
+      const waitFor = async (what: string, ok: () => boolean, ms = 20_000) => {
+        const until = Date.now() + ms;
+        while (!ok() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(ok(), `timed out waiting for ${what}`);
+      };
+      try {
+        await waitFor('the first pass', () => text(`${R}/r/c/s/two.txt`) === 'two' && text(`${R}/r/c/keep.txt`) === 'kept' && engine.sync.pair(pair.id)!.state === 'idle');
+        const sessions = emu.stats().sessions_created;
+        renameSync(join(local, 'r', 'c', 's'), join(local, 's'));
+        renameSync(join(local, 'r', 'c'), join(local, 'r', 'd'));
+        let passes = 0;
+        const off = engine.events.on('pair-changed', (p) => {
+          if (p.id === pair.id && p.state === 'scanning') passes++;
+        });
+        watched!.onChanges(['s']); // the new place first; r's own change comes in a later batch
+        await waitFor('the pass', () => passes > 0 && engine.sync.pair(pair.id)!.state === 'idle');
+        watched!.onChanges(['r/c', 'r/d']);
+        await waitFor('the second pass', () => passes > 1 && engine.sync.pair(pair.id)!.state === 'idle');
+        off();
+        assert.equal(text(`${R}/s/one.txt`), 'one');
+        assert.equal(text(`${R}/r/d/keep.txt`), 'kept');
+        assert.equal(emu.file(`${R}/r/d/s`), null, 'no copy left behind');
+        assert.equal(emu.stats().sessions_created, sessions, 'nothing sent');
+        assert.deepEqual((await other.listAll('cloudreve://trash')).map((f) => f.name), [], 'nothing trashed');
+      } finally {
+        await stop();
+      }
+    });
+  }
+});
+
 describe('mirror: an old path is trashed only once its content is on the server again, whichever pass sent it', () => {
   let emu: Emulator;
   let dir: TmpDir;

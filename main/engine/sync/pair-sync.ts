@@ -606,6 +606,10 @@ async function execute(
           onTheServer.add(p.rel);
           // an upload of ours recorded without the server's ids (no request per file): the listing has them
           if (p.record && p.record.primaryEntity === null && p.remote.primaryEntity !== null) record(p, p.remote);
+        } else if (p.local?.kind === 'file' && p.remote?.uploading && !deps.busy(pair.id).has(p.rel)) {
+          // an upload placeholder we are not driving (someone else's upload, or a session of ours lost and carried
+          // off by a folder move): ours is not on the server, and the pair must say so, not "up to date"
+          report.problems.push({ rel: p.rel, code: 'locked', reason: 'an unfinished upload holds this path on the server (a placeholder); it is looked at again on every pass' });
         }
         break;
       case 'create-local-folder': {

@@ -412,3 +412,18 @@ test("a pair's folder moved away and back is watched again: a file written after
     await env.close();
   }
 });
+
+test('a path held on the server by an upload we do not drive is not on the server: the pair says so, never idle', async () => {
+  const env = await setup();
+  try {
+    env.dir.file('local/held.txt', 'ours');
+    env.dir.file('local/free.txt', 'free');
+    await env.other.createUploadSession({ uri: 'cloudreve://my/h/held.txt', size: 4 });
+    const r = await env.engine.sync.syncOnce({ localPath: env.local, remoteUri: 'cloudreve://my/h' });
+    assert.deepEqual(r.problems.map((p) => [p.rel, p.code]), [['held.txt', 'locked']]);
+    assert.equal(r.uploads, 1);
+    assert.equal(env.engine.sync.pair(r.pairId)!.state, 'incomplete');
+  } finally {
+    await env.close();
+  }
+});

@@ -387,7 +387,10 @@ export class SyncTracker {
         free = null; // unknown: the delay alone decides
       }
     }
-    const delay = delayMs ?? retryDelayOf(code, attempts);
+    // a quota refusal while the account has room for the file (a transient refusal, space freed since) is not a full
+    // quota: tried again in a minute, not after the quota's long wait
+    const roomy = code === 'quota' && free !== null && free >= row.size;
+    const delay = delayMs ?? (roomy ? 60_000 : retryDelayOf(code, attempts));
     this.deps.journal.syncIssues.put({
       pairId: tr.pairId,
       relPath: tr.rel,

@@ -270,18 +270,19 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
   // an upload that ends while we look is ours: whatever was busy at any time during this pass is left to the next
   const busy = new Set(deps.busy(pair.id));
   let entries = deps.journal.syncEntries.map(pair.id);
-  const look = () =>
+  // the records as they are now (moves rewrite them), the given folders or the whole tree
+  const look = (folders: string[] | undefined, recursive = folders === undefined) =>
     discover({
       localRoot: pair.localPath,
       remoteRoot: pair.remoteUri,
       records: entries,
       ignore,
       listRemote: (uri) => listOrNull(client, uri),
-      folders: opts.folders,
-      recursive: opts.folders === undefined,
+      folders,
+      recursive,
       remoteOnlyFolders: pair.mode === 'two-way',
     });
-  let discovery = await look();
+  let discovery = await look(opts.folders);
   checkRoot(pair.localPath); // vanished while we looked: decide nothing
 
   const movedActions: PassReport['actions'] = [];
@@ -298,16 +299,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
       const others = otherSides(discovery, entries, pair.localPath, ignore, pair.mode !== 'backup', searched).filter((f) => !scope!.includes(f));
       if (others.length > 0) {
         scope = [...scope, ...others];
-        discovery = await discover({
-          localRoot: pair.localPath,
-          remoteRoot: pair.remoteUri,
-          records: entries,
-          ignore,
-          listRemote: (uri) => listOrNull(client, uri),
-          folders: scope,
-          recursive: false,
-          remoteOnlyFolders: pair.mode === 'two-way',
-        });
+        discovery = await look(scope, false);
         checkRoot(pair.localPath);
       }
     }
@@ -345,16 +337,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
     // folder's own content included, where a rename inside it may wait)
     entries = deps.journal.syncEntries.map(pair.id);
     scope = scope ? [...new Set([...scope, ...moves.map((m) => parentOf(m.to.rel)), ...moves.filter((m) => m.kind === 'folder').map((m) => m.to.rel)])] : undefined;
-    discovery = await discover({
-      localRoot: pair.localPath,
-      remoteRoot: pair.remoteUri,
-      records: entries,
-      ignore,
-      listRemote: (uri) => listOrNull(client, uri),
-      folders: scope,
-      recursive: scope === undefined,
-      remoteOnlyFolders: pair.mode === 'two-way',
-    });
+    discovery = await look(scope);
     checkRoot(pair.localPath);
   }
 

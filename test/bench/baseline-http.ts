@@ -151,3 +151,63 @@ export async function baselineDownload(url: string, out: string, fsync: boolean)
   return n;
 }
 
+
+/** A GET over node:http on a keep-alive agent, the whole body in memory (small files). */
+function getBody(agent: Agent, url: string, headers: Record<string, string> = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`GET ${url}: ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * The two-way download baseline: what a pass bringing a remote tree down into an empty folder has to send, and
+ * nothing else — log in, list `folderUri` and its sub-folders one folder after another (GET /file, page size 1000,
+ * as the pass lists), make the local folders, then per file the download URL (POST /file/url with the listing's
+ * entity) and the GET of its content into a file, `inFlight` files at a time. No journal, no temp file, no
+ * fsync, no mtime, no checks, no progress. Returns the number of files.
+ */
+export async function baselineTreeDownload(base: string, email: string, password: string, folderUri: string, outDir: string, inFlight: number): Promise<number> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { token } = await api(base, 'POST', '/api/v4/session/token', { email, password });
+  const access = token.access_token as string;
+  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+  const auth = { authorization: `Bearer ${access}` };
+  const files: Array<{ uri: string; entity: string; out: string }> = [];
+  const folders: Array<[string, string]> = [[folderUri, outDir]];
+  await mkdir(outDir, { recursive: true });
+  while (folders.length > 0) {
+    const [uri, dir] = folders.shift()!;
+    let next = '';
+    do {
+      const q = `uri=${encodeURIComponent(uri)}&page_size=1000${next ? `&next_page_token=${encodeURIComponent(next)}` : ''}`;
+      const env = JSON.parse((await getBody(agent, `${base}/api/v4/file?${q}`, auth)).toString('utf8')) as { code: number; data: any; msg: string };
+      if (env.code !== 0) throw new Error(`list ${uri}: ${env.msg}`);
+      for (const f of env.data.files as Array<{ type: number; name: string; path: string; primary_entity?: string }>) {
+        const out = join(dir, f.name);
+        if (f.type === 1) {
+          await mkdir(out);
+          folders.push([f.path, out]);
+        } else files.push({ uri: f.path, entity: f.primary_entity ?? '', out });
+      }
+      next = env.data.pagination?.next_token ?? '';
+    } while (next);
+  }
+  let i = 0;
+  const worker = async () => {
+    while (i < files.length) {
+      const f = files[i++];
+      const d = await apiVia(agent, base, 'POST', '/api/v4/file/url', { uris: [f.uri], download: true, entity: f.entity || undefined }, access);
+      await writeFile(f.out, await getBody(agent, d.urls[0].url));
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  agent.destroy();
+  return files.length;
+}

@@ -6,9 +6,10 @@
  *   child.ts engine   <home> <server> <email> <password> <targetFolderUri> <path...>
  *   child.ts resume   <home>
  *   child.ts baseline-download <url> <out file> <fsync 0|1>
+ *   child.ts baseline-tree <server> <email> <password> <folderUri> <outDir> <inFlight>
  */
 import { createEngine } from '../../main/engine/index.js';
-import { baselineDownload, baselineSmallFiles, baselineUpload } from './baseline-http.js';
+import { baselineDownload, baselineSmallFiles, baselineTreeDownload, baselineUpload } from './baseline-http.js';
 
 const [mode, ...rest] = process.argv.slice(2);
 const t0 = performance.now();
@@ -28,6 +29,10 @@ if (mode === 'baseline') {
   const [url, out, fsync] = rest;
   start = performance.now();
   extra.bytes = await baselineDownload(url, out, fsync === '1');
+} else if (mode === 'baseline-tree') {
+  const [server, email, password, folderUri, outDir, inFlight] = rest;
+  start = performance.now();
+  extra.files = await baselineTreeDownload(server, email, password, folderUri, outDir, Number(inFlight));
 } else if (mode === 'engine' || mode === 'resume') {
   const home = rest[0];
   const engine = await createEngine({ home, autoResume: false, maxActiveFiles: 3, smallFileSlots: 8 });

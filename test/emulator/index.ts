@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Core, emptyStats } from './state.js';
 import { EmulatorServer } from './server.js';
 import { configureOAuth } from './oauth.js';
+import { parseUri } from './util.js';
 import type { Emulator, EmulatorOptions } from './types.js';
 
 export type {
@@ -74,6 +75,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       core.settings.version = v;
     },
     blob: (uri) => srv.blob(uri),
+    seed: (uri, body, updatedAtMs) => {
+      const segs = parseUri(uri).segs;
+      const name = segs[segs.length - 1];
+      const parent = core.mkdirp(first, segs.slice(0, -1));
+      if (name === undefined || parent.children!.has(name)) throw new Error(`seed: ${uri} exists`);
+      const node = core.newNode(first, parent, name, 0);
+      const e = core.newEntity(first, body.length, { placeholder: false, preAllocate: false });
+      fs.writeFileSync(e.blobPath, body);
+      node.entities.push(e);
+      node.primary = e;
+      node.size = body.length;
+      if (updatedAtMs !== undefined) node.updatedAt = new Date(updatedAtMs);
+    },
     entity: (uri) => srv.entity(uri),
     file: (uri) => srv.file(uri),
     sessions: () => srv.sessions(),

@@ -185,6 +185,12 @@ export interface Emulator {
   setPolicy(p: Partial<EmulatorPolicy>): void;
   setVersion(v: string): void;
   blob(uri: string): Buffer | null;
+  /**
+   * Puts a file straight into the first user's tree (no HTTP, no session, no event): folders made as needed, the
+   * content stored as its entity, `updatedAtMs` as its modification time (default now). For setting up large trees
+   * fast (the bench); a path that exists already throws.
+   */
+  seed(uri: string, body: Buffer, updatedAtMs?: number): void;
   entity(uri: string): EntityInfo | null;
   file(uri: string): unknown | null;
   sessions(): SessionInfo[];

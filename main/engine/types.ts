@@ -105,6 +105,11 @@ export interface SyncPair {
   mode: SyncMode;
   /** gitignore-syntax patterns, on top of the default ignore list */
   ignore: string[];
+  /**
+   * Folders left out of the pair (selective sync), relative to its root: NFC, '/'-separated, sorted, none under
+   * another. Neither side of such a folder is listed, transferred, trashed or deleted (sync/ignore-rules.ts).
+   */
+  excludeRemote: string[];
   paused: boolean;
   /** false: the record of a one-off `sync` pass, not run in the background */
   watched: boolean;

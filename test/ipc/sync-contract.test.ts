@@ -21,6 +21,7 @@ function pair(over: Partial<SyncPair> = {}): SyncPair {
     remoteUri: 'cloudreve://my/Photos',
     mode: 'backup',
     ignore: [],
+    excludeRemote: [],
     paused: false,
     watched: true,
     state: 'idle',

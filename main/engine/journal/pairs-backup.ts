@@ -1,10 +1,10 @@
 /**
  * `<home>/pairs-backup.json`: the pair definitions (id, account, local folder, remote folder, mode, ignore rules,
- * paused, watched) mirrored outside the journal, so that a journal SQLite can no longer read does not take the
+ * excluded folders, paused, watched) mirrored outside the journal, so that a journal SQLite can no longer read does not take the
  * user's pairs with it.
  *
  * - Written atomically (temporary file + fsync + rename, mode 0600) after every change of a definition through the
- *   journal's pairs repository (insert, delete, an update of mode/ignore/paused/watched). A pair's state and scan
+ *   journal's pairs repository (insert, delete, an update of mode/ignore/excluded folders/paused/watched). A pair's state and scan
  *   times are not definitions and do not rewrite it.
  * - Brought in line with the journal each time the journal opens (the journal is the truth while it can be read):
  *   a write rolled back with its transaction, or a backup older than the journal, is corrected there.
@@ -23,10 +23,10 @@ import type { PairPatch, PairsRepo } from './pairs-repo.js';
 
 export const PAIRS_BACKUP_FILE = 'pairs-backup.json';
 
-const DEFINITION_KEYS = ['id', 'account', 'localPath', 'remoteUri', 'mode', 'ignore', 'paused', 'watched'] as const;
+const DEFINITION_KEYS = ['id', 'account', 'localPath', 'remoteUri', 'mode', 'ignore', 'excludeRemote', 'paused', 'watched'] as const;
 export type PairDefinition = Pick<SyncPair, (typeof DEFINITION_KEYS)[number]>;
 /** the updates that change a definition (and so rewrite the backup) */
-const DEFINITION_PATCH_KEYS: readonly (keyof PairPatch)[] = ['mode', 'ignore', 'paused', 'watched'];
+const DEFINITION_PATCH_KEYS: readonly (keyof PairPatch)[] = ['mode', 'ignore', 'excludeRemote', 'paused', 'watched'];
 
 const FORMAT = 'cloudreve-sync pairs backup';
 
@@ -39,7 +39,7 @@ interface BackupFile {
 }
 
 export function definitionOf(p: SyncPair): PairDefinition {
-  return { id: p.id, account: p.account, localPath: p.localPath, remoteUri: p.remoteUri, mode: p.mode, ignore: [...p.ignore], paused: p.paused, watched: p.watched };
+  return { id: p.id, account: p.account, localPath: p.localPath, remoteUri: p.remoteUri, mode: p.mode, ignore: [...p.ignore], excludeRemote: [...(p.excludeRemote ?? [])], paused: p.paused, watched: p.watched };
 }
 
 function isDefinition(v: unknown): v is PairDefinition {
@@ -53,9 +53,11 @@ function isDefinition(v: unknown): v is PairDefinition {
     d.localPath !== '' &&
     typeof d.remoteUri === 'string' &&
     d.remoteUri.startsWith('cloudreve://') &&
-    (d.mode === 'backup' || d.mode === 'mirror') &&
+    (d.mode === 'backup' || d.mode === 'mirror' || d.mode === 'two-way') &&
     Array.isArray(d.ignore) &&
     d.ignore.every((p) => typeof p === 'string') &&
+    // absent in a backup written before excluded folders existed
+    (d.excludeRemote === undefined || (Array.isArray(d.excludeRemote) && d.excludeRemote.every((p) => typeof p === 'string'))) &&
     typeof d.paused === 'boolean' &&
     typeof d.watched === 'boolean'
   );
@@ -90,7 +92,7 @@ export function readPairsBackup(path: string): BackupRead {
   if ((data as Partial<BackupFile> | null)?.format !== FORMAT || !Array.isArray(list)) {
     return { pairs: [], missing: false, problem: `${path} is not a pairs backup of this app` };
   }
-  const pairs = list.filter(isDefinition).map((d) => ({ ...pick(d), ignore: [...d.ignore] }));
+  const pairs = list.filter(isDefinition).map((d) => ({ ...pick(d), ignore: [...d.ignore], excludeRemote: [...(d.excludeRemote ?? [])] }));
   const skipped = list.length - pairs.length;
   return { pairs, missing: false, problem: skipped ? `${skipped} of its ${list.length} entries are not pairs and were left out` : null };
 }
@@ -177,7 +179,7 @@ export function restorePairs(repo: PairsRepo, defs: readonly PairDefinition[]): 
   let added = 0;
   for (const d of defs) {
     if (repo.get(d.id) || repo.find(d.account, d.localPath, d.remoteUri)) continue;
-    repo.insert({ ...d, ignore: [...d.ignore] });
+    repo.insert({ ...d, ignore: [...d.ignore], excludeRemote: [...(d.excludeRemote ?? [])] });
     added++;
   }
   return added;

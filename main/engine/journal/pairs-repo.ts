@@ -2,8 +2,8 @@
 import type Database from 'better-sqlite3';
 import type { SyncPair } from '../types.js';
 
-export type NewPair = Pick<SyncPair, 'id' | 'account' | 'localPath' | 'remoteUri' | 'mode' | 'ignore'> & Partial<Pick<SyncPair, 'paused' | 'watched'>>;
-export type PairPatch = Partial<Pick<SyncPair, 'mode' | 'ignore' | 'paused' | 'watched' | 'state' | 'stateDetail' | 'lastScanAt' | 'lastScanMs' | 'lastFullScanAt' | 'lastChangeAt' | 'confirmMirror'>>;
+export type NewPair = Pick<SyncPair, 'id' | 'account' | 'localPath' | 'remoteUri' | 'mode' | 'ignore'> & Partial<Pick<SyncPair, 'paused' | 'watched' | 'excludeRemote'>>;
+export type PairPatch = Partial<Pick<SyncPair, 'mode' | 'ignore' | 'excludeRemote' | 'paused' | 'watched' | 'state' | 'stateDetail' | 'lastScanAt' | 'lastScanMs' | 'lastFullScanAt' | 'lastChangeAt' | 'confirmMirror'>>;
 
 export interface PairsRepo {
   insert(pair: NewPair): SyncPair;
@@ -33,6 +33,7 @@ interface RawPair {
   last_change_at: number | null;
   confirm_mirror: number;
   two_way?: number;
+  exclude_remote?: string;
   created_at: number;
   updated_at: number;
 }
@@ -44,6 +45,7 @@ const toPair = (r: RawPair): SyncPair => ({
   remoteUri: r.remote_uri,
   mode: r.two_way === 1 ? 'two-way' : r.mode,
   ignore: JSON.parse(r.ignore) as string[],
+  excludeRemote: r.exclude_remote ? (JSON.parse(r.exclude_remote) as string[]) : [],
   paused: r.paused === 1,
   watched: r.watched === 1,
   state: r.state,
@@ -60,6 +62,7 @@ const toPair = (r: RawPair): SyncPair => ({
 const COLUMNS: { [K in keyof Required<PairPatch>]: [column: string, encode: (v: PairPatch[K]) => unknown] } = {
   mode: ['mode', (v) => (v === 'two-way' ? 'mirror' : v)],
   ignore: ['ignore', (v) => JSON.stringify(v)],
+  excludeRemote: ['exclude_remote', (v) => JSON.stringify(v)],
   paused: ['paused', (v) => (v ? 1 : 0)],
   watched: ['watched', (v) => (v ? 1 : 0)],
   state: ['state', (v) => v],
@@ -88,6 +91,7 @@ export function createPairsRepo(db: Database.Database, now: () => number): Pairs
     insert(pair) {
       s.insert.run({ ...pair, mode: pair.mode === 'two-way' ? 'mirror' : pair.mode, ignore: JSON.stringify(pair.ignore), paused: pair.paused ? 1 : 0, watched: pair.watched === false ? 0 : 1, t: now() });
       if (pair.mode === 'two-way') db.prepare('UPDATE sync_pairs SET two_way = 1 WHERE id = ?').run(pair.id);
+      if (pair.excludeRemote?.length) db.prepare('UPDATE sync_pairs SET exclude_remote = ? WHERE id = ?').run(JSON.stringify(pair.excludeRemote), pair.id);
       return repo.get(pair.id)!;
     },
     get(id) {

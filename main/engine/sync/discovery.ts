@@ -8,6 +8,8 @@
  * - A local folder that cannot be read is reported and its subtree is left out: nothing under it is decided
  *   (no upload, no delete), so an unreadable folder never looks like deleted files.
  * - Remote placeholders (uploads in progress) are marked; the trash is never listed.
+ * - The pair's excluded folders (selective sync) are left out like ignored paths, on both sides: neither listed nor
+ *   looked into, so nothing under them is decided.
  */
 import { lstatSync, readdirSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
@@ -140,7 +142,8 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
   const out: Discovery = { paths: [], problems: [], folders: [], unreadable: [], localCount: 0, remoteRootMissing: false };
   const recorded = childrenIndex(opts.records);
   /** [folder, look at everything under it]: a folder missing on the server is looked at whole even in a hint's pass */
-  const queue: Array<[string, boolean]> = (opts.folders ?? ['']).map((f) => [f, opts.recursive !== false]);
+  // a hint inside an excluded folder (the pair's selective sync) is not looked at: neither side of it is listed
+  const queue: Array<[string, boolean]> = (opts.folders ?? ['']).filter((f) => f === '' || !opts.ignore.excludes(f)).map((f) => [f, opts.recursive !== false]);
   const seenFolders = new Set<string>();
   /** folders known to be missing on the server (a new local folder): their listing is skipped */
   const remoteAbsent = new Set<string>();

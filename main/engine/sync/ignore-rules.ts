@@ -21,11 +21,42 @@ export const DEFAULT_IGNORES: readonly string[] = [
 /** A download's hidden temp file beside its target: `.cloudreve-sync-<id>.part`. */
 const OWN_TEMP = /(^|\/)\.cloudreve-sync-[^/]*\.part$/;
 
+/**
+ * A pair's excluded folders as stored: each trimmed of '/' at both ends ('\\' read as '/'), NFC, with empty and '.'
+ * segments dropped; duplicates and folders under another excluded one left out; sorted. Throws a usage error for
+ * the pair's root itself, a '..' segment, or a URI (the paths are relative to the pair's folder).
+ */
+export function normalizeExcluded(folders: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const raw of folders) {
+    if (typeof raw !== 'string') throw new EngineError('usage', 'excluded folders are paths relative to the pair\'s folder');
+    if (raw.includes('://')) throw new EngineError('usage', `excluded folder ${JSON.stringify(raw)}: give the path relative to the pair's folder, not a URI`);
+    const segs = raw.normalize('NFC').replace(/\\/g, '/').split('/').filter((x) => x !== '' && x !== '.');
+    if (segs.includes('..')) throw new EngineError('usage', `excluded folder ${JSON.stringify(raw)}: ".." is not allowed (paths are relative to the pair's folder)`);
+    if (segs.length === 0) throw new EngineError('usage', `excluded folder ${JSON.stringify(raw)}: the pair's folder itself cannot be excluded (pause or remove the pair instead)`);
+    if (segs.some((x) => x.includes('\n'))) throw new EngineError('usage', `excluded folder ${JSON.stringify(raw)}: more than one line`);
+    out.add(segs.join('/'));
+  }
+  const sorted = [...out].sort();
+  return sorted.filter((f) => !sorted.some((g) => g !== f && isUnderFolder(f, g)));
+}
+
+/** `rel` is `folder` or inside it ('/'-separated relative paths). */
+export function isUnderFolder(rel: string, folder: string): boolean {
+  return rel === folder || rel.startsWith(`${folder}/`);
+}
+
 export class IgnoreRules {
   private readonly matcher: Ignore;
+  /** the pair's excluded folders (normalizeExcluded) */
+  excluded: readonly string[];
 
-  /** Throws a usage error naming the pattern when one is not valid gitignore syntax. */
-  constructor(patterns: readonly string[], opts: { defaults?: boolean } = {}) {
+  /**
+   * Throws a usage error naming the pattern when one is not valid gitignore syntax. `excluded`: the pair's excluded
+   * folders, left out like ignored paths (with everything under them, whatever their kind on either side).
+   */
+  constructor(patterns: readonly string[], opts: { defaults?: boolean; excluded?: readonly string[] } = {}) {
+    this.excluded = opts.excluded ? normalizeExcluded(opts.excluded) : [];
     this.matcher = ignore({ allowRelativePaths: false });
     if (opts.defaults !== false) this.matcher.add([...DEFAULT_IGNORES]);
     for (const p of patterns) {
@@ -41,8 +72,29 @@ export class IgnoreRules {
 
   /** Whether `relPath` ('/'-separated, relative) is ignored; folders match patterns ending in '/'. */
   ignores(relPath: string, isFolder: boolean): boolean {
+    if (this.excluded.length > 0 && this.excludes(relPath)) return true;
     // our own downloads in progress (transfer/downloader.ts), whatever the rules say: never synced, never "deleted"
     if (!isFolder && OWN_TEMP.test(relPath)) return true;
     return this.matcher.ignores(isFolder ? `${relPath}/` : relPath);
+  }
+
+  /** `relPath` is an excluded folder or inside one (selective sync). */
+  excludes(relPath: string): boolean {
+    return this.excluded.some((f) => isUnderFolder(relPath, f));
+  }
+
+  /**
+   * A folder holding excluded folders was renamed or moved (a move carried out by a pass): they follow it. Returns
+   * the new list when it changed, else null.
+   */
+  follow(from: string, to: string): string[] | null {
+    if (!this.excluded.some((f) => isUnderFolder(f, from))) return null;
+    this.excluded = normalizeExcluded(this.excluded.map((f) => (isUnderFolder(f, from) ? to + f.slice(from.length) : f)));
+    return [...this.excluded];
+  }
+
+  /** The excluded folders inside `relPath` (it holds them): a deletion of it would take them along. */
+  excludedWithin(relPath: string): string[] {
+    return this.excluded.filter((f) => f.startsWith(`${relPath}/`));
   }
 }

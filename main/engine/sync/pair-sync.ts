@@ -251,6 +251,26 @@ export function otherSides(
   return [...out].sort();
 }
 
+/**
+ * The records (and not-on-the-server issues) under the pair's excluded folders are forgotten: excluding a folder
+ * takes it out of the pair, so taking it back in later is a fresh look at both sides (what matches is recorded,
+ * what differs is a conflict with both kept) and never reads a file removed meanwhile as deleted. A dry run only
+ * leaves them out of what it looks at.
+ */
+function forgetExcluded(pair: SyncPair, entries: Map<string, SyncEntryRow>, ignore: IgnoreRules, deps: PairSyncDeps, dryRun: boolean): Map<string, SyncEntryRow> {
+  const gone = [...entries.keys()].filter((rel) => ignore.excludes(rel));
+  const issues = dryRun ? [] : deps.journal.syncIssues.list(pair.id).filter((i) => ignore.excludes(i.relPath));
+  if (gone.length === 0 && issues.length === 0) return entries;
+  if (!dryRun) {
+    deps.journal.transaction(() => {
+      for (const rel of gone) deps.journal.syncEntries.delete(pair.id, rel);
+      for (const i of issues) deps.journal.syncIssues.delete(pair.id, i.relPath);
+    });
+  }
+  for (const rel of gone) entries.delete(rel);
+  return entries;
+}
+
 function isUnder(rel: string, folder: string): boolean {
   return rel === folder || rel.startsWith(`${folder}/`);
 }
@@ -266,10 +286,11 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
   const dryRun = opts.dryRun === true;
   checkRoot(pair.localPath);
   const client = deps.client();
-  const ignore = new IgnoreRules(pair.ignore);
+  const ignore = new IgnoreRules(pair.ignore, { excluded: pair.excludeRemote });
   // an upload that ends while we look is ours: whatever was busy at any time during this pass is left to the next
   const busy = new Set(deps.busy(pair.id));
   let entries = deps.journal.syncEntries.map(pair.id);
+  if (ignore.excluded.length > 0) entries = forgetExcluded(pair, entries, ignore, deps, dryRun);
   // the records as they are now (moves rewrite them), the given folders or the whole tree
   const look = (folders: string[] | undefined, recursive = folders === undefined) =>
     discover({
@@ -287,6 +308,12 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
 
   const movedActions: PassReport['actions'] = [];
   let moved = 0;
+  // a folder moved with excluded folders inside (on either side): the exclusions follow it, the pair's list too
+  const followExcluded = (m: PlannedMove): void => {
+    if (m.kind !== 'folder') return;
+    const next = ignore.follow(m.from.rel, m.to.rel);
+    if (next) deps.journal.pairs.update(pair.id, { excludeRemote: next });
+  };
   let scope = opts.folders;
   const searched = new Set<string>(); // gone inodes looked for in the local tree already (one walk each per pass)
   // a move can show another: a file renamed inside a folder that moved too is seen only once the folder's move is
@@ -319,6 +346,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
     for (const m of moves) {
       const ok = await carryOutMove(pair, m, entries, deps, client);
       if (ok) {
+        followExcluded(m);
         moved++;
         movedNow++;
         movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
@@ -326,6 +354,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
     }
     for (const m of remoteMoves) {
       if (moveHere(pair, m, entries, deps)) {
+        followExcluded(m);
         moved++;
         movedNow++;
         movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel, reason: 'renamed or moved on the server' });
@@ -801,6 +830,14 @@ async function trashLocally(pair: SyncPair, items: PathState[], entries: Map<str
       report.problems.push({ rel: p.rel, code: 'failed', reason: 'deleted on the server, but changed here since: kept (it goes up again)' });
       continue;
     }
+    const within = now.kind === 'folder' ? ignore.excludedWithin(p.rel) : [];
+    if (within.length > 0) {
+      // an excluded folder is never trashed here, nor the folder holding it: kept, and no longer ours (the next pass
+      // makes it on the server again, empty of what is excluded)
+      deps.journal.syncEntries.delete(pair.id, p.rel);
+      report.problems.push({ rel: p.rel, code: 'failed', reason: `deleted on the server, but it holds ${within.map((f) => `"${f}"`).join(', ')}, excluded from this pair: kept` });
+      continue;
+    }
     if (now.kind === 'folder' && !folderUnchanged(p.localPath, p.rel, entries, ignore)) {
       report.problems.push({ rel: p.rel, code: 'failed', reason: 'deleted on the server, but it holds files that are only here: kept' });
       continue;
@@ -830,6 +867,13 @@ async function trash(
   const rels: string[] = [];
   const forget: string[] = [];
   for (const p of deletes) {
+    const within = p.record?.kind === 'folder' ? (pair.excludeRemote ?? []).filter((f) => f.startsWith(`${p.rel}/`)) : [];
+    if (within.length > 0) {
+      // an excluded folder is never trashed on the server, nor the folder holding it: kept, and no longer ours
+      report.problems.push({ rel: p.rel, reason: `kept on the server: it holds ${within.map((f) => `"${f}"`).join(', ')}, excluded from this pair` });
+      forget.push(p.rel);
+      continue;
+    }
     if (p.record?.kind === 'folder') {
       const foreign = await foreignEntry(client, p.remoteUri, p.rel, entries);
       if (foreign) {

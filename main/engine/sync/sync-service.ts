@@ -19,7 +19,7 @@ import type { Transfers } from '../transfers.js';
 import type { ConflictChoice, PairState, PairStateDetail, SyncConflict, SyncIssue, SyncIssueCode, SyncMode, SyncPair } from '../types.js';
 import { followRemoteChanges, type RemoteHints } from './remote-hints.js';
 import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
-import { IgnoreRules } from './ignore-rules.js';
+import { IgnoreRules, normalizeExcluded } from './ignore-rules.js';
 import { FolderUnavailable, osTrash, runPass, type PassOptions, type PassReport } from './pair-sync.js';
 import { PairScheduler, retryBackoff, type PassOutcome, type PassScope } from './scheduler.js';
 import { SyncTracker, infoOrNull, type FileOutcome } from './sync-tracker.js';
@@ -33,6 +33,8 @@ export interface PairSpec {
   remoteUri: string;
   mode?: SyncMode;
   ignore?: string[];
+  /** folders left out of the pair (selective sync), relative to its folder; see normalizeExcluded */
+  excludeRemote?: string[];
 }
 
 /** The engine's sync surface (what the CLI, the control socket and later the app's IPC use). */
@@ -44,7 +46,13 @@ export interface SyncApi {
   removePair(id: string): Promise<void>;
   pausePair(id: string): SyncPair;
   resumePair(id: string): SyncPair;
-  updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[] }): SyncPair;
+  updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[]; excludeRemote?: string[] }): SyncPair;
+  /**
+   * Sets the pair's excluded folders (selective sync; paths relative to its folder). An excluded folder and all under
+   * it is neither listed, transferred, trashed nor deleted on either side; excluding deletes nothing anywhere, and a
+   * folder taken back in is looked at whole by the next pass (a full one).
+   */
+  setExcludedFolders(id: string, folders: string[]): SyncPair;
   /** Runs one pass of the pair letting the deletions the guard held back go ahead (the count the user saw). */
   confirmDeletes(id: string, count: number): Promise<PassReport>;
   /**
@@ -163,7 +171,7 @@ export class SyncService implements SyncApi {
   }
 
   addPair(spec: PairSpec): SyncPair {
-    const { localPath, remoteUri, mode, ignore } = this.checkSpec(spec);
+    const { localPath, remoteUri, mode, ignore, excludeRemote } = this.checkSpec(spec);
     const account = this.deps.account.key();
     const existing = this.deps.journal.pairs.find(account, localPath, remoteUri);
     if (existing?.watched) throw new EngineError('usage', `${localPath} is already synced to ${remoteUri} (pair ${existing.id})`);
@@ -173,10 +181,10 @@ export class SyncService implements SyncApi {
     let pair: SyncPair;
     if (existing) {
       // a folder synced once with `sync` becomes a configured pair, keeping its records
-      this.deps.journal.pairs.update(existing.id, { watched: true, mode, ignore, paused: false });
+      this.deps.journal.pairs.update(existing.id, { watched: true, mode, ignore, excludeRemote, paused: false });
       pair = this.deps.journal.pairs.get(existing.id)!;
     } else {
-      pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore });
+      pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore, excludeRemote });
     }
     this.deps.events.emit('pair-changed', pair);
     if (this.started) void this.activate(pair);
@@ -215,7 +223,7 @@ export class SyncService implements SyncApi {
     return p;
   }
 
-  updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[] }): SyncPair {
+  updatePair(id: string, patch: { mode?: SyncMode; ignore?: string[]; excludeRemote?: string[] }): SyncPair {
     const p = this.require(id);
     if (patch.mode !== undefined && !isMode(patch.mode)) throw new EngineError('usage', `mode must be backup, mirror or two-way, not ${String(patch.mode)}`);
     if (patch.ignore) new IgnoreRules(patch.ignore); // throws on a bad pattern
@@ -225,6 +233,7 @@ export class SyncService implements SyncApi {
     const confirmMirror = patch.mode !== undefined && deletes(patch.mode) && !deletes(p.mode) ? true : patch.mode === 'backup' ? false : undefined;
     this.deps.journal.pairs.update(id, { ...patch, confirmMirror });
     const updated = this.require(id);
+    if (patch.excludeRemote) patch = { ...patch, excludeRemote: normalizeExcluded(patch.excludeRemote) }; // throws on a bad path
     this.deps.events.emit('pair-changed', updated);
     if (this.active.has(id)) {
       void this.deactivate(id).then(() => this.activate(updated));
@@ -236,6 +245,12 @@ export class SyncService implements SyncApi {
     const report = await this.passAndWait(this.require(id), { confirmedDeletes: count });
     if (!report.blocked && this.require(id).confirmMirror) this.deps.journal.pairs.update(id, { confirmMirror: false });
     return report;
+  }
+
+  setExcludedFolders(id: string, folders: string[]): SyncPair {
+    if (!Array.isArray(folders)) throw new EngineError('usage', 'the excluded folders are a list of paths');
+    // updatePair restarts a running pair: its first pass is a full one, so a folder taken back in is looked at whole
+    return this.updatePair(id, { excludeRemote: folders });
   }
 
   requestPass(id?: string): void {
@@ -334,25 +349,26 @@ export class SyncService implements SyncApi {
   }
 
   async syncOnce(spec: PairSpec & { dryRun?: boolean }): Promise<PassReport> {
-    const { localPath, remoteUri, mode, ignore } = this.checkSpec(spec);
+    const { localPath, remoteUri, mode, ignore, excludeRemote } = this.checkSpec(spec);
     const account = this.deps.account.key();
     let pair = this.deps.journal.pairs.find(account, localPath, remoteUri);
     if (!pair) {
       if (spec.dryRun) {
         const dry: SyncPair = {
-          id: 'dry-run', account, localPath, remoteUri, mode, ignore, paused: false, watched: false, state: 'idle', stateDetail: null,
+          id: 'dry-run', account, localPath, remoteUri, mode, ignore, excludeRemote, paused: false, watched: false, state: 'idle', stateDetail: null,
           lastScanAt: null, lastScanMs: null, lastFullScanAt: null, lastChangeAt: null, confirmMirror: false, createdAt: 0, updatedAt: 0,
         };
         return runPass(dry, this.passDeps(), { dryRun: true });
       }
-      pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore, watched: false });
+      pair = this.deps.journal.pairs.insert({ id: randomUUID(), account, localPath, remoteUri, mode, ignore, excludeRemote, watched: false });
     } else if (!pair.watched && !spec.dryRun) {
-      this.deps.journal.pairs.update(pair.id, { mode, ignore });
+      this.deps.journal.pairs.update(pair.id, { mode, ignore, excludeRemote });
       pair = this.deps.journal.pairs.get(pair.id)!;
     } else if (!pair.watched) {
-      pair = { ...pair, mode, ignore }; // a dry run changes nothing, its pair's settings included
+      pair = { ...pair, mode, ignore, excludeRemote }; // a dry run changes nothing, its pair's settings included
     } else {
-      pair = { ...pair, mode: spec.mode ?? pair.mode, ignore: spec.ignore ?? pair.ignore }; // this pass only
+      // this pass only
+      pair = { ...pair, mode: spec.mode ?? pair.mode, ignore: spec.ignore ?? pair.ignore, excludeRemote: spec.excludeRemote ? excludeRemote : pair.excludeRemote };
     }
     return this.passAndWait(pair, { dryRun: spec.dryRun });
   }
@@ -391,7 +407,7 @@ export class SyncService implements SyncApi {
 
   // ------------------------------------------------------------------------------------------------------
 
-  private checkSpec(spec: PairSpec): { localPath: string; remoteUri: string; mode: SyncMode; ignore: string[] } {
+  private checkSpec(spec: PairSpec): { localPath: string; remoteUri: string; mode: SyncMode; ignore: string[]; excludeRemote: string[] } {
     const localPath = resolve(spec.localPath);
     let st;
     try {
@@ -405,7 +421,7 @@ export class SyncService implements SyncApi {
     if (!isMode(mode)) throw new EngineError('usage', `mode must be backup, mirror or two-way, not ${String(mode)}`);
     const ignore = [...(spec.ignore ?? [])];
     new IgnoreRules(ignore); // throws a usage error naming a bad pattern
-    return { localPath, remoteUri, mode, ignore };
+    return { localPath, remoteUri, mode, ignore, excludeRemote: normalizeExcluded(spec.excludeRemote ?? []) };
   }
 
   private require(id: string): SyncPair {
@@ -525,7 +541,7 @@ export class SyncService implements SyncApi {
     );
     const running: Running = { scheduler, watcher: null, remote: null };
     this.active.set(pair.id, running);
-    const ignore = new IgnoreRules(pair.ignore);
+    const ignore = new IgnoreRules(pair.ignore, { excluded: pair.excludeRemote });
     const fallback = (reason: string) => {
       running.watcher = null;
       scheduler.setPolling(true);
@@ -568,7 +584,11 @@ export class SyncService implements SyncApi {
       running.remote = followRemoteChanges({
         client: () => this.deps.account.requireClient(),
         uri: pair.remoteUri,
-        onFolders: (folders) => {
+        onFolders: (hinted) => {
+          // a change inside an excluded folder asks for nothing (the pair's current list: a pass may have moved it)
+          const excluded = this.deps.journal.pairs.get(pair.id)?.excludeRemote ?? ignore.excluded;
+          const folders = hinted.filter((f) => f === '' || !excluded.some((x) => f === x || f.startsWith(`${x}/`)));
+          if (folders.length === 0) return;
           this.sawChange(pair.id);
           scheduler.requestFolders(folders);
         },

@@ -3,7 +3,7 @@
  *
  *   sync <local-dir> <cloudreve-uri> [--watch] [--mode backup|mirror] [--dry-run] [--ignore PATTERN]... [--json]
  *   pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]...
- *   pairs list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both | issues [ID] | confirm ID COUNT
+ *   pairs list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both|keep-theirs | issues [ID] | confirm ID COUNT | restore ID
  *   (pair IDs may be shortened)
  *   run      every configured pair in the foreground until Ctrl-C / SIGTERM (a headless daemon)
  *
@@ -196,7 +196,7 @@ function logEvents(ctx: CliContext, engine: Engine, json: boolean): () => void {
 const pairs: CommandSpec = {
   summary: 'configure the folders `run` and the app keep in sync: add, list, remove, pause, resume, conflicts, confirm',
   usage:
-    'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... | list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both | issues [ID] | confirm ID COUNT  [--json]',
+    'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... | list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both | issues [ID] | confirm ID COUNT | restore ID  [--json]',
   flags: {
     mode: { type: 'string', value: 'backup|mirror|two-way', help: 'pairs add: backup (default), mirror or two-way' },
     ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'pairs add: gitignore-style pattern to leave out (repeatable)' },
@@ -253,6 +253,12 @@ const pairs: CommandSpec = {
           const [id, choice] = conflictArgs(rest);
           const c = unwrap(await control.invoke('resolveConflict', id, choice));
           out({ resolved: c.id, choice }, `conflict ${c.id} (${c.relPath}): ${choice}`);
+          return 0;
+        }
+        case 'restore': {
+          const p = await remotePair(control, rest[0]);
+          unwrap(await control.invoke('restoreRemote', p.id));
+          out({ restoring: p.id }, `restoring: the running process uploads ${p.localPath} to ${p.remoteUri} again (nothing is trashed); \`pairs list\` tells when it is done`);
           return 0;
         }
         default: {
@@ -322,11 +328,14 @@ const pairs: CommandSpec = {
       }
       case 'confirm': {
         const count = Number(rest[1]);
-        if (!Number.isInteger(count) || count < 1) throw new UsageError('pairs confirm needs a pair ID and the number of deletions shown by `pairs list`');
+        if (!Number.isInteger(count) || count < 1) throw new UsageError('pairs confirm needs a pair ID and the number of deletions shown by `pairs list` (a two-way pair whose server folder is gone with nothing to trash: `pairs restore ID` uploads it again)');
         return withEngine(ctx, args, async (engine) => printReport(ctx, await engine.sync.confirmDeletes(findPair(engine, rest[0]).id, count), json), false, viaControl);
       }
+      case 'restore':
+        if (!rest[0] || rest.length > 1) throw new UsageError('pairs restore needs a pair ID (a two-way pair whose folder on the server is gone)');
+        return withEngine(ctx, args, async (engine) => printReport(ctx, await engine.sync.restoreRemote(findPair(engine, rest[0]).id), json), false, viaControl);
       default:
-        throw new UsageError(verb ? `unknown pairs command "${verb}"` : 'pairs needs a command: add, list, remove, pause, resume, conflicts, resolve, issues or confirm');
+        throw new UsageError(verb ? `unknown pairs command "${verb}"` : 'pairs needs a command: add, list, remove, pause, resume, conflicts, resolve, issues, confirm or restore');
     }
   },
 };
@@ -356,10 +365,11 @@ function conflictArgs(rest: string[]): [number, ConflictChoice] {
 
 const run: CommandSpec = {
   summary: 'run every configured sync pair in the foreground until stopped (a headless daemon)',
-  usage: 'run [--limit-rate 10M] [--json]',
+  usage: 'run [--limit-rate 10M] [--download-limit-rate 10M] [--json]',
   flags: {
     json: { type: 'boolean', help: 'one JSON object per line' },
     'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth limit, e.g. 10M, 512k, off' },
+    'download-limit-rate': { type: 'string', value: 'RATE', help: 'download bandwidth limit (two-way pairs), e.g. 10M, 512k, off; default: the setting downloadBandwidthLimit' },
   },
   async run(ctx, args) {
     return withEngine(

@@ -32,17 +32,23 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorData }
 
 // ---------------------------------------------------------------- wire DTOs
 
-/** Mirrors the engine's TransferState (kept as its own union: this file imports nothing). */
+/**
+ * Mirrors the engine's TransferState and DownloadState (kept as its own union: this file imports nothing). Only
+ * downloads are 'downloading' or 'conflict' (done, but written beside a local file that changed, as a conflict copy:
+ * `localPath`); only uploads are 'preflight', 'creating-session', 'uploading', 'completing' or 'waiting-file'.
+ */
 export type TransferStateDto =
   | 'queued'
   | 'preflight'
   | 'creating-session'
   | 'uploading'
+  | 'downloading'
   | 'completing'
   | 'paused'
   | 'waiting-retry'
   | 'waiting-file'
   | 'done'
+  | 'conflict'
   | 'skipped'
   | 'failed'
   | 'cancelled';
@@ -52,24 +58,35 @@ export const TRANSFER_STATES = [
   'preflight',
   'creating-session',
   'uploading',
+  'downloading',
   'completing',
   'paused',
   'waiting-retry',
   'waiting-file',
   'done',
+  'conflict',
   'skipped',
   'failed',
   'cancelled',
 ] as const satisfies readonly TransferStateDto[];
 
-export const TERMINAL_TRANSFER_STATES = ['done', 'skipped', 'failed', 'cancelled'] as const satisfies readonly TransferStateDto[];
+export const TERMINAL_TRANSFER_STATES = ['done', 'conflict', 'skipped', 'failed', 'cancelled'] as const satisfies readonly TransferStateDto[];
 
+/** Which way a transfer goes: up to the server (an upload) or down to this machine (engine.downloads). */
+export type TransferDirectionDto = 'upload' | 'download';
+
+/**
+ * One file of the queue, an upload or a download (`direction`): both share the list, the order (priority, then age),
+ * pause / resume / cancel / retry / setPriority (by id) and the events.
+ */
 export interface TransferDto {
   id: string;
+  direction: TransferDirectionDto;
   /** Display name: the last segment of localPath. */
   name: string;
+  /** An upload's source; a download's target (once done: where it ended, e.g. a conflict copy or "name (1).ext"). */
   localPath: string;
-  /** Remote target (a Cloudreve URI, e.g. cloudreve://my/Backups/photo.jpg). */
+  /** The remote file (a Cloudreve URI, e.g. cloudreve://my/Backups/photo.jpg): an upload's target, a download's source. */
   targetUri: string;
   /** Bytes. */
   size: number;
@@ -81,7 +98,7 @@ export interface TransferDto {
   /** Seconds; null when unknown. */
   eta: number | null;
   encrypted: boolean;
-  /** Why it failed, or (waiting-retry) the failure it waits to try again after. */
+  /** Why it failed, or (waiting-retry) the failure it waits to try again after. Not set for a download's 'conflict'. */
   error: { code: string; message: string } | null;
   /** waiting-retry: when the next try goes out (epoch ms); null when not waiting or not known (offline). */
   retryAt?: number | null;
@@ -202,6 +219,8 @@ export interface PairDto {
   remoteUri: string;
   mode: SyncModeDto;
   ignore: string[];
+  /** folders excluded from the pair (selective sync), relative to its folder, NFC, '/'-separated, sorted */
+  excludeRemote: string[];
   paused: boolean;
   state: PairStateDto;
   /** why the pair is in its state (the message is the engine's English, for logs: screens word the code and data) */
@@ -280,6 +299,8 @@ export interface PairSpecDto {
   remoteUri: string;
   mode: SyncModeDto;
   ignore?: string[];
+  /** folders excluded from the pair (selective sync), relative to remoteUri */
+  excludeRemote?: string[];
 }
 
 /** Mirrors the engine's ConflictReasonCode: why a pass kept both versions. */
@@ -318,6 +339,8 @@ export interface SettingsDto {
   defaultTargetFolderUri: string;
   /** Shared upload limit in bytes/s; 0 = unlimited. Applied immediately. */
   bandwidthLimit: number;
+  /** Shared download limit in bytes/s (separate from the upload limit); 0 = unlimited. Applied immediately. */
+  downloadBandwidthLimit: number;
   /** Files in flight at once (1–32). Applied immediately. */
   maxActiveFiles: number;
   /** Chunk concurrency cap per file (1–32; the storage policy may allow fewer). Applied to files that start next. */
@@ -352,6 +375,7 @@ export interface Methods {
    * login in use changed. The engine holding the home also notices a changed credentials.json by itself.
    */
   reloadAccount(): boolean;
+  /** The queue: every upload, then every download (direction 'download') of the signed-in account. */
   listTransfers(): TransferDto[];
   /** Returns the new transfer ids. */
   enqueuePaths(paths: string[], targetFolderUri: string): string[];
@@ -360,14 +384,16 @@ export interface Methods {
    * the entries left out while folders were collected (FIFOs, broken links, litter; `failure` = asked for, not uploaded).
    */
   enqueueUpload(paths: string[], targetFolderUri: string, options: { ifExists?: IfExistsDto; priority?: number }): EnqueueResultDto;
-  /** Pause one transfer, or everything when id is omitted. */
+  /** Pause one transfer (an upload or a download), or everything (both directions) when id is omitted. */
   pause(id?: string): null;
   resume(id?: string): null;
   cancel(id: string): null;
   retry(id: string): null;
+  /** Run order among the queued transfers: higher first, one scale for uploads and downloads (each has its own slots). */
   setPriority(id: string, priority: number): null;
+  /** The upload limit (settings' bandwidthLimit); the download limit is the setting downloadBandwidthLimit. */
   setBandwidthLimit(bytesPerSecond: number): null;
-  /** Removes finished (done, skipped, cancelled) transfers from the list; returns how many. */
+  /** Removes finished (done, skipped, cancelled; a download's conflict) transfers from the list; returns how many. */
   clearFinished(): number;
   getSettings(): SettingsDto;
   /** Returns the settings after the change. */
@@ -385,6 +411,12 @@ export interface Methods {
   listPairs(): PairDto[];
   addPair(spec: PairSpecDto): PairDto;
   updatePair(id: string, patch: { mode?: SyncModeDto; ignore?: string[] }): PairDto;
+  /**
+   * Sets the folders excluded from the pair (selective sync: the window's tick boxes, `pairs exclude|include`), paths
+   * relative to its folder; the whole list, replacing the old one. Nothing is deleted anywhere; a folder taken back in
+   * is looked at whole by the pair's next pass.
+   */
+  setExcludedFolders(id: string, folders: string[]): PairDto;
   /** Stops syncing and forgets the pair's records; never deletes a file on either side. */
   removePair(id: string): null;
   pausePair(id: string): PairDto;
@@ -398,6 +430,12 @@ export interface Methods {
   previewSync(spec: { localPath: string; remoteUri: string; mode?: SyncModeDto; ignore?: string[] }): DryRunReportDto;
   /** Lets the deletions the mass-delete guard held back go ahead (count = what the user was shown). */
   confirmDeletes(id: string, count: number): null;
+  /**
+   * A two-way pair whose folder on the server is gone or emptied (state needs-confirmation, code remote-gone): puts
+   * the server's folder back from this computer (one backup pass: everything uploaded, nothing trashed or deleted),
+   * in the background; refused ('usage') for a pair that is not two-way.
+   */
+  restoreRemote(id: string): null;
   listConflicts(pairId?: string): ConflictDto[];
   dismissConflict(id: number): null;
   /**
@@ -453,12 +491,14 @@ export const METHOD_NAMES = [
   'listPairs',
   'addPair',
   'updatePair',
+  'setExcludedFolders',
   'removePair',
   'pausePair',
   'resumePair',
   'syncNow',
   'previewSync',
   'confirmDeletes',
+  'restoreRemote',
   'listConflicts',
   'dismissConflict',
   'resolveConflict',
@@ -480,7 +520,9 @@ export type RendererApi = {
 // ---------------------------------------------------------------- pushed events
 
 export interface EventMap {
+  /** An upload joined the queue (a download's first event is a transfer-state-changed: the store upserts either way). */
   'transfer-added': TransferDto;
+  /** An upload or a download changed state (or priority); the whole transfer. */
   'transfer-state-changed': { transfer: TransferDto; from: TransferStateDto };
   /** Throttled; the latest value per transfer wins. */
   'transfer-progressed': { id: string; bytesDone: number; speed: number; eta: number | null };

@@ -43,6 +43,7 @@ import {
   ok,
   toAccountDto,
   toConflictDto,
+  toDownloadDto,
   toErrorData,
   toHistoryEntryDto,
   toOverallDto,
@@ -109,7 +110,8 @@ export function createHandlers({ engine, settings, app, onBackgroundError, emit,
       return null;
     },
     reloadAccount: () => engine.reloadAccount(),
-    listTransfers: () => engine.listTransfers().map(toTransferDto),
+    // one queue: the uploads, then the downloads (engine.downloads); pause/resume/cancel/retry/setPriority take either id
+    listTransfers: () => [...engine.listTransfers().map(toTransferDto), ...engine.downloads.list().map(toDownloadDto)],
     enqueuePaths: async (args) => {
       const paths = argPaths(args, 0);
       const target = argFolderUri(args, 1, 'targetFolderUri');
@@ -181,6 +183,11 @@ export function createHandlers({ engine, settings, app, onBackgroundError, emit,
       requirePair(id);
       return toPairDto(engine.sync.updatePair(id, parsePairPatch(args[1])));
     },
+    setExcludedFolders: (args) => {
+      const id = argString(args, 0, 'id');
+      requirePair(id);
+      return toPairDto(engine.sync.setExcludedFolders(id, parseExcluded(args[1], 'folders')));
+    },
     removePair: async (args) => {
       const id = argString(args, 0, 'id');
       requirePair(id);
@@ -212,6 +219,12 @@ export function createHandlers({ engine, settings, app, onBackgroundError, emit,
       const count = argInteger(args, 1, 'count', { min: 1 });
       // A pass that also waits for its uploads: it runs in the background; the pair's state (pair-changed) tells how it went.
       engine.sync.confirmDeletes(id, count).catch((err: unknown) => onBackgroundError?.(`confirmDeletes ${id}`, err));
+      return null;
+    },
+    restoreRemote: (args) => {
+      const pair = requirePair(argString(args, 0, 'id'));
+      if (pair.mode !== 'two-way') throw invalid(`restore is for a two-way pair whose folder on the server is gone; this is a ${pair.mode} pair`);
+      engine.sync.restoreRemote(pair.id).catch((err: unknown) => onBackgroundError?.(`restoreRemote ${pair.id}`, err));
       return null;
     },
     listConflicts: (args) => {
@@ -372,13 +385,21 @@ function parseMode(v: unknown, name: string): SyncModeDto {
 
 export function parsePairSpec(v: unknown): PairSpecDto {
   const o = plainObject(v, 'spec');
-  onlyKeys(o, 'spec', ['localPath', 'remoteUri', 'mode', 'ignore']);
+  onlyKeys(o, 'spec', ['localPath', 'remoteUri', 'mode', 'ignore', 'excludeRemote']);
   return {
     localPath: argAbsolutePath([o.localPath], 0, 'spec.localPath'),
     remoteUri: argFolderUri([o.remoteUri], 0, 'spec.remoteUri'),
     mode: parseMode(o.mode, 'spec.mode'),
     ...(o.ignore === undefined ? {} : { ignore: parseIgnore(o.ignore, 'spec.ignore') }),
+    ...(o.excludeRemote === undefined ? {} : { excludeRemote: parseExcluded(o.excludeRemote, 'spec.excludeRemote') }),
   };
+}
+
+/** Excluded folders: a list of relative paths (the engine normalizes them and refuses the root, '..' and URIs). */
+function parseExcluded(v: unknown, what: string): string[] {
+  if (!Array.isArray(v)) throw invalid(`${what} must be a list of folder paths relative to the pair's folder`);
+  if (v.length > 10_000) throw invalid(`${what}: at most 10000 folders`);
+  return v.map((p, i) => argString([p], 0, `${what}[${i}]`, { maxLength: 4096 }));
 }
 
 /** previewSync's folder pair: mode and ignore optional (absent: a configured pair's own, else the defaults). */
@@ -417,7 +438,8 @@ export function parseSettingsPatch(v: unknown): Partial<SettingsDto> {
         out.defaultTargetFolderUri = value;
         break;
       case 'bandwidthLimit':
-        out.bandwidthLimit = argInteger([value], 0, key, { min: 0 });
+      case 'downloadBandwidthLimit':
+        out[key] = argInteger([value], 0, key, { min: 0 });
         break;
       case 'maxActiveFiles':
         out.maxActiveFiles = argInteger([value], 0, key, { min: 1, max: 32 });
@@ -587,6 +609,19 @@ export function forwardEngineEvents(engine: Engine, send: EventSink, opts: Forwa
     ev.on('transfer-progressed', (p) => {
       progress.set(p.id, { id: p.id, bytesDone: p.bytesDone, speed: p.speed, eta: p.eta ?? null });
       schedule();
+    }),
+    // downloads: the same events as uploads, as rows of the same queue (direction 'download')
+    ev.on('download-changed', ({ download, from }) => {
+      progress.delete(download.id);
+      send('transfer-state-changed', { transfer: toDownloadDto(download), from });
+    }),
+    ev.on('download-progressed', (p) => {
+      progress.set(p.id, { id: p.id, bytesDone: p.bytesDone, speed: p.speed, eta: p.eta ?? null });
+      schedule();
+    }),
+    ev.on('download-removed', ({ id }) => {
+      progress.delete(id);
+      send('transfer-removed', { id });
     }),
     ev.on('overall-progressed', (o) => {
       overall = toOverallDto(o);

@@ -67,6 +67,8 @@ export interface PairVm {
   paused: boolean;
   /** deletions waiting for the user's go-ahead; null unless needs-confirmation */
   pendingDeletes: number | null;
+  /** two-way, the pair's folder on the server gone or emptied: the window offers to put it back from here */
+  remoteGone: boolean;
   /** needs-confirmation: the paths that would go to the server's trash (as many as the engine listed) */
   heldPaths: string[];
   /** needs-confirmation: how many more are held back than listed */
@@ -151,6 +153,8 @@ export function freshness(p: PairDto, tr: Translator, now = Date.now()): { text:
 function detailOf(p: PairDto, state: PairStateDto, pending: number | null, tr: Translator): string {
   switch (state) {
     case 'needs-confirmation':
+      if (p.stateDetail?.code === 'remote-gone') return tr.plural('pairs.remoteGoneAsk', pending ?? 0);
+      if (p.mode === 'two-way') return tr.plural('pairs.confirmTwoWayAsk', pending ?? 0);
       return tr.plural(p.confirmMirror ? 'pairs.confirmMirrorAsk' : 'pairs.confirmDeletesAsk', pending ?? 0);
     case 'remote-missing':
       return tr.t('pairs.remoteMissing');
@@ -184,6 +188,7 @@ export function toPairVm(p: PairDto, tr: Translator, now = Date.now()): PairVm {
     freshnessTitle: fresh.title,
     paused: p.paused,
     pendingDeletes: pending,
+    remoteGone: state === 'needs-confirmation' && p.stateDetail?.code === 'remote-gone',
     heldPaths,
     heldMore: pending !== null ? Math.max(0, pending - heldPaths.length) : 0,
     ignore: p.ignore.join('\n'),

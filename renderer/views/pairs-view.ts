@@ -98,6 +98,11 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
         if (yes) ctx.ok(await ctx.call('confirmDeletes', id, count), 'pairAction');
         return;
       }
+      case 'restore': {
+        const yes = await confirmDialog(tr.t('confirm.title'), tr.t('pairs.restoreAsk', { local: p.localPath, remote: displayUri(p.remoteUri) }), tr.t('pairs.restoreRemote'), tr.t('confirm.cancel'), false);
+        if (yes) ctx.ok(await ctx.call('restoreRemote', id), 'pairAction');
+        return;
+      }
       case 'issues': {
         if (expanded.has(id)) expanded.delete(id);
         else {
@@ -175,7 +180,8 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
     const act = (action: string, text: string, cls = 'btn-small'): void => {
       buttons.push(button(text, { class: cls, attrs: { 'data-action': action, 'aria-label': `${text} ${vm.localPath}` } }));
     };
-    if (vm.pendingDeletes !== null) act('confirm', tr.plural('pairs.confirmDeletes', vm.pendingDeletes), 'btn-small btn-danger');
+    if (vm.remoteGone) act('restore', tr.t('pairs.restoreRemote'), 'btn-small');
+    if (vm.pendingDeletes !== null && !(vm.remoteGone && vm.pendingDeletes === 0)) act('confirm', tr.plural('pairs.confirmDeletes', vm.pendingDeletes), 'btn-small btn-danger');
     if (vm.paused) act('resume', tr.t('pairs.resume'));
     else act('pause', tr.t('pairs.pause'));
     act('sync', tr.t('pairs.syncNow'));

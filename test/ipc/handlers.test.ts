@@ -243,6 +243,9 @@ describe('handlers against the real engine', () => {
       assert.equal(await errorCode(call('dismissConflict', 12345)), 'invalid-argument');
       assert.equal(await errorCode(call('pausePair', 'no-such-pair')), 'invalid-argument');
       assert.equal(await errorCode(call('confirmDeletes', pair.id, 0)), 'invalid-argument');
+      // restore (put a gone server folder back from here) is for two-way pairs only
+      assert.equal(await errorCode(call('restoreRemote', pair.id)), 'invalid-argument');
+      assert.equal(await errorCode(call('restoreRemote', 'no-such-pair')), 'invalid-argument');
 
       // the pair's data as the window gets it: every file is on the server, a full scan was made
       const listed = (await value(call('listPairs')))[0];

@@ -46,6 +46,7 @@ function pair(over: Partial<PairDto> = {}): PairDto {
     remoteUri: 'cloudreve://my/Photos',
     mode: 'backup',
     ignore: [],
+    excludeRemote: [],
     paused: false,
     state: 'idle',
     stateDetail: null,
@@ -152,6 +153,14 @@ test('pair view model: state label and tone per state; needs-confirmation shows 
   assert.equal(gone.stateLabel, '服务器上的文件夹已不存在');
   assert.equal(gone.detail, '服务器上的文件夹已不存在；本地没有删除任何文件。');
   assert.equal(toPairVm(pair({ state: 'remote-missing' }), en).detail, 'The folder on the server is gone; nothing was deleted here.');
+  // two-way: the server folder gone asks whether to put it back or follow it; other held deletions say "the trash"
+  const twoGone = toPairVm(pair({ mode: 'two-way', state: 'needs-confirmation', stateDetail: detail({ code: 'remote-gone', message: 'gone', pendingDeletes: 3, paths: ['a', 'b', 'c'] }) }), en);
+  assert.equal(twoGone.remoteGone, true);
+  assert.match(twoGone.detail, /^The pair's folder on the server is gone or empty\. .*move 3 files here to this computer's trash/);
+  assert.equal(held.remoteGone, false);
+  const twoHeld = toPairVm(pair({ mode: 'two-way', state: 'needs-confirmation', stateDetail: detail({ code: 'mass-delete', message: 'held', pendingDeletes: 60 }) }), en);
+  assert.equal(twoHeld.detail, 'Move 60 files to the trash, as deleted on the other side?');
+  assert.equal(twoHeld.remoteGone, false);
 });
 
 test('files not backed up: worded from the codes in the user\'s language, the most frequent first; never "up to date"', () => {

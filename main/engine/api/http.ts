@@ -11,7 +11,7 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import { open, send } from './transport.js';
+import { closeAgents, open, send } from './transport.js';
 import { EngineError, codeForServer, redact, type ErrorCode } from '../errors.js';
 import type { Envelope } from './types.js';
 
@@ -468,8 +468,7 @@ export class MasterHttp {
 
   /** Closes pooled sockets. */
   close(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    closeAgents(this.agents);
   }
 }
 

@@ -138,8 +138,31 @@ function begin(url: string | URL, method: string, headers: Record<string, string
   return { cr, disarm };
 }
 
+/**
+ * Which HTTP client carries the requests: node:http (the default) or undici (`CLOUDREVE_SYNC_HTTP=undici`, loaded only
+ * then: transport-undici.ts), read once at start. Both keep the contract of this file; the bench compares them.
+ */
+const VIA_UNDICI = process.env.CLOUDREVE_SYNC_HTTP === 'undici';
+let undici: typeof import('./transport-undici.js') | undefined;
+let loadingUndici: Promise<typeof import('./transport-undici.js')> | undefined;
+function viaUndici() {
+  return (loadingUndici ??= import('./transport-undici.js').then((m) => (undici = m)));
+}
+
+/** Closes the pooled connections of `agents` (the undici pools made for them too). */
+export function closeAgents(agents: TransportRequest['agents']): void {
+  agents.http.destroy();
+  agents.https.destroy();
+  undici?.closeUndici(agents);
+}
+
 /** Sends one request and reads the whole answer as text. Rejects with a TransportError or node's own error. */
 export function send(url: string | URL, req: TransportRequest): Promise<TransportResponse> {
+  if (VIA_UNDICI) return undici ? undici.send(url, req) : viaUndici().then((m) => m.send(url, req));
+  return sendNode(url, req);
+}
+
+function sendNode(url: string | URL, req: TransportRequest): Promise<TransportResponse> {
   return new Promise<TransportResponse>((resolve, reject) => {
     const headers: Record<string, string | number> = req.headers; // the request's own: content-length etc. are added to it
     if (headers['accept-encoding'] === undefined) headers['accept-encoding'] = ACCEPT_ENCODING;
@@ -245,6 +268,11 @@ export function send(url: string | URL, req: TransportRequest): Promise<Transpor
  * `TimeoutError` (event `socket`), so a silent dead connection is noticed.
  */
 export function open(url: string | URL, req: Omit<TransportRequest, 'body' | 'maxResponseBytes' | 'onUploadProgress'>): Promise<{ status: number; headers: IncomingHttpHeaders; stream: IncomingMessage }> {
+  if (VIA_UNDICI) return undici ? undici.open(url, req) : viaUndici().then((m) => m.open(url, req));
+  return openNode(url, req);
+}
+
+function openNode(url: string | URL, req: Omit<TransportRequest, 'body' | 'maxResponseBytes' | 'onUploadProgress'>): Promise<{ status: number; headers: IncomingHttpHeaders; stream: IncomingMessage }> {
   return new Promise((resolve, reject) => {
     const t = req.timeouts;
     let settled = false;

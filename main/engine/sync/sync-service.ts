@@ -56,6 +56,12 @@ export interface SyncApi {
   /** Runs one pass of the pair letting the deletions the guard held back go ahead (the count the user saw). */
   confirmDeletes(id: string, count: number): Promise<PassReport>;
   /**
+   * Two-way, the pair's folder on the server gone or emptied (`remote-gone`): puts it back from this computer instead of
+   * following the deletion — one pass as a backup (every local file and folder uploaded, nothing trashed or deleted
+   * anywhere), after which the pair is two-way again. Refused for other pairs.
+   */
+  restoreRemote(id: string): Promise<PassReport>;
+  /**
    * Starts a full pass of one pair, or of every pair that is not paused, in the background ("sync now"): a running
    * pair's scheduler runs it (right after the current pass, if one runs); a pair not running in the background gets
    * one pass whose outcome becomes its state. A paused pair is refused.
@@ -227,18 +233,24 @@ export class SyncService implements SyncApi {
     const p = this.require(id);
     if (patch.mode !== undefined && !isMode(patch.mode)) throw new EngineError('usage', `mode must be backup, mirror or two-way, not ${String(patch.mode)}`);
     if (patch.ignore) new IgnoreRules(patch.ignore); // throws on a bad pattern
+    if (patch.excludeRemote) patch = { ...patch, excludeRemote: normalizeExcluded(patch.excludeRemote) }; // throws on a bad path
     // backup → mirror: files deleted here while it was a backup would go to the server's trash; the first mirror
     // pass lists them and waits for the user's confirmation
     const deletes = (m: SyncMode) => m !== 'backup';
     const confirmMirror = patch.mode !== undefined && deletes(patch.mode) && !deletes(p.mode) ? true : patch.mode === 'backup' ? false : undefined;
     this.deps.journal.pairs.update(id, { ...patch, confirmMirror });
     const updated = this.require(id);
-    if (patch.excludeRemote) patch = { ...patch, excludeRemote: normalizeExcluded(patch.excludeRemote) }; // throws on a bad path
     this.deps.events.emit('pair-changed', updated);
     if (this.active.has(id)) {
       void this.deactivate(id).then(() => this.activate(updated));
     }
     return p && updated;
+  }
+
+  setExcludedFolders(id: string, folders: string[]): SyncPair {
+    if (!Array.isArray(folders)) throw new EngineError('usage', 'the excluded folders are a list of paths');
+    // updatePair restarts a running pair: its first pass is a full one, so a folder taken back in is looked at whole
+    return this.updatePair(id, { excludeRemote: folders });
   }
 
   async confirmDeletes(id: string, count: number): Promise<PassReport> {
@@ -247,10 +259,13 @@ export class SyncService implements SyncApi {
     return report;
   }
 
-  setExcludedFolders(id: string, folders: string[]): SyncPair {
-    if (!Array.isArray(folders)) throw new EngineError('usage', 'the excluded folders are a list of paths');
-    // updatePair restarts a running pair: its first pass is a full one, so a folder taken back in is looked at whole
-    return this.updatePair(id, { excludeRemote: folders });
+  async restoreRemote(id: string): Promise<PassReport> {
+    // a configured pair, or the records of a one-off `sync` of the same folders
+    const pair = this.deps.journal.pairs.get(id);
+    if (!pair) throw new EngineError('not-found', `no sync pair ${id}`);
+    if (pair.mode !== 'two-way') throw new EngineError('usage', `restore is for a two-way pair whose folder on the server is gone; ${pair.localPath} is a ${pair.mode} pair (it uploads a missing folder by itself)`);
+    // this pass only: a backup's rules (missing remote files go up again, nothing is trashed or deleted)
+    return this.passAndWait({ ...pair, mode: 'backup' }, {});
   }
 
   requestPass(id?: string): void {

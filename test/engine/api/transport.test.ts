@@ -32,7 +32,8 @@ test('sends a Buffer with its length, reads the answer, decodes gzip, keeps the 
     assert.equal(r1.status, 200);
     assert.equal(JSON.parse(r1.body).data.length, 1000, 'gzip answer decoded');
     assert.equal(r2.status, 200);
-    assert.deepEqual(seen.map((s) => [s.method, s.length, s.body]), [['POST', '5', 'hello'], ['DELETE', '0', '']]);
+    // a body-less DELETE goes with `content-length: 0` (node:http) or none (undici: RFC 9110 asks for none there)
+    assert.deepEqual(seen.map((s) => [s.method, s.method === 'DELETE' ? (s.length ?? '0') : s.length, s.body]), [['POST', '5', 'hello'], ['DELETE', '0', '']]);
     assert.match(seen[0].enc ?? '', /gzip/);
     assert.equal(srv.connections(), 1, 'one keep-alive connection served both');
   } finally {
@@ -71,7 +72,8 @@ test('an answer before the whole streamed body went out counts, and that connect
     // the connection left mid-body is closed, not kept open (and its body held) until the server gives up on it
     const until = Date.now() + 1000;
     while (srv.connections() > 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(srv.connections(), 1);
+    // (undici also closes the connection that served the next request once it is done: one reconnect, after a rare event)
+    assert.ok(srv.connections() <= 1, `${srv.connections()} connections open`);
   } finally {
     a.http.destroy();
     await srv.close();

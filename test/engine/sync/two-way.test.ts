@@ -147,6 +147,24 @@ describe('two-way sync', () => {
     assert.equal(read('mine.txt'), 'mine, edited here');
     assert.equal(emu.file(`${R}/mine.txt`), null, 'nothing sent either: the user decides');
   });
+
+  test('restore puts the server folder back from here (one backup pass); the pair is two-way again and quiet', async () => {
+    const held = await pass();
+    assert.equal(held.blocked?.code, 'remote-gone');
+    const before = trashed();
+    const r = await engine.sync.restoreRemote(held.pairId);
+    assert.equal(r.blocked, null, JSON.stringify(r.blocked));
+    assert.equal(r.failed, 0, JSON.stringify(r.problems));
+    assert.deepEqual(r.trashedLocal, []);
+    assert.deepEqual(trashed(), before, 'nothing went to the trash');
+    assert.equal(emu.blob(`${R}/mine.txt`)?.toString(), "mine, edited here");
+    assert.equal(emu.blob(`${R}/theirs/a.txt`)?.toString(), "their edit");
+    assert.equal(engine.sync.pair(held.pairId)?.mode, 'two-way');
+    const next = await pass();
+    assert.equal(next.blocked, null);
+    assert.deepEqual([next.queued, next.downloaded, next.trashedLocal.length, next.deleted], [0, 0, 0, 0], JSON.stringify(next.actions));
+    await assert.rejects(() => engine.sync.restoreRemote('nope'));
+  });
 });
 
 test('two local folders paired two-way with one server folder converge', async () => {

@@ -2,7 +2,8 @@
  * `cloudreve-sync sync | pairs | run` — folder sync, headless.
  *
  *   sync <local-dir> <cloudreve-uri> [--watch] [--mode backup|mirror] [--dry-run] [--ignore PATTERN]... [--json]
- *   pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]...
+ *   pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... [--exclude-remote FOLDER]...
+ *   pairs exclude ID FOLDER... | include ID FOLDER...   (selective sync: folders relative to the pair's folder)
  *   pairs list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both|keep-theirs | issues [ID] | confirm ID COUNT | restore ID
  *   (pair IDs may be shortened)
  *   run      every configured pair in the foreground until Ctrl-C / SIGTERM (a headless daemon)
@@ -15,6 +16,7 @@ import type { Engine, PassReport, SyncPair } from '../engine/index.js';
 import { toUri } from '../engine/api/uri.js';
 import { EngineError } from '../engine/errors.js';
 import type { ConflictChoice, SyncMode } from '../engine/types.js';
+import { normalizeExcluded } from '../engine/sync/ignore-rules.js';
 import { UsageError, type CliContext, type CommandSpec, type ParsedArgs } from './command.js';
 import type { ControlClient } from '../bridge/control-socket.js';
 import { interrupted, withEngine } from './shared.js';
@@ -31,6 +33,29 @@ function mode(args: ParsedArgs): SyncMode | undefined {
 function patterns(args: ParsedArgs): string[] {
   const v = args.flags.ignore;
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+/** --exclude-remote FOLDER (repeatable); undefined when not given (a configured pair keeps its own list). */
+function excludedFlag(args: ParsedArgs): string[] | undefined {
+  const v = args.flags['exclude-remote'];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
+}
+
+/**
+ * `pairs exclude|include ID FOLDER...`: the pair's new list. Including a folder inside an excluded one cannot be
+ * said (the list holds whole folders): the command says what to do instead.
+ */
+export function changeExcluded(current: readonly string[], verb: 'exclude' | 'include', given: readonly string[]): string[] {
+  if (given.length === 0) throw new UsageError(`pairs ${verb} needs a pair ID and one or more folders (relative to the pair's folder)`);
+  const folders = normalizeExcluded(given);
+  if (verb === 'exclude') return normalizeExcluded([...current, ...folders]);
+  for (const f of folders) {
+    if (current.includes(f)) continue;
+    const outer = current.find((c) => f.startsWith(`${c}/`));
+    if (outer) throw new UsageError(`${f} is inside the excluded folder ${outer}: include ${outer}, then exclude its other folders`);
+    throw new UsageError(`${f} is not excluded (excluded: ${current.join(', ') || 'nothing'})`);
+  }
+  return current.filter((c) => !folders.includes(c));
 }
 
 /** A cloudreve:// URI as a person reads it: its path segments decoded (`doc (conflict …).txt`, not `doc%20(…`). */
@@ -95,21 +120,22 @@ function findPair(engine: Engine, id: string | undefined): SyncPair {
   return matches[0];
 }
 
-function describePair(p: Pick<SyncPair, 'id' | 'mode' | 'paused' | 'state' | 'localPath' | 'remoteUri' | 'ignore'> & { stateDetail: { message: string; paths?: string[] | null } | null }): string {
+function describePair(p: Pick<SyncPair, 'id' | 'mode' | 'paused' | 'state' | 'localPath' | 'remoteUri' | 'ignore'> & { excludeRemote?: string[]; stateDetail: { message: string; paths?: string[] | null } | null }): string {
   const state = p.paused ? 'paused' : p.state;
   const paths = p.stateDetail?.paths?.length ? `\n${p.stateDetail.paths.map((x) => `    would trash ${x}`).join('\n')}` : '';
   const detail = p.stateDetail ? `  (${p.stateDetail.message})${paths}` : '';
-  return `${p.id.slice(0, 8)}  ${p.mode.padEnd(6)}  ${state.padEnd(18)} ${p.localPath} → ${p.remoteUri}${p.ignore.length ? `  ignore: ${p.ignore.join(' ')}` : ''}${detail}`;
+  return `${p.id.slice(0, 8)}  ${p.mode.padEnd(6)}  ${state.padEnd(18)} ${p.localPath} → ${p.remoteUri}${p.ignore.length ? `  ignore: ${p.ignore.join(' ')}` : ''}${p.excludeRemote?.length ? `  excluded: ${p.excludeRemote.join(' ')}` : ''}${detail}`;
 }
 
 const sync: CommandSpec = {
   summary: 'sync a local folder to a Cloudreve folder once (or keep watching with --watch)',
-  usage: 'sync <local-dir> <cloudreve-uri|folder> [--watch] [--mode backup|mirror|two-way] [--dry-run] [--ignore PATTERN]... [--json]',
+  usage: 'sync <local-dir> <cloudreve-uri|folder> [--watch] [--mode backup|mirror|two-way] [--dry-run] [--ignore PATTERN]... [--exclude-remote FOLDER]... [--json]',
   flags: {
     watch: { type: 'boolean', help: 'after the pass, keep watching the folder and sync changes until Ctrl-C' },
     mode: { type: 'string', value: 'backup|mirror|two-way', help: 'backup (default) never deletes; mirror moves local deletions to the server trash; two-way also brings the server\'s changes down' },
     'dry-run': { type: 'boolean', help: 'print what would be done, change nothing' },
     ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'gitignore-style pattern to leave out (repeatable), on top of the default litter list' },
+    'exclude-remote': { type: 'string', multiple: true, value: 'FOLDER', help: 'a folder (relative to the pair\'s folder) left out on both sides: neither transferred nor deleted (repeatable)' },
     json: { type: 'boolean', help: 'one JSON object per line' },
     'limit-rate': { type: 'string', value: 'RATE', help: 'upload bandwidth limit, e.g. 10M, 512k, off' },
   },
@@ -121,7 +147,7 @@ const sync: CommandSpec = {
     const json = args.flags.json === true;
     return withEngine(ctx, args, async (engine) => {
       // no --ignore: a configured pair keeps its own rules (an empty list would drop them for this pass)
-      const spec = { localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args).length > 0 ? patterns(args) : undefined, dryRun };
+      const spec = { localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args).length > 0 ? patterns(args) : undefined, excludeRemote: excludedFlag(args), dryRun };
       const report = await engine.sync.syncOnce(spec);
       const first = printReport(ctx, report, json);
       if (!args.flags.watch) return first;
@@ -139,11 +165,12 @@ const sync: CommandSpec = {
       const { followRemotePair, refuseProcessFlags, remotePairFor, sayRemote, unwrap } = await remoteCommands();
       const m = mode(args);
       const ignore = args.flags.ignore === undefined ? undefined : patterns(args);
+      const excludeRemote = excludedFlag(args);
       if (dryRun) {
         // changes nothing, uploads nothing (--limit-rate has nothing to limit): the running engine looks at the folder
         // with this command's --mode and --ignore (a configured pair's own when not given) and says what it would do
         if (!json) sayRemote(ctx);
-        const r = unwrap(await control.invoke('previewSync', { localPath: resolve(local), remoteUri: toUri(remote), ...(m ? { mode: m } : {}), ...(ignore ? { ignore } : {}) }));
+        const r = unwrap(await control.invoke('previewSync', { localPath: resolve(local), remoteUri: toUri(remote), ...(m ? { mode: m } : {}), ...(ignore ? { ignore } : {}), ...(excludeRemote ? { excludeRemote } : {}) }));
         const none = { queued: 0, uploads: 0, failed: 0, conflicts: 0, waiting: 0, foldersCreated: 0, recorded: 0, deleted: 0, moved: 0, trashed: [], outcomes: [], durationMs: 0 };
         return printReport(ctx, { ...none, ...r } as unknown as PassReport, json);
       }
@@ -162,6 +189,9 @@ const sync: CommandSpec = {
       }
       if (ignore !== undefined && [...new Set(ignore)].sort().join('\n') !== [...new Set(p.ignore)].sort().join('\n')) {
         throw new UsageError(`--ignore: another cloudreve-sync process runs this home and syncs this pair with its own ignore rules (${p.ignore.join(' ') || 'none'}); a pass through it follows them. Leave --ignore out (or change the pair's rules in the app or the browser UI)`);
+      }
+      if (excludeRemote !== undefined && normalizeExcluded(excludeRemote).join('\n') !== p.excludeRemote.join('\n')) {
+        throw new UsageError(`--exclude-remote: another cloudreve-sync process runs this home and syncs this pair with its own excluded folders (${p.excludeRemote.join(' ') || 'none'}); a pass through it follows them. Leave --exclude-remote out (or use \`cloudreve-sync pairs exclude|include\`)`);
       }
       if (!json) sayRemote(ctx);
       unwrap(await control.invoke('syncNow', p.id));
@@ -194,12 +224,13 @@ function logEvents(ctx: CliContext, engine: Engine, json: boolean): () => void {
 }
 
 const pairs: CommandSpec = {
-  summary: 'configure the folders `run` and the app keep in sync: add, list, remove, pause, resume, conflicts, confirm',
+  summary: 'configure the folders `run` and the app keep in sync: add, list, exclude, include, remove, pause, resume, conflicts, confirm',
   usage:
-    'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... | list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both | issues [ID] | confirm ID COUNT | restore ID  [--json]',
+    'pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror|two-way] [--ignore PATTERN]... [--exclude-remote FOLDER]... | exclude ID FOLDER... | include ID FOLDER... | list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both | issues [ID] | confirm ID COUNT | restore ID  [--json]',
   flags: {
     mode: { type: 'string', value: 'backup|mirror|two-way', help: 'pairs add: backup (default), mirror or two-way' },
     ignore: { type: 'string', multiple: true, value: 'PATTERN', help: 'pairs add: gitignore-style pattern to leave out (repeatable)' },
+    'exclude-remote': { type: 'string', multiple: true, value: 'FOLDER', help: 'pairs add: a folder (relative to the pair\'s folder) left out on both sides (repeatable); later: pairs exclude|include' },
     json: { type: 'boolean', help: 'JSON output' },
   },
   async run(ctx, args) {
@@ -212,7 +243,7 @@ const pairs: CommandSpec = {
       if (!json) sayRemote(ctx);
       switch (verb) {
         case 'add': {
-          const p = unwrap(await control.invoke('addPair', { localPath: resolve(rest[0]), remoteUri: toUri(rest[1]), mode: mode(args) ?? 'backup', ignore: patterns(args) }));
+          const p = unwrap(await control.invoke('addPair', { localPath: resolve(rest[0]), remoteUri: toUri(rest[1]), mode: mode(args) ?? 'backup', ignore: patterns(args), excludeRemote: excludedFlag(args) ?? [] }));
           out(p, `added ${describePair(p)}`);
           return 0;
         }
@@ -249,6 +280,13 @@ const pairs: CommandSpec = {
           else printIssues(ctx, list);
           return 0;
         }
+        case 'exclude':
+        case 'include': {
+          const p = await remotePair(control, rest[0]);
+          const q = unwrap(await control.invoke('setExcludedFolders', p.id, changeExcluded(p.excludeRemote, verb, rest.slice(1))));
+          out(q, describePair(q));
+          return 0;
+        }
         case 'resolve': {
           const [id, choice] = conflictArgs(rest);
           const c = unwrap(await control.invoke('resolveConflict', id, choice));
@@ -274,7 +312,7 @@ const pairs: CommandSpec = {
         const [local, remote, extra] = rest;
         if (!local || !remote || extra !== undefined) throw new UsageError('pairs add needs a local folder and a Cloudreve folder');
         return withEngine(ctx, args, async (engine) => {
-          const p = engine.sync.addPair({ localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args) });
+          const p = engine.sync.addPair({ localPath: local, remoteUri: remote, mode: mode(args), ignore: patterns(args), excludeRemote: excludedFlag(args) });
           out(p, `added ${describePair(p)}`);
           return 0;
         }, false, viaControl);
@@ -299,6 +337,16 @@ const pairs: CommandSpec = {
             const q = verb === 'pause' ? engine.sync.pausePair(p.id) : engine.sync.resumePair(p.id);
             out(q, describePair(q));
           }
+          return 0;
+        }, false, viaControl);
+      case 'exclude':
+      case 'include':
+        if (!rest[0]) throw new UsageError(`pairs ${verb} needs a pair ID and one or more folders (relative to the pair's folder)`);
+        changeExcluded([], 'exclude', rest.slice(1)); // a usage error before the engine starts
+        return withEngine(ctx, args, async (engine) => {
+          const p = findPair(engine, rest[0]);
+          const q = engine.sync.setExcludedFolders(p.id, changeExcluded(p.excludeRemote, verb, rest.slice(1)));
+          out(q, describePair(q));
           return 0;
         }, false, viaControl);
       case 'conflicts':
@@ -335,7 +383,7 @@ const pairs: CommandSpec = {
         if (!rest[0] || rest.length > 1) throw new UsageError('pairs restore needs a pair ID (a two-way pair whose folder on the server is gone)');
         return withEngine(ctx, args, async (engine) => printReport(ctx, await engine.sync.restoreRemote(findPair(engine, rest[0]).id), json), false, viaControl);
       default:
-        throw new UsageError(verb ? `unknown pairs command "${verb}"` : 'pairs needs a command: add, list, remove, pause, resume, conflicts, resolve, issues, confirm or restore');
+        throw new UsageError(verb ? `unknown pairs command "${verb}"` : 'pairs needs a command: add, list, exclude, include, remove, pause, resume, conflicts, resolve, issues, confirm or restore');
     }
   },
 };

@@ -425,9 +425,9 @@ export interface Methods {
   syncNow(id?: string): null;
   /**
    * What one pass over the folder would do, changing nothing (`cloudreve-sync sync --dry-run` through the control
-   * socket). A configured pair's mode and ignore rules apply unless given.
+   * socket). A configured pair's mode, ignore rules and excluded folders apply unless given.
    */
-  previewSync(spec: { localPath: string; remoteUri: string; mode?: SyncModeDto; ignore?: string[] }): DryRunReportDto;
+  previewSync(spec: { localPath: string; remoteUri: string; mode?: SyncModeDto; ignore?: string[]; excludeRemote?: string[] }): DryRunReportDto;
   /** Lets the deletions the mass-delete guard held back go ahead (count = what the user was shown). */
   confirmDeletes(id: string, count: number): null;
   /**

@@ -403,14 +403,15 @@ function parseExcluded(v: unknown, what: string): string[] {
 }
 
 /** previewSync's folder pair: mode and ignore optional (absent: a configured pair's own, else the defaults). */
-function parseSyncSpec(v: unknown): { localPath: string; remoteUri: string; mode?: SyncModeDto; ignore?: string[] } {
+function parseSyncSpec(v: unknown): { localPath: string; remoteUri: string; mode?: SyncModeDto; ignore?: string[]; excludeRemote?: string[] } {
   const o = plainObject(v, 'spec');
-  onlyKeys(o, 'spec', ['localPath', 'remoteUri', 'mode', 'ignore']);
+  onlyKeys(o, 'spec', ['localPath', 'remoteUri', 'mode', 'ignore', 'excludeRemote']);
   return {
     localPath: argAbsolutePath([o.localPath], 0, 'spec.localPath'),
     remoteUri: argFolderUri([o.remoteUri], 0, 'spec.remoteUri'),
     ...(o.mode === undefined ? {} : { mode: parseMode(o.mode, 'spec.mode') }),
     ...(o.ignore === undefined ? {} : { ignore: parseIgnore(o.ignore, 'spec.ignore') }),
+    ...(o.excludeRemote === undefined ? {} : { excludeRemote: parseExcluded(o.excludeRemote, 'spec.excludeRemote') }),
   };
 }
 

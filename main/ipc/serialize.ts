@@ -154,6 +154,7 @@ export function toConflictDto(c: SyncConflict): ConflictDto {
     relPath: c.relPath,
     remoteUri: c.remoteUri,
     conflictUri: c.conflictUri,
+    excludeRemote: [...(p.excludeRemote ?? [])],
     reasonCode: c.reasonCode,
     reason: c.reason,
     createdAt: c.createdAt,

@@ -125,6 +125,7 @@ test('toPairDto: the new states, files not backed up by reason, the held paths, 
     remoteUri: 'cloudreve://my/Photos',
     mode: 'backup',
     ignore: [],
+    excludeRemote: [],
     paused: false,
     state: 'incomplete',
     stateDetail: {

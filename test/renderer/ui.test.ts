@@ -522,6 +522,7 @@ function pairDto(over: Partial<PairDto>): PairDto {
     ignore: [],
     paused: false,
     state: 'idle',
+    excludeRemote: [],
     stateDetail: null,
     lastScanAt: 1_764_000_000_000,
     lastFullScanAt: 1_764_000_000_000,

@@ -17,6 +17,7 @@ import { adapterRssSection, s3Section } from './s3.js';
 import { rendererSection } from './renderer.js';
 import { syncSection } from './sync.js';
 import { downloadSection } from './download.js';
+import { httpAbSection } from './http-ab.js';
 import { twoWaySection } from './two-way.js';
 
 const SECTIONS: Record<string, { what: string; run: (h: Harness) => Promise<void> }> = {
@@ -28,6 +29,7 @@ const SECTIONS: Record<string, { what: string; run: (h: Harness) => Promise<void
   renderer: { what: 'the app page in chromium: first render of a 10,000-transfer queue, frame times while 50 transfers progress', run: rendererSection },
   s3: { what: 'S3 to Swift via pre-signed URLs: engine vs node:http, rclone, lib-storage', run: s3Section },
   'adapters-rss': { what: 'peak RSS of the engine per policy type (emulated vendors), 1 GiB → 4 GiB', run: adapterRssSection },
+  'http-ab': { what: 'the CLI on node:http vs on undici vs a bare node:http client: 2,000 small files and 1 GiB, CPU, paired rounds', run: httpAbSection },
   download: { what: 'the CLI downloading 1 GiB vs a bare node:http GET of the same URL into a file', run: downloadSection },
   watcher: { what: 'our folder watcher vs @parcel/watcher on 100,000 files: start-up, idle CPU, RSS, event latency, changes made while not running', run: async (h) => (await import('./watcher.js')).watcherSection(h) },
   'two-way': { what: 'two-way sync through the CLI: 2,000 × 4 KiB brought down vs a bare node:http client; a pass over 100,000 files with nothing changed (time, peak RSS)', run: twoWaySection },

@@ -116,6 +116,7 @@ export function toPairDto(p: SyncPair): PairDto {
     remoteUri: p.remoteUri,
     mode: p.mode,
     ignore: [...p.ignore],
+    excludeRemote: [...(p.excludeRemote ?? [])],
     paused: p.paused,
     state: p.state,
     stateDetail: p.stateDetail
@@ -154,7 +155,6 @@ export function toConflictDto(c: SyncConflict): ConflictDto {
     relPath: c.relPath,
     remoteUri: c.remoteUri,
     conflictUri: c.conflictUri,
-    excludeRemote: [...(p.excludeRemote ?? [])],
     reasonCode: c.reasonCode,
     reason: c.reason,
     createdAt: c.createdAt,

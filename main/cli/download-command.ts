@@ -34,7 +34,7 @@ async function downloadConfig(ctx: CliContext, args: ParsedArgs): Promise<Engine
   const flags = parseFlags(args);
   // the upload tuning stays as stored: these flags are the downloads'
   const base = await engineConfig(ctx, { positionals: [], flags: {} });
-  return { ...base, downloadBandwidthLimit: flags.bandwidthLimit, maxActiveDownloads: flags.maxActiveFiles };
+  return { ...base, downloadBandwidthLimit: flags.bandwidthLimit ?? base.downloadBandwidthLimit, maxActiveDownloads: flags.maxActiveFiles };
 }
 
 async function openEngine(ctx: CliContext, config: EngineConfig): Promise<Engine> {

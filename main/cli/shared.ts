@@ -74,14 +74,14 @@ export async function readAll(stream: Readable, limit = 64 * 1024): Promise<stri
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** "10M" → 10 MiB/s, "512k", "1.5G", "1000000"; 0 or "off" = unlimited. Anything else is a usage error. */
-export function parseRate(text: string): number {
+export function parseRate(text: string, flag = 'limit-rate'): number {
   const t = text.trim();
   if (t === 'off') return 0;
   const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?(?:\/s)?$/i.exec(t);
-  if (!m) throw new UsageError(`--limit-rate: invalid rate "${text}" (examples: 10M, 512k, 1G; 0 or off for no limit)`);
+  if (!m) throw new UsageError(`--${flag}: invalid rate "${text}" (examples: 10M, 512k, 1G; 0 or off for no limit)`);
   const bytes = Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
   if (bytes === 0 && Number(m[1]) !== 0) {
-    throw new UsageError(`--limit-rate: "${text}" is less than 1 byte/s (use 0 or off for no limit)`);
+    throw new UsageError(`--${flag}: "${text}" is less than 1 byte/s (use 0 or off for no limit)`);
   }
   return bytes;
 }
@@ -99,10 +99,12 @@ export function str(args: ParsedArgs, name: string): string | undefined {
 }
 
 /** The tuning flags, checked before anything is opened (a bad value is a usage error, exit 2). */
-export function parseFlags(args: ParsedArgs): { bandwidthLimit?: number; maxActiveFiles?: number; chunkConcurrencyCap?: number } {
+export function parseFlags(args: ParsedArgs): { bandwidthLimit?: number; downloadBandwidthLimit?: number; maxActiveFiles?: number; chunkConcurrencyCap?: number } {
   const rate = str(args, 'limit-rate');
+  const downRate = str(args, 'download-limit-rate'); // `run`: the downloads' limit (two-way pairs)
   return {
     bandwidthLimit: rate === undefined ? undefined : parseRate(rate),
+    downloadBandwidthLimit: downRate === undefined ? undefined : parseRate(downRate, 'download-limit-rate'),
     maxActiveFiles: positiveInt(str(args, 'concurrency'), 'concurrency'),
     chunkConcurrencyCap: positiveInt(str(args, 'chunk-concurrency'), 'chunk-concurrency'),
   };
@@ -137,6 +139,7 @@ export async function engineConfig(ctx: CliContext, args: ParsedArgs): Promise<E
     home: ctx.home,
     autoResume: false,
     bandwidthLimit: flags.bandwidthLimit ?? settings.bandwidthLimit,
+    downloadBandwidthLimit: flags.downloadBandwidthLimit ?? settings.downloadBandwidthLimit,
     maxActiveFiles: flags.maxActiveFiles ?? settings.maxActiveFiles,
     chunkConcurrencyCap: flags.chunkConcurrencyCap ?? settings.chunkConcurrencyCap,
     ifExists: settings.ifExists,

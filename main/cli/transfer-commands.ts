@@ -333,7 +333,7 @@ const resume: CommandSpec = {
 };
 
 const cancel: CommandSpec = {
-  summary: 'cancel a transfer and delete its upload session on the server',
+  summary: 'cancel a transfer: an upload (its upload session on the server is deleted) or a download (its partial file is removed)',
   usage: 'cancel <ID...>',
   flags: {},
   async run(ctx, args) {
@@ -349,7 +349,7 @@ const cancel: CommandSpec = {
     const engine = opened;
     try {
       for (const id of args.positionals) {
-        if (!engine.transfer(id)) throw new EngineError('not-found', `no transfer ${id} (\`cloudreve-sync transfers\` lists them)`);
+        if (!engine.transfer(id) && !engine.downloads.has(id)) throw new EngineError('not-found', `no transfer ${id} (\`cloudreve-sync transfers\` lists them)`);
         await engine.cancel(id);
         ctx.stdout.write(`cancelled ${id}\n`);
       }

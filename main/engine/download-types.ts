@@ -38,6 +38,11 @@ export interface DownloadRequest {
   conflictName?: (name: string) => string;
   /** make the target's missing parent folders (the CLI); default false: a missing folder fails the file */
   createFolders?: boolean;
+  /**
+   * Queue order among the downloads waiting for a slot: higher first, then the order they were queued (default 0, as
+   * uploads). Kept while this engine runs (setPriority changes it; a restart puts it back to 0).
+   */
+  priority?: number;
 }
 
 /** What the server's file was when it was downloaded (it may differ from the request: a new version started it over). */
@@ -72,6 +77,11 @@ export interface DownloadSnapshot {
   pairId: string | null;
   /** when a waiting-retry download tries again (ms since the epoch), else null */
   retryAt: number | null;
+  /** queue order (higher first; see DownloadRequest.priority) */
+  priority: number;
+  /** bytes per second while it runs (smoothed; 0 otherwise) and the seconds left (null when not known) */
+  speed: number;
+  eta: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -113,10 +123,14 @@ export interface DownloadsApi {
   resume(id?: string): DownloadHandle[];
   /** Stops it and removes its temp file; outcome 'failed' with code 'cancelled'. */
   cancel(id: string): Promise<void>;
+  /** Queues a failed download again (from the bytes it has, if its temp file is still there). */
+  retry(id: string): DownloadHandle[];
+  /** Its place among the queued downloads: higher first (the window's "move to top"). */
+  setPriority(id: string, priority: number): void;
   /** The download limit in bytes/s (0: none), separate from the upload limit. */
   setBandwidthLimit(bytesPerSecond: number): void;
   setConcurrency(maxActiveDownloads: number): void;
-  /** Forgets finished downloads (done, conflict, skipped, cancelled); returns how many. */
+  /** Forgets finished downloads (done, conflict, skipped, cancelled; each told by 'download-removed'); returns how many. */
   clearFinished(): number;
   /** Resolves when no download is queued or running. */
   idle(): Promise<void>;

@@ -57,7 +57,9 @@ export class Downloads implements DownloadsApi {
   private readonly running = new Map<string, Running>();
   private readonly waiters = new Map<string, Array<(o: DownloadOutcome) => void>>();
   private readonly conflictNames = new Map<string, (name: string) => string>();
-  private readonly live = new Map<string, { bytes: number; meter: SpeedMeter; size: number; retryAt: number | null }>();
+  private readonly live = new Map<string, { bytes: number; meter: SpeedMeter; size: number; retryAt: number | null; speed: number; eta: number | null }>();
+  /** queue order (DownloadRequest.priority, setPriority); absent = 0. Kept in memory: a restart puts it back to 0 */
+  private readonly priorities = new Map<string, number>();
   private readonly throttle: EmitThrottle<number>;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
@@ -68,7 +70,12 @@ export class Downloads implements DownloadsApi {
     this.throttle = new EmitThrottle<number>(deps.config.progressIntervalMs ?? 250, (id, bytesDone) => {
       const l = this.live.get(id);
       const speed = l ? l.meter.sample(bytesDone) : 0;
-      deps.events.emit('download-progressed', { id, bytesDone, speed, eta: l ? eta(l.size - bytesDone, speed) : null });
+      const left = l ? eta(l.size - bytesDone, speed) : null;
+      if (l) {
+        l.speed = speed;
+        l.eta = left;
+      }
+      deps.events.emit('download-progressed', { id, bytesDone, speed, eta: left });
     });
   }
 
@@ -108,6 +115,7 @@ export class Downloads implements DownloadsApi {
           this.deps.journal.downloads.update(reuse.id, patch);
           this.running.get(reuse.id)?.job.adopt(patch);
           if (req.conflictName) this.conflictNames.set(reuse.id, req.conflictName);
+          if (req.priority !== undefined) this.priorities.set(reuse.id, req.priority);
           return reuse.id;
         }
         const id = newDownloadId();
@@ -130,6 +138,7 @@ export class Downloads implements DownloadsApi {
           ...fields,
         });
         if (req.conflictName) this.conflictNames.set(id, req.conflictName);
+        if (req.priority) this.priorities.set(id, req.priority);
         return id;
       }),
     );
@@ -167,12 +176,26 @@ export class Downloads implements DownloadsApi {
 
   private pump(): void {
     while (!this.closed && this.running.size < this.maxActive && this.queue.length > 0) {
-      const id = this.queue.shift()!;
+      const id = this.queue.splice(this.nextIndex(), 1)[0];
       const row = this.deps.journal.downloads.get(id);
       if (!row || DOWNLOAD_TERMINAL.has(row.state) || row.state === 'paused') continue;
       this.start(row);
     }
     this.checkIdle();
+  }
+
+  /** The queued download to start next: the highest priority, then the first queued (the queue is in admission order). */
+  private nextIndex(): number {
+    let best = 0;
+    let bestPriority = -Infinity;
+    for (let i = 0; i < this.queue.length; i++) {
+      const p = this.priorities.get(this.queue[i]) ?? 0;
+      if (p > bestPriority) {
+        best = i;
+        bestPriority = p;
+      }
+    }
+    return best;
   }
 
   private start(row: DownloadRow): void {
@@ -261,6 +284,7 @@ export class Downloads implements DownloadsApi {
     this.waiters.delete(id);
     if (outcome.result !== 'waiting') {
       this.conflictNames.delete(id);
+      this.priorities.delete(id);
       this.live.delete(id);
       this.throttle.forget(id);
     }
@@ -280,7 +304,7 @@ export class Downloads implements DownloadsApi {
   private liveOf(id: string, size: number) {
     let l = this.live.get(id);
     if (!l) {
-      l = { bytes: -1, meter: new SpeedMeter(), size, retryAt: null };
+      l = { bytes: -1, meter: new SpeedMeter(), size, retryAt: null, speed: 0, eta: null };
       this.live.set(id, l);
     }
     return l;
@@ -299,6 +323,9 @@ export class Downloads implements DownloadsApi {
       resultPath: r.resultPath,
       pairId: r.pairId,
       retryAt: r.state === 'waiting-retry' ? (l?.retryAt ?? null) : null,
+      priority: this.priorities.get(r.id) ?? 0,
+      speed: r.state === 'downloading' && l ? l.speed : 0,
+      eta: r.state === 'downloading' && l ? l.eta : null,
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
     };
@@ -503,6 +530,23 @@ export class Downloads implements DownloadsApi {
     this.checkIdle();
   }
 
+  retry(id: string): DownloadHandle[] {
+    const row = this.deps.journal.downloads.get(id);
+    if (!row) throw new EngineError('not-found', `no download ${id}`);
+    if (row.state !== 'failed') return [];
+    return this.resumeInterrupted([id]);
+  }
+
+  setPriority(id: string, priority: number): void {
+    const row = this.deps.journal.downloads.get(id);
+    if (!row) throw new EngineError('not-found', `no download ${id}`);
+    if (!Number.isSafeInteger(priority)) throw new EngineError('usage', 'priority must be an integer');
+    if (DOWNLOAD_TERMINAL.has(row.state)) return;
+    if (priority === 0) this.priorities.delete(id);
+    else this.priorities.set(id, priority);
+    this.emitChanged(row, row.state);
+  }
+
   setBandwidthLimit(bytesPerSecond: number): void {
     this.limiter.setRate(Math.max(0, bytesPerSecond));
   }
@@ -517,6 +561,7 @@ export class Downloads implements DownloadsApi {
     for (const r of this.deps.journal.downloads.list()) {
       if (r.state === 'done' || r.state === 'conflict' || r.state === 'skipped' || r.state === 'cancelled') {
         this.deps.journal.downloads.delete(r.id);
+        this.deps.events.emit('download-removed', { id: r.id });
         n++;
       }
     }

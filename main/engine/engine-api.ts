@@ -48,7 +48,10 @@ export interface Engine {
   overall(): OverallProgress;
   /** Whether the server can be reached; offline, transfers wait and continue by themselves (connectivity.ts). */
   connectivity(): ConnectivityState;
-  /** Pause one transfer, or everything when id is omitted (keeps server sessions). */
+  /**
+   * Pause one transfer, or everything when id is omitted (keeps server sessions). pause, resume, cancel, retry and
+   * setPriority take an upload's id or a download's (engine.downloads): the two directions share one queue.
+   */
   pause(id?: string): void;
   resume(id?: string): void;
   /** Cancel: stops the transfer and deletes its server session. */
@@ -65,7 +68,7 @@ export interface Engine {
    * (a file that changed mid-upload). Applies at once, to changes already waiting too.
    */
   setSettleDelay(ms: number): void;
-  /** Remove finished (done/skipped/cancelled) transfers from the list (the history keeps them). */
+  /** Remove finished (done/skipped/cancelled; downloads: also conflict) transfers from the list (the history keeps uploads). */
   clearFinished(): number;
   /** Finished transfers of the signed-in account, newest first; kept across clearFinished and restarts. */
   history(query?: HistoryQuery): HistoryEntry[];

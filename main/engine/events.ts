@@ -29,6 +29,8 @@ export interface EngineEvents {
   'download-changed': { download: DownloadSnapshot; from: DownloadState };
   /** throttled: at most a few per second per download */
   'download-progressed': { id: string; bytesDone: number; speed: number; eta: number | null };
+  /** a finished download was forgotten (clearFinished) */
+  'download-removed': { id: string };
   'log': { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 }
 

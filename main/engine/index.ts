@@ -123,11 +123,20 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     transfer: (id) => transfers.get(id),
     overall: () => transfers.overall(),
     connectivity: () => connectivity.state(),
-    pause: (id) => transfers.pause(id),
-    resume: (id) => transfers.resume(id),
-    cancel: (id) => transfers.cancel(id),
-    retry: (id) => transfers.retry(id),
-    setPriority: (id, p) => transfers.setPriority(id, p),
+    // one queue for both directions: an id is an upload's or a download's; no id means both (downloads.ts)
+    pause: (id) => {
+      if (id !== undefined && downloads.has(id)) return downloads.pause(id);
+      transfers.pause(id);
+      if (id === undefined) downloads.pause();
+    },
+    resume: (id) => {
+      if (id !== undefined && downloads.has(id)) return void downloads.resume(id);
+      transfers.resume(id);
+      if (id === undefined) downloads.resume();
+    },
+    cancel: (id) => (downloads.has(id) ? downloads.cancel(id) : transfers.cancel(id)),
+    retry: (id) => (downloads.has(id) ? void downloads.retry(id) : transfers.retry(id)),
+    setPriority: (id, p) => (downloads.has(id) ? downloads.setPriority(id, p) : transfers.setPriority(id, p)),
     setBandwidthLimit: (bps) => transfers.setBandwidthLimit(bps),
     setIfExists: (mode) => transfers.setIfExists(mode),
     setConcurrency: (limits) => transfers.setConcurrency(limits),
@@ -135,7 +144,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
       transfers.setSettleMs(ms);
       sync.setSettleMs(ms);
     },
-    clearFinished: () => transfers.clearFinished(),
+    clearFinished: () => transfers.clearFinished() + downloads.clearFinished(),
     history: (query) => transfers.history(query),
     clearHistory: () => transfers.clearHistory(),
     listRemoteFolders: (uri) => listRemoteFolders(account.requireClient(), uri),

@@ -16,6 +16,8 @@ export type Settings = {
   chunkConcurrencyCap: number;
   /** bytes/s, 0 = unlimited */
   bandwidthLimit: number;
+  /** the downloads' own limit, bytes/s, 0 = unlimited */
+  downloadBandwidthLimit: number;
   /** what an upload does when the target exists */
   ifExists: 'skip' | 'overwrite' | 'rename';
   /** where the desktop app uploads what is dropped on it or sent from the shell menu */
@@ -50,6 +52,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'clientId'> = {
   maxActiveFiles: 3,
   chunkConcurrencyCap: 4,
   bandwidthLimit: 0,
+  downloadBandwidthLimit: 0,
   ifExists: 'rename',
   defaultTargetFolderUri: 'cloudreve://my/',
   shellIntegration: false,
@@ -82,6 +85,7 @@ export const SETTINGS_SCHEMA: Record<keyof Settings, SchemaRule> = {
   maxActiveFiles: { type: 'integer', minimum: 1, maximum: 32 },
   chunkConcurrencyCap: { type: 'integer', minimum: 1, maximum: 32 },
   bandwidthLimit: { type: 'integer', minimum: 0 },
+  downloadBandwidthLimit: { type: 'integer', minimum: 0 },
   ifExists: { type: 'string', enum: ['skip', 'overwrite', 'rename'] },
   defaultTargetFolderUri: { type: 'string', pattern: '^cloudreve://' },
   shellIntegration: { type: 'boolean' },

@@ -4,6 +4,7 @@
  */
 import { classify, EngineError, redact } from '../engine/errors.js';
 import { displayName } from '../engine/fs/local-folder.js';
+import type { DownloadSnapshot, DownloadState } from '../engine/download-types.js';
 import type {
   AccountInfo,
   ConflictChoice,
@@ -16,6 +17,7 @@ import type {
   SyncIssueCode,
   SyncPair,
   TransferSnapshot,
+  TransferState,
 } from '../engine/types.js';
 import type {
   AccountDto,
@@ -31,6 +33,7 @@ import type {
   SyncIssueCodeDto,
   SyncIssueDto,
   TransferDto,
+  TransferStateDto,
 } from './contract.js';
 
 /** Compile-time proof that the contract's unions (it imports nothing) name exactly the engine's values. */
@@ -41,6 +44,14 @@ export const CONTRACT_UNIONS_MATCH_THE_ENGINE: [
   Same<ConflictReasonCode, ConflictReasonCodeDto>,
   Same<ConflictChoice, ConflictChoiceDto>,
 ] = [true, true, true, true];
+
+/** ...and that every upload and download state has its name in TransferStateDto (one queue, one union of states). */
+type Within<A, B> = [A] extends [B] ? true : false;
+export const TRANSFER_STATES_COVER_BOTH_DIRECTIONS: [Within<TransferState, TransferStateDto>, Within<DownloadState, TransferStateDto>, Same<TransferState | DownloadState, TransferStateDto>] = [
+  true,
+  true,
+  true,
+];
 
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
@@ -55,6 +66,7 @@ export { displayName };
 export function toTransferDto(t: TransferSnapshot): TransferDto {
   return {
     id: t.id,
+    direction: 'upload',
     name: displayName(t.localPath),
     localPath: t.localPath,
     targetUri: t.targetUri,
@@ -69,6 +81,32 @@ export function toTransferDto(t: TransferSnapshot): TransferDto {
     retryAt: t.retryAt ?? null,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
+  };
+}
+
+/**
+ * A download as a row of the shared queue: localPath is its target (once it ended: where it went, a conflict copy or a
+ * numbered name), targetUri the remote file it comes from.
+ */
+export function toDownloadDto(d: DownloadSnapshot): TransferDto {
+  const localPath = d.resultPath ?? d.target;
+  return {
+    id: d.id,
+    direction: 'download',
+    name: displayName(localPath),
+    localPath,
+    targetUri: d.uri,
+    size: d.size,
+    state: d.state,
+    priority: d.priority,
+    bytesDone: d.state === 'done' || d.state === 'conflict' ? d.size : d.bytesDone,
+    speed: d.speed,
+    eta: d.eta,
+    encrypted: false,
+    error: d.error && d.state !== 'conflict' ? { code: d.error.code, message: redact(d.error.message) } : null,
+    retryAt: d.retryAt,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
   };
 }
 

@@ -114,6 +114,7 @@ async function run(): Promise<void> {
     maxActiveFiles: initial.maxActiveFiles,
     chunkConcurrencyCap: initial.chunkConcurrencyCap,
     bandwidthLimit: initial.bandwidthLimit,
+    downloadBandwidthLimit: initial.downloadBandwidthLimit,
     ifExists: initial.ifExists,
     settleMs: initial.settleDelayMs,
     timeouts: settings.timeouts(),
@@ -190,10 +191,12 @@ async function run(): Promise<void> {
   let pauseTimer: ReturnType<typeof setTimeout> | null = null;
   tray = new ShellTray({ Tray, Menu, nativeImage }, (state) => trayIconPath(join(appRoot, 'assets'), state, process.platform), onTrayAction);
   const refreshTray = throttle(() => {
+    const downloads = started.downloads.list();
     tray?.update(
       trayStatusFrom({
-        transfers: started.listTransfers(),
-        speed: started.overall().speed,
+        // both directions: uploads, then downloads (engine.downloads)
+        transfers: [...started.listTransfers(), ...downloads],
+        speed: started.overall().speed + downloads.reduce((sum, d) => sum + d.speed, 0),
         signedIn: started.account() !== null && !loginLost,
         online: started.connectivity().online,
         pairs: started.sync.listPairs().map((p) => ({ id: p.id, localPath: p.localPath, state: p.state, paused: p.paused, notSynced: p.stateDetail?.notSynced?.count ?? 0 })),
@@ -204,7 +207,7 @@ async function run(): Promise<void> {
     );
   }, 1000);
   refreshTray();
-  for (const name of ['transfer-added', 'transfer-state-changed', 'transfer-removed', 'overall-progressed', 'connectivity-changed', 'pair-changed', 'pair-removed'] as const) {
+  for (const name of ['transfer-added', 'transfer-state-changed', 'transfer-removed', 'overall-progressed', 'download-changed', 'download-progressed', 'download-removed', 'connectivity-changed', 'pair-changed', 'pair-removed'] as const) {
     started.events.on(name, refreshTray);
   }
   started.events.on('account-changed', ({ loggedIn, email }) => {

@@ -11,6 +11,7 @@ import { parseSettingsPatch, type SettingsPort } from '../ipc/server.js';
 export const DEFAULT_SETTINGS: Readonly<SettingsDto> = Object.freeze({
   defaultTargetFolderUri: ENGINE_DEFAULTS.defaultTargetFolderUri,
   bandwidthLimit: ENGINE_DEFAULTS.bandwidthLimit,
+  downloadBandwidthLimit: ENGINE_DEFAULTS.downloadBandwidthLimit,
   maxActiveFiles: ENGINE_DEFAULTS.maxActiveFiles,
   chunkConcurrencyCap: ENGINE_DEFAULTS.chunkConcurrencyCap,
   ifExists: ENGINE_DEFAULTS.ifExists,
@@ -39,8 +40,13 @@ export function normalizeSettings(raw: unknown): SettingsDto {
 export type SettingsChangeListener = (next: SettingsDto, prev: SettingsDto) => void | Promise<void>;
 
 /** The engine settings a change from the window applies at once (to what starts from then on). */
-export function applyToEngine(engine: Pick<Engine, 'setBandwidthLimit' | 'setConcurrency' | 'setIfExists' | 'setSettleDelay'>, next: SettingsDto, prev: SettingsDto): void {
+export function applyToEngine(
+  engine: Pick<Engine, 'setBandwidthLimit' | 'setConcurrency' | 'setIfExists' | 'setSettleDelay'> & { downloads?: Pick<Engine['downloads'], 'setBandwidthLimit'> },
+  next: SettingsDto,
+  prev: SettingsDto,
+): void {
   if (next.bandwidthLimit !== prev.bandwidthLimit) engine.setBandwidthLimit(next.bandwidthLimit);
+  if (next.downloadBandwidthLimit !== prev.downloadBandwidthLimit) engine.downloads?.setBandwidthLimit(next.downloadBandwidthLimit);
   if (next.maxActiveFiles !== prev.maxActiveFiles || next.chunkConcurrencyCap !== prev.chunkConcurrencyCap) {
     engine.setConcurrency({ maxActiveFiles: next.maxActiveFiles, chunkConcurrencyCap: next.chunkConcurrencyCap });
   }

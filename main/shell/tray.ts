@@ -55,7 +55,8 @@ export type TrayMenuItem =
   | { kind: 'action'; action: TrayAction; label: string; enabled: boolean }
   | { kind: 'submenu'; label: string; items: TrayMenuItem[] };
 
-const RUNNING = new Set(['preflight', 'creating-session', 'uploading', 'completing']);
+/** uploads' and downloads' states (a download runs as 'downloading'): the tray counts both directions */
+const RUNNING = new Set(['preflight', 'creating-session', 'uploading', 'downloading', 'completing']);
 const WAITING = new Set(['queued', 'waiting-retry', 'waiting-file']);
 const PAIR_BUSY = new Set(['scanning', 'syncing']);
 const PAIR_ERROR = new Set(['error', 'unavailable', 'needs-confirmation', 'remote-missing']);

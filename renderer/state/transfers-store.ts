@@ -10,9 +10,12 @@
  *   - transfer-progressed only updates a known, non-terminal transfer (a late progress value never
  *     un-finishes a transfer).
  *   - Rows are in run order: priority (higher first), then creation time, then id — as the engine picks them.
+ *   - Uploads and downloads (`direction`) are rows of the same list, in the same order, with the same buttons; a
+ *     download's own states are 'downloading' (running) and 'conflict' (finished, as a conflict copy).
  */
 import type {
   ConnectivityDto,
+  TransferDirectionDto,
   EventMap,
   EventName,
   OverallDto,
@@ -25,16 +28,19 @@ import { displayUri } from './display-names.js';
 export type EventAction = { [K in EventName]: { type: K; payload: EventMap[K] } }[EventName];
 export type StoreAction = { type: 'snapshot'; transfers: readonly TransferDto[] } | { type: 'reset' } | EventAction;
 
-const TERMINAL: ReadonlySet<TransferStateDto> = new Set(['done', 'skipped', 'failed', 'cancelled']);
+const TERMINAL: ReadonlySet<TransferStateDto> = new Set(['done', 'conflict', 'skipped', 'failed', 'cancelled']);
 const PAUSABLE: ReadonlySet<TransferStateDto> = new Set([
   'queued',
   'preflight',
   'creating-session',
   'uploading',
+  'downloading',
   'waiting-retry',
   'waiting-file',
 ]);
-const RUNNING: ReadonlySet<TransferStateDto> = new Set(['preflight', 'creating-session', 'uploading', 'completing']);
+const RUNNING: ReadonlySet<TransferStateDto> = new Set(['preflight', 'creating-session', 'uploading', 'downloading', 'completing']);
+/** finished with every byte here (a download's conflict copy too) */
+const COMPLETE: ReadonlySet<TransferStateDto> = new Set(['done', 'conflict']);
 
 export function isTerminal(state: TransferStateDto): boolean {
   return TERMINAL.has(state);
@@ -53,6 +59,8 @@ export class TransfersStore {
   /** running totals for the aggregate (what deriveOverall would compute), kept per change instead of per frame */
   private readonly sums = { bytesDone: 0, bytesTotal: 0, speed: 0 };
   private maxPriority = 0;
+  /** how many of the transfers are downloads */
+  private downloads = 0;
   /** The engine's aggregate once one has arrived; until then derived from the transfers. */
   overall: OverallDto | null = null;
   loaded = false;
@@ -93,6 +101,7 @@ export class TransfersStore {
         const t = this.byId.get(action.payload.id);
         if (!t) return false;
         this.byId.delete(t.id);
+        if (t.direction === 'download') this.downloads--;
         this.count(t.state, -1);
         this.sum(t, -1);
         this.orderDirty = true;
@@ -129,6 +138,11 @@ export class TransfersStore {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  /** How many of the transfers are downloads (O(1)). */
+  get downloadCount(): number {
+    return this.downloads;
   }
 
   get(id: string): TransferDto | undefined {
@@ -177,7 +191,9 @@ export class TransfersStore {
     if (prev) {
       this.count(prev.state, -1);
       this.sum(prev, -1);
+      if (prev.direction === 'download') this.downloads--;
     }
+    if (t.direction === 'download') this.downloads++;
     if (!prev || prev.priority !== t.priority) this.orderDirty = true;
     this.byId.set(t.id, t);
     this.count(t.state, 1);
@@ -189,7 +205,7 @@ export class TransfersStore {
   private sum(t: TransferDto, sign: 1 | -1): void {
     if (t.state === 'cancelled' || t.state === 'skipped') return;
     this.sums.bytesTotal += sign * t.size;
-    this.sums.bytesDone += sign * (t.state === 'done' ? t.size : Math.min(t.bytesDone, t.size));
+    this.sums.bytesDone += sign * (COMPLETE.has(t.state) ? t.size : Math.min(t.bytesDone, t.size));
     if (RUNNING.has(t.state)) this.sums.speed += sign * t.speed;
   }
 
@@ -205,6 +221,7 @@ export class TransfersStore {
     this.orderDirty = false;
     this.overall = null;
     this.maxPriority = 0;
+    this.downloads = 0;
   }
 
   private bump(): true {
@@ -227,7 +244,7 @@ export function deriveOverall(transfers: Iterable<TransferDto>): OverallDto {
   for (const t of transfers) {
     if (t.state === 'cancelled' || t.state === 'skipped') continue;
     o.bytesTotal += t.size;
-    o.bytesDone += t.state === 'done' ? t.size : Math.min(t.bytesDone, t.size);
+    o.bytesDone += COMPLETE.has(t.state) ? t.size : Math.min(t.bytesDone, t.size);
     if (RUNNING.has(t.state)) {
       o.active++;
       o.speed += t.speed;
@@ -251,6 +268,11 @@ export type RowAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'top';
 
 export interface TransferRowVm {
   id: string;
+  direction: TransferDirectionDto;
+  /** ↑ for an upload, ↓ for a download */
+  directionIcon: string;
+  /** "Upload" / "Download" in the user's language */
+  directionLabel: string;
   name: string;
   localPath: string;
   targetUri: string;
@@ -294,7 +316,7 @@ export function rowActions(state: TransferStateDto): RowAction[] {
 function toneOf(state: TransferStateDto): RowTone {
   if (RUNNING.has(state)) return 'active';
   if (state === 'paused') return 'paused';
-  if (state === 'done') return 'done';
+  if (COMPLETE.has(state)) return 'done';
   if (state === 'failed') return 'failed';
   if (state === 'cancelled' || state === 'skipped') return 'muted';
   return 'waiting';
@@ -302,16 +324,22 @@ function toneOf(state: TransferStateDto): RowTone {
 
 /** The reason shown under a row: a failure's, or a waiting transfer's with its next try (the row is redrawn on each). */
 function errorTextOf(t: TransferDto, tr: Translator, now: number): string {
+  if (t.state === 'conflict') return tr.t('queue.conflictCopy', { name: t.name });
   if (!t.error || (t.state !== 'failed' && t.state !== 'waiting-retry')) return '';
   if (t.state !== 'waiting-retry' || !t.retryAt) return t.error.message;
   return tr.t('queue.retryIn', { reason: t.error.message, time: tr.duration(Math.max(1, Math.round((t.retryAt - now) / 1000))) });
 }
 
 export function toRowVm(t: TransferDto, tr: Translator, now = Date.now()): TransferRowVm {
-  const percent = t.state === 'done' ? 100 : percentOf(t.bytesDone, t.size);
+  const complete = COMPLETE.has(t.state);
+  const percent = complete ? 100 : percentOf(t.bytesDone, t.size);
   const running = RUNNING.has(t.state);
+  const direction: TransferDirectionDto = t.direction === 'download' ? 'download' : 'upload';
   return {
     id: t.id,
+    direction,
+    directionIcon: direction === 'download' ? '↓' : '↑',
+    directionLabel: tr.t(`direction.${direction}`),
     name: t.name,
     localPath: t.localPath,
     targetUri: displayUri(t.targetUri),
@@ -320,7 +348,7 @@ export function toRowVm(t: TransferDto, tr: Translator, now = Date.now()): Trans
     tone: toneOf(t.state),
     percent,
     percentText: `${percent}%`,
-    bytesText: t.state === 'done' ? tr.bytes(t.size) : tr.t('queue.bytes', { done: tr.bytes(Math.min(t.bytesDone, t.size)), total: tr.bytes(t.size) }),
+    bytesText: complete ? tr.bytes(t.size) : tr.t('queue.bytes', { done: tr.bytes(Math.min(t.bytesDone, t.size)), total: tr.bytes(t.size) }),
     speedText: running && t.speed > 0 ? tr.speed(t.speed) : '',
     etaText: running && t.eta !== null ? tr.t('queue.left', { time: tr.duration(t.eta) }) : '',
     errorText: errorTextOf(t, tr, now),
@@ -332,11 +360,14 @@ export function toOverallVm(store: TransfersStore, tr: Translator): OverallVm {
   // What runs and waits comes from the store's own counts (exact, O(1)); the engine's throttled aggregate gives
   // bytes and speed while something runs, and is not trusted once nothing does (its last word may predate the end).
   const own = store.derivedOverall();
-  const o = store.overall && own.active > 0 ? { ...store.overall, active: own.active, queued: own.queued } : own;
+  // (the engine's aggregate counts uploads only: while a download runs, the store's own figures cover both directions)
+  const downloading = store.countOf('downloading');
+  const o = store.overall && own.active > 0 && downloading === 0 ? { ...store.overall, active: own.active, queued: own.queued } : own;
   const percent = percentOf(o.bytesDone, o.bytesTotal);
   const busy = o.active + o.queued > 0;
   let summary: string;
-  if (o.active > 0) summary = tr.plural('overall.uploading' satisfies PluralKey, o.active);
+  if (o.active > 0 && downloading === 0) summary = tr.plural('overall.uploading' satisfies PluralKey, o.active);
+  else if (o.active > 0) summary = tr.plural(downloading === o.active ? 'overall.downloading' : 'overall.transferring', o.active);
   else if (o.queued > 0) summary = tr.t('overall.waiting', { count: tr.number(o.queued) });
   else if (store.size === 0) summary = tr.t('overall.nothing');
   else if (store.countOf('paused') > 0) summary = tr.t('overall.paused');
@@ -358,6 +389,6 @@ export function toToolbarVm(store: TransfersStore): QueueToolbarVm {
   return {
     canPauseAll: pausable > 0,
     canResumeAll: store.countOf('paused') > 0,
-    canClearFinished: store.countOf('done') + store.countOf('skipped') + store.countOf('cancelled') > 0,
+    canClearFinished: store.countOf('done') + store.countOf('conflict') + store.countOf('skipped') + store.countOf('cancelled') > 0,
   };
 }

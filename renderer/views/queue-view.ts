@@ -75,7 +75,7 @@ export function createQueueView(
     pauseAll.disabled = !bar.canPauseAll;
     resumeAll.disabled = !bar.canResumeAll;
     clearFinished.disabled = !bar.canClearFinished;
-    setText(count, store.size > 0 ? tr.plural('queue.count', store.size) : '');
+    setText(count, store.size > 0 ? tr.plural(store.downloadCount > 0 ? 'queue.countMixed' : 'queue.count', store.size) : '');
     overall.update(toOverallVm(store, tr));
     empty.hidden = !store.loaded || store.size > 0;
     list.element.hidden = store.size === 0;

@@ -1,5 +1,5 @@
 /**
- * Settings: uploads (default destination with a folder picker, upload without asking, bandwidth limit, files and
+ * Settings: uploads (default destination with a folder picker, upload without asking, upload and download limits, files and
  * parts in flight, settle delay, if-exists), the app (shell menu and launch at login: desktop only), and
  * language and theme, which apply the moment they change (the rest on Save).
  */
@@ -31,6 +31,7 @@ export function createSettingsView(ctx: ViewContext, actions: SettingsActions): 
   const pickTarget = button(tr.t('action.choose'), { attrs: { 'aria-label': tr.t('pairs.pickRemote') } });
   const withoutAsking = check('uploadWithoutAsking', tr.t('settings.uploadWithoutAsking'));
   const limit = el('input', { attrs: { name: 'bandwidthLimit', type: 'number', min: '0', step: '1' } });
+  const downloadLimit = el('input', { attrs: { name: 'downloadBandwidthLimit', type: 'number', min: '0', step: '1' } });
   const files = el('input', { attrs: { name: 'maxActiveFiles', type: 'number', min: '1', max: '32', step: '1', required: '' } });
   const parts = el('input', { attrs: { name: 'chunkConcurrencyCap', type: 'number', min: '1', max: '32', step: '1', required: '' } });
   const settle = el('input', { attrs: { name: 'settleDelay', type: 'number', min: '0.2', max: '600', step: '0.1', required: '' } });
@@ -54,6 +55,7 @@ export function createSettingsView(ctx: ViewContext, actions: SettingsActions): 
       field(tr.t('settings.target'), el('div', { class: 'input-row' }, [target, pickTarget]), tr.t('settings.targetHint')),
       withoutAsking.label,
       field(tr.t('settings.limit'), limit, tr.t('settings.limitHint')),
+      field(tr.t('settings.downloadLimit'), downloadLimit, tr.t('settings.downloadLimitHint')),
       field(tr.t('settings.files'), files, tr.t('settings.filesHint')),
       field(tr.t('settings.parts'), parts, tr.t('settings.partsHint')),
       field(tr.t('settings.settle'), settle, tr.t('settings.settleHint')),
@@ -81,10 +83,12 @@ export function createSettingsView(ctx: ViewContext, actions: SettingsActions): 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const kb = Math.max(0, Math.floor(Number(limit.value) || 0));
+    const downKb = Math.max(0, Math.floor(Number(downloadLimit.value) || 0));
     const patch: Partial<SettingsDto> = {
       defaultTargetFolderUri: target.value.trim(),
       uploadWithoutAsking: withoutAsking.input.checked,
       bandwidthLimit: kb * 1024,
+      downloadBandwidthLimit: downKb * 1024,
       maxActiveFiles: Math.floor(Number(files.value)),
       chunkConcurrencyCap: Math.floor(Number(parts.value)),
       settleDelayMs: Math.round(Number(settle.value) * 1000),
@@ -108,6 +112,7 @@ export function createSettingsView(ctx: ViewContext, actions: SettingsActions): 
       target.value = s.defaultTargetFolderUri;
       withoutAsking.input.checked = s.uploadWithoutAsking;
       limit.value = String(Math.round(s.bandwidthLimit / 1024));
+      downloadLimit.value = String(Math.round((s.downloadBandwidthLimit ?? 0) / 1024));
       files.value = String(s.maxActiveFiles);
       parts.value = String(s.chunkConcurrencyCap);
       settle.value = String(s.settleDelayMs / 1000);

@@ -4,6 +4,7 @@ import type { TransferDto } from '../../main/ipc/contract.js';
 export function transferDto(over: Partial<TransferDto> = {}): TransferDto {
   return {
     id: 't1',
+    direction: 'upload',
     name: 'holiday-video.mp4',
     localPath: '/home/ann/Videos/holiday-video.mp4',
     targetUri: 'cloudreve://my/Backups/holiday-video.mp4',

@@ -138,6 +138,7 @@ export function installFakeBridge(setup: FakeSetup): void {
         for (let i = 0; i < setup.generated; i++) {
           out.push({
             id: `g${i}`,
+            direction: 'upload',
             name: `photo-${String(i).padStart(5, '0')}.jpg`,
             localPath: `/home/ann/Pictures/photo-${i}.jpg`,
             targetUri: `cloudreve://my/Pictures/photo-${i}.jpg`,

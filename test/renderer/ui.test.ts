@@ -224,6 +224,7 @@ test('settings: every field is shown and saved; language and theme apply at once
     await form.locator('[name=maxActiveFiles]').fill('6');
     await form.locator('[name=chunkConcurrencyCap]').fill('2');
     await form.locator('[name=bandwidthLimit]').fill('512');
+    await form.locator('[name=downloadBandwidthLimit]').fill('256');
     await form.locator('[name=settleDelay]').fill('5.5');
     await form.locator('[name=ifExists]').selectOption('overwrite');
     await form.locator('[name=uploadWithoutAsking]').check();
@@ -246,6 +247,7 @@ test('settings: every field is shown and saved; language and theme apply at once
         defaultTargetFolderUri: 'cloudreve://my/Photos/',
         uploadWithoutAsking: true,
         bandwidthLimit: 512 * 1024,
+        downloadBandwidthLimit: 256 * 1024,
         maxActiveFiles: 6,
         chunkConcurrencyCap: 2,
         settleDelayMs: 5500,
@@ -520,9 +522,9 @@ function pairDto(over: Partial<PairDto>): PairDto {
     remoteUri: 'cloudreve://my/Photos/',
     mode: 'backup',
     ignore: [],
+    excludeRemote: [],
     paused: false,
     state: 'idle',
-    excludeRemote: [],
     stateDetail: null,
     lastScanAt: 1_764_000_000_000,
     lastFullScanAt: 1_764_000_000_000,

@@ -15,7 +15,14 @@
  * destroys the caller's stream with that error (the callers read an error on their stream as "the file could not be
  * read").
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent as UndiciAgent, Dispatcher } from 'undici';
+// undici's Agent alone (its pools, clients and HTTP/1.1 parser), not its index: that loads fetch, WebSocket, caches and
+// more, about four times the code to load at the start of every CLI run that makes a request
+// @ts-expect-error: a module of the package without its own type declarations (the types are undici's index's)
+import AgentModule from 'undici/lib/dispatcher/agent.js';
+
+const Agent = AgentModule as typeof UndiciAgent;
+type Agent = UndiciAgent;
 import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';

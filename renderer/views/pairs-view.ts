@@ -9,6 +9,7 @@ import type { ErrorData, PairDto, SyncIssueDto, SyncModeDto } from '../../main/i
 import { displayUri } from '../state/display-names.js';
 import { freshness, issueText, parseIgnoreRules, toPairVm, type PairVm } from '../state/pairs-store.js';
 import { confirmDialog, openDialog } from './dialog.js';
+import { createExcludedFolders } from './excluded-folders.js';
 import { button, el, field, setText } from './element.js';
 import { pickDestination, pickLocalFolder, REMOTE_ROOT } from './pickers.js';
 import type { ViewContext } from './view-context.js';
@@ -200,6 +201,7 @@ export function createPairsView(ctx: ViewContext, sink: PairsSink): PairsView {
           el('span', { class: 'pair-scan', text: vm.freshness, attrs: vm.freshnessTitle ? { title: vm.freshnessTitle } : {} }),
         ]),
         ...(vm.detail ? [el('div', { class: 'pair-detail', text: vm.detail })] : []),
+        ...(p.excludeRemote?.length ? [el('div', { class: 'pair-excluded', text: tr.t('pairs.excluded', { folders: p.excludeRemote.join(', ') }) })] : []),
         ...heldList(vm),
         ...notSyncedPart(p, vm),
       ]),
@@ -261,7 +263,10 @@ function modeChoice(ctx: ViewContext, mode: SyncModeDto): { element: HTMLFieldSe
   return { element, value, set };
 }
 
-/** Mode and ignore rules of an existing pair (updatePair); resolves with the pair as saved, or null. */
+/**
+ * Mode, ignore rules and the folders to sync (selective sync: the remote tree with tick boxes) of an existing pair
+ * (updatePair, then setExcludedFolders when the ticks changed); resolves with the pair as saved, or null.
+ */
 function editPair(ctx: ViewContext, p: PairDto): Promise<PairDto | null> {
   const { tr } = ctx;
   return openDialog<PairDto>(
@@ -271,11 +276,13 @@ function editPair(ctx: ViewContext, p: PairDto): Promise<PairDto | null> {
       const ignore = el('textarea', { attrs: { name: 'ignore', rows: '4', spellcheck: 'false' } });
       ignore.value = p.ignore.join('\n');
       const message = el('p', { class: 'form-error', attrs: { role: 'alert' }, hidden: true });
+      const folders = createExcludedFolders(ctx, p.remoteUri, p.excludeRemote ?? []);
       const save = button(tr.t('pairs.save'), { class: 'btn-primary' });
       save.addEventListener('click', () => {
         save.disabled = true;
         void ctx
           .call('updatePair', p.id, { mode: mode.value(), ignore: parseIgnoreRules(ignore.value) })
+          .then(async (r) => (r.ok && folders.changed() ? ctx.call('setExcludedFolders', p.id, folders.value()) : r))
           .then((r) => {
             if (r.ok) h.settle(r.value);
             else {
@@ -288,7 +295,7 @@ function editPair(ctx: ViewContext, p: PairDto): Promise<PairDto | null> {
           });
       });
       return {
-        body: [el('p', { class: 'dialog-message', text: `${p.localPath} → ${displayUri(p.remoteUri)}` }), mode.element, field(tr.t('pairs.ignore'), ignore, tr.t('pairs.ignoreHint')), message],
+        body: [el('p', { class: 'dialog-message', text: `${p.localPath} → ${displayUri(p.remoteUri)}` }), mode.element, field(tr.t('pairs.ignore'), ignore, tr.t('pairs.ignoreHint')), folders.element, message],
         actions: [save],
       };
     },

@@ -10,7 +10,7 @@ export const en = {
   'app.notice.dismiss': 'Dismiss',
   'app.signOut': 'Sign out',
   'app.account': '{who} · {host}',
-  'app.offline': 'Offline: {reason}. Uploads wait and continue by themselves ({next}).',
+  'app.offline': 'Offline: {reason}. Uploads and downloads wait and continue by themselves ({next}).',
   'app.offline.reason': 'the server cannot be reached',
   'app.offline.now': 'trying again now',
   'app.offline.next': 'next try in {seconds} s',

@@ -8,7 +8,7 @@ export const zhCN: Record<MessageKey, string> = {
   'app.notice.dismiss': '关闭',
   'app.signOut': '退出登录',
   'app.account': '{who} · {host}',
-  'app.offline': '离线：{reason}。上传会等待，并在恢复后自动继续（{next}）。',
+  'app.offline': '离线：{reason}。上传和下载会等待，并在恢复后自动继续（{next}）。',
   'app.offline.reason': '无法连接到服务器',
   'app.offline.now': '正在重试',
   'app.offline.next': '{seconds} 秒后重试',

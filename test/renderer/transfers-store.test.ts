@@ -202,17 +202,17 @@ test('connectivityNotice: offline with its reason and the next try; nothing whil
   const off = { online: false, reason: 'upload chunk 2: cannot reach h:5212: ECONNREFUSED', since: 0, nextProbeAt: 12_400 };
   assert.equal(
     connectivityNotice(off, 2_000, en),
-    'Offline: upload chunk 2: cannot reach h:5212: ECONNREFUSED. Uploads wait and continue by themselves (next try in 10 s).',
+    'Offline: upload chunk 2: cannot reach h:5212: ECONNREFUSED. Uploads and downloads wait and continue by themselves (next try in 10 s).',
   );
   assert.match(connectivityNotice({ ...off, nextProbeAt: null }, 2_000, en), /\(trying again now\)\.$/);
-  assert.equal(connectivityNotice({ ...off, reason: null, nextProbeAt: null }, 2_000, zh), '离线：无法连接到服务器。上传会等待，并在恢复后自动继续（正在重试）。');
+  assert.equal(connectivityNotice({ ...off, reason: null, nextProbeAt: null }, 2_000, zh), '离线：无法连接到服务器。上传和下载会等待，并在恢复后自动继续（正在重试）。');
   assert.equal(connectivityNotice({ online: true, reason: null, since: null, nextProbeAt: null }, 2_000, en), '');
   const s = new TransfersStore();
   assert.equal(s.apply({ type: 'connectivity-changed', payload: off }), false);
 });
 
 test('the running totals equal the aggregate recomputed from scratch, after any sequence of events', () => {
-  const states: TransferStateDto[] = ['queued', 'uploading', 'paused', 'done', 'failed', 'cancelled', 'skipped', 'waiting-retry', 'completing'];
+  const states: TransferStateDto[] = ['queued', 'uploading', 'paused', 'done', 'failed', 'cancelled', 'skipped', 'waiting-retry', 'completing', 'downloading', 'conflict'];
   let seed = 7;
   const rnd = (n: number): number => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -241,4 +241,72 @@ test('the running totals equal the aggregate recomputed from scratch, after any 
       assert.deepEqual({ ...got, speed: Math.round(got.speed), eta: got.eta === null ? null : Math.round(got.eta) }, { ...want, speed: Math.round(want.speed), eta: want.eta === null ? null : Math.round(want.eta) }, `step ${step}`);
     }
   }
+});
+
+test('downloads are rows of the same queue: direction (arrow and word, both languages), states, buttons, order, counts', () => {
+  const down = (over: Partial<TransferDto> = {}): TransferDto =>
+    dto({ id: 'd', direction: 'download', name: 'report.pdf', localPath: '/home/ann/report.pdf', targetUri: 'cloudreve://my/Docs/report.pdf', ...over });
+  // a row: ↓ and the word, in either language; the title reads server → here
+  const vm = toRowVm(down({ state: 'downloading', bytesDone: 400, speed: 200, eta: 3 }), en);
+  assert.equal(vm.direction, 'download');
+  assert.equal(vm.directionIcon, '↓');
+  assert.equal(vm.directionLabel, 'Download');
+  assert.equal(vm.stateLabel, 'Downloading');
+  assert.equal(vm.tone, 'active');
+  assert.equal(vm.percentText, '40%');
+  assert.equal(vm.speedText, '200 B/s');
+  assert.equal(vm.etaText, '3s left');
+  assert.deepEqual(vm.actions, ['pause', 'cancel']);
+  const zhVm = toRowVm(down({ state: 'downloading' }), zh);
+  assert.equal(zhVm.directionLabel, '下载');
+  assert.equal(zhVm.stateLabel, '下载中');
+  const up = toRowVm(dto({ state: 'uploading' }), en);
+  assert.deepEqual([up.direction, up.directionIcon, up.directionLabel], ['upload', '↑', 'Upload']);
+  assert.equal(toRowVm(dto({ state: 'uploading' }), zh).directionLabel, '上传');
+  // a conflict copy: finished, complete, says where the server's version went
+  const conflict = toRowVm(down({ state: 'conflict', bytesDone: 1000, name: 'report (conflict 2026-01-02 030405 server).pdf' }), en);
+  assert.equal(conflict.tone, 'done');
+  assert.equal(conflict.percent, 100);
+  assert.deepEqual(conflict.actions, []);
+  assert.equal(conflict.stateLabel, 'Kept as a conflict copy');
+  assert.match(conflict.errorText, /server’s version is kept beside it as report \(conflict 2026-01-02 030405 server\)\.pdf/);
+  assert.equal(toRowVm(down({ state: 'conflict' }), zh).stateLabel, '已存为冲突副本');
+  // offline or a busy server: waiting with the reason and the next try; failed: the reason and Retry
+  assert.equal(toRowVm(down({ state: 'waiting-retry', error: { code: 'network', message: 'cannot reach h' }, retryAt: 62_000 }), en, 50_000).errorText, 'cannot reach h — next try in 12s');
+  const failed = toRowVm(down({ state: 'failed', error: { code: 'local-io', message: 'not enough free space on the disk' } }), en);
+  assert.equal(failed.errorText, 'not enough free space on the disk');
+  assert.deepEqual(failed.actions, ['retry']);
+  assert.deepEqual(toRowVm(down({ state: 'paused' }), en).actions, ['resume', 'top', 'cancel']);
+  assert.deepEqual(toRowVm(down({ state: 'queued' }), en).actions, ['pause', 'top', 'cancel']);
+
+  // one list, one order (priority, then age) across both directions; moved to the top above either kind
+  const s = storeWith([
+    {
+      type: 'snapshot',
+      transfers: [dto({ id: 'u1', state: 'queued', createdAt: 1 }), down({ id: 'd1', state: 'queued', createdAt: 2 }), dto({ id: 'u2', state: 'queued', createdAt: 3 })],
+    },
+  ]);
+  assert.deepEqual(s.ids(), ['u1', 'd1', 'u2']);
+  assert.equal(s.downloadCount, 1);
+  s.setPriority('d1', s.topPriority());
+  assert.deepEqual(s.ids(), ['d1', 'u1', 'u2']);
+  // a download arrives by transfer-state-changed (no transfer-added): upserted
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: down({ id: 'd2', state: 'downloading', bytesDone: 500, speed: 100, createdAt: 4 }), from: 'queued' } });
+  assert.equal(s.downloadCount, 2);
+  assert.equal(s.size, 4);
+  // the overall line: a download runs, so the store's figures (both directions), not the engine's upload aggregate
+  s.apply({ type: 'overall-progressed', payload: { bytesDone: 0, bytesTotal: 3000, speed: 0, eta: null, active: 0, queued: 2 } });
+  const o = toOverallVm(s, en);
+  assert.equal(o.summary, 'Downloading 1 file');
+  assert.equal(o.detail, '500 B of 3.9 KB · 100 B/s · 35s left');
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: dto({ id: 'u1', state: 'uploading', speed: 50, createdAt: 1 }), from: 'queued' } });
+  assert.equal(toOverallVm(s, en).summary, 'Transferring 2 files');
+  assert.equal(toOverallVm(s, zh).summary, '正在传输 2 个文件');
+  // a conflict copy counts as finished: Clear finished is offered; removal keeps the download count right
+  s.apply({ type: 'transfer-state-changed', payload: { transfer: down({ id: 'd2', state: 'conflict', bytesDone: 1000, createdAt: 4 }), from: 'downloading' } });
+  assert.equal(toToolbarVm(s).canClearFinished, true);
+  s.apply({ type: 'transfer-removed', payload: { id: 'd2' } });
+  assert.equal(s.downloadCount, 1);
+  s.apply({ type: 'snapshot', transfers: [] });
+  assert.equal(s.downloadCount, 0);
 });

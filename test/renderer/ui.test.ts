@@ -94,7 +94,7 @@ test('queue: pushed transfer shows its progress; pause/resume call the contract;
     // offline: the status line says why and when the next try is, and goes away when the server is back
     const nextProbeAt = await page.evaluate(() => Date.now() + 30_000);
     await emit(page, 'connectivity-changed', { online: false, reason: 'cannot reach cloud.example.org: ECONNREFUSED', since: nextProbeAt - 31_000, nextProbeAt });
-    await page.waitForFunction(() => /^Offline: cannot reach cloud\.example\.org: ECONNREFUSED\. Uploads wait and continue by themselves \(next try in (29|30) s\)\.$/.test(document.querySelector('.notice span')?.textContent ?? ''));
+    await page.waitForFunction(() => /^Offline: cannot reach cloud\.example\.org: ECONNREFUSED\. Uploads and downloads wait and continue by themselves \(next try in (29|30) s\)\.$/.test(document.querySelector('.notice span')?.textContent ?? ''));
     await emit(page, 'connectivity-changed', { online: true, reason: null, since: null, nextProbeAt: null });
     await page.waitForFunction(() => (document.querySelector('.notice') as HTMLElement | null)?.hidden === true);
 

@@ -107,8 +107,12 @@ function mtimeSeconds(ms: number): number {
 
 /** When this machine booted (ms since the epoch), to the second or so. */
 export function bootTimeMs(): number {
-  return Math.round(Date.now() - uptime() * 1000);
+  // read at most once a second (every write of a download's progress asks; os.uptime() is a system call)
+  const now = Date.now();
+  if (now - boot.at >= 1000 || now < boot.at) boot = { at: now, ms: Math.round(now - uptime() * 1000) };
+  return boot.ms;
 }
+let boot = { at: -Infinity, ms: 0 };
 
 // ──────────────────────────────── free space ────────────────────────────────
 
@@ -359,7 +363,7 @@ export class DownloadJob {
         }
         if (Number.isFinite(declared) && declared !== this.row.size) throw await this.changed(`its size is now ${declared} bytes`);
       }
-      if (offset === 0) this.patch({ bytesDone: 0, bytesSynced: 0 });
+      if (offset === 0 && (this.row.bytesDone !== 0 || this.row.bytesSynced !== 0)) this.patch({ bytesDone: 0, bytesSynced: 0 });
       await this.receive(stream, offset, signal, a.ctx);
     } finally {
       stream.destroy();
@@ -670,7 +674,8 @@ export class DownloadJob {
 
 function lstatOrNull(p: string): Stats | null {
   try {
-    return lstatSync(p);
+    // a missing path is the common case (the temp file, a new target): no exception built for it
+    return lstatSync(p, { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }
@@ -678,7 +683,7 @@ function lstatOrNull(p: string): Stats | null {
 
 function isFolder(p: string): boolean {
   try {
-    return statSync(p).isDirectory();
+    return statSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
   } catch {
     return false;
   }

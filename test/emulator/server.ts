@@ -105,7 +105,12 @@ export class EmulatorServer {
       return null;
     }
     const user = this.userFor(p);
-    if (p.fs === 'trash') return user.trash.find((n) => n.trashed?.trashName === p.segs[0]) ?? null;
+    if (p.fs === 'trash') {
+      // cloudreve://trash/<name>[/inside/a/trashed/folder]
+      let n: FileNode | null = user.trash.find((x) => x.trashed?.trashName === p.segs[0]) ?? null;
+      for (const s of p.segs.slice(1)) n = n?.children?.get(s) ?? null;
+      return n;
+    }
     if (p.fs !== 'my') return null;
     return this.core.resolve(user, p.segs);
   }

@@ -33,9 +33,15 @@ export function runCliCommand(home: string, args: string[], opts: { stdin?: stri
   });
 }
 
+/**
+ * Variables set for every client process on top of the minimal environment (two-way soaks: HOME and XDG_DATA_HOME
+ * in the soak's folder, so that the client's freedesktop trash is one the soak can read, on the sync root's disk).
+ */
+export const clientEnvExtra: Record<string, string> = {};
+
 function cliEnv(): NodeJS.ProcessEnv {
   // no proxy, no inherited home: the client talks to the loopback emulator only
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', ...clientEnvExtra };
   return env;
 }
 

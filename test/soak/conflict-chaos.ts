@@ -64,7 +64,7 @@ export class ConflictChaos {
     private readonly reader: RemoteTree,
     private readonly remote: string,
     private readonly client: ClientProcess,
-    private readonly opts: { target: number },
+    private readonly opts: { target: number; twoWay?: boolean },
   ) {}
 
   private count(op: string): void {
@@ -144,7 +144,7 @@ export class ConflictChaos {
       this.log.write('conflict', { op: 'server-edit-failed', path: f.rel, error: String((err as Error)?.message ?? err) });
       return false;
     }
-    this.model.wroteOnServer(f.rel, sha256(theirs));
+    this.model.wroteOnServer(f.rel, sha256(theirs), ours.hash);
     f.theirs = sha256(theirs);
     f.stage = 'edited';
     this.count('server-edit');
@@ -213,6 +213,7 @@ export class ConflictChaos {
         mine: exp?.mine ?? local,
         ours: [...(this.model.history.get(c.relPath) ?? [])],
         waiting: waiting.has(c.relPath),
+        ...(this.opts.twoWay && / server\)(\.[^./]*)?$/.test(copyRel) ? { downloadSide: true } : {}),
       };
       if (choice === 'keep-both' && this.model.files.has(c.relPath)) o.afterSave = await this.saveAfterKeepBoth(c.relPath);
       this.log.write('conflict', { op: 'observed', ...o });

@@ -248,7 +248,7 @@ export class FileChaos {
         this.log.write('file', { op, path: target });
         this.model.check(target);
         rmSync(this.model.abs(target));
-        this.model.forget(target);
+        this.model.deleted(target);
         break;
       }
       case 'mkdir': {
@@ -294,7 +294,7 @@ export class FileChaos {
         this.log.write('file', { op, path: dir, files: inside.length });
         for (const p of inside) this.model.check(p);
         rmSync(this.model.abs(dir), { recursive: true });
-        for (const p of inside) this.model.forget(p);
+        for (const p of inside) this.model.deleted(p);
         this.model.folders.delete(dir);
         break;
       }
@@ -436,7 +436,7 @@ export class FileChaos {
     this.log.write('file', { op: 'mass-delete', path: dir, files: inside.length });
     for (const p of inside) this.model.check(p);
     rmSync(this.model.abs(dir), { recursive: true });
-    for (const p of inside) this.model.forget(p);
+    for (const p of inside) this.model.deleted(p);
     for (const f of [...this.model.folders]) if (f === dir || f.startsWith(dir + '/')) this.model.folders.delete(f);
     this.burstDeleted = inside;
     this.count('mass-delete');

@@ -6,11 +6,13 @@ import { appendFileSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RandomSource } from './random-source.js';
-import { LocalModel, hashFile, sha256, type FileRecord } from './local-model.js';
+import { EMPTY_HASH, LocalModel, VersionLedger, hashFile, sha256, type FileRecord } from './local-model.js';
 import {
   checkConflictVersions,
+  checkConverged,
   checkDeletions,
   checkJournal,
+  checkLocalRemovals,
   checkLocalUntouched,
   checkNoConflictsLeft,
   checkQuietMoves,
@@ -20,6 +22,8 @@ import {
   checkResolutions,
   checkSessions,
   checkTrashKept,
+  checkVersionsKept,
+  checkWhole,
   conflictCopies,
   conflictOriginal,
   remoteArrivals,
@@ -462,6 +466,16 @@ describe('conflicts: every version somewhere, resolutions as chosen', () => {
     assert.match(checkResolutions([{ ...both, original: 'M' }])[0].paths[0], /no longer at its path/);
     assert.match(checkResolutions([{ ...both, afterSave: { original: 'T', local: 'M2', copies: 1 } }])[0].paths[0], /did not reach the file's path/);
     assert.match(checkResolutions([{ ...both, afterSave: { original: 'M2', local: 'M2', copies: 2 } }])[0].paths[0], /2 conflict copies/);
+    // two-way, a conflict the download side found: theirs in the copy (made here, then uploaded), ours at the path
+    const down: ResolutionObserved = { ...base, copyPath: 'c/doc (conflict 2026-01-02 030405 server).txt', downloadSide: true, copyInTrash: 'T' };
+    assert.deepEqual(checkResolutions([down]), []);
+    assert.deepEqual(checkResolutions([{ ...down, copyInTrash: null }]), []); // only in this computer's trash
+    assert.match(checkResolutions([{ ...down, copyInTrash: 'X' }])[0].paths[0], /another content as the conflict copy/);
+    assert.match(checkResolutions([{ ...down, original: 'T' }])[0].paths[0], /server's version is still at its path/);
+    const downBoth: ResolutionObserved = { ...down, choice: 'keep-both', copyAtPath: 'T', copyInTrash: null, afterSave: { original: 'M2', local: 'M2', copies: 1 } };
+    assert.deepEqual(checkResolutions([downBoth]), []);
+    assert.match(checkResolutions([{ ...downBoth, copyAtPath: 'M' }])[0].paths[0], /holds another content than the server's version/);
+    assert.match(checkResolutions([{ ...downBoth, afterSave: { original: 'T', local: 'M2', copies: 1 } }])[0].paths[0], /did not reach the file's path/);
     assert.deepEqual(checkNoConflictsLeft([]), []);
     assert.deepEqual(checkNoConflictsLeft([{ id: 3, relPath: 'c/doc.txt' }])[0].paths, ['c/doc.txt (#3)']);
   });
@@ -476,6 +490,128 @@ describe('conflicts: every version somewhere, resolutions as chosen', () => {
       assert.deepEqual(checkRemoteContent(m, new Map(), { waiting: new Set(['w.bin']) }), []);
       m.wroteOnServer('s.txt', 'S');
       assert.deepEqual(checkRemoteContent(m, new Map([['w.bin', { hash: sha256(Buffer.from('w')), uploading: false }], ['s.txt', { hash: 'S', uploading: false }]])), []);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('two-way: every version somewhere, converging, nothing deleted here but through the trash', () => {
+  const remote = (entries: Array<[string, string]>) => new Map(entries.map(([p, hash]) => [p, { hash, uploading: false }]));
+
+  it('the ledger: a version superseded by its writer (saved over, deleted) is no longer required; empty content never is', () => {
+    const l = new VersionLedger();
+    l.wrote('A', 'local write at a.bin');
+    l.wrote('B', 'local write at a.bin', 'A'); // an append: A superseded here
+    l.wrote('S', 'API write at s.bin');
+    l.wrote('S2', 'API write at s.bin', 'S'); // another device's new version over S
+    l.wrote('D', 'local write at d.bin');
+    l.removed('D');
+    l.wrote(EMPTY_HASH, 'local write at e.bin');
+    assert.deepEqual([...l.required.keys()].sort(), ['B', 'S2']);
+    assert.deepEqual([...l.replaced].sort(), ['A', 'S']);
+    assert.deepEqual([...l.deleted], ['D']);
+    assert.deepEqual([...l.everWritten].sort(), ['A', 'B', 'D', 'S', 'S2', EMPTY_HASH].sort());
+  });
+
+  it('every version is somewhere: found anywhere holds; a required version nowhere fails', () => {
+    const required = new Map([
+      ['B', 'local write at a.bin'],
+      ['S2', 'API write at s.bin'],
+      ['C', 'local write at c.bin'],
+      ['T', 'API write at t.bin'],
+    ]);
+    const places = new Map([
+      ['B', ['local:a.bin', 'server:a.bin']],
+      ['S2', ['local:s (conflict 2026-01-02 030405 server).bin']],
+      ['C', ['server-trash:c.bin']],
+      ['T', ['local-trash:t.bin']],
+    ]);
+    assert.deepEqual(checkVersionsKept(required, places), []);
+    // the client downloaded the server's version over a local edit nobody had seen: that edit is nowhere
+    const lost = checkVersionsKept(new Map([...required, ['L', 'local write at x.bin (12:00)']]), places);
+    assert.equal(lost.length, 1);
+    assert.equal(lost[0].invariant, 'every version is somewhere');
+    assert.match(lost[0].paths[0], /^local write at x\.bin/);
+    assert.equal(checkVersionsKept(required, new Map([...places, ['T', []]])).length, 1);
+  });
+
+  it('converging: the same paths with the same contents, but what the pair reports as not synced', () => {
+    const local = new Map([
+      ['a.bin', 'A'],
+      ['b.bin', 'B'],
+      ['held.bin', 'H'],
+    ]);
+    const exempt = (p: string) => p === 'held.bin';
+    assert.deepEqual(checkConverged(local, remote([['a.bin', 'A'], ['b.bin', 'B']]), exempt), []);
+    const v = checkConverged(local, new Map([...remote([['a.bin', 'A2'], ['r.bin', 'R']]), ['b.bin', { hash: '', uploading: true }]]), () => false);
+    assert.deepEqual(v.map((x) => x.detail), [
+      'here but not on the server',
+      'on the server but not here',
+      'here and on the server with different contents',
+      'on the server only as an unfinished upload',
+    ]);
+    assert.deepEqual(v.map((x) => x.paths), [['held.bin'], ['r.bin'], ['a.bin'], ['b.bin']]);
+    // an empty file OneDrive cannot take is not required there
+    assert.deepEqual(checkConverged(new Map([['e.bin', EMPTY_HASH]]), new Map(), () => false, { emptyFilesUpload: false, emptyLocal: new Set(['e.bin']) }), []);
+  });
+
+  it('nothing half-written on either side: a content nobody wrote at rest fails', () => {
+    const written = new Set(['A', 'S']);
+    assert.deepEqual(checkWhole(new Map([['a.bin', 'A'], ['s.bin', 'S']]), written, 'here'), []);
+    const v = checkWhole(new Map([['a.bin', 'A-half'], ['s.bin', 'S']]), written, 'here');
+    assert.equal(v[0].invariant, 'nothing half-written downloaded');
+    assert.deepEqual(v[0].paths, ['a.bin']);
+    assert.equal(checkWhole(new Map([['x', 'X']]), written, 'on the server')[0].invariant, 'nothing half-written committed');
+  });
+
+  it('nothing deleted here but through the trash: a vanished file must be in the local trash, unless its writer replaced it', () => {
+    const vanished = [
+      { path: 'a.bin', hash: 'A', at: 1 },
+      { path: 'b.bin', hash: 'B', at: 2 },
+    ];
+    assert.deepEqual(checkLocalRemovals(vanished, new Set(['A']), new Set(['B'])), []);
+    const v = checkLocalRemovals(vanished, new Set(['A']), new Set());
+    assert.equal(v[0].invariant, 'nothing local deleted except through the trash');
+    assert.match(v[0].paths[0], /^b\.bin/);
+  });
+
+  it('the shared model takes in what the client changed and notes a file gone with its content nowhere else here', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'soak-shared-'));
+    try {
+      const m = new LocalModel(d);
+      m.shared = true;
+      m.ledger = new VersionLedger();
+      writeFileSync(join(d, 'a.bin'), 'a');
+      m.record('a.bin', sha256(Buffer.from('a')));
+      writeFileSync(join(d, 'b.bin'), 'b');
+      m.record('b.bin', sha256(Buffer.from('b')));
+      writeFileSync(join(d, 'g.bin'), 'g');
+      m.record('g.bin', sha256(Buffer.from('g')));
+      // the client: renames a.bin (a move on the server), downloads a new file, trashes g.bin, leaves a partial download
+      mkdirSync(join(d, 'sub'));
+      renameSync(join(d, 'a.bin'), join(d, 'sub', 'a.bin'));
+      writeFileSync(join(d, 'n.bin'), 'new');
+      rmSync(join(d, 'g.bin'));
+      writeFileSync(join(d, 'sub', '.cloudreve-sync-1.part'), 'par');
+      const r = await m.resync();
+      assert.deepEqual([...m.files.keys()].sort(), ['b.bin', 'n.bin', 'sub/a.bin']);
+      assert.ok(m.folders.has('sub'));
+      assert.deepEqual(r, { adopted: 2, gone: 2, vanished: 1 });
+      assert.deepEqual(m.vanished.map((x) => x.path), ['g.bin']);
+      // check() of a file the client replaced takes it in instead of calling it tampering
+      writeFileSync(join(d, 'b.bin'), 'theirs, longer');
+      m.check('b.bin');
+      assert.deepEqual(m.tampered, []);
+      assert.equal(m.files.get('b.bin')!.hash, sha256(Buffer.from('theirs, longer')));
+      // the driver's delete supersedes the content; a rename supersedes nothing
+      rmSync(join(d, 'n.bin'));
+      m.deleted('n.bin');
+      renameSync(join(d, 'sub', 'a.bin'), join(d, 'a2.bin'));
+      m.renamed('sub/a.bin', 'a2.bin');
+      assert.ok(m.ledger.required.has(sha256(Buffer.from('a'))));
+      // g.bin was trashed by the client, not deleted by the driver: its content is still required (the local trash)
+      assert.ok(m.ledger.required.has(sha256(Buffer.from('g'))));
     } finally {
       rmSync(d, { recursive: true, force: true });
     }

@@ -399,6 +399,11 @@ export interface ResolutionObserved {
   ours?: string[];
   /** it waited for a retry time when the soak settled: the copy may hold an earlier save of ours */
   waiting?: boolean;
+  /**
+   * two-way: the conflict was found by the download side (`name (conflict … server).ext`, made here): the copy holds
+   * the server's version and ours stayed at the path, the other way round from an upload-side conflict
+   */
+  downloadSide?: boolean;
 }
 
 /**
@@ -413,7 +418,19 @@ export function checkResolutions(observed: ResolutionObserved[]): Violation[] {
     const why: string[] = [];
     if (o.exitCode !== 0) why.push(`pairs resolve exited ${o.exitCode}`);
     if (o.listedAfter) why.push('still listed');
-    if (o.choice === 'keep-mine') {
+    if (o.downloadSide) {
+      // ours at the path here, theirs in the copy (uploaded as a new file): keep-mine sends ours up and trashes the
+      // copy (on the server, and here: this computer's trash); keep-both keeps the copy with theirs
+      if (o.choice === 'keep-mine') {
+        if (o.original !== o.local) why.push(o.original === o.theirs ? "the server's version is still at its path" : 'its path does not hold the local content');
+        if (o.copyAtPath !== null) why.push('the conflict copy is still at its path');
+        if (o.copyInTrash !== null && o.copyInTrash !== o.theirs) why.push('the trash holds another content as the conflict copy');
+      } else {
+        if (o.copyAtPath !== o.theirs) why.push(o.copyAtPath === null ? 'the conflict copy is gone' : "the conflict copy holds another content than the server's version");
+        if (o.afterSave && o.afterSave.original !== o.afterSave.local) why.push("a later local save did not reach the file's path on the server");
+        if (o.afterSave && o.afterSave.copies !== 1) why.push(`${o.afterSave.copies} conflict copies after a later local save (1 expected: the kept one)`);
+      }
+    } else if (o.choice === 'keep-mine') {
       if (o.original !== o.local) why.push(o.original === o.theirs ? "the server's version is still at its path" : 'its path does not hold the local content');
       if (o.copyAtPath !== null) why.push('the conflict copy is still at its path');
       // the copy holds a save of ours (the last one, or an earlier one when the last went straight to the file)
@@ -519,4 +536,63 @@ export function checkResend(reports: ResendReport[]): Violation[] {
       detail: `crash #${r.crash}: ${r.resentBytes} bytes of parts the server had already accepted were sent again (${r.allowedBytes} may be: the last parts of each session)`,
       paths: r.resentParts,
     }));
+}
+
+// ---------------------------------------------------------------- two-way pairs (churn on both sides)
+
+/**
+ * Every version is somewhere: each content the soak wrote (here or through the API) that its writer did not
+ * supersede (save over, or delete) is, at the end, at some path here or on the server (conflict copies included), in
+ * the server's trash or in this computer's trash. `required`: hash → where and how it was written; `places`: hash →
+ * where it is now ("local:a/b.bin", "server:a/b.bin", "server-trash:…", "local-trash:…").
+ */
+export function checkVersionsKept(required: Map<string, string>, places: Map<string, string[]>): Violation[] {
+  const lost = [...required].filter(([h]) => !(places.get(h)?.length)).map(([h, origin]) => `${origin}: ${h.slice(0, 12)}`);
+  return violation('every version is somewhere', 'a version nobody superseded is nowhere (not at a path here or on the server, not in a conflict copy, not in either trash)', lost);
+}
+
+/**
+ * After the settle the local folder and the server's converge: the same paths with the same content, but paths the
+ * pair reports as not synced (`exempt`: its issues, its open conflicts, deletions the guard holds back).
+ */
+export function checkConverged(local: Map<string, string>, remote: Map<string, RemoteContent>, exempt: (path: string) => boolean, opts: { emptyFilesUpload?: boolean; emptyLocal?: ReadonlySet<string> } = {}): Violation[] {
+  const onlyLocal: string[] = [];
+  const onlyRemote: string[] = [];
+  const differs: string[] = [];
+  const placeholder: string[] = [];
+  for (const [p, h] of local) {
+    if (exempt(p)) continue;
+    const r = remote.get(p);
+    if (!r) {
+      if (!(opts.emptyFilesUpload === false && opts.emptyLocal?.has(p))) onlyLocal.push(p);
+    } else if (r.uploading) placeholder.push(p);
+    else if (r.hash !== h) differs.push(p);
+  }
+  for (const [p, r] of remote) if (!local.has(p) && !exempt(p) && !r.uploading) onlyRemote.push(p);
+  return [
+    ...violation('local and server converge', 'here but not on the server', onlyLocal),
+    ...violation('local and server converge', 'on the server but not here', onlyRemote),
+    ...violation('local and server converge', 'here and on the server with different contents', differs),
+    ...violation('local and server converge', 'on the server only as an unfinished upload', placeholder),
+  ];
+}
+
+/**
+ * Nothing half-written, on either side: every content at a path (`where`: "on the server", "here") is one the soak
+ * wrote at rest (here or through the API), wherever it was written — a download or an upload carries a whole
+ * version or nothing.
+ */
+export function checkWhole(contents: Map<string, string>, written: ReadonlySet<string>, where: 'on the server' | 'here'): Violation[] {
+  const bad = [...contents].filter(([, h]) => !written.has(h)).map(([p]) => p);
+  return violation(where === 'here' ? 'nothing half-written downloaded' : 'nothing half-written committed', `${where}, a content that was never at rest (half-written or corrupted)`, bad);
+}
+
+/**
+ * Nothing local deleted except through the trash: a file that vanished from the sync root (not by the driver) with
+ * its content at no other path here is in this computer's trash, unless its content had been replaced by its writer
+ * (a newer version written over it on the server: the client brought that one down over ours, renamed first).
+ */
+export function checkLocalRemovals(vanished: Array<{ path: string; hash: string; at: number }>, localTrash: ReadonlySet<string>, replaced: ReadonlySet<string>): Violation[] {
+  const lost = vanished.filter((v) => !localTrash.has(v.hash) && !replaced.has(v.hash)).map((v) => `${v.path} (gone by ${new Date(v.at).toISOString()})`);
+  return violation('nothing local deleted except through the trash', 'a file vanished from the sync root and is not in this computer\'s trash', lost);
 }

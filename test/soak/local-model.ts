@@ -6,7 +6,7 @@
  * back shows up as a ctime, size or hash it did not record.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface FileRecord {
@@ -26,6 +26,44 @@ export async function hashFile(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** Empty content: nothing to lose, never a required version. */
+export const EMPTY_HASH = sha256(Buffer.alloc(0));
+
+/**
+ * Two-way: every version of every file written by the soak (the driver here, or through the API as another device
+ * would), and which of them nobody superseded. A version is superseded when the side that wrote it replaced it
+ * knowingly (the driver saved over it here, or another device wrote a new version over it on the server: `replaced`)
+ * or deleted it (`deleted`); every version not superseded must be somewhere at the end (at a path here or on the
+ * server, in a conflict copy, in the server's trash or in this computer's trash).
+ */
+export class VersionLedger {
+  /** hash → where and how it was written (for the report) */
+  readonly required = new Map<string, string>();
+  /** every content the soak wrote, here or on the server (anything else found anywhere was never at rest) */
+  readonly everWritten = new Set<string>();
+  /** contents their writer saved a newer version over */
+  readonly replaced = new Set<string>();
+  /** contents their writer (or the other side's writer, knowingly) deleted */
+  readonly deleted = new Set<string>();
+
+  wrote(hash: string, origin: string, prev?: string): void {
+    if (prev !== undefined && prev !== hash) {
+      this.required.delete(prev);
+      this.replaced.add(prev);
+    }
+    this.everWritten.add(hash);
+    if (hash !== EMPTY_HASH) this.required.set(hash, origin);
+  }
+
+  removed(hash: string): void {
+    this.required.delete(hash);
+    this.deleted.add(hash);
+  }
+}
+
+/** The name of a download's hidden temporary file (never a file of the pair's). */
+export const isPartial = (name: string): boolean => name.startsWith('.cloudreve-sync-');
+
 export class LocalModel {
   /** path (relative, '/'-separated) → what is there now */
   readonly files = new Map<string, FileRecord>();
@@ -43,6 +81,15 @@ export class LocalModel {
   readonly folders = new Set<string>(['']);
   /** paths the driver found changed behind its back (by the client) */
   readonly tampered: Array<{ path: string; why: string }> = [];
+  /**
+   * Two-way: the client writes, renames and trashes local files too (the server's changes). `check` and `resync`
+   * then take in what they find (`adopted`) instead of calling it tampering, and note files that vanished with
+   * their content nowhere else here (`vanished`: they must be in this computer's trash).
+   */
+  shared = false;
+  ledger: VersionLedger | null = null;
+  readonly adopted: Array<{ path: string; at: number; from: string | null; to: string | null }> = [];
+  readonly vanished: Array<{ path: string; hash: string; at: number }> = [];
 
   constructor(readonly root: string) {}
 
@@ -51,7 +98,8 @@ export class LocalModel {
   }
 
   /** Records what `rel` holds now (after the driver wrote it); `hash` is its content's. */
-  record(rel: string, hash: string): FileRecord {
+  record(rel: string, hash: string, how = 'local write'): FileRecord {
+    if (how) this.ledger?.wrote(hash, `${how} at ${rel} (${new Date().toISOString()})`, this.files.get(rel)?.hash);
     const st = lstatSync(this.abs(rel));
     const rec = { hash, size: st.size, ino: st.ino, ctimeMs: st.ctimeMs };
     this.files.set(rel, rec);
@@ -71,7 +119,7 @@ export class LocalModel {
     const rec = this.files.get(from)!;
     this.forget(from);
     this.noteRename(from, to);
-    return this.record(to, rec.hash); // a rename changes the file's ctime
+    return this.record(to, rec.hash, ''); // a rename changes the file's ctime (and supersedes no content)
   }
 
   private noteRename(from: string, to: string): void {
@@ -88,10 +136,18 @@ export class LocalModel {
   }
 
   /** The soak wrote `hash` at `rel` on the server (through the API, as another device would). */
-  wroteOnServer(rel: string, hash: string): void {
+  wroteOnServer(rel: string, hash: string, replaced?: string): void {
+    this.ledger?.wrote(hash, `API write at ${rel} (${new Date().toISOString()})`, replaced);
     let h = this.serverWrote.get(rel);
     if (!h) this.serverWrote.set(rel, (h = new Set()));
     h.add(hash);
+  }
+
+  /** The driver deleted the file at `rel` (already gone from disk): its content is superseded. */
+  deleted(rel: string): void {
+    const rec = this.files.get(rel);
+    if (rec) this.ledger?.removed(rec.hash);
+    this.forget(rel);
   }
 
   forget(rel: string): void {
@@ -117,15 +173,89 @@ export class LocalModel {
     try {
       st = lstatSync(this.abs(rel));
     } catch {
+      if (this.shared) return; // moved or trashed by the client: the next resync sees where (the operation fails)
       this.tampered.push({ path: rel, why: 'gone: deleted or moved by someone other than the driver' });
       return;
     }
     if (st.ino !== rec.ino || st.size !== rec.size || st.ctimeMs !== rec.ctimeMs) {
+      if (this.shared) {
+        // the client brought the server's version down (or a conflict's): take it in as what is here now
+        const hash = sha256(readFileSync(this.abs(rel)));
+        this.adopted.push({ path: rel, at: Date.now(), from: rec.hash, to: hash });
+        this.files.set(rel, { hash, size: st.size, ino: st.ino, ctimeMs: st.ctimeMs });
+        this.remember(rel, hash);
+        return;
+      }
       this.tampered.push({
         path: rel,
         why: `changed behind the driver's back (ino ${rec.ino}→${st.ino}, size ${rec.size}→${st.size}, ctime ${rec.ctimeMs}→${st.ctimeMs})`,
       });
     }
+  }
+
+  /**
+   * Two-way: takes in the tree as it is on disk (the client downloads, renames and trashes files too): new and
+   * changed files are hashed and recorded (`adopted`), folders follow the disk, and a recorded file gone from disk
+   * whose content is at no other path here now is noted in `vanished` (it must be in this computer's trash).
+   * Returns what changed.
+   */
+  async resync(): Promise<{ adopted: number; gone: number; vanished: number }> {
+    const seen = new Map<string, { ino: number; size: number; ctimeMs: number }>();
+    const folders = new Set<string>(['']);
+    const walk = (dir: string, rel: string): void => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        if (isPartial(name)) continue;
+        const r = rel ? `${rel}/${name}` : name;
+        let st;
+        try {
+          st = lstatSync(join(dir, name));
+        } catch {
+          continue;
+        }
+        if (st.isDirectory()) {
+          folders.add(r);
+          walk(join(dir, name), r);
+        } else if (st.isFile()) seen.set(r, { ino: st.ino, size: st.size, ctimeMs: st.ctimeMs });
+      }
+    };
+    walk(this.root, '');
+    const gone: Array<{ path: string; hash: string }> = [];
+    for (const [p, rec] of [...this.files]) {
+      if (seen.has(p)) continue;
+      gone.push({ path: p, hash: rec.hash });
+      this.files.delete(p);
+    }
+    let adopted = 0;
+    for (const [p, st] of seen) {
+      const rec = this.files.get(p);
+      if (rec && rec.ino === st.ino && rec.size === st.size && rec.ctimeMs === st.ctimeMs) continue;
+      let hash: string;
+      try {
+        hash = await hashFile(this.abs(p));
+      } catch {
+        continue; // gone while read: the next resync
+      }
+      adopted++;
+      this.adopted.push({ path: p, at: Date.now(), from: rec?.hash ?? null, to: hash });
+      this.files.set(p, { hash, size: st.size, ino: st.ino, ctimeMs: st.ctimeMs });
+      this.remember(p, hash);
+    }
+    const here = new Set([...this.files.values()].map((r) => r.hash));
+    let vanished = 0;
+    for (const g of gone) {
+      if (here.has(g.hash)) continue;
+      this.vanished.push({ ...g, at: Date.now() });
+      vanished++;
+    }
+    this.folders.clear();
+    for (const f of folders) this.folders.add(f);
+    return { adopted, gone: gone.length, vanished };
   }
 
   /** Moves every record under folder `from` to `to` (a folder rename by the driver). */

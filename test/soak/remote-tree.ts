@@ -109,6 +109,52 @@ export class RemoteTree {
     await this.call('PUT', `/api/v4/file/content?${q}`, undefined, data);
   }
 
+  /** Every folder under `uri` (recursively, relative to it; '' is `uri` itself). Missing folder: none. */
+  async folders(uri: string): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (folderUri: string, rel: string): Promise<void> => {
+      out.push(rel);
+      let next = '';
+      do {
+        const q = new URLSearchParams({ uri: folderUri, page_size: '1000' });
+        if (next) q.set('next_page_token', next);
+        let d;
+        try {
+          d = await this.call('GET', `/api/v4/file?${q}`);
+        } catch (err) {
+          if (/40016|not exist/i.test(String(err))) return;
+          throw err;
+        }
+        for (const f of d.files as Array<{ type: number; name: string; path: string }>) {
+          if (f.type === 1) await walk(f.path, rel ? `${rel}/${f.name}` : f.name);
+        }
+        next = d.pagination?.next_token ?? '';
+      } while (next);
+    };
+    await walk(uri, '');
+    return out.sort();
+  }
+
+  /** Makes a folder (parents too), as the web page's "new folder" would. */
+  async mkdir(uri: string): Promise<void> {
+    await this.call('POST', '/api/v4/file/create', { uri, type: 'folder' });
+  }
+
+  /** Renames a file or folder in place (POST /file/rename). */
+  async rename(uri: string, newName: string): Promise<void> {
+    await this.call('POST', '/api/v4/file/rename', { uri, new_name: newName });
+  }
+
+  /** Moves files or folders into the folder `dst`, their names kept (POST /file/move). */
+  async move(uris: string[], dst: string): Promise<void> {
+    await this.call('POST', '/api/v4/file/move', { uris, dst });
+  }
+
+  /** Deletes to the server's trash (DELETE /file, soft delete: never for good). */
+  async remove(uris: string[]): Promise<void> {
+    await this.call('DELETE', '/api/v4/file', { uris });
+  }
+
   /** The top-level entries of the server's trash. */
   async trash(): Promise<TrashEntry[]> {
     const out: TrashEntry[] = [];

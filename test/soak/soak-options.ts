@@ -1,7 +1,7 @@
 /** `npm run soak -- …` flags. */
 import type { EmulatorPolicyType } from '../emulator/index.js';
 
-export type SoakMode = 'backup' | 'mirror';
+export type SoakMode = 'backup' | 'mirror' | 'two-way';
 
 export interface SoakOptions {
   minutes: number;
@@ -24,7 +24,7 @@ export interface SoakOptions {
 const POLICIES: EmulatorPolicyType[] = ['local', 'remote', 's3', 'ks3', 'oss', 'cos', 'obs', 'onedrive', 'qiniu', 'upyun'];
 
 export const SOAK_USAGE = `usage: npm run soak -- [--minutes N] [--seed S] [--policy ${POLICIES.join('|')}]
-    [--mode backup|mirror] [--no-encryption] [--big-size BYTES|64M|3G] [--burst N] [--max-files N]
+    [--mode backup|mirror|two-way] [--no-encryption] [--big-size BYTES|64M|3G] [--burst N] [--max-files N]
     [--settle-timeout SECONDS] [--out DIR] [--keep]`;
 
 export function parseSize(v: string): number {
@@ -78,7 +78,7 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
       }
       case '--mode': {
         const v = val();
-        if (v !== 'backup' && v !== 'mirror') throw new Error('--mode must be backup or mirror');
+        if (v !== 'backup' && v !== 'mirror' && v !== 'two-way') throw new Error('--mode must be backup, mirror or two-way');
         o.mode = v;
         break;
       }

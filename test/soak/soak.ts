@@ -11,13 +11,15 @@ import { mkdirSync, mkdtempSync, readdirSync, lstatSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator, type EmulatorPolicy, type FileEventInfo, type PartAccepted } from '../emulator/index.js';
-import { ClientProcess, runCliCommand } from './client-process.js';
+import { ClientProcess, clientEnvExtra, runCliCommand } from './client-process.js';
 import { EventLog } from './event-log.js';
 import { ConflictChaos, CONFLICT_FOLDER } from './conflict-chaos.js';
 import { FileChaos, type DriverMove } from './file-chaos.js';
 import {
   checkConflictVersions,
+  checkConverged,
   checkJournal,
+  checkLocalRemovals,
   checkLocalUntouched,
   checkNoConflictsLeft,
   checkQuietMoves,
@@ -27,6 +29,8 @@ import {
   checkResolutions,
   checkSessions,
   checkTrashKept,
+  checkVersionsKept,
+  checkWhole,
   remoteArrivals,
   remoteDeletions,
   remoteOrigins,
@@ -36,7 +40,8 @@ import {
   type ResolutionObserved,
   type Violation,
 } from './invariants.js';
-import { LocalModel, hashFile, type FileRecord } from './local-model.js';
+import { LocalModel, VersionLedger, hashFile, isPartial, type FileRecord } from './local-model.js';
+import { RemoteChurn, localTrashContents, serverTrashContents } from './remote-churn.js';
 import { RandomSource } from './random-source.js';
 import { RemoteTree, childUri } from './remote-tree.js';
 import { BIG_QUOTA, ServerChaos } from './server-chaos.js';
@@ -56,6 +61,7 @@ async function walkLocal(root: string): Promise<Map<string, FileRecord>> {
   const out = new Map<string, FileRecord>();
   const walk = async (dir: string, rel: string): Promise<void> => {
     for (const name of readdirSync(dir).sort()) {
+      if (isPartial(name)) continue; // a download's hidden temporary file (two-way)
       const abs = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(abs);
@@ -118,7 +124,12 @@ export async function soak(o: SoakOptions): Promise<number> {
   const root = join(out, 'sync');
   const home = join(out, 'home');
   const data = join(out, 'server');
-  for (const d of [root, home, data]) {
+  const twoWay = o.mode === 'two-way';
+  // two-way: the client's own HOME and XDG_DATA_HOME here, so that its freedesktop trash is on the sync root's disk
+  // and readable at the end
+  const userHome = join(out, 'user-home');
+  const xdgData = join(out, 'xdg');
+  for (const d of twoWay ? [root, home, data, userHome, xdgData] : [root, home, data]) {
     rmSync(d, { recursive: true, force: true });
     mkdirSync(d, { recursive: true, mode: 0o700 });
   }
@@ -149,12 +160,25 @@ export async function soak(o: SoakOptions): Promise<number> {
   });
 
   const model = new LocalModel(root);
+  if (twoWay) {
+    model.shared = true;
+    model.ledger = new VersionLedger();
+    clientEnvExtra.HOME = userHome;
+    clientEnvExtra.XDG_DATA_HOME = xdgData;
+  }
   const files = new FileChaos(model, rnd.fork(1), log, { burstFiles: o.burstFiles, bigBytes: o.bigBytes, maxFiles: o.maxFiles });
   const chaos = new ServerChaos(emu, rnd.fork(2), log, o.policy);
   const procRnd = rnd.fork(3);
   const client = new ClientProcess(home, join(out, 'client.log'));
   const reader = new RemoteTree(emu.url, emu.email, emu.password);
-  const conflicts = new ConflictChaos(model, rnd.fork(6), log, reader, REMOTE, client, { target: Math.max(2, Math.min(8, Math.round(o.minutes * 1.5))) });
+  const conflicts = new ConflictChaos(model, rnd.fork(6), log, reader, REMOTE, client, { target: Math.max(2, Math.min(8, Math.round(o.minutes * 1.5))), twoWay });
+  const churn = new RemoteChurn(model, rnd.fork(8), log, reader, REMOTE, () => (files.burstFolder ? [files.burstFolder] : []));
+  /** two-way: take in what the client changed here before the driver acts (it downloads, renames and trashes too) */
+  const resync = async (why: string) => {
+    if (!twoWay) return;
+    const r = await model.resync();
+    if (r.adopted || r.gone) log.write('resync', { why, ...r });
+  };
   const crashes: Crash[] = [];
   const violations: Violation[] = [];
   let stopping = false;
@@ -165,15 +189,27 @@ export async function soak(o: SoakOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   const started = Date.now();
+  let pairId = '';
   try {
     const login = await runCliCommand(home, ['login', '--server', emu.url, '--email', emu.email, '--password-stdin'], { stdin: emu.password + '\n' });
     if (login.code !== 0) throw new Error(`login failed (${login.code}): ${login.err}`);
     const add = await runCliCommand(home, ['pairs', 'add', root, REMOTE, '--mode', o.mode, '--json']);
     if (add.code !== 0) throw new Error(`pairs add failed (${add.code}): ${add.err}`);
-    log.write('client', { action: 'setup', pair: JSON.parse(add.out).id });
+    pairId = JSON.parse(add.out).id;
+    log.write('client', { action: 'setup', pair: pairId });
 
     await files.big();
     for (let i = 0; i < 10; i++) await files.step();
+    // a step of the file driver; in two-way a file the client just moved or trashed makes an operation fail (logged)
+    const fileStep = async (): Promise<void> => {
+      if (!twoWay) return files.step();
+      await resync('file step');
+      try {
+        await files.step();
+      } catch (err) {
+        log.write('file', { op: 'failed', error: String((err as Error)?.message ?? err) });
+      }
+    };
     client.start();
     log.write('client', { action: 'start', pid: client.pid });
 
@@ -192,8 +228,17 @@ export async function soak(o: SoakOptions): Promise<number> {
         } else if (burstDone && !massDone && Date.now() >= massAt) {
           files.deleteBurst();
           massDone = true;
-        } else await files.step();
+        } else await fileStep();
         await sleep(rf.int(100, 1500));
+      }
+    };
+    const churnLoop = async () => {
+      if (!twoWay) return;
+      const rf = rnd.fork(9);
+      while (running()) {
+        await sleep(rf.int(1000, 6000));
+        if (!running()) break;
+        await churn.step();
       }
     };
     const conflictLoop = async () => {
@@ -238,7 +283,7 @@ export async function soak(o: SoakOptions): Promise<number> {
         }
       }
     };
-    await Promise.all([fileLoop(), conflictLoop(), faultLoop(), killLoop(), watchdog()]);
+    await Promise.all([fileLoop(), churnLoop(), conflictLoop(), faultLoop(), killLoop(), watchdog()]);
     if (stopping) {
       log.write('interrupted', {});
       process.stdout.write(`\nsoak interrupted (seed ${o.seed}); nothing checked; files kept in ${out}\n`);
@@ -256,6 +301,8 @@ export async function soak(o: SoakOptions): Promise<number> {
     /** paths the pair says wait for a retry time by design (a lock the chaos faked: tried again some minutes later) */
     let waiting: Array<{ relPath: string; code: string; retryAt: number | null }> = [];
     let issues: Awaited<ReturnType<typeof listIssues>> = [];
+    let confirms = 0;
+    let firstConfirmAt = Infinity;
     while (Date.now() < settleDeadline) {
       await sleep(1000);
       if (!client.running) {
@@ -267,6 +314,22 @@ export async function soak(o: SoakOptions): Promise<number> {
       issues = await listIssues(home).catch(() => issues);
       const byDesign = issues.filter((i) => i.code === 'locked' && i.retryAt !== null && i.retryAt > Date.now() && (chaos.injected.get('lock-conflict') ?? 0) > 0);
       if (issues.length === byDesign.length && Date.now() - client.lastOutputAt >= 10_000) {
+        if (twoWay && client.pairState === 'needs-confirmation' && confirms < 3) {
+          // two-way: the guard must have held the mass delete back (the burst still on the server); then it is
+          // confirmed, as the user would, and the pair settles again (every deletion the guard held goes ahead)
+          const detail = (client.pairDetail ?? {}) as { code?: string; pendingDeletes?: number };
+          if (confirms === 0 && files.burstDeleted.length > 0) {
+            const there = new Set((await reader.files(REMOTE)).map((f) => f.path));
+            const kept = files.burstDeleted.filter((p) => there.has(p)).length;
+            log.write('settle', { action: 'guard', code: detail.code, pendingDeletes: detail.pendingDeletes, burstOnServer: kept, burst: files.burstDeleted.length });
+          }
+          if (confirms === 0) firstConfirmAt = Date.now();
+          const r = await runCliCommand(home, ['pairs', 'confirm', pairId, String(detail.pendingDeletes ?? 0), '--json']);
+          log.write('settle', { action: 'confirm', count: detail.pendingDeletes, code: r.code, out: r.out.trim().slice(0, 300), err: r.err.trim().slice(0, 300) });
+          confirms++;
+          client.lastOutputAt = Date.now();
+          continue;
+        }
         settled = true;
         waiting = byDesign;
         break;
@@ -288,7 +351,11 @@ export async function soak(o: SoakOptions): Promise<number> {
       const open = await conflicts.list(home);
       const cRemote = (await readRemote(reader, childUri(REMOTE, CONFLICT_FOLDER))).remote;
       const rel = new Map([...cRemote].map(([p, c]) => [`${CONFLICT_FOLDER}/${p}`, c]));
-      violations.push(...checkConflictVersions(conflicts.expectations(waitingPaths), rel, open));
+      const cv = checkConflictVersions(conflicts.expectations(waitingPaths), rel, open);
+      // two-way: which side sees the conflict first decides where each version is (our save in an upload-side copy on
+      // the server, or the server's version in a download-side copy here, then uploaded); "every version is
+      // somewhere" checks both at the end, the listing is checked here
+      violations.push(...(twoWay ? cv.filter((v) => v.invariant === 'open conflicts are listed') : cv));
       log.write('conflicts', { made: conflicts.expectations().length, listed: open.map((c) => ({ id: c.id, path: c.relPath, copy: c.conflictUri })) });
       resolutions = await conflicts.resolveAll(home, emu, remoteRoot, waitingPaths);
       violations.push(...checkResolutions(resolutions));
@@ -299,6 +366,7 @@ export async function soak(o: SoakOptions): Promise<number> {
 
     // ---- a quiet round of renames and moves, once everything is on the server: no byte sent, nothing trashed
     let quiet: DriverMove[] = [];
+    let quietRan = false;
     let quietStats = { sessions: 0, bytes: 0 };
     const inSync = async (): Promise<string[]> => {
       const { remote } = await readRemote(reader, REMOTE);
@@ -314,6 +382,7 @@ export async function soak(o: SoakOptions): Promise<number> {
     let off: string[] = ['(not looked yet)'];
     for (const t = Date.now(); Date.now() - t < 120_000; ) {
       if (Date.now() - client.lastOutputAt >= 3000 && emu.sessions().length === 0) {
+        await resync('before the quiet round');
         off = await inSync();
         if (off.length === 0) break;
       }
@@ -346,6 +415,7 @@ export async function soak(o: SoakOptions): Promise<number> {
       quietStats = { sessions: after.sessions_created - before.sessions_created, bytes: after.bytes_received - before.bytes_received };
       log.write('quiet-moves', { action: 'end', moves: quiet, ...quietStats });
       violations.push(...checkQuietMoves(quiet, before, after, fileEvents.slice(evFrom), parts.slice(partFrom)));
+      quietRan = true;
     }
     const clean = await client.stop();
     if (!clean) violations.push({ invariant: 'settles', detail: 'the client did not stop within 30 s of SIGTERM', paths: [] });
@@ -361,12 +431,61 @@ export async function soak(o: SoakOptions): Promise<number> {
     violations.push(...checkSessions(emu.sessions()));
 
     const local = await walkLocal(root);
-    violations.push(...checkLocalUntouched(model, local));
+    // two-way: the client changes local files too; since the model took the tree in before the quiet round, nothing
+    // but the driver's renames changed on either side, so the client must have touched nothing here since (its own
+    // moves on the server are not brought back down)
+    if (!twoWay || quietRan) violations.push(...checkLocalUntouched(model, local));
 
     const { remote, listed: listedCount, bytes: remoteBytes } = await readRemote(reader, REMOTE);
-    violations.push(...checkRemoteContent(model, remote, { emptyFilesUpload: o.policy !== 'onedrive', waiting: waitingPaths, origins: remoteOrigins(fileEvents) }));
     const deletions = remoteDeletions(fileEvents);
-    violations.push(...checkRemovals(o.mode, model, deletions, { massDeleted: files.burstDeleted, arrivals: remoteArrivals(fileEvents), keepMineCopies: conflicts.keepMineCopies }));
+    const twoWayRows: Array<[string, string]> = [];
+    if (!twoWay) {
+      violations.push(...checkRemoteContent(model, remote, { emptyFilesUpload: o.policy !== 'onedrive', waiting: waitingPaths, origins: remoteOrigins(fileEvents) }));
+      violations.push(...checkRemovals(o.mode, model, deletions, { massDeleted: files.burstDeleted, arrivals: remoteArrivals(fileEvents), keepMineCopies: conflicts.keepMineCopies }));
+    } else {
+      // what the pair says is not synced at the end (the client is stopped: read from its home)
+      const endIssues = await listIssues(home).catch(() => issues);
+      const notSynced = new Set([...issues, ...endIssues].map((i) => i.relPath));
+      const openConflicts = await conflicts.list(home).catch(() => []);
+      const held = client.pairState === 'needs-confirmation' ? new Set(files.burstDeleted) : new Set<string>();
+      const exempt = (p: string) => notSynced.has(p) || waitingPaths.has(p) || held.has(p) || openConflicts.some((c) => c.relPath === p);
+      const localHashes = new Map([...local].map(([p, r]) => [p, r.hash]));
+      const emptyLocal = new Set([...local].filter(([, r]) => r.size === 0).map(([p]) => p));
+      violations.push(...checkConverged(localHashes, remote, exempt, { emptyFilesUpload: o.policy !== 'onedrive', emptyLocal }));
+      const written = model.ledger!.everWritten;
+      violations.push(...checkWhole(new Map([...remote].filter(([, r]) => !r.uploading).map(([p, r]) => [p, r.hash])), written, 'on the server'));
+      violations.push(...checkWhole(localHashes, written, 'here'));
+      // every version somewhere: here, on the server, in its trash, in this computer's trash
+      const places = new Map<string, string[]>();
+      const at = (h: string, where: string) => {
+        const l = places.get(h);
+        if (l) l.push(where);
+        else places.set(h, [where]);
+      };
+      for (const [p, h] of localHashes) at(h, `local:${p}`);
+      for (const [p, r] of remote) if (!r.uploading) at(r.hash, `server:${p}`);
+      const serverTrash = await serverTrashContents(reader, emu);
+      for (const [p, h] of serverTrash) at(h, `server-trash:${p}`);
+      const localTrash = await localTrashContents(xdgData);
+      for (const [p, h] of localTrash.files) at(h, `local-trash:${p}`);
+      violations.push(...checkVersionsKept(model.ledger!.required, places));
+      // the mass delete: nothing of it trashed on the server before the soak confirmed what the guard held back
+      const burst = new Set(files.burstDeleted);
+      const pastGuard = deletions.filter((d) => d.how === 'deleted' && burst.has(d.path) && d.at < firstConfirmAt).map((d) => d.path);
+      if (pastGuard.length) violations.push({ invariant: 'two-way never deletes past the guard', detail: 'trashed on the server as part of the mass delete before it was confirmed', paths: pastGuard });
+      // nothing local deleted except through the trash (the last changes taken in now)
+      await model.resync();
+      violations.push(...checkLocalRemovals(model.vanished, new Set(localTrash.files.values()), model.ledger!.replaced));
+      const churnOps = [...churn.ops.entries()].sort();
+      const churnFailed = [...churn.failed.entries()].sort();
+      twoWayRows.push(
+        ['server-side churn (through the API)', `${churnOps.reduce((n, [, k]) => n + k, 0)}: ${churnOps.map(([k, n]) => `${k} ${n}`).join(', ')}${churnFailed.length ? ` (refused or failed: ${churnFailed.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`],
+        ['versions written / required at the end (not superseded) / kept', `${model.ledger!.everWritten.size} / ${model.ledger!.required.size} / ${[...model.ledger!.required.keys()].filter((h) => places.has(h)).length}`],
+        ['local files the client changed or made / removed (vanished) / in the local trash', `${model.adopted.length} / ${model.vanished.length} / ${localTrash.files.size} (${localTrash.origins.size} entries)`],
+        ['files in the server\'s trash', String(serverTrash.size)],
+        ['paths exempt from converging (not synced, waiting, held back, open conflicts)', String([...new Set([...local.keys(), ...remote.keys()])].filter(exempt).length)],
+      );
+    }
     const trashed = (await reader.trash()).map((t) => (t.restorePath.startsWith(remoteRoot + '/') ? t.restorePath.slice(remoteRoot.length + 1) : t.restorePath));
     violations.push(...checkTrashKept(deletions, trashed));
     const maxPart = policy.chunkSize ?? 1024 * 1024;
@@ -392,6 +511,7 @@ export async function soak(o: SoakOptions): Promise<number> {
       ['run', `${((Date.now() - started) / 60_000).toFixed(1)} min (${o.minutes} of chaos, then the settle)`],
       ['file operations', `${fileOps.reduce((s, [, n]) => s + n, 0)}: ${fileOps.map(([k, n]) => `${k} ${n}`).join(', ')}`],
       ['conflicts (made on both sides / resolved keep-mine, keep-both / not made by the soak)', `${conflicts.expectations().length} / ${resolutions.filter((r) => r.choice === 'keep-mine').length}, ${resolutions.filter((r) => r.choice === 'keep-both').length} / ${conflicts.unexpected.length}${conflictOps.length ? ` (${conflictOps.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`],
+      ...twoWayRows,
       ['quiet renames and moves (files carried) / sessions / bytes sent', `${quiet.length} (${quiet.reduce((s2, m) => s2 + m.files, 0)}) / ${quietStats.sessions} / ${fmtBytes(quietStats.bytes)}`],
       ['files waiting for a retry time at the end (locked)', String(waitingPaths.size)],
       ['faults injected', `${faults.reduce((s, [, n]) => s + n, 0)}: ${faults.map(([k, n]) => `${k} ${n}`).join(', ')}`],

@@ -220,4 +220,74 @@ describe('excluded folders: end to end', () => {
     assert.equal(emu.blob(`${R}/big/b.txt`)?.toString(), 'big/b.txt');
     assert.deepEqual(engine.sync.listPairs().find((p) => p.id === pair.id)?.excludeRemote, []);
   });
+
+  test('two-way: a folder deleted on the server that holds an excluded one stays here with it; the rest of it goes to the trash', async () => {
+    const R = 'cloudreve://my/tw2';
+    const local = join(dir.path, 'tw2');
+    mkdirSync(local);
+    const pass = (excludeRemote: string[]) => engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'two-way', excludeRemote });
+    await other.createFolder(`${R}/outer/inner`);
+    await put(`${R}/outer/o.txt`, 'o');
+    await put(`${R}/outer/inner/i.txt`, 'i');
+    await put(`${R}/top.txt`, 't');
+    await pass([]);
+    assert.equal(readFileSync(join(local, 'outer/inner/i.txt'), 'utf8'), 'i');
+    await other.delete([`${R}/outer`]);
+    const r = await pass(['outer/inner']);
+    assert.deepEqual(r.trashedLocal, ['outer/o.txt'], JSON.stringify(r.actions));
+    assert.equal(readFileSync(join(local, 'outer/inner/i.txt'), 'utf8'), 'i', 'the excluded folder is never trashed here');
+    assert.ok(r.problems.some((p) => p.rel === 'outer' && /excluded/.test(p.reason)), JSON.stringify(r.problems));
+    assert.equal(trashed().length, 1, 'o.txt only');
+    // the folder is the pair's again (made on the server, empty of what is excluded); nothing more is deleted
+    await pass(['outer/inner']);
+    assert.equal((await other.info(`${R}/outer`)).type, 1);
+    assert.ok(!emu.blob(`${R}/outer/inner/i.txt`));
+    assert.equal(trashed().length, 1, 'o.txt only');
+  });
+});
+
+describe('excluded folders: a running pair', () => {
+  test('a server change inside an excluded folder asks for no pass; taking the folder back in brings it down by itself', async () => {
+    const emu = await startEmulator({ eventDebounceMs: 100, keepAliveMs: 1000 });
+    const dir = tmpDir();
+    const local = join(dir.path, 'local');
+    mkdirSync(local);
+    const engine = await createEngine({ home: join(dir.path, 'home'), settleMs: 100, retry: FAST_RETRY, sync: { scanIntervalMs: 3_600_000, remoteHintRetry: { baseMs: 100, maxMs: 400 } } });
+    try {
+      await engine.login(emu.url, emu.email, emu.password);
+      const other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a19' });
+      await other.login(emu.email, emu.password);
+      const R = 'cloudreve://my/run';
+      const put = async (uri: string, body: string) => other.putContent(uri, Buffer.from(body), body.length, {});
+      await put(`${R}/big/huge.txt`, 'huge');
+      await put(`${R}/keep/a.txt`, 'a');
+      const pair = engine.sync.addPair({ localPath: local, remoteUri: R, mode: 'two-way', excludeRemote: ['big'] });
+      let scans = 0;
+      engine.events.on('pair-changed', (p) => {
+        if (p.id === pair.id && p.state === 'scanning') scans++;
+      });
+      const until = async (what: string, ok: () => boolean, ms = 15_000) => {
+        for (let t = 0; t < ms && !ok(); t += 100) await new Promise((r) => setTimeout(r, 100));
+        assert.ok(ok(), what);
+      };
+      await engine.sync.start();
+      await until('the first pass brings keep/ down', () => existsSync(join(local, 'keep/a.txt')));
+      await engine.idle();
+      await new Promise((r) => setTimeout(r, 800)); // the change stream subscribed, the first pass over
+      assert.ok(!existsSync(join(local, 'big')), 'the excluded folder is not made here');
+      const before = scans;
+      await put(`${R}/big/more.txt`, 'more');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(scans, before, 'no pass for a change inside the excluded folder');
+      await put(`${R}/keep/b.txt`, 'b');
+      await until('a change elsewhere is brought down', () => existsSync(join(local, 'keep/b.txt')));
+      engine.sync.setExcludedFolders(pair.id, []);
+      await until('taken back in, the folder comes down', () => existsSync(join(local, 'big/huge.txt')) && existsSync(join(local, 'big/more.txt')));
+      assert.equal(readFileSync(join(local, 'big/huge.txt'), 'utf8'), 'huge');
+    } finally {
+      await engine.close();
+      await emu.close();
+      dir.cleanup();
+    }
+  });
 });

@@ -4,13 +4,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { runCli } from '../../main/cli.js';
 import { changeExcluded } from '../../main/cli/sync-commands.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { tmpDir, type TmpDir } from '../helpers/tmp-tree.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Sink extends Writable {
   text = '';
@@ -87,5 +92,42 @@ describe('excluded folders on the command line', () => {
     assert.equal(emu.blob('cloudreve://my/s/keep/a.txt')?.toString(), 'a');
     assert.equal(emu.file('cloudreve://my/s/skip'), null);
     assert.equal((await cli('sync', join(dir.path, 's'), '/s', '--exclude-remote', '..')).code, 2);
+  });
+
+  test('through a running process (its control socket): pairs add --exclude-remote, exclude, include; sync refuses another list', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'main/cli.ts'), '--home', home, 'run'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: '/nonexistent-home' },
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 300 && !/Ctrl-C to stop/.test(err); i++) await sleep(100);
+      assert.match(err, /other commands on this home reach this process/, err);
+      const local = join(dir.path, 'sock');
+      mkdirSync(local);
+      const add = await cli('pairs', 'add', local, '/sock', '--exclude-remote', 'big', '--json');
+      assert.equal(add.code, 0, add.err);
+      const id = (JSON.parse(add.out) as { id: string; excludeRemote: string[] }).id;
+      assert.deepEqual((JSON.parse(add.out) as { excludeRemote: string[] }).excludeRemote, ['big']);
+      const ex = await cli('pairs', 'exclude', id.slice(0, 8), 'x');
+      assert.equal(ex.code, 0, ex.err);
+      assert.match(ex.out, /excluded: big x/);
+      assert.match(ex.err, /control socket/);
+      assert.equal((await cli('pairs', 'include', id, 'big')).code, 0);
+      const list = JSON.parse((await cli('pairs', 'list', '--json')).out) as Array<{ id: string; excludeRemote: string[] }>;
+      assert.deepEqual(list.find((p) => p.id === id)?.excludeRemote, ['x']);
+      const refused = await cli('sync', local, '/sock', '--exclude-remote', 'other');
+      assert.equal(refused.code, 2, refused.err);
+      assert.match(refused.err, /--exclude-remote: another cloudreve-sync process/);
+      const same = await cli('sync', local, '/sock', '--exclude-remote', 'x/');
+      assert.equal(same.code, 0, same.err);
+      const dry = await cli('sync', local, '/sock', '--dry-run', '--exclude-remote', 'y');
+      assert.ok(dry.code === 0 || dry.code === 1, dry.err);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, err);
   });
 });

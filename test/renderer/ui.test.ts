@@ -122,6 +122,24 @@ test('queue: pushed transfer shows its progress; pause/resume call the contract;
       ['t1', 't2', 't3', 't4'],
     );
 
+    // a download: a row of the same queue, its direction shown (arrow and word), the same buttons reaching the contract
+    await emit(page, 'transfer-state-changed', {
+      transfer: transfer({ id: 'd1', direction: 'download', name: 'report.pdf', localPath: '/home/ann/report.pdf', targetUri: 'cloudreve://my/Docs/report.pdf', state: 'downloading', bytesDone: 2 * MiB, createdAt: 1_700_000_000_004 }),
+      from: 'queued',
+    });
+    await waitForText(page, 'li[data-id="d1"] .transfer-direction-label', 'Download');
+    await waitForText(page, 'li[data-id="d1"] .transfer-direction-icon', '↓');
+    await waitForText(page, 'li[data-id="t1"] .transfer-direction-label', 'Upload');
+    await waitForText(page, 'li[data-id="d1"] .transfer-state', 'Downloading');
+    await waitForText(page, 'li[data-id="d1"] .transfer-percent', '20%');
+    await waitForText(page, '.queue-count', '5 transfers');
+    await page.getByRole('button', { name: 'Pause report.pdf' }).click();
+    await waitForCall(page, 'pause', ['d1']);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur()); // a focused row stays until focus moves
+    await emit(page, 'transfer-removed', { id: 'd1' });
+    await waitForText(page, '.queue-count', '4 uploads');
+    await page.locator('li[data-id="d1"]').waitFor({ state: 'detached' });
+
     // pause all / resume all in the header
     await page.getByRole('button', { name: 'Resume all' }).click();
     await waitForCall(page, 'resume', []);

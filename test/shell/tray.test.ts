@@ -83,6 +83,9 @@ test('trayStatusFrom counts states and computes the overall % of what is queued 
   assert.deepEqual(s, { ...base, active: 2, queued: 2, paused: 1, failed: 1, speed: 100, percent: 12 });
   assert.equal(trayStatusFrom({ transfers: [t('done')], speed: 0, signedIn: true, online: true }).percent, null);
   assert.equal(trayStatusFrom({ transfers: [t('queued', 0)], speed: 0, signedIn: true, online: true }).percent, 0);
+  // downloads count like uploads (the app hands the tray both: engine.listTransfers() and engine.downloads.list())
+  const d = trayStatusFrom({ transfers: [t('downloading', 1000, 250), t('queued', 1000, 0), t('conflict', 100, 100), t('paused', 10, 0)], speed: 50, signedIn: true, online: true });
+  assert.deepEqual([d.active, d.queued, d.paused, d.failed, d.percent], [1, 1, 1, 0, 12]);
 });
 
 test('menu: open, pause all, pause for 1 hour, resume all, sync now, open a pair\'s folder, quit (table)', () => {

@@ -21,6 +21,7 @@ import { followRemoteChanges, type RemoteHints } from './remote-hints.js';
 import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
 import { IgnoreRules, normalizeExcluded } from './ignore-rules.js';
 import { FolderUnavailable, osTrash, runPass, type PassOptions, type PassReport } from './pair-sync.js';
+import { readLocal } from './discovery.js';
 import { PairScheduler, retryBackoff, type PassOutcome, type PassScope } from './scheduler.js';
 import { SyncTracker, infoOrNull, type FileOutcome } from './sync-tracker.js';
 import { DOWNLOAD_TERMINAL, type DownloadRequest, type DownloadsApi } from '../download-types.js';
@@ -316,8 +317,23 @@ export class SyncService implements SyncApi {
       );
       const o = await outcome;
       if (o.result === 'failed') throw new EngineError('api', `keep mine: ${o.reason ?? 'the upload failed'}; the conflict stays open`);
+      // two-way: a copy the download side made here (theirs) follows the copy on the server into the trash, as
+      // keep-theirs does; left here, the pair read idle with a file the server no longer has (found by the soak)
+      if (pair.mode === 'two-way' && o.result === 'uploaded') await this.trashCopyHere(pair, c);
       return c;
     });
+  }
+
+  /** The conflict's copy here goes to this computer's trash, unless it changed since it was recorded (then it stays). */
+  private async trashCopyHere(pair: SyncPair, c: SyncConflict): Promise<void> {
+    const copyRel = [...c.relPath.split('/').slice(0, -1), baseName(c.conflictUri)].join('/');
+    const copy = resolveLocal(pair.localPath, copyRel);
+    const rec = this.deps.journal.syncEntries.get(pair.id, copyRel);
+    const now = readLocal(copy);
+    if (now === null || 'problem' in now) return;
+    if (rec && !(now.kind === 'file' && now.size === rec.size && now.mtimeMs === rec.mtimeMs && now.inode === rec.inode)) return;
+    await (this.deps.settings?.trashLocal ?? osTrash)([copy]);
+    this.deps.journal.syncEntries.delete(pair.id, copyRel);
   }
 
   /**

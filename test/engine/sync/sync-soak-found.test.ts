@@ -12,6 +12,9 @@
  * - backup mode keeps the record of a path gone here (its server copy stays): after one rename that could not be a
  *   move (the file was also edited), every later rename of the file found two gone paths with its inode and was
  *   sent again (and left one more record behind).
+ * - two-way (the soak's `--mode two-way`, seed 1): keep-mine of a conflict the download side found sent ours up and
+ *   trashed the copy on the server, but left the copy here (theirs, `name (conflict … server).ext`): the pair read
+ *   `idle` with a file here that the server no longer had, until some later full pass trashed it.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +26,7 @@ import { folderGoneHere } from '../../../main/engine/sync/pair-sync.js';
 import { findMoves } from '../../../main/engine/sync/moves.js';
 import type { PathState } from '../../../main/engine/sync/discovery.js';
 import { appendFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { PairScheduler, retryBackoff, type PassScope } from '../../../main/engine/sync/scheduler.js';
 import { nextRetryAt } from '../../../main/engine/sync/sync-service.js';
 import type { WatchOptions } from '../../../main/engine/watcher/watcher.js';
@@ -581,5 +585,64 @@ describe('earlier names of a file kept by backup mode do not stop its next renam
     assert.equal(emu.stats().sessions_created, sessions, 'nothing sent');
     assert.equal(emu.blob(`${R}/w.txt`)?.toString(), 'version one and more');
     assert.equal(emu.blob(`${R}/a/x.txt`)?.toString(), 'version one', 'backup keeps the old version');
+  });
+});
+
+describe('two-way: keep-mine of a conflict found by the download side trashes the copy here too', () => {
+  const R = 'cloudreve://my/tw-keep-mine';
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  let other: CloudreveClient;
+  let local: string;
+  const savedXdg = process.env.XDG_DATA_HOME;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    process.env.XDG_DATA_HOME = join(dir.path, 'xdg');
+    local = join(dir.path, 'local');
+    mkdirSync(local);
+    engine = await createEngine({ home: join(dir.path, 'home'), retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 }, settleMs: 100 });
+    await engine.login(emu.url, emu.email, emu.password);
+    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a13' });
+    await other.login(emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+    if (savedXdg === undefined) delete process.env.XDG_DATA_HOME;
+    else process.env.XDG_DATA_HOME = savedXdg;
+  });
+
+  test('ours at the path on the server, the copy (theirs) in this computer\'s trash, nothing left to do', async () => {
+    const pass = () => engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'two-way' });
+    writeFileSync(join(local, 'doc.txt'), 'first');
+    await pass();
+    const info = await other.info(`${R}/doc.txt`);
+    const theirs = Buffer.from('their edit, from another computer');
+    await other.putContent(`${R}/doc.txt`, theirs, theirs.length, { previous: info.primary_entity! });
+    writeFileSync(join(local, 'doc.txt'), 'our edit');
+    utimesSync(join(local, 'doc.txt'), new Date(), new Date(Date.now() + 9000));
+    const r = await pass();
+    assert.equal(r.conflicts, 1, JSON.stringify(r.actions));
+    const copy = readdirSync(local).find((n) => /^doc \(conflict \d{4}-\d\d-\d\d \d{6} server\)\.txt$/.test(n));
+    assert.ok(copy, readdirSync(local).join(', '));
+    await pass(); // the copy is a new file here: it goes up like any other
+    assert.equal(emu.blob(`${R}/${copy}`)?.toString(), 'their edit, from another computer');
+    const [c] = engine.sync.conflicts();
+    await engine.sync.resolveConflict(c.id, 'keep-mine');
+    assert.equal(emu.blob(`${R}/doc.txt`)?.toString(), 'our edit');
+    assert.equal(emu.blob(`${R}/${copy}`), null, 'the copy on the server went to its trash');
+    assert.ok(!existsSync(join(local, copy)), 'the copy here went to this computer\'s trash');
+    // the trash's info files say where each entry came from
+    const infoDir = join(dir.path, 'xdg', 'Trash', 'info');
+    const entry = readdirSync(infoDir).find((f) => decodeURIComponent(/^Path=(.*)$/m.exec(readFileSync(join(infoDir, f), 'utf8'))?.[1] ?? '').endsWith(`/${copy}`));
+    assert.ok(entry, 'in this computer\'s trash');
+    const trashed = join(dir.path, 'xdg', 'Trash', 'files', entry.replace(/\.trashinfo$/, ''));
+    assert.equal(readFileSync(trashed, 'utf8'), 'their edit, from another computer', 'not deleted for good');
+    assert.equal(engine.sync.conflicts().length, 0);
+    const settled = await pass();
+    assert.deepEqual(settled.actions.filter((a) => a.action !== 'skip'), [], 'nothing left to do either way');
   });
 });

@@ -202,6 +202,11 @@ export function installFakeBridge(setup: FakeSetup): void {
         Object.assign(p, args[1]);
         return p;
       }
+      case 'setExcludedFolders': {
+        const p = setup.pairs.find((x) => x.id === args[0])!;
+        p.excludeRemote = [...(args[1] as string[])];
+        return p;
+      }
       case 'pausePair':
       case 'resumePair': {
         const p = setup.pairs.find((x) => x.id === args[0])!;

@@ -211,11 +211,17 @@ export async function serverTrashContents(reader: RemoteTree, emu: Emulator): Pr
       if (h) out.set(e.name, h);
       continue;
     }
-    for (const f of await reader.files(top)) {
-      if (f.uploading) continue;
-      const h = blobHash(emu, childUri(top, f.path));
-      if (h) out.set(`${e.name}/${f.path}`, h);
-    }
+    const walk = async (uri: string, rel: string): Promise<void> => {
+      for (const c of await reader.children(uri)) {
+        const u = childUri(uri, c.name);
+        if (c.folder) await walk(u, `${rel}/${c.name}`);
+        else {
+          const h = blobHash(emu, u);
+          if (h) out.set(`${rel}/${c.name}`, h);
+        }
+      }
+    };
+    await walk(top, e.name);
   }
   return out;
 }

@@ -135,6 +135,20 @@ export class RemoteTree {
     return out.sort();
   }
 
+  /** The entries of one folder (the trash's folders too, whose listing names no usable path): names and types. */
+  async children(uri: string): Promise<Array<{ name: string; folder: boolean }>> {
+    const out: Array<{ name: string; folder: boolean }> = [];
+    let next = '';
+    do {
+      const q = new URLSearchParams({ uri, page_size: '1000' });
+      if (next) q.set('next_page_token', next);
+      const d = await this.call('GET', `/api/v4/file?${q}`);
+      for (const f of d.files as Array<{ type: number; name: string }>) out.push({ name: f.name, folder: f.type === 1 });
+      next = d.pagination?.next_token ?? '';
+    } while (next);
+    return out;
+  }
+
   /** Makes a folder (parents too), as the web page's "new folder" would. */
   async mkdir(uri: string): Promise<void> {
     await this.call('POST', '/api/v4/file/create', { uri, type: 'folder' });

@@ -208,28 +208,28 @@ export class Transfers {
           fps.push(t.fp);
         }
       }
-      const rows = this.journal.transaction(() =>
-        slice.map((f, i) =>
-          this.journal.uploads.insert({
-            id: randomUUID(),
-            account,
-            localPath: f.path,
-            targetUri: f.targetUri,
-            size: fps[i].size,
-            mtimeMs: fps[i].mtimeMs,
-            inode: fps[i].inode,
-            ifExists: f.ifExists ?? this.ifExists,
-            priority: f.priority ?? 0,
-            state: 'queued',
-            session: null,
-            sessionUri: null,
-            bytesDone: 0,
-            error: null,
-            attempts: 0,
-            previous: f.previous ?? null,
-            pairId: f.pairId ?? null,
-          }),
-        ),
+      // held until the turn's later() writes run (LATER_COMMIT_MS at most): a one-request upload that ends by then
+      // is written once, in its final state (journal.ts, withStagedInserts)
+      const rows = this.journal.uploads.insertLater(
+        slice.map((f, i) => ({
+          id: randomUUID(),
+          account,
+          localPath: f.path,
+          targetUri: f.targetUri,
+          size: fps[i].size,
+          mtimeMs: fps[i].mtimeMs,
+          inode: fps[i].inode,
+          ifExists: f.ifExists ?? this.ifExists,
+          priority: f.priority ?? 0,
+          state: 'queued',
+          session: null,
+          sessionUri: null,
+          bytesDone: 0,
+          error: null,
+          attempts: 0,
+          previous: f.previous ?? null,
+          pairId: f.pairId ?? null,
+        })),
       );
       slice.forEach((f, i) => {
         if (f.busyRetry && f.busyRetry !== busyDefault(rows[i])) this.busyRetry.set(rows[i].id, f.busyRetry);

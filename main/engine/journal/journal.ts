@@ -56,7 +56,7 @@ import { createPairsRepo, type PairsRepo } from './pairs-repo.js';
 import { createSyncConflictsRepo, type SyncConflictsRepo } from './sync-conflicts-repo.js';
 import { createSyncEntriesRepo, type SyncEntriesRepo } from './sync-entries-repo.js';
 import { createSyncIssuesRepo, type SyncIssuesRepo } from './sync-issues-repo.js';
-import { createUploadsRepo, type UploadsRepo } from './uploads-repo.js';
+import { createUploadsRepo, type UploadPatch, type UploadRow, type UploadsRepo } from './uploads-repo.js';
 import { createDownloadsRepo, type DownloadsRepo } from './downloads-repo.js';
 
 export type { FileRow, FilesRepo } from './files-repo.js';
@@ -220,7 +220,7 @@ export function openJournal(path: string, opts: OpenJournalOptions = {}): Journa
   const onCommitError = file === ':memory:' ? opts.onCommitError : (err: Error) => opts.onCommitError?.(asRunningDamage(file, err, backupPath) as Error);
   const batch = createBatcher(db, opts.groupCommit !== false && file !== ':memory:', onCommitError);
   const journal: Omit<Journal, 'recovery'> = {
-    uploads: batched(createUploadsRepo(db, now), batch, ['insert', 'update', 'setSession', 'ackPart', 'delete'], ['get', 'list', 'parts']),
+    uploads: withStagedInserts(createUploadsRepo(db, now), batch, now),
     files: createFilesRepo(db, now),
     pairs: createPairsRepo(db, now),
     syncEntries: batched(createSyncEntriesRepo(db, now), batch, ['upsert', 'delete'], ['get', 'map', 'count']),
@@ -304,8 +304,14 @@ interface Batcher {
   run<T>(fn: () => T): T;
   /** Journal.later(). */
   later(fn: () => void): void;
-  /** Runs what later() holds, now (before a read or a write that must come after it). */
+  /** Runs what later() holds, now (before a read or a write that must come after it), then the `afterLater` hook. */
   drain(): void;
+  /** Runs what later() holds, now, without the `afterLater` hook (an update that may change a staged insert). */
+  drainLater(): void;
+  /** True while writes join a batch (group commit on, not lost). */
+  batching(): boolean;
+  /** Runs after later()'s writes each time they run (before every commit, read and other write): staged inserts. */
+  afterLater(hook: () => void, needed: () => boolean): void;
   /** Commits the open batch now (no-op when none is open). */
   commit(): void;
   /** Resolves once what was written so far is committed (or its commit failed and was reported). */
@@ -353,6 +359,8 @@ function createBatcher(db: Database.Database, enabled: boolean, onCommitError?: 
    */
   let pending: Array<() => void> = [];
   let draining = false;
+  let hook: (() => void) | null = null;
+  let hookNeeded: () => boolean = () => false;
   /** The batch cannot be saved: it is rolled back and reported, and from now on every write commits at once. */
   const lose = (err: unknown): void => {
     enabled = false;
@@ -365,12 +373,13 @@ function createBatcher(db: Database.Database, enabled: boolean, onCommitError?: 
     }
     onCommitError?.(new EngineError('local-io', `journal: could not save the latest changes (${(err as Error).message}); they will be redone`, { cause: err }));
   };
-  /** Runs later()'s writes; false when one failed (the batch is then lost). */
-  const runPending = (): boolean => {
-    if (draining || pending.length === 0) return true;
+  /** Runs later()'s writes (and then the hook, unless `withHook` is false); false when one failed (the batch is then lost). */
+  const runPending = (withHook = true): boolean => {
+    if (draining || (pending.length === 0 && !(withHook && hookNeeded()))) return true;
     draining = true;
     try {
       for (let i = 0; i < pending.length; i++) pending[i]();
+      if (withHook && hook) hook();
       return true;
     } catch (err) {
       lose(err);
@@ -422,6 +431,16 @@ function createBatcher(db: Database.Database, enabled: boolean, onCommitError?: 
     drain() {
       runPending();
     },
+    drainLater() {
+      runPending(false);
+    },
+    batching() {
+      return enabled;
+    },
+    afterLater(fn, needed) {
+      hook = fn;
+      hookNeeded = needed;
+    },
     committed() {
       if (!open) return Promise.resolve();
       commitSoon();
@@ -446,6 +465,52 @@ function atExit(hook: () => void, add: boolean): void {
 }
 function runExitHooks(): void {
   for (const hook of exitHooks) hook();
+}
+
+/**
+ * The uploads repo in the turn's batch (batched() below), with `insertLater`: a queued row is held in memory until
+ * later()'s writes run (just before the commit, at most LATER_COMMIT_MS after it was queued, or before any read or
+ * other write of the uploads), then inserted. An update of a held row (a one-request upload's end, when it finishes
+ * within that window) changes the row to be inserted instead of writing, so such a file's row is written once, in its
+ * final state, with its history entry in the same commit. A kill -9 before that commit loses the held rows, as it loses
+ * any write of the window (journal doc above): the file was never recorded and nothing of it was committed on our side.
+ */
+function withStagedInserts(raw: UploadsRepo, batch: Batcher, now: () => number): UploadsRepo {
+  const repo = batched(raw, batch, ['insert', 'update', 'setSession', 'ackPart', 'delete'], ['get', 'list', 'parts']);
+  const staged = new Map<string, UploadRow>();
+  batch.afterLater(() => {
+    if (staged.size === 0) return;
+    const rows = [...staged.values()];
+    staged.clear();
+    for (const r of rows) raw.insert(r);
+  }, () => staged.size > 0);
+  const noop = (): void => undefined;
+  return {
+    ...repo,
+    insertLater(rows) {
+      if (!batch.batching()) return batch.run(() => rows.map((r) => raw.insert(r)));
+      const t = now();
+      // held rows are written when later()'s writes run: this opens the batch and sets its commit (LATER_COMMIT_MS)
+      if (staged.size === 0 && rows.length > 0) batch.later(noop);
+      return rows.map((row) => {
+        const full: UploadRow = { ...row, previous: row.previous ?? null, pairId: row.pairId ?? null, createdAt: t, updatedAt: t };
+        staged.set(full.id, full);
+        return full;
+      });
+    },
+    update(id, patch) {
+      batch.drainLater(); // what later() held runs first, in order
+      const held = staged.get(id);
+      if (!held) return repo.update(id, patch);
+      for (const key of Object.keys(patch) as (keyof UploadPatch)[]) {
+        const v = patch[key];
+        if (v === undefined || (key as string) === 'id' || (key as string) === 'createdAt') continue;
+        (held as unknown as Record<string, unknown>)[key] = v;
+      }
+      if (patch.updatedAt === undefined) held.updatedAt = now();
+      return true;
+    },
+  };
 }
 
 /**

@@ -56,7 +56,15 @@ export interface PartRow {
 export type UploadPatch = Partial<Omit<UploadRow, 'id' | 'createdAt'>>;
 
 export interface UploadsRepo {
-  insert(row: Omit<UploadRow, 'createdAt' | 'updatedAt'>): UploadRow;
+  /** `createdAt`/`updatedAt` default to now (a row staged earlier keeps its own: Journal.uploads.insertLater) */
+  insert(row: Omit<UploadRow, 'createdAt' | 'updatedAt'> & { createdAt?: number; updatedAt?: number }): UploadRow;
+  /**
+   * A queued row, written with the turn's later() writes (Journal.later) rather than at once: an update of it before
+   * then (its end, when a one-request upload finishes that soon) changes what will be inserted, so the row is written
+   * once, in its final state. Any read, any other write of the uploads and transaction() write it first. Only the
+   * journal's own repo implements it (without group commit: at once, in one transaction); the bare repo inserts at once.
+   */
+  insertLater(rows: Array<Omit<UploadRow, 'createdAt' | 'updatedAt'>>): UploadRow[];
   get(id: string): UploadRow | undefined;
   /** ordered by priority desc, createdAt asc (then insertion order) */
   list(filter?: { states?: string[]; account?: string }): UploadRow[];
@@ -180,16 +188,22 @@ export function createUploadsRepo(db: Database.Database, now: () => number): Upl
     return true;
   });
 
+  const insert: UploadsRepo['insert'] = (row) => {
+    const t = now();
+    const createdAt = row.createdAt ?? t;
+    const updatedAt = row.updatedAt ?? createdAt;
+    const full: UploadRow = { ...row, previous: row.previous ?? null, pairId: row.pairId ?? null, createdAt, updatedAt };
+    s.insert.run(
+      full.id, full.account, full.localPath, full.targetUri, full.size, full.mtimeMs, full.inode, full.ifExists, full.priority, full.state,
+      json(full.session), full.sessionUri, full.bytesDone, json(full.error), full.attempts, full.previous, full.pairId, createdAt, updatedAt,
+    );
+    return full;
+  };
+
   return {
-    insert(row) {
-      const t = now();
-      const full: UploadRow = { ...row, previous: row.previous ?? null, pairId: row.pairId ?? null, createdAt: t, updatedAt: t };
-      s.insert.run(
-        full.id, full.account, full.localPath, full.targetUri, full.size, full.mtimeMs, full.inode, full.ifExists, full.priority, full.state,
-        json(full.session), full.sessionUri, full.bytesDone, json(full.error), full.attempts, full.previous, full.pairId, t, t,
-      );
-      return full;
-    },
+    insert,
+
+    insertLater: (rows) => rows.map(insert),
 
     get(id) {
       const r = s.get.get(id);

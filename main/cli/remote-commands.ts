@@ -159,8 +159,11 @@ export async function followRemotePair(ctx: CliContext, control: ControlClient, 
       if (c.pairId === pair.id) line({ event: 'conflict', ...c }, `conflict: ${c.relPath} — both kept, ours is ${c.conflictUri}`);
     } else if (name === 'transfer-state-changed') {
       const t = (payload as EventMap['transfer-state-changed']).transfer;
-      if ((t.state === 'done' || t.state === 'failed') && under(t.localPath)) {
-        line({ event: 'transfer', id: t.id, path: t.localPath, state: t.state, error: t.error ?? undefined }, `${t.state === 'done' ? 'uploaded' : 'failed  '} ${t.localPath}${t.error ? `  (${t.error.message})` : ''}`);
+      if ((t.state === 'done' || t.state === 'conflict' || t.state === 'failed') && under(t.localPath)) {
+        // the pair's downloads (two-way) are transfers too: said as such
+        const down = t.direction === 'download';
+        const word = t.state === 'failed' ? 'failed  ' : t.state === 'conflict' ? 'downloaded (as a conflict copy)' : down ? 'downloaded' : 'uploaded';
+        line({ event: 'transfer', id: t.id, direction: t.direction, path: t.localPath, state: t.state, error: t.error ?? undefined }, `${word} ${t.localPath}${t.error ? `  (${t.error.message})` : ''}`);
       }
     }
   });

@@ -13,7 +13,7 @@
  *   since-parcel <root> <file>           @parcel/watcher getEventsSince: what changed since the snapshot
  *   since-ours <root> <records.json>     what the product does at start today: a full discovery of the pair (the
  *     local walk against the journal's records; the remote listing answered from memory, as in the sync section)
- *     and its plan; counts the paths it would upload. The records' loading is not timed, and its memory is in
+ *     and its plan; counts the paths it would upload. Then, apart, the local walk alone (readdir + readLocal). The records' loading is not timed, and its memory is in
  *     rssBeforeMB (the product holds them too, read from its journal).
  */
 import { mkdirSync, renameSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -206,6 +206,21 @@ if (mode === 'watch') {
   out.changes = work.length;
   out.kinds = [...new Set(work.map((i) => i.action.type))].join(',');
   out.maxRssMB = process.resourceUsage().maxRSS / 1024;
+  // of which the local walk alone: the same calls discovery makes (readdir, and readLocal's lstat per entry)
+  const { readLocal } = await import('../../main/engine/sync/discovery.js');
+  const { readdirSync } = await import('node:fs');
+  const wc0 = process.cpuUsage();
+  const w0 = performance.now();
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      const l = readLocal(p);
+      if (l && 'kind' in l && l.kind === 'folder') walk(p);
+    }
+  };
+  walk(root);
+  out.walkMs = performance.now() - w0;
+  out.walkCpuMs = cpuMs(process.cpuUsage(wc0));
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

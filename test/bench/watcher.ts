@@ -163,6 +163,7 @@ export async function watcherSection(h: Harness): Promise<void> {
     `better: ${ot <= pt ? 'ours' : '@parcel/watcher'}`,
   );
   h.row('watcher: CPU of that look', `@parcel/watcher ${s(m(offline.parcel, (o) => o.cpuMs))}`, `ours ${s(m(offline.ours, (o) => o.cpuMs))}`, '', 'lower', '');
+  h.row('watcher: …of which our local walk alone (readdir + lstat per entry, as discovery does)', '', `${spread(offline.ours, (o) => o.walkMs, s)}, CPU ${s(m(offline.ours, (o) => o.walkCpuMs))}`, '', '', '');
   h.row('watcher: …and @parcel/watcher\'s writeSnapshot when the app quits (ours: none, the journal is kept anyway)', `${spread(offline.snap, (o) => o.ms, s)}, CPU ${s(m(offline.snap, (o) => o.cpuMs))}`, '', '', '', '');
   const added = (o: Out) => o.maxRssMB - o.rssBeforeMB;
   h.row('watcher: memory the look added (peak RSS − RSS before; ours holds the records before)', `@parcel/watcher ${m(offline.parcel, added).toFixed(0)} MB`, `ours ${m(offline.ours, added).toFixed(0)} MB`, '', 'lower', '');

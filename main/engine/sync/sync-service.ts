@@ -490,8 +490,9 @@ export class SyncService implements SyncApi {
     if (pair.watched) {
       const current = this.deps.journal.pairs.get(pair.id);
       if (!current) return { outcome: 'ok', report: null, error: new EngineError('not-found', `no sync pair ${pair.id}`) };
-      // what changed while this request waited for the pass before it (mode, confirmation, ignore rules)
-      pair = { ...current, mode: pair.mode, ignore: pair.ignore };
+      // what changed while this request waited for the pass before it (confirmation, state), with the request's own
+      // mode, ignore rules and excluded folders (a `sync` of a configured pair may set them for its pass)
+      pair = { ...current, mode: pair.mode, ignore: pair.ignore, excludeRemote: pair.excludeRemote };
     }
     if (!opts.dryRun) this.setState(pair.id, 'scanning', this.busyDetail(pair.id));
     const started = Date.now();

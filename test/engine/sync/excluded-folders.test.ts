@@ -85,7 +85,7 @@ describe('excluded folders: the journal', () => {
   after(() => dir.cleanup());
 
   test('migration 0008 adds the column; the pairs repository and pairs-backup.json keep the list', () => {
-    assert.equal(MIGRATIONS.at(-1)!.name, 'excluded-folders');
+    assert.equal(MIGRATIONS.find((m) => m.name === 'excluded-folders')?.version, 8);
     const path = join(dir.path, 'journal.db');
     const backup = join(dir.path, 'pairs-backup.json');
     const j = openJournal(path, { pairsBackup: backup });

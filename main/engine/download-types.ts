@@ -40,7 +40,7 @@ export interface DownloadRequest {
   createFolders?: boolean;
   /**
    * Queue order among the downloads waiting for a slot: higher first, then the order they were queued (default 0, as
-   * uploads). Kept while this engine runs (setPriority changes it; a restart puts it back to 0).
+   * uploads). Kept in the journal (setPriority changes it), so it outlives a restart.
    */
   priority?: number;
 }

@@ -58,7 +58,7 @@ export class Downloads implements DownloadsApi {
   private readonly waiters = new Map<string, Array<(o: DownloadOutcome) => void>>();
   private readonly conflictNames = new Map<string, (name: string) => string>();
   private readonly live = new Map<string, { bytes: number; meter: SpeedMeter; size: number; retryAt: number | null; speed: number; eta: number | null }>();
-  /** queue order (DownloadRequest.priority, setPriority); absent = 0. Kept in memory: a restart puts it back to 0 */
+  /** the queued downloads' priorities (the journal's downloads.priority, cached for the pick); absent = 0 */
   private readonly priorities = new Map<string, number>();
   private readonly throttle: EmitThrottle<number>;
   private idleWaiters: Array<() => void> = [];
@@ -115,7 +115,7 @@ export class Downloads implements DownloadsApi {
           this.deps.journal.downloads.update(reuse.id, patch);
           this.running.get(reuse.id)?.job.adopt(patch);
           if (req.conflictName) this.conflictNames.set(reuse.id, req.conflictName);
-          if (req.priority !== undefined) this.priorities.set(reuse.id, req.priority);
+          if (req.priority !== undefined) patch.priority = req.priority;
           return reuse.id;
         }
         const id = newDownloadId();
@@ -135,10 +135,10 @@ export class Downloads implements DownloadsApi {
           error: null,
           resultPath: null,
           attempts: 0,
+          priority: req.priority ?? 0,
           ...fields,
         });
         if (req.conflictName) this.conflictNames.set(id, req.conflictName);
-        if (req.priority) this.priorities.set(id, req.priority);
         return id;
       }),
     );
@@ -166,6 +166,8 @@ export class Downloads implements DownloadsApi {
       this.waiters.set(id, list);
     });
     const row = this.deps.journal.downloads.get(id);
+    if (row?.priority) this.priorities.set(id, row.priority);
+    else this.priorities.delete(id);
     if (row && !this.running.has(id) && !this.queue.includes(id)) {
       if (row.state !== 'queued') this.setState(row, 'queued', { error: null });
       else this.emitChanged(row, row.state);
@@ -323,7 +325,7 @@ export class Downloads implements DownloadsApi {
       resultPath: r.resultPath,
       pairId: r.pairId,
       retryAt: r.state === 'waiting-retry' ? (l?.retryAt ?? null) : null,
-      priority: this.priorities.get(r.id) ?? 0,
+      priority: r.priority,
       speed: r.state === 'downloading' && l ? l.speed : 0,
       eta: r.state === 'downloading' && l ? l.eta : null,
       createdAt: r.createdAt,
@@ -541,10 +543,11 @@ export class Downloads implements DownloadsApi {
     const row = this.deps.journal.downloads.get(id);
     if (!row) throw new EngineError('not-found', `no download ${id}`);
     if (!Number.isSafeInteger(priority)) throw new EngineError('usage', 'priority must be an integer');
-    if (DOWNLOAD_TERMINAL.has(row.state)) return;
+    if (DOWNLOAD_TERMINAL.has(row.state) || row.priority === priority) return;
+    this.deps.journal.downloads.update(id, { priority });
     if (priority === 0) this.priorities.delete(id);
     else this.priorities.set(id, priority);
-    this.emitChanged(row, row.state);
+    this.emitChanged({ ...row, priority }, row.state);
   }
 
   setBandwidthLimit(bytesPerSecond: number): void {

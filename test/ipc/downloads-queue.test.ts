@@ -265,4 +265,29 @@ describe('the handlers drive engine.downloads (real engine, emulator)', () => {
     await until('done', () => stateOf(h.id) === 'done');
     assert.deepEqual(readFileSync(target), data);
   });
+
+  test('a download moved to the top keeps its place across a restart (the journal keeps its priority)', async () => {
+    await call('setSettings', { downloadBandwidthLimit: 16 * 1024 });
+    const reqs: DownloadRequest[] = [];
+    for (const name of ['r1.bin', 'r2.bin']) {
+      const bytes = randomBytes(256 * 1024);
+      const f = await api.putContent(`cloudreve://my/q/${name}`, bytes, bytes.length);
+      reqs.push({ uri: f.path || `cloudreve://my/q/${name}`, target: join(dir.path, 'down', name), size: f.size, entity: f.primary_entity ?? null, updatedAtMs: Date.parse(f.updated_at), expectLocal: null });
+    }
+    const [r1, r2] = engine.downloads.enqueue(reqs).map((h) => h.id);
+    await until('r1 downloading', () => stateOf(r1) === 'downloading');
+    await call('setPriority', r2, 9);
+    assert.equal((await call('listTransfers')).find((t) => t.id === r2)?.priority, 9);
+    // a restart: the same home, a new engine
+    stopForwarding();
+    await engine.close();
+    engine = await createEngine({ home: join(dir.path, 'home'), retry: FAST_RETRY, autoResume: false });
+    assert.equal(engine.downloads.get(r2)?.priority, 9);
+    assert.equal(engine.downloads.get(r1)?.priority, 0);
+    const handlers = createHandlers({ engine, settings: SettingsFile.open(join(dir.path, 'home')), app: { mode: 'browser', version: '0' } });
+    const r = await dispatch({ handlers, isTrustedSender: () => true }, 'listTransfers', { sender: null, senderFrame: null }, []);
+    assert.ok(r.ok);
+    assert.equal(r.value.find((t) => t.id === r2)?.priority, 9);
+    stopForwarding = () => {};
+  });
 });

@@ -31,6 +31,8 @@ export interface DownloadRow {
   resultPath: string | null;
   attempts: number;
   pairId: string | null;
+  /** queue order among the waiting downloads: higher first (migration 0009; default 0) */
+  priority: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -38,7 +40,7 @@ export interface DownloadRow {
 export type DownloadPatch = Partial<Omit<DownloadRow, 'id' | 'createdAt'>>;
 
 export interface DownloadsRepo {
-  insert(row: Omit<DownloadRow, 'createdAt' | 'updatedAt'>): DownloadRow;
+  insert(row: Omit<DownloadRow, 'createdAt' | 'updatedAt' | 'priority'> & { priority?: number }): DownloadRow;
   get(id: string): DownloadRow | undefined;
   /** oldest first */
   list(filter?: { account?: string; states?: DownloadState[]; pairId?: string }): DownloadRow[];
@@ -69,6 +71,7 @@ interface RawDownload {
   result_path: string | null;
   attempts: number;
   pair_id: string | null;
+  priority: number;
   created_at: number;
   updated_at: number;
 }
@@ -96,6 +99,7 @@ const COLUMNS: { [K in keyof Required<DownloadPatch>]: [column: string, encode: 
   resultPath: ['result_path', same],
   attempts: ['attempts', same],
   pairId: ['pair_id', same],
+  priority: ['priority', same],
   updatedAt: ['updated_at', same],
 };
 
@@ -123,6 +127,7 @@ function toRow(r: RawDownload): DownloadRow {
     resultPath: r.result_path,
     attempts: r.attempts,
     pairId: r.pair_id,
+    priority: r.priority ?? 0,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -135,8 +140,8 @@ export function createDownloadsRepo(db: Database.Database, now: () => number): D
     insert: db.prepare<unknown[]>(`
       INSERT INTO downloads (id, account, uri, entity, target, temp_path, size, bytes_done, bytes_synced, boot_ms,
                              server_updated_at, expect_local, on_exists, create_folders, state, error, result_path, attempts,
-                             pair_id, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+                             pair_id, priority, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     get: db.prepare<[string], RawDownload>('SELECT * FROM downloads WHERE id = ?'),
     list: db.prepare<{ states: string | null; account: string | null; pair: string | null }, RawDownload>(`
       SELECT * FROM downloads
@@ -153,11 +158,11 @@ export function createDownloadsRepo(db: Database.Database, now: () => number): D
   return {
     insert(row) {
       const t = now();
-      const full: DownloadRow = { ...row, createdAt: t, updatedAt: t };
+      const full: DownloadRow = { ...row, priority: row.priority ?? 0, createdAt: t, updatedAt: t };
       s.insert.run(
         full.id, full.account, full.uri, full.entity, full.target, full.tempPath, full.size, full.bytesDone, full.bytesSynced, full.bootMs,
         full.serverUpdatedAt, json(full.expectLocal), full.onExists, flag(full.createFolders), full.state, json(full.error), full.resultPath,
-        full.attempts, full.pairId, t, t,
+        full.attempts, full.pairId, full.priority, t, t,
       );
       return full;
     },

@@ -20,6 +20,7 @@ import {
   checkRemovals,
   checkResend,
   checkResolutions,
+  checkServerTrashSeen,
   checkSessions,
   checkTrashKept,
   checkVersionsKept,
@@ -554,6 +555,21 @@ describe('two-way: every version somewhere, converging, nothing deleted here but
     assert.deepEqual(v.map((x) => x.paths), [['held.bin'], ['r.bin'], ['a.bin'], ['b.bin']]);
     // an empty file OneDrive cannot take is not required there
     assert.deepEqual(checkConverged(new Map([['e.bin', EMPTY_HASH]]), new Map(), () => false, { emptyFilesUpload: false, emptyLocal: new Set(['e.bin']) }), []);
+  });
+
+  it('the server\'s trash: another device\'s version that never was here is never trashed by the client', () => {
+    const trash = new Map([
+      ['a.bin', 'MINE'], // ours, deleted here: fine
+      ['b.bin', 'THEIRS-SEEN'], // theirs, brought down, then deleted here: fine
+      ['c.bin', 'THEIRS-DELETED'], // deleted by the other device itself: fine
+      ['d.bin', 'THEIRS-UNSEEN'], // theirs, never here: the client must not have trashed it
+    ]);
+    const apiWritten = new Set(['THEIRS-SEEN', 'THEIRS-DELETED', 'THEIRS-UNSEEN']);
+    const v = checkServerTrashSeen(trash, apiWritten, new Set(['THEIRS-DELETED']), new Set(['MINE', 'THEIRS-SEEN']));
+    assert.equal(v.length, 1);
+    assert.equal(v[0].invariant, 'two-way trashes on the server only what was here');
+    assert.deepEqual(v[0].paths, ['d.bin']);
+    assert.deepEqual(checkServerTrashSeen(trash, apiWritten, new Set(['THEIRS-DELETED']), new Set(['MINE', 'THEIRS-SEEN', 'THEIRS-UNSEEN'])), []);
   });
 
   it('nothing half-written on either side: a content nobody wrote at rest fails', () => {

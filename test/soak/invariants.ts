@@ -596,3 +596,14 @@ export function checkLocalRemovals(vanished: Array<{ path: string; hash: string;
   const lost = vanished.filter((v) => !localTrash.has(v.hash) && !replaced.has(v.hash)).map((v) => `${v.path} (gone by ${new Date(v.at).toISOString()})`);
   return violation('nothing local deleted except through the trash', 'a file vanished from the sync root and is not in this computer\'s trash', lost);
 }
+
+/**
+ * Two-way trashes on the server only what this computer had: a version another device wrote on the server (through
+ * the API) that never was here (not brought down, not at rest here at any path) is never sent to the server's trash
+ * by the client — its deletion here cannot be a deletion of that version (an edit on the server wins over a deletion
+ * here). `trash`: the server's trash, entry → hash; `seenHere`: every content ever at rest here.
+ */
+export function checkServerTrashSeen(trash: Map<string, string>, apiWritten: ReadonlySet<string>, apiDeleted: ReadonlySet<string>, seenHere: ReadonlySet<string>): Violation[] {
+  const bad = [...trash].filter(([, h]) => apiWritten.has(h) && !apiDeleted.has(h) && !seenHere.has(h)).map(([p]) => p);
+  return violation('two-way trashes on the server only what was here', "another device's version, never brought down here, went to the server's trash", bad);
+}

@@ -45,6 +45,9 @@ export class VersionLedger {
   readonly replaced = new Set<string>();
   /** contents their writer (or the other side's writer, knowingly) deleted */
   readonly deleted = new Set<string>();
+  /** contents written through the API (another device's), and those the API deleted (to the server's trash) */
+  readonly apiWritten = new Set<string>();
+  readonly apiDeleted = new Set<string>();
 
   wrote(hash: string, origin: string, prev?: string): void {
     if (prev !== undefined && prev !== hash) {
@@ -58,6 +61,12 @@ export class VersionLedger {
   removed(hash: string): void {
     this.required.delete(hash);
     this.deleted.add(hash);
+  }
+
+  /** Another device deleted the file holding `hash` on the server (to its trash). */
+  removedOnServer(hash: string): void {
+    this.removed(hash);
+    this.apiDeleted.add(hash);
   }
 }
 
@@ -138,6 +147,7 @@ export class LocalModel {
   /** The soak wrote `hash` at `rel` on the server (through the API, as another device would). */
   wroteOnServer(rel: string, hash: string, replaced?: string): void {
     this.ledger?.wrote(hash, `API write at ${rel} (${new Date().toISOString()})`, replaced);
+    this.ledger?.apiWritten.add(hash);
     let h = this.serverWrote.get(rel);
     if (!h) this.serverWrote.set(rel, (h = new Set()));
     h.add(hash);

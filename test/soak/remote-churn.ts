@@ -141,7 +141,7 @@ export class RemoteChurn {
           const before = (await this.reader.hash(uri(path))).hash;
           this.log.write('remote', { op, path });
           await this.reader.remove([uri(path)]);
-          this.model.ledger?.removed(before);
+          this.model.ledger?.removedOnServer(before);
           break;
         }
         case 'remote-mkdir': {
@@ -177,7 +177,7 @@ export class RemoteChurn {
           const hashes = await Promise.all(inside.map((f) => this.reader.hash(uri(f.path)).then((h) => h.hash)));
           this.log.write('remote', { op, path, files: inside.length });
           await this.reader.remove([uri(path)]);
-          for (const h of hashes) this.model.ledger?.removed(h);
+          for (const h of hashes) this.model.ledger?.removedOnServer(h);
           break;
         }
       }

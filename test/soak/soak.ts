@@ -27,6 +27,7 @@ import {
   checkRemovals,
   checkResend,
   checkResolutions,
+  checkServerTrashSeen,
   checkSessions,
   checkTrashKept,
   checkVersionsKept,
@@ -469,6 +470,9 @@ export async function soak(o: SoakOptions): Promise<number> {
       const localTrash = await localTrashContents(xdgData);
       for (const [p, h] of localTrash.files) at(h, `local-trash:${p}`);
       violations.push(...checkVersionsKept(model.ledger!.required, places));
+      // seen here: at rest at some path (the driver's, or taken in from the client), or in this computer's trash
+      const seenHere = new Set([...[...model.history.values()].flatMap((h) => [...h]), ...localTrash.files.values()]);
+      violations.push(...checkServerTrashSeen(serverTrash, model.ledger!.apiWritten, model.ledger!.apiDeleted, seenHere));
       // the mass delete: nothing of it trashed on the server before the soak confirmed what the guard held back
       const burst = new Set(files.burstDeleted);
       const pastGuard = deletions.filter((d) => d.how === 'deleted' && burst.has(d.path) && d.at < firstConfirmAt).map((d) => d.path);

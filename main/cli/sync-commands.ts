@@ -1,7 +1,7 @@
 /**
  * `cloudreve-sync sync | pairs | run` — folder sync, headless.
  *
- *   sync <local-dir> <cloudreve-uri> [--watch] [--mode backup|mirror] [--dry-run] [--ignore PATTERN]... [--json]
+ *   sync <local-dir> <cloudreve-uri> [--watch] [--mode backup|mirror|two-way] [--dry-run] [--ignore PATTERN]... [--exclude-remote FOLDER]... [--json]
  *   pairs add <local-dir> <cloudreve-uri> [--mode backup|mirror] [--ignore PATTERN]... [--exclude-remote FOLDER]...
  *   pairs exclude ID FOLDER... | include ID FOLDER...   (selective sync: folders relative to the pair's folder)
  *   pairs list | remove ID | pause ID | resume ID | conflicts | resolve N keep-mine|keep-both|keep-theirs | issues [ID] | confirm ID COUNT | restore ID

@@ -53,7 +53,9 @@ export function createSyncEntriesRepo(db: Database.Database, now: () => number):
       ON CONFLICT (pair_id, rel_path) DO UPDATE SET kind = excluded.kind, size = excluded.size, mtime_ms = excluded.mtime_ms,
         inode = excluded.inode, remote_id = excluded.remote_id, primary_entity = excluded.primary_entity, updated_at = excluded.updated_at`),
     get: db.prepare<[string, string], RawEntry>('SELECT * FROM sync_entries WHERE pair_id = ? AND rel_path = ?'),
-    all: db.prepare<[string], RawEntry>('SELECT * FROM sync_entries WHERE pair_id = ?'),
+    all: db.prepare<[string], Omit<RawEntry, 'pair_id'>>(
+      'SELECT rel_path, kind, size, mtime_ms, inode, remote_id, primary_entity, updated_at FROM sync_entries WHERE pair_id = ?',
+    ),
     count: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM sync_entries WHERE pair_id = ?'),
     delete: db.prepare<[string, string]>('DELETE FROM sync_entries WHERE pair_id = ? AND rel_path = ?'),
   };
@@ -67,7 +69,8 @@ export function createSyncEntriesRepo(db: Database.Database, now: () => number):
     },
     map(pairId) {
       const out = new Map<string, SyncEntryRow>();
-      for (const r of s.all.iterate(pairId)) out.set(r.rel_path, toRow(r));
+      // one pairId and kind string for all the rows (a pair of 100,000 files holds them all through a pass)
+      for (const r of s.all.iterate(pairId)) out.set(r.rel_path, toRow({ ...r, pair_id: pairId, kind: r.kind === 'file' ? 'file' : r.kind === 'folder' ? 'folder' : r.kind }));
       return out;
     },
     count(pairId) {

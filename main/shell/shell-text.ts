@@ -19,6 +19,10 @@ export interface ShellText {
   upToDate: string;
   pausedUntil(clock: string, mins: number): string;
   uploading(files: number, percent: number | null, rate: string | null): string;
+  /** only downloads run (a two-way pair's) */
+  downloading(files: number, percent: number | null, rate: string | null): string;
+  /** uploads and downloads run */
+  transferring(files: number, percent: number | null, rate: string | null): string;
   syncing(percent: number | null): string;
   waiting(n: number): string;
   paused(n: number): string;
@@ -78,6 +82,8 @@ const en: ShellText = {
   upToDate: 'Up to date',
   pausedUntil: (clock, mins) => `Paused until ${clock} (${mins} min)`,
   uploading: (files, percent, rate) => `Uploading ${plural(files, 'file')}${percent !== null ? ` (${percent}%)` : ''}${rate ? ` · ${rate}` : ''}`,
+  downloading: (files, percent, rate) => `Downloading ${plural(files, 'file')}${percent !== null ? ` (${percent}%)` : ''}${rate ? ` · ${rate}` : ''}`,
+  transferring: (files, percent, rate) => `Transferring ${plural(files, 'file')}${percent !== null ? ` (${percent}%)` : ''}${rate ? ` · ${rate}` : ''}`,
   syncing: (percent) => `Syncing${percent !== null ? ` (${percent}%)` : ''}`,
   waiting: (n) => `${n} waiting`,
   paused: (n) => `${n} paused`,
@@ -136,6 +142,8 @@ const zhCN: ShellText = {
   upToDate: '已是最新',
   pausedUntil: (clock, mins) => `已暂停至 ${clock}（${mins} 分钟）`,
   uploading: (files, percent, rate) => `正在上传 ${files} 个文件${percent !== null ? `（${percent}%）` : ''}${rate ? ` · ${rate}` : ''}`,
+  downloading: (files, percent, rate) => `正在下载 ${files} 个文件${percent !== null ? `（${percent}%）` : ''}${rate ? ` · ${rate}` : ''}`,
+  transferring: (files, percent, rate) => `正在传输 ${files} 个文件${percent !== null ? `（${percent}%）` : ''}${rate ? ` · ${rate}` : ''}`,
   syncing: (percent) => `正在同步${percent !== null ? `（${percent}%）` : ''}`,
   waiting: (n) => `${n} 个等待中`,
   paused: (n) => `${n} 个已暂停`,

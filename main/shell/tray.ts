@@ -25,8 +25,10 @@ export interface TrayStatus {
   /** signed in, and the login still works (not expired) */
   signedIn: boolean;
   online: boolean;
-  /** Transfers running now. */
+  /** Transfers running now (uploads and downloads). */
   active: number;
+  /** Of `active`, the downloads. */
+  downloading: number;
   /** Transfers waiting for a slot (queued, waiting to retry, waiting for a file to settle). */
   queued: number;
   paused: number;
@@ -78,6 +80,7 @@ export function trayStatusFrom(input: TrayInput): TrayStatus {
     signedIn: input.signedIn,
     online: input.online,
     active: 0,
+    downloading: 0,
     queued: 0,
     paused: 0,
     failed: 0,
@@ -90,7 +93,10 @@ export function trayStatusFrom(input: TrayInput): TrayStatus {
   let done = 0;
   for (const t of input.transfers) {
     const busy = RUNNING.has(t.state) || WAITING.has(t.state);
-    if (RUNNING.has(t.state)) status.active++;
+    if (RUNNING.has(t.state)) {
+      status.active++;
+      if (t.state === 'downloading') status.downloading++;
+    }
     else if (WAITING.has(t.state)) status.queued++;
     else if (t.state === 'paused') status.paused++;
     else if (t.state === 'failed') status.failed++;
@@ -124,7 +130,10 @@ export function trayStatusLine(s: TrayStatus, now = Date.now(), t: ShellText = S
   if (state === 'offline') return t.offline;
   const parts: string[] = [];
   if (s.pausedUntil !== null) parts.push(t.pausedUntil(clock(s.pausedUntil), Math.max(0, Math.ceil((s.pausedUntil - now) / 60_000))));
-  if (s.active > 0) parts.push(t.uploading(s.active, s.percent, s.speed > 0 ? formatRate(s.speed) : null));
+  if (s.active > 0) {
+    const say = s.downloading === 0 ? t.uploading : s.downloading === s.active ? t.downloading : t.transferring;
+    parts.push(say(s.active, s.percent, s.speed > 0 ? formatRate(s.speed) : null));
+  }
   else if (state === 'syncing') parts.push(t.syncing(s.queued > 0 ? s.percent : null));
   if (s.queued > 0) parts.push(t.waiting(s.queued));
   if (s.paused > 0) parts.push(t.paused(s.paused));

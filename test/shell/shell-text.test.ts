@@ -35,7 +35,7 @@ test('both catalogues have every entry, and none is empty', () => {
 
 test('tray, notifications and the plain-storage question in 简体中文', () => {
   const zh = SHELL_TEXT['zh-CN'];
-  const s: TrayStatus = { signedIn: true, online: true, active: 2, queued: 1, paused: 0, failed: 1, speed: 0, percent: 40, pairs: [], pausedUntil: null };
+  const s: TrayStatus = { signedIn: true, online: true, active: 2, downloading: 0, queued: 1, paused: 0, failed: 1, speed: 0, percent: 40, pairs: [], pausedUntil: null };
   const menu = buildTrayMenu(s, Date.now(), zh);
   assert.deepEqual(menu[0], { kind: 'status', label: '正在上传 2 个文件（40%），1 个等待中，1 个失败' });
   const n = planNotifications(

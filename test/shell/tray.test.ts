@@ -8,6 +8,7 @@ import {
   trayIconPath,
   trayIconState,
   trayStatusFrom,
+  trayStatusLine,
   trayTooltip,
   TRAY_ICON_STATES,
   type TrayAction,
@@ -20,7 +21,7 @@ import { SHELL_TEXT } from '../../main/shell/shell-text.js';
 import { fileURLToPath } from 'node:url';
 
 const NOW = new Date(2026, 10, 25, 14, 0, 0).getTime();
-const base: TrayStatus = { signedIn: true, online: true, active: 0, queued: 0, paused: 0, failed: 0, speed: 0, percent: null, pairs: [], pausedUntil: null };
+const base: TrayStatus = { signedIn: true, online: true, active: 0, downloading: 0, queued: 0, paused: 0, failed: 0, speed: 0, percent: null, pairs: [], pausedUntil: null };
 const pair = (over: Partial<TrayPair> = {}): TrayPair => ({ id: 'p1', localPath: '/home/u/Photos', state: 'idle', paused: false, ...over });
 
 const flat = (items: TrayMenuItem[]): string[] =>
@@ -85,7 +86,12 @@ test('trayStatusFrom counts states and computes the overall % of what is queued 
   assert.equal(trayStatusFrom({ transfers: [t('queued', 0)], speed: 0, signedIn: true, online: true }).percent, 0);
   // downloads count like uploads (the app hands the tray both: engine.listTransfers() and engine.downloads.list())
   const d = trayStatusFrom({ transfers: [t('downloading', 1000, 250), t('queued', 1000, 0), t('conflict', 100, 100), t('paused', 10, 0)], speed: 50, signedIn: true, online: true });
-  assert.deepEqual([d.active, d.queued, d.paused, d.failed, d.percent], [1, 1, 1, 0, 12]);
+  assert.deepEqual([d.active, d.downloading, d.queued, d.paused, d.failed, d.percent], [1, 1, 1, 1, 0, 12]);
+  // the status line says which way files go
+  assert.match(trayStatusLine(d, NOW), /^Downloading 1 file \(12%\) · /);
+  assert.match(trayStatusLine({ ...d, active: 3 }, NOW), /^Transferring 3 files/);
+  assert.match(trayStatusLine({ ...d, active: 3 }, NOW, SHELL_TEXT['zh-CN']), /^正在传输 3 个文件/);
+  assert.match(trayStatusLine({ ...d, downloading: 0 }, NOW), /^Uploading 1 file/);
 });
 
 test('menu: open, pause all, pause for 1 hour, resume all, sync now, open a pair\'s folder, quit (table)', () => {

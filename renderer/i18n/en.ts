@@ -105,6 +105,7 @@ export const en = {
   'overall.paused': 'Paused',
   'overall.errors': 'Finished with errors',
   'overall.finished': 'All uploads finished',
+  'overall.finishedBoth': 'All transfers finished',
 
   'drop.label': 'Add files to upload',
   'drop.title': 'Drop files or folders here',

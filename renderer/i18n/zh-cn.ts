@@ -103,6 +103,7 @@ export const zhCN: Record<MessageKey, string> = {
   'overall.paused': '已暂停',
   'overall.errors': '已完成，但有错误',
   'overall.finished': '全部上传完成',
+  'overall.finishedBoth': '全部传输完成',
 
   'drop.label': '添加要上传的文件',
   'drop.title': '把文件或文件夹拖到这里',

@@ -372,7 +372,7 @@ export function toOverallVm(store: TransfersStore, tr: Translator): OverallVm {
   else if (store.size === 0) summary = tr.t('overall.nothing');
   else if (store.countOf('paused') > 0) summary = tr.t('overall.paused');
   else if (store.countOf('failed') > 0) summary = tr.t('overall.errors');
-  else summary = tr.t('overall.finished');
+  else summary = tr.t(store.downloadCount > 0 ? 'overall.finishedBoth' : 'overall.finished');
   const detail = [
     o.bytesTotal > 0 ? tr.t('queue.bytes', { done: tr.bytes(o.bytesDone), total: tr.bytes(o.bytesTotal) }) : '',
     busy && o.speed > 0 ? tr.speed(o.speed) : '',

@@ -307,6 +307,8 @@ test('downloads are rows of the same queue: direction (arrow and word, both lang
   assert.equal(toToolbarVm(s).canClearFinished, true);
   s.apply({ type: 'transfer-removed', payload: { id: 'd2' } });
   assert.equal(s.downloadCount, 1);
+  assert.equal(toOverallVm(storeWith([{ type: 'snapshot', transfers: [dto({ state: 'done' }), down({ state: 'conflict' })] }]), en).summary, 'All transfers finished');
+  assert.equal(toOverallVm(storeWith([{ type: 'snapshot', transfers: [down({ state: 'done' })] }]), zh).summary, '全部传输完成');
   s.apply({ type: 'snapshot', transfers: [] });
   assert.equal(s.downloadCount, 0);
 });

@@ -26,7 +26,7 @@ import { discover, readLocal, toRemote, type Discovery, type PathState } from '.
 import { IgnoreRules } from './ignore-rules.js';
 import { findMoves, findRemoteMoves, type PlannedMove } from './moves.js';
 import { remoteIsOurs, unchangedSince, type SyncAction, type SyncRecord } from './reconcile.js';
-import { conflictName, planPass, type DeleteGuard, type SyncPlan } from './sync-plan.js';
+import { UPLOAD_RUNNING, conflictName, planPass, type DeleteGuard, type SyncPlan } from './sync-plan.js';
 import type { FileOutcome, UploadRequest } from './sync-tracker.js';
 
 export type { FileOutcome, UploadRequest } from './sync-tracker.js';
@@ -618,7 +618,10 @@ async function execute(
           onTheServer.add(p.rel);
           // an upload of ours recorded without the server's ids (no request per file): the listing has them
           if (p.record && p.record.primaryEntity === null && p.remote.primaryEntity !== null) record(p, p.remote);
-        } else if (p.local?.kind === 'file' && p.remote?.uploading && !deps.busy(pair.id).has(p.rel)) {
+        } else if (p.local?.kind === 'file' && p.remote?.uploading && action.reason !== UPLOAD_RUNNING && !deps.busy(pair.id).has(p.rel)) {
+          // (an upload of ours busy at some moment of the pass may have ended since: its placeholder in the listing
+          // is ours, not someone else's — reporting it "locked" left the pair incomplete with nothing to send; found
+          // by the two-way soak, seed 2)
           // an upload placeholder we are not driving (someone else's upload, or a session of ours lost and carried
           // off by a folder move): ours is not on the server, and the pair must say so, not "up to date"
           report.problems.push({ rel: p.rel, code: 'locked', reason: 'an unfinished upload holds this path on the server (a placeholder); it is looked at again on every pass' });

@@ -79,11 +79,14 @@ function recordedFiles(records: ReadonlyMap<string, SyncRecord>, rel: string): n
   return n;
 }
 
+/** Why a path is left alone by a pass: an upload of it was running at some moment of the pass (it is ours). */
+export const UPLOAD_RUNNING = 'an upload of it is still running';
+
 export function planPass(discovery: Discovery, opts: PlanOptions): SyncPlan {
   const guard = opts.guard ?? DEFAULT_GUARD;
   const now = opts.now ?? Date.now();
   const items: PlannedPath[] = discovery.paths.map((path) => {
-    if (opts.busy?.has(path.rel)) return { path, action: { type: 'skip', reason: 'an upload of it is still running' } };
+    if (opts.busy?.has(path.rel)) return { path, action: { type: 'skip', reason: UPLOAD_RUNNING } };
     const action = reconcile(path.local, path.remote, path.record, opts.mode);
     if (action.type === 'upload' || action.type === 'conflict') {
       const waiting = waitingIssue(path, opts.issues?.get(path.rel), now, opts.freeSpace);

@@ -15,6 +15,10 @@
  * - two-way (the soak's `--mode two-way`, seed 1): keep-mine of a conflict the download side found sent ours up and
  *   trashed the copy on the server, but left the copy here (theirs, `name (conflict … server).ext`): the pair read
  *   `idle` with a file here that the server no longer had, until some later full pass trashed it.
+ * - an upload of ours that ended while a pass looked (busy when the pass began, its placeholder in the pass's
+ *   listing) was reported "locked: an unfinished upload holds this path" (the rule for uploads we do not drive): the
+ *   pair stayed `incomplete` with nothing to send and nothing to wake it (two-way soak, seed 2: the settle never
+ *   came).
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -644,5 +648,44 @@ describe('two-way: keep-mine of a conflict found by the download side trashes th
     assert.equal(engine.sync.conflicts().length, 0);
     const settled = await pass();
     assert.deepEqual(settled.actions.filter((a) => a.action !== 'skip'), [], 'nothing left to do either way');
+  });
+});
+
+describe('an upload of ours that ends while the pass looks is not "someone else\'s upload"', () => {
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  let other: CloudreveClient;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    engine = await createEngine({ home: join(dir.path, 'home'), retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 }, settleMs: 100 });
+    await engine.login(emu.url, emu.email, emu.password);
+    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a13' });
+    await other.login(emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  });
+
+  test('busy when the pass began, ended before it executed: left to the next pass, not reported locked', async () => {
+    const local = join(dir.path, 'busy');
+    dir.file('busy/ours.txt', 'ours');
+    // the placeholder our upload in flight leaves in the listing (made here by another client: same listing)
+    await other.createUploadSession({ uri: 'cloudreve://my/busy/ours.txt', size: 4 });
+    // the tracker: the upload runs when the pass begins, and has ended by the time the pass carries out its plan
+    const tracker = (engine.sync as unknown as { tracker: { busy: (id: string) => Set<string> } }).tracker;
+    const real = tracker.busy.bind(tracker);
+    let calls = 0;
+    tracker.busy = (id: string) => (calls++ < 2 ? new Set(['ours.txt']) : real(id));
+    try {
+      const r = await engine.sync.syncOnce({ localPath: local, remoteUri: 'cloudreve://my/busy' });
+      assert.ok(calls >= 2, `busy asked ${calls} times`);
+      assert.deepEqual(r.problems.map((p) => [p.rel, p.code]), [], 'ours, not someone else\'s: no "locked" issue');
+    } finally {
+      tracker.busy = real;
+    }
   });
 });

@@ -9,7 +9,7 @@
  * logged.
  */
 import { createDecipheriv } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Emulator } from '../emulator/index.js';
 import type { ClientProcess } from './client-process.js';
@@ -56,6 +56,12 @@ export class ConflictChaos {
   readonly keepMineCopies: Array<{ path: string; at: number }> = [];
   /** conflicts `pairs conflicts` listed that the soak did not make (both sides were ours) */
   readonly unexpected: string[] = [];
+  /**
+   * two-way: conflicts the churn made on both sides (not the soak's own) whose file is gone here by the end (renamed,
+   * moved or deleted since: a conflict stays at its path): keep-mine has nothing of ours to send, so they are ended
+   * with keep-both, which must take them off the list
+   */
+  readonly stale: Array<{ rel: string; keepMineCode: number | null; keepBothCode: number | null; listedAfter: boolean }> = [];
 
   constructor(
     private readonly model: LocalModel,
@@ -182,6 +188,16 @@ export class ConflictChaos {
       const exp = ours.get(c.relPath);
       if (!exp) this.unexpected.push(c.relPath);
       const choice: 'keep-mine' | 'keep-both' = !exp ? 'keep-mine' : i++ % 2 === 0 ? 'keep-mine' : 'keep-both';
+      if (!exp && this.opts.twoWay && !existsSync(this.model.abs(c.relPath))) {
+        // a conflict of the churn's whose file moved or went away here since: keep-mine fails (nothing of ours there)
+        const mine = await runCliCommand(home, ['pairs', 'resolve', String(c.id), 'keep-mine', '--json']);
+        const both = mine.code === 0 ? null : await runCliCommand(home, ['pairs', 'resolve', String(c.id), 'keep-both', '--json']);
+        const listedAfter = (await this.list(home)).some((x) => x.id === c.id);
+        this.log.write('conflict', { op: 'stale', id: c.id, path: c.relPath, keepMine: mine.code, keepMineErr: mine.err.trim().slice(0, 300), keepBoth: both?.code ?? null, listedAfter });
+        this.stale.push({ rel: c.relPath, keepMineCode: mine.code, keepBothCode: both?.code ?? null, listedAfter });
+        this.unexpected.push(c.relPath);
+        continue;
+      }
       const copyRel = relOfUri(this.remote, c.conflictUri) ?? c.conflictUri;
       const local = this.model.files.get(c.relPath)?.hash ?? '';
       if (choice === 'keep-mine') this.keepMineCopies.push({ path: copyRel, at: Date.now() });

@@ -360,6 +360,8 @@ export async function soak(o: SoakOptions): Promise<number> {
       log.write('conflicts', { made: conflicts.expectations().length, listed: open.map((c) => ({ id: c.id, path: c.relPath, copy: c.conflictUri })) });
       resolutions = await conflicts.resolveAll(home, emu, remoteRoot, waitingPaths);
       violations.push(...checkResolutions(resolutions));
+      // stale conflicts (two-way: their file moved or went away here): ended with keep-both, off the list
+      violations.push(...conflicts.stale.filter((x) => x.listedAfter || (x.keepMineCode !== 0 && x.keepBothCode !== 0)).map((x) => ({ invariant: 'conflicts end as resolved', detail: 'a conflict whose file is gone here could not be ended (keep-mine, then keep-both)', paths: [`${x.rel} (keep-mine ${x.keepMineCode}, keep-both ${x.keepBothCode})`] })));
       violations.push(...checkNoConflictsLeft(await conflicts.list(home)));
     } catch (err) {
       violations.push({ invariant: 'conflicts end as resolved', detail: `the conflict round failed: ${(err as Error)?.message ?? err}`, paths: [] });
@@ -514,7 +516,7 @@ export async function soak(o: SoakOptions): Promise<number> {
       ['command', replay],
       ['run', `${((Date.now() - started) / 60_000).toFixed(1)} min (${o.minutes} of chaos, then the settle)`],
       ['file operations', `${fileOps.reduce((s, [, n]) => s + n, 0)}: ${fileOps.map(([k, n]) => `${k} ${n}`).join(', ')}`],
-      ['conflicts (made on both sides / resolved keep-mine, keep-both / not made by the soak)', `${conflicts.expectations().length} / ${resolutions.filter((r) => r.choice === 'keep-mine').length}, ${resolutions.filter((r) => r.choice === 'keep-both').length} / ${conflicts.unexpected.length}${conflictOps.length ? ` (${conflictOps.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`],
+      ['conflicts (made on both sides / resolved keep-mine, keep-both / not made by the soak (file gone here))', `${conflicts.expectations().length} / ${resolutions.filter((r) => r.choice === 'keep-mine').length}, ${resolutions.filter((r) => r.choice === 'keep-both').length} / ${conflicts.unexpected.length} (${conflicts.stale.length})${conflictOps.length ? ` (${conflictOps.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`],
       ...twoWayRows,
       ['quiet renames and moves (files carried) / sessions / bytes sent', `${quiet.length} (${quiet.reduce((s2, m) => s2 + m.files, 0)}) / ${quietStats.sessions} / ${fmtBytes(quietStats.bytes)}`],
       ['files waiting for a retry time at the end (locked)', String(waitingPaths.size)],

@@ -6,13 +6,15 @@
  * file already downloaded — same size, mtime = the server's time — is skipped, a half-done one continues).
  * Same report and exit codes as `upload`: 0 everything downloaded (or skipped), 1 some files failed (each named with
  * its reason), 2 usage, 3 other fatal errors, 4 not logged in, 130 interrupted (work kept for `resume`).
- * While another process drives the home (`run`, `ui`, the app), downloads are not sent through it: 'busy'.
+ * While another process drives the home (`run`, `ui`, the app), the downloads are queued in that process through its
+ * control socket and followed from here (remote-commands.ts remoteDownload); 'busy' only when nothing answers there.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DownloadHandle, DownloadOnExists, DownloadOutcome, DownloadSnapshot, Engine, EngineConfig } from '../engine/index.js';
 import { EngineError } from '../engine/errors.js';
 import { toUri } from '../engine/api/uri.js';
+import type { ControlClient } from '../bridge/control-socket.js';
 import type { CliContext, CommandSpec, ParsedArgs } from './command.js';
 import { UsageError } from './command.js';
 import { BatchedOutput } from './batched-output.js';
@@ -37,13 +39,18 @@ async function downloadConfig(ctx: CliContext, args: ParsedArgs): Promise<Engine
   return { ...base, downloadBandwidthLimit: flags.bandwidthLimit ?? base.downloadBandwidthLimit, maxActiveDownloads: flags.maxActiveFiles };
 }
 
-async function openEngine(ctx: CliContext, config: EngineConfig): Promise<Engine> {
+/** The engine on this home; when another process holds it, `remote` through its control socket (when it answers). */
+async function openEngine(ctx: CliContext, config: EngineConfig, remote?: (control: ControlClient) => Promise<number>): Promise<Engine | number> {
   const { createEngine } = await import('../engine/index.js');
   try {
     return await createEngine(config);
   } catch (err) {
     if (err instanceof EngineError && err.code === 'busy') {
-      throw new EngineError('busy', `${err.message} (downloads are not handed to a running process: run this when it has stopped)`);
+      if (remote) {
+        const control = await (await import('../bridge/control-socket.js')).connectControl(ctx.home, { onRefused: (why) => ctx.stderr.write(`warning: ${why}\n`) });
+        if (control) return remote(control);
+      }
+      throw new EngineError('busy', `${err.message} (and it does not answer on its control socket: run this when it has stopped)`);
     }
     throw err;
   }
@@ -251,7 +258,13 @@ const download: CommandSpec = {
     const dir = resolve(to);
     const json = args.flags.json === true;
     const config = await downloadConfig(ctx, args);
-    const engine = await openEngine(ctx, config);
+    const opened = await openEngine(ctx, config, async (control) => {
+      const remote = await import('./remote-commands.js');
+      remote.refuseProcessFlags(args, 'download'); // the running process has one download limit and concurrency for all
+      return remote.remoteDownload(ctx, control, { uris, dir, ifExists: ifExists as 'skip' | 'overwrite' | 'rename', json });
+    });
+    if (typeof opened === 'number') return opened;
+    const engine = opened;
     try {
       if (!engine.account()) throw new EngineError('login-required', 'not logged in: run `cloudreve-sync login` first');
       const got = await engine.downloads.collect(uris, dir, { onExists: ifExists });

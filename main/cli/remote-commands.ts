@@ -123,6 +123,88 @@ export async function remoteUpload(
   }
 }
 
+const DOWNLOAD_ENDS = new Set(['done', 'conflict', 'skipped', 'failed', 'cancelled']);
+
+/**
+ * `download` through the running engine: the remote files and folders are queued in its transfer queue (into the
+ * folder given, on that machine: the same one, the socket is local) and followed to their end, printed as `download`
+ * does. Ctrl-C stops following; the running engine keeps downloading.
+ */
+export async function remoteDownload(
+  ctx: CliContext,
+  control: ControlClient,
+  req: { uris: string[]; dir: string; ifExists?: 'skip' | 'overwrite' | 'rename'; json: boolean },
+): Promise<number> {
+  const emit = (obj: unknown) => ctx.stdout.write(JSON.stringify(obj) + '\n');
+  const ended = new Map<string, TransferDto>();
+  let mine: Set<string> | null = null;
+  const early: Array<{ t: TransferDto; from: string | null }> = [];
+  let wake = () => {};
+  const report = (t: TransferDto, from: string | null) => {
+    if (req.json) emit({ event: 'state', id: t.id, uri: t.targetUri, path: t.localPath, from: from ?? undefined, state: t.state, error: t.error ?? undefined, retry_at: t.retryAt ?? undefined });
+    else if (t.state === 'done') ctx.stdout.write(`downloaded ${t.targetUri} → ${t.localPath}\n`);
+    else if (t.state === 'conflict') ctx.stdout.write(`conflict ${t.targetUri}: the local file was kept, the download is ${t.localPath}\n`);
+    else if (t.state === 'skipped') ctx.stdout.write(`skipped ${t.localPath}\n`);
+    else if (t.state === 'failed') ctx.stdout.write(`FAILED ${t.targetUri}: ${t.error?.message ?? 'unknown error'}\n`);
+    if (DOWNLOAD_ENDS.has(t.state) && !ended.has(t.id)) {
+      ended.set(t.id, t);
+      wake();
+    }
+  };
+  const stop = await control.events((name, payload) => {
+    if (name === 'transfer-state-changed') {
+      const { transfer: t, from } = payload as EventMap['transfer-state-changed'];
+      if (t.direction !== 'download') return;
+      if (mine === null) return void early.push({ t, from });
+      if (mine.has(t.id)) report(t, from);
+    } else if (name === 'transfer-progressed' && req.json) {
+      const p = payload as EventMap['transfer-progressed'];
+      if (mine?.has(p.id)) emit({ event: 'progress', id: p.id, bytes: p.bytesDone, speed: Math.round(p.speed), eta: p.eta });
+    }
+  }); // before queuing, so no state change is missed
+  const sig = interrupted();
+  try {
+    if (!req.json) sayRemote(ctx);
+    const res: MethodValue<'enqueueDownload'> = unwrap(await control.invoke('enqueueDownload', req.uris, req.dir, { ifExists: req.ifExists }));
+    mine = new Set(res.ids);
+    for (const e of early) if (mine.has(e.t.id)) report(e.t, e.from);
+    const failedSkips = res.skipped.filter((s) => s.failure);
+    for (const s of res.skipped) {
+      if (req.json) emit({ event: 'log', level: 'warn', message: `${s.uri}: ${s.reason}` });
+      else ctx.stderr.write(`warning: ${s.uri}: ${s.reason}\n`);
+    }
+    // anything that ended before the stream told us
+    for (const t of unwrap(await control.invoke('listTransfers'))) if (mine.has(t.id) && DOWNLOAD_ENDS.has(t.state) && !ended.has(t.id)) report(t, null);
+    let stopped = false;
+    void sig.promise.then(() => {
+      stopped = true;
+      wake();
+    });
+    while (!stopped && ended.size < mine.size) await new Promise<void>((r) => (wake = r));
+    if (stopped) {
+      ctx.stderr.write('stopped following: the running engine goes on with the downloads (`cloudreve-sync transfers`)\n');
+      return 130;
+    }
+    const results = [...ended.values()];
+    const done = results.filter((t) => t.state === 'done').length;
+    const conflicts = results.filter((t) => t.state === 'conflict').length;
+    const skipped = results.filter((t) => t.state === 'skipped').length;
+    const failed = results.filter((t) => t.state === 'failed' || t.state === 'cancelled');
+    const failedCount = failed.length + failedSkips.length;
+    if (req.json) emit({ event: 'summary', downloaded: done, skipped, failed: failedCount, ...(conflicts ? { conflicts } : {}) });
+    else {
+      if (mine.size === 0 && failedCount === 0) ctx.stdout.write('nothing to download\n');
+      ctx.stdout.write(`${done} downloaded, ${skipped} skipped, ${failedCount} failed${conflicts ? `, ${conflicts} kept as conflict copies` : ''}\n`);
+      for (const t of failed) ctx.stderr.write(`failed: ${t.targetUri}: ${t.error?.message ?? t.state}\n`);
+      for (const s of failedSkips) ctx.stderr.write(`failed: ${s.uri}: ${s.reason}\n`);
+    }
+    return failedCount > 0 ? 1 : 0;
+  } finally {
+    sig.dispose();
+    stop();
+  }
+}
+
 /** `resume [ID...]` / `cancel ID...` / `pause [ID...]` on the running engine (`json`: one JSON line per action). */
 export async function remoteTransferVerb(ctx: CliContext, control: ControlClient, verb: 'pause' | 'resume' | 'cancel', ids: string[], json = false): Promise<number> {
   if (!json) sayRemote(ctx);

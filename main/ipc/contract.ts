@@ -329,6 +329,12 @@ export interface ConflictDto {
   createdAt: number;
 }
 
+/** enqueueDownload's answer: the new downloads' ids, and the remote entries left out (`failure`: asked for, not downloaded). */
+export interface EnqueueDownloadResultDto {
+  ids: string[];
+  skipped: { uri: string; reason: string; failure: boolean }[];
+}
+
 export interface EnqueueResultDto {
   ids: string[];
   skipped: { path: string; reason: string; failure: boolean }[];
@@ -384,6 +390,12 @@ export interface Methods {
    * the entries left out while folders were collected (FIFOs, broken links, litter; `failure` = asked for, not uploaded).
    */
   enqueueUpload(paths: string[], targetFolderUri: string, options: { ifExists?: IfExistsDto; priority?: number }): EnqueueResultDto;
+  /**
+   * `cloudreve-sync download` through the control socket: the remote files and folders (recursively; cloudreve:// URIs)
+   * into `localDir` on the engine's machine (an absolute path, made when missing), queued as downloads of this
+   * engine's transfer queue. ifExists: a local file in the way is skipped, overwritten or kept beside (default rename).
+   */
+  enqueueDownload(uris: string[], localDir: string, options: { ifExists?: IfExistsDto }): EnqueueDownloadResultDto;
   /** Pause one transfer (an upload or a download), or everything (both directions) when id is omitted. */
   pause(id?: string): null;
   resume(id?: string): null;
@@ -473,6 +485,7 @@ export const METHOD_NAMES = [
   'listTransfers',
   'enqueuePaths',
   'enqueueUpload',
+  'enqueueDownload',
   'pause',
   'resume',
   'cancel',

@@ -9,6 +9,7 @@
  * Electron is imported for types only and handed in (`ipcMain`, the sender check), so this file loads
  * in plain Node for the tests.
  */
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { posix, win32 } from 'node:path';
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
@@ -131,6 +132,23 @@ export function createHandlers({ engine, settings, app, onBackgroundError, emit,
         onSkipped: (e) => skipped.push({ path: e.path, reason: e.reason, failure: e.failure === true }),
       });
       return { ids, skipped };
+    },
+    enqueueDownload: async (args) => {
+      const uris = argUris(args, 0);
+      const dir = argAbsolutePath(args, 1, 'localDir');
+      const o = plainObject(args[2] ?? {}, 'options');
+      onlyKeys(o, 'options', ['ifExists']);
+      if (o.ifExists !== undefined && !IF_EXISTS.includes(o.ifExists as IfExistsDto)) throw invalid(`ifExists must be one of ${IF_EXISTS.join(', ')}`);
+      const got = await engine.downloads.collect(uris, dir, { onExists: (o.ifExists as IfExistsDto | undefined) ?? 'rename' });
+      for (const folder of [dir, ...got.folders]) {
+        try {
+          mkdirSync(folder, { recursive: true });
+        } catch (err) {
+          throw new IpcError('unavailable', `cannot make the folder ${folder}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+      }
+      const ids = engine.downloads.enqueue(got.files).map((h) => h.id); // their outcomes come as transfer events
+      return { ids, skipped: got.skipped.map((s) => ({ uri: s.uri, reason: s.reason, failure: s.failure })) };
     },
     pause: (args) => {
       engine.pause(argOptionalString(args, 0, 'id'));
@@ -314,6 +332,14 @@ function argPaths(args: readonly unknown[], i: number): string[] {
     if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalid('each path must be a non-empty string');
     if (!isAbsolutePath(p)) throw invalid(`not an absolute path: ${p}`);
   }
+  return [...(v as string[])];
+}
+
+function argUris(args: readonly unknown[], i: number): string[] {
+  const v = args[i];
+  if (!Array.isArray(v) || v.length === 0) throw invalid('uris must be a non-empty array');
+  if (v.length > 100_000) throw invalid('too many uris');
+  for (const u of v) if (typeof u !== 'string' || !isCloudreveUri(u)) throw invalid(`each uri must be a cloudreve:// URI: ${String(u)}`);
   return [...(v as string[])];
 }
 

@@ -147,3 +147,33 @@ test('transfers, pause, resume and cancel reach the running engine\'s downloads'
     stop();
   }
 });
+
+test('download while the engine runs: queued in its transfer queue through the socket, followed to the end', { skip: !UNIX && 'Unix sockets' }, async () => {
+  await engine.downloads.idle();
+  const bytes = randomBytes(200 * 1024);
+  await api.putContent('cloudreve://my/remote-dl/folder/four.bin', bytes, bytes.length);
+  await api.putContent('cloudreve://my/remote-dl/five.txt', Buffer.from('five'), 4);
+  const into = join(dir.path, 'into');
+  const r = await cli('download', 'cloudreve://my/remote-dl/folder', 'cloudreve://my/remote-dl/five.txt', 'cloudreve://my/remote-dl/missing.bin', '--to', into);
+  assert.equal(r.code, 1, r.out + r.err); // the missing one counts as failed
+  assert.match(r.err, /control socket/);
+  assert.match(r.out, /downloaded cloudreve:\/\/my\/remote-dl\/folder\/four\.bin → .*into\/folder\/four\.bin/);
+  assert.match(r.out, /2 downloaded, 0 skipped, 1 failed/);
+  assert.match(r.err, /failed: cloudreve:\/\/my\/remote-dl\/missing\.bin: not found on the server/);
+  assert.deepEqual(readFileSync(join(into, 'folder', 'four.bin')), bytes);
+  assert.equal(readFileSync(join(into, 'five.txt'), 'utf8'), 'five');
+  // they are the running engine's downloads (its queue, its journal), not this command's own
+  assert.ok(engine.downloads.list().some((d) => d.target === join(into, 'five.txt') && d.state === 'done'));
+
+  // the same again: already there, skipped; --json speaks the download format
+  const again = await cli('download', 'cloudreve://my/remote-dl/five.txt', '--to', into, '--json');
+  assert.equal(again.code, 0, again.out + again.err);
+  const summary = again.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'summary');
+  assert.deepEqual(summary, { event: 'summary', downloaded: 0, skipped: 1, failed: 0 });
+
+  // a flag the running process cannot honour for one command is refused before anything is queued
+  const limited = await cli('download', 'cloudreve://my/remote-dl/five.txt', '--to', join(dir.path, 'never'), '--limit-rate', '1M');
+  assert.equal(limited.code, 2, limited.out + limited.err);
+  assert.match(limited.err, /--limit-rate/);
+  assert.equal(existsSync(join(dir.path, 'never')), false);
+});

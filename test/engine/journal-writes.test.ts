@@ -117,28 +117,23 @@ test('engine: a small file whose upload ends within the window costs two row wri
     await engine.idle();
     addWriteLog(join(home, 'journal.db'));
     // one at a time, each waited for: most end within the window (two requests to a loopback emulator); on a busy
-    // machine some take longer, and those are written as before (queued, then their end)
-    const N = 10;
-    for (let i = 0; i < N; i++) {
-      const f = dir.random(`one${i}.bin`, 4096);
+    // machine some take longer, and those are written as before (queued, then their end). Up to 40 files, until 5
+    // were written once.
+    let once = 0;
+    let n = 0;
+    for (; n < 40 && once < 5; n++) {
+      const f = dir.random(`one${n}.bin`, 4096);
       const [id] = await engine.enqueue([f.path], 'cloudreve://my/w');
       await engine.idle();
       assert.equal(engine.transfer(id)?.state, 'done');
-    }
-    const log = committedLog(join(home, 'journal.db'));
-    const byId = new Map<string, string[]>();
-    for (const r of log) byId.set(r.id, [...(byId.get(r.id) ?? []), `${r.tbl} ${r.op} ${r.state}`]);
-    assert.equal(byId.size, N);
-    let once = 0;
-    for (const [id, ops] of byId) {
-      const sorted = [...ops].sort();
-      if (sorted.length === 2) {
-        assert.deepEqual(sorted, ['history insert done', 'uploads insert done'], id);
+      const ops = committedLog(join(home, 'journal.db')).filter((r) => r.id === id).map((r) => `${r.tbl} ${r.op} ${r.state}`).sort();
+      if (ops.length === 2) {
+        assert.deepEqual(ops, ['history insert done', 'uploads insert done'], id);
         once++;
-      } else assert.deepEqual(sorted, ['history insert done', 'uploads insert queued', 'uploads update done'], id);
+      } else assert.deepEqual(ops, ['history insert done', 'uploads insert queued', 'uploads update done'], id);
     }
-    console.log(`# ${once} of ${N} small files written once (the others outlived the ${LATER_COMMIT_MS} ms window)`);
-    assert.ok(once >= 1, 'at least one small file ended within the window and was written once');
+    console.log(`# ${once} of ${n} small files written once (the others outlived the ${LATER_COMMIT_MS} ms window)`);
+    assert.ok(once >= 1, 'small files that end within the window are written once');
   } finally {
     await engine.close();
     await emu.close();

@@ -14,6 +14,8 @@ import { CloudreveClient } from '../../main/engine/api/client.js';
 import { createEngine, type Engine } from '../../main/engine/index.js';
 import type { EventMap, EventName } from '../../main/ipc/contract.js';
 import { createHandlers } from '../../main/ipc/server.js';
+import type { CliContext } from '../../main/cli/command.js';
+import { engineConfig } from '../../main/cli/shared.js';
 import { applyToEngine, SettingsFile } from '../../main/shell/settings.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { cli as runCli } from '../helpers/cli-run.js';
@@ -176,4 +178,21 @@ test('download while the engine runs: queued in its transfer queue through the s
   assert.equal(limited.code, 2, limited.out + limited.err);
   assert.match(limited.err, /--limit-rate/);
   assert.equal(existsSync(join(dir.path, 'never')), false);
+});
+
+test('run --download-limit-rate: the process\'s download limit (the setting otherwise); a bad rate is a usage error', { skip: !UNIX && 'Unix sockets' }, async () => {
+  const ctx = { home } as CliContext;
+  const given = await engineConfig(ctx, { positionals: [], flags: { 'download-limit-rate': '2M', 'limit-rate': '512k' } });
+  assert.equal(given.downloadBandwidthLimit, 2 * 1024 * 1024);
+  assert.equal(given.bandwidthLimit, 512 * 1024);
+  // the setting (set over the socket in the first test: 0) when the flag is absent
+  await engine.downloads.idle();
+  const control = await connectControl(home);
+  assert.ok(control);
+  assert.ok((await control.invoke('setSettings', { downloadBandwidthLimit: 3000 })).ok);
+  assert.equal((await engineConfig(ctx, { positionals: [], flags: {} })).downloadBandwidthLimit, 3000);
+  assert.ok((await control.invoke('setSettings', { downloadBandwidthLimit: 0 })).ok);
+  const bad = await cli('run', '--download-limit-rate', 'fast');
+  assert.equal(bad.code, 2, bad.out + bad.err);
+  assert.match(bad.err, /--download-limit-rate: invalid rate "fast"/);
 });

@@ -251,6 +251,24 @@ describe('the handlers drive engine.downloads (real engine, emulator)', () => {
     assert.deepEqual((await call('listTransfers')).filter((t) => t.direction === 'download'), []);
   });
 
+  test('a failed download (gone from the server) shows its reason; Retry queues it again', async () => {
+    await call('setSettings', { downloadBandwidthLimit: 0 });
+    const data = randomBytes(64 * 1024);
+    const f = await api.putContent('cloudreve://my/q/gone.bin', data, data.length);
+    await api.delete(['cloudreve://my/q/gone.bin'], { skipSoftDelete: true });
+    const target = join(dir.path, 'down', 'gone.bin');
+    const [h] = engine.downloads.enqueue([{ uri: 'cloudreve://my/q/gone.bin', target, size: f.size, entity: f.primary_entity ?? null, updatedAtMs: Date.parse(f.updated_at), expectLocal: null }]);
+    await until('failed', () => stateOf(h.id) === 'failed');
+    const row = (await call('listTransfers')).find((t) => t.id === h.id)!;
+    assert.equal(row.direction, 'download');
+    assert.ok(row.error && row.error.message.length > 0, 'the reason');
+    // back on the server: Retry brings it down
+    await api.putContent('cloudreve://my/q/gone.bin', data, data.length);
+    await call('retry', h.id);
+    await until('done after the retry', () => stateOf(h.id) === 'done');
+    assert.deepEqual(readFileSync(target), data);
+  });
+
   test('pause and resume without an id cover the downloads too', async () => {
     const data = randomBytes(512 * 1024);
     const f = await api.putContent('cloudreve://my/q/all.bin', data, data.length);

@@ -50,7 +50,11 @@ async function bundleCli() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['better-sqlite3', 'electron'],
+    // `trash` (loaded when a two-way pair first trashes a local file) stays external: on Linux it reads
+    // /proc/self/mountinfo through @stroncium/procfs, whose parsers are a computed require() esbuild cannot bundle
+    // ("Module not found in bundle: ./parsers/processMountinfo": every local trash of the CLI failed; found by the
+    // two-way soak)
+    external: ['better-sqlite3', 'electron', 'trash'],
     // CommonJS packages bundled into ES modules call require() for node built-ins
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     metafile: true,

@@ -19,6 +19,9 @@
  *   listing) was reported "locked: an unfinished upload holds this path" (the rule for uploads we do not drive): the
  *   pair stayed `incomplete` with nothing to send and nothing to wake it (two-way soak, seed 2: the settle never
  *   came).
+ * - the CLI's bundle could not move a file to this computer's trash on Linux (the `trash` package reads the mount
+ *   table through a computed require() the bundler cannot follow: "Module not found in bundle"): every local trash
+ *   of a two-way pair run by `cloudreve-sync` failed (two-way soak, seeds 2 and 3: nothing ever in the local trash).
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -686,6 +689,56 @@ describe('an upload of ours that ends while the pass looks is not "someone else\
       assert.deepEqual(r.problems.map((p) => [p.rel, p.code]), [], 'ours, not someone else\'s: no "locked" issue');
     } finally {
       tracker.busy = real;
+    }
+  });
+});
+
+describe('the CLI (its bundle) moves a two-way pair\'s server deletions to this computer\'s trash', () => {
+  test('sync --mode two-way: a file deleted on the server is in the freedesktop trash, the pass exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const run = (cmd: string[], args: string[], env: NodeJS.ProcessEnv, stdin = '') =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolveRun) => {
+        const c = spawn(cmd[0], [...cmd.slice(1), ...args], { env, cwd: root });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (err += d));
+        c.on('close', (code) => resolveRun({ code, out, err }));
+        c.stdin.end(stdin);
+      });
+    // the bundle as `npm run cli` makes it (a no-op when fresh)
+    const built = await run([process.execPath, join(root, 'scripts', 'bundle.mjs'), '--cli'], [], process.env);
+    assert.equal(built.code, 0, built.err);
+    const emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    const dir = tmpDir();
+    try {
+      const userHome = join(dir.path, 'user');
+      mkdirSync(userHome);
+      // the trash under XDG_DATA_HOME, on the same disk as the pair (HOME there too: the trash package compares mounts)
+      const env = { PATH: process.env.PATH, HOME: userHome, XDG_DATA_HOME: join(dir.path, 'xdg'), LANG: 'C.UTF-8' };
+      const cli = (args: string[], stdin = '') => run([process.execPath, join(root, 'bin', 'cloudreve-sync.js'), '--home', join(dir.path, 'home')], args, env, stdin);
+      const login = await cli(['login', '--server', emu.url, '--email', emu.email, '--password-stdin'], emu.password + '\n');
+      assert.equal(login.code, 0, login.err);
+      const local = join(dir.path, 'local');
+      dir.file('local/gone.txt', 'deleted on the web page');
+      dir.file('local/kept.txt', 'stays');
+      const first = await cli(['sync', local, 'cloudreve://my/cli-trash', '--mode', 'two-way']);
+      assert.equal(first.code, 0, first.err);
+      const other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a13' });
+      await other.login(emu.email, emu.password);
+      await other.delete(['cloudreve://my/cli-trash/gone.txt']);
+      const second = await cli(['sync', local, 'cloudreve://my/cli-trash', '--mode', 'two-way']);
+      assert.equal(second.code, 0, `${second.out}\n${second.err}`);
+      assert.ok(!existsSync(join(local, 'gone.txt')), 'gone here too');
+      const files = join(dir.path, 'xdg', 'Trash', 'files');
+      const inTrash = existsSync(files) ? readdirSync(files).map((f) => readFileSync(join(files, f), 'utf8')) : [];
+      assert.deepEqual(inTrash, ['deleted on the web page'], 'in this computer\'s trash');
+      assert.equal(readFileSync(join(local, 'kept.txt'), 'utf8'), 'stays');
+    } finally {
+      await emu.close();
+      dir.cleanup();
     }
   });
 });

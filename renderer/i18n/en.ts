@@ -80,9 +80,9 @@ export const en = {
   'state.failed': 'Failed',
   'state.cancelled': 'Cancelled',
 
-  'queue.label': 'Uploads',
-  'queue.empty': 'No uploads yet. Drop files or folders above to start.',
-  'queue.emptyBrowser': 'No uploads yet. Use “Upload files…” above to start.',
+  'queue.label': 'Transfers',
+  'queue.empty': 'No transfers yet. Drop files or folders above to upload them.',
+  'queue.emptyBrowser': 'No transfers yet. Use “Upload files…” above to start.',
   'queue.bytes': '{done} of {total}',
   'queue.left': '{time} left',
   'queue.retryIn': '{reason} — next try in {time}',

@@ -78,9 +78,9 @@ export const zhCN: Record<MessageKey, string> = {
   'state.failed': '失败',
   'state.cancelled': '已取消',
 
-  'queue.label': '上传',
-  'queue.empty': '还没有上传。把文件或文件夹拖到上方即可开始。',
-  'queue.emptyBrowser': '还没有上传。点击上方的“上传文件…”开始。',
+  'queue.label': '传输',
+  'queue.empty': '还没有传输。把文件或文件夹拖到上方即可上传。',
+  'queue.emptyBrowser': '还没有传输。点击上方的“上传文件…”开始。',
   'queue.bytes': '{done} / {total}',
   'queue.retryIn': '{reason} — {time}后重试',
   'queue.left': '剩余 {time}',

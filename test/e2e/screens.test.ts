@@ -92,7 +92,7 @@ test('the app against the real engine: sign-in, upload, pause/resume, a failure 
   await login.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.locator('.queue-screen').waitFor({ state: 'visible' });
   assert.match(await textOf(page, '.account'), /127\.0\.0\.1/);
-  assert.equal(await textOf(page, '.queue-screen .empty'), 'No uploads yet. Use “Upload files…” above to start.');
+  assert.equal(await textOf(page, '.queue-screen .empty'), 'No transfers yet. Use “Upload files…” above to start.');
 
   // ---- settings: a bandwidth limit (so that the upload below lasts long enough to pause)
   await page.getByRole('button', { name: 'Settings' }).click();

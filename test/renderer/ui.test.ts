@@ -74,7 +74,7 @@ test('queue: pushed transfer shows its progress; pause/resume call the contract;
   const { page, problems } = await openPage();
   try {
     await page.locator('.drop-zone').waitFor({ state: 'visible' });
-    await waitForText(page, '.queue-screen .empty', 'No uploads yet. Drop files or folders above to start.');
+    await waitForText(page, '.queue-screen .empty', 'No transfers yet. Drop files or folders above to upload them.');
     await waitForText(page, '.drop-target', 'cloudreve://my/Backups');
     await waitForText(page, '.account', 'Ann · cloud.example.org');
 

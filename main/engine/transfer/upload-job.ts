@@ -357,6 +357,16 @@ export class UploadJob {
     }
   }
 
+  /** Whether the target holds a finished file with the size and modification time this transfer sends. Best effort. */
+  private async endedOnServer(): Promise<boolean> {
+    try {
+      const f = await this.existing(this.row.sessionUri ?? this.row.targetUri);
+      return !!f && f.type === 0 && !f.metadata?.['sys:upload_session_id'] && sameContentHint(f, { size: this.row.size, mtimeMs: this.row.mtimeMs, inode: this.row.inode });
+    } catch {
+      return false;
+    }
+  }
+
   /** A finished file with the same size and modification time is what we would upload: the job ends here. */
   private endIfIdentical(existing: FileResponse, fp: Fingerprint): boolean {
     if (existing.type !== 0 || existing.metadata?.['sys:upload_session_id'] || !sameContentHint(existing, fp)) return false;
@@ -659,9 +669,15 @@ export class UploadJob {
     }
     if (isAbort(err)) return this.setState('paused');
     if (err instanceof EngineError && err.code === 'file-changed') {
+      const hadSession = this.row.session !== null;
       await this.dropSession(signal);
       const still = await fingerprintOrNull(this.row.localPath).catch(() => null);
       if (!still) {
+        // our last part may have been committed while its answer was lost (a kill -9, a cut connection) and the
+        // file deleted since: what is at the target, finished, with the size and time we sent, is this upload —
+        // ended as done, so that a sync pair records it (a two-way pair otherwise took it for a new file on the
+        // server and brought back a file deleted here; found by the two-way soak, seed 3)
+        if (hadSession && (await this.endedOnServer())) return this.finish('done', null);
         await this.dropOwnLostSession();
         return this.finish('failed', { code: 'file-changed', message: `${this.row.localPath}: the file disappeared` });
       }

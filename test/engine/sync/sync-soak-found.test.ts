@@ -742,3 +742,48 @@ describe('the CLI (its bundle) moves a two-way pair\'s server deletions to this 
     }
   });
 });
+
+describe('two-way: an upload committed on the server whose answer was lost, its file deleted here meanwhile', () => {
+  const R = 'cloudreve://my/tw-lost-end';
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  const savedXdg = process.env.XDG_DATA_HOME;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    process.env.XDG_DATA_HOME = join(dir.path, 'xdg');
+    engine = await createEngine({ home: join(dir.path, 'home'), retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 }, settleMs: 100 });
+    await engine.login(emu.url, emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+    if (savedXdg === undefined) delete process.env.XDG_DATA_HOME;
+    else process.env.XDG_DATA_HOME = savedXdg;
+  });
+
+  test('the file deleted here is not brought back down: the upload is ours, and its deletion here follows it', async () => {
+    const local = join(dir.path, 'lost-end');
+    dir.file('lost-end/kept.txt', 'kept');
+    const pass = () => engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'two-way' });
+    await pass();
+    dir.file('lost-end/gone.txt', 'deleted here while its last part was answered');
+    // the server commits the file, the answer never arrives (a kill -9 in the soak), and the file is deleted here
+    emu.addFault({ path: '^/api/v4/file/upload/[^/]+/\\d+$', action: { type: 'cut', afterBytes: 0 } });
+    const off = emu.onFileEvent((e) => {
+      if (e.kind === 'modify' && e.from.endsWith('gone.txt')) rmSync(join(local, 'gone.txt'), { force: true });
+    });
+    try {
+      await pass();
+    } finally {
+      off();
+    }
+    assert.ok(!existsSync(join(local, 'gone.txt')));
+    const again = await pass();
+    assert.ok(!existsSync(join(local, 'gone.txt')), `deleted here, brought back: ${JSON.stringify(again.actions)}`);
+    assert.equal(emu.blob(`${R}/gone.txt`), null, 'its deletion here reaches the server (to its trash)');
+    assert.equal(readFileSync(join(local, 'kept.txt'), 'utf8'), 'kept');
+  });
+});

@@ -20,18 +20,15 @@ import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 // more, about four times the code to load at the start of every CLI run that makes a request
 // @ts-expect-error: a module of the package without its own type declarations (the types are undici's index's)
 import AgentModule from 'undici/lib/dispatcher/agent.js';
+import { Readable } from 'node:stream';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { ACCEPT_ENCODING, abortError, decoder, timeoutError, TransportError, type TimeoutEvent, type TransportRequest, type TransportResponse } from './transport-shared.js';
 
 const Agent = AgentModule as typeof UndiciAgent;
 type Agent = UndiciAgent;
-import { Readable } from 'node:stream';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { TransportError, type TransportRequest, type TransportResponse } from './transport.js';
 
 type Agents = TransportRequest['agents'];
-type TimeoutEvent = 'connect' | 'socket' | 'response' | 'request';
 
-const ACCEPT_ENCODING = 'gzip, deflate, br';
 
 /** One undici Agent per node agent pair (a caller's pool) and connect timeout. */
 const pools = new WeakMap<Agents, Map<number, Agent>>();
@@ -56,23 +53,6 @@ export function closeUndici(agents: Agents): void {
   pools.delete(agents);
   for (const a of byConnect.values()) void a.destroy().catch(() => undefined);
 }
-
-function decoder(encoding: string | undefined) {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return createGunzip();
-    case 'deflate':
-      return createInflate();
-    case 'br':
-      return createBrotliDecompress();
-    default:
-      return null;
-  }
-}
-
-const timeoutError = (event: TimeoutEvent, ms: number) => new TransportError('TimeoutError', `Timeout awaiting '${event}' for ${ms}ms`, 'ETIMEDOUT', event);
-const abortError = () => new TransportError('AbortError', 'This operation was aborted', 'ERR_ABORTED');
 
 /** Raw header list → node's header object (lower-case names, repeated headers as arrays, set-cookie always one). */
 function headersOf(raw: Buffer[] | string[] | null): IncomingHttpHeaders {

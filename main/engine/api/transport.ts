@@ -16,74 +16,13 @@
  * moves on the socket, `responseMs` the wait for the answer's headers once the body went out, `totalMs` (small
  * calls only) the whole exchange including the answer's body.
  */
-import { request as httpRequest, type Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { ACCEPT_ENCODING, abortError, decoder, timeoutError, TransportError, type TimeoutEvent, type TransportRequest, type TransportResponse, type TransportTimeouts } from './transport-shared.js';
 
-export interface TransportTimeouts {
-  connectMs: number;
-  idleMs: number;
-  responseMs: number;
-  /** a deadline for the whole exchange; absent for transfers (judged by progress only) */
-  totalMs?: number;
-}
-
-export interface TransportRequest {
-  method: string;
-  /** made for this request: send() adds `accept-encoding` and `content-length` to it */
-  headers: Record<string, string>;
-  /** a Buffer or string is sent with its length; a stream needs `content-length` in the headers */
-  body?: Readable | Buffer | string;
-  agents: { http: HttpAgent; https: HttpsAgent };
-  timeouts: TransportTimeouts;
-  signal?: AbortSignal;
-  /** answers longer than this end the request with a `ResponseTooLarge` error */
-  maxResponseBytes?: number;
-  /** bytes of the body written to the socket so far */
-  onUploadProgress?: (transferred: number) => void;
-}
-
-export interface TransportResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-type TimeoutEvent = 'connect' | 'socket' | 'response' | 'request';
-
-/** A failure in got's shape (`name`, `code`, `event`), so the error mapping in http.ts reads both alike. */
-export class TransportError extends Error {
-  constructor(
-    override readonly name: 'TimeoutError' | 'AbortError' | 'UploadError' | 'ResponseTooLarge' | 'RequestError',
-    message: string,
-    readonly code: string,
-    readonly event?: TimeoutEvent,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-const ACCEPT_ENCODING = 'gzip, deflate, br';
-
-function decoder(encoding: string | undefined) {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return createGunzip();
-    case 'deflate':
-      return createInflate();
-    case 'br':
-      return createBrotliDecompress();
-    default:
-      return null;
-  }
-}
-
-const timeoutError = (event: TimeoutEvent, ms: number) => new TransportError('TimeoutError', `Timeout awaiting '${event}' for ${ms}ms`, 'ETIMEDOUT', event);
-const abortError = () => new TransportError('AbortError', 'This operation was aborted', 'ERR_ABORTED');
+export { TransportError, type TransportRequest, type TransportResponse, type TransportTimeouts } from './transport-shared.js';
 
 /**
  * Starts the request on the agent for its scheme, with the timeouts both kinds of request share armed: `connectMs`

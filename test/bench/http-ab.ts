@@ -22,6 +22,10 @@ const POLICY = { chunkSize: 8 * MiB, chunkConcurrency: 3 };
 const SMALL_IN_FLIGHT = 7;
 const VARIANTS = (process.env.BENCH_HTTP ?? 'node,undici').split(',').map((v) => v.trim()) as Array<'node' | 'undici'>;
 
+// BENCH_CLI: a copy of bin/ + dist/cli/ to run instead (kept inside the checkout, so that better-sqlite3 resolves), for a
+// machine where something else may rebuild dist/cli/ during the run
+const CLI_PATH = process.env.BENCH_CLI ?? CLI;
+
 // printed by the CLI process at exit: its wall clock is ours (spawn → exit), its CPU its own (every thread)
 const CPU_HOOK = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('\\nBENCH_CPU_MS='+Math.round((u.userCPUTime+u.systemCPUTime)/1000)+'\\n')})`;
 
@@ -34,7 +38,7 @@ interface Run {
 function cli(args: string[], variant: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(process.execPath, ['--import', CPU_HOOK, CLI, ...args], {
+    const p = spawn(process.execPath, ['--import', CPU_HOOK, CLI_PATH, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env, CLOUDREVE_SYNC_HTTP: variant },
     });
@@ -49,6 +53,14 @@ function cli(args: string[], variant: string, env: NodeJS.ProcessEnv = {}): Prom
       resolve({ ms, cpuMs: m ? Number(m[1]) : NaN, out });
     });
   });
+}
+
+/** A CLI home logged in to `emu` (not timed), by the same CLI the runs use. */
+async function cliHome(h: Harness, emu: { url: string; email: string; password: string }, name: string): Promise<string> {
+  const home = join(h.root, name);
+  rmSync(home, { recursive: true, force: true });
+  await cli(['--home', home, 'login', '--server', emu.url, '--email', emu.email], 'node', { CLOUDREVE_PASSWORD: emu.password });
+  return home;
 }
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -108,7 +120,7 @@ export async function httpAbSection(h: Harness): Promise<void> {
   {
     const emu = await h.emulator(POLICY);
     try {
-      const home = await h.cliHome(emu, 'ab-startup');
+      const home = await cliHome(h, emu, 'ab-startup');
       for (const v of VARIANTS) start[v] = await startupOf(h, v, home);
     } finally {
       await emu.close();
@@ -136,7 +148,7 @@ export async function httpAbSection(h: Harness): Promise<void> {
         },
         ...VARIANTS.map((v) => async () => {
           const emu = await h.emulator(POLICY);
-          const home = await h.cliHome(emu, `ab-small-${v}-${r}`);
+          const home = await cliHome(h, emu, `ab-small-${v}-${r}`);
           const run = await cli(['--home', home, 'upload', dir, '--to', `cloudreve://my/c${r}`], v);
           await emu.close();
           rmSync(home, { recursive: true, force: true });
@@ -173,7 +185,7 @@ export async function httpAbSection(h: Harness): Promise<void> {
         },
         ...VARIANTS.map((v) => async () => {
           const emu = await h.emulator(POLICY);
-          const home = await h.cliHome(emu, `ab-big-${v}-${r}`);
+          const home = await cliHome(h, emu, `ab-big-${v}-${r}`);
           const run = await cli(['--home', home, 'upload', file, '--to', `cloudreve://my/c${r}`], v);
           await emu.close();
           rmSync(home, { recursive: true, force: true });

@@ -472,6 +472,7 @@ describe('conflicts: every version somewhere, resolutions as chosen', () => {
     assert.deepEqual(checkResolutions([down]), []);
     assert.deepEqual(checkResolutions([{ ...down, copyInTrash: null }]), []); // only in this computer's trash
     assert.match(checkResolutions([{ ...down, copyInTrash: 'X' }])[0].paths[0], /another content as the conflict copy/);
+    assert.deepEqual(checkResolutions([{ ...down, copyInTrash: 'X', theirs: '' }]), []); // not the soak's: theirs unknown
     assert.match(checkResolutions([{ ...down, original: 'T' }])[0].paths[0], /server's version is still at its path/);
     const downBoth: ResolutionObserved = { ...down, choice: 'keep-both', copyAtPath: 'T', copyInTrash: null, afterSave: { original: 'M2', local: 'M2', copies: 1 } };
     assert.deepEqual(checkResolutions([downBoth]), []);

@@ -85,7 +85,13 @@ const VIA_UNDICI = process.env.CLOUDREVE_SYNC_HTTP === 'undici';
 let undici: typeof import('./transport-undici.js') | undefined;
 let loadingUndici: Promise<typeof import('./transport-undici.js')> | undefined;
 function viaUndici() {
-  return (loadingUndici ??= import('./transport-undici.js').then((m) => (undici = m)));
+  return (loadingUndici ??= import('./transport-undici.js').then(
+    (m) => (undici = m),
+    (err: unknown) => {
+      // undici is not a dependency of the app (node:http won the A/B): a checkout has it, an installed app may not
+      throw new TransportError('RequestError', `CLOUDREVE_SYNC_HTTP=undici: undici could not be loaded (${(err as Error).message}); unset it to use node:http`, 'ERR_UNDICI_MISSING', undefined, { cause: err });
+    },
+  ));
 }
 
 /** Closes the pooled connections of `agents` (the undici pools made for them too). */

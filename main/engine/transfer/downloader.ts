@@ -281,6 +281,8 @@ export class DownloadJob {
   private lastSave = 0;
   /** this run's downloaded bytes have been flushed up to here (bytes of the temp file) */
   private synced = 0;
+  /** fields changed in memory and not yet written to the journal (a small file's, see `small`): the next write takes them */
+  private held: Partial<DownloadRow> = {};
 
   constructor(
     row: DownloadRow,
@@ -333,14 +335,50 @@ export class DownloadJob {
     }
   }
 
+  /**
+   * A small file (at most SMALL_FILE bytes) comes in one answer, gathered in memory, and an interrupted one is fetched
+   * again from its start (resumeOffset: no Range resume for what fits one read). So its row is not written while it
+   * runs: its 'downloading' and its bytes are kept in memory (the journal keeps it 'queued', which a resume after a crash
+   * continues alike), and its end ('done', 'conflict', 'skipped') is written once, with them, among the journal's
+   * later() writes (within LATER_COMMIT_MS, one commit for the ends of many files). Its temp file is still size-checked,
+   * given its mtime and flushed before it is put in place. A kill -9 in that window leaves the row queued: resumed, it
+   * is fetched again (onExists decides, as for any download whose end was not written).
+   */
+  private get small(): boolean {
+    return this.row.size <= SMALL_FILE;
+  }
+
+  /** Changes the row in memory only; the next write to the journal takes the change along. */
+  private note(p: Partial<DownloadRow>): void {
+    this.row = { ...this.row, ...p };
+    Object.assign(this.held, p);
+  }
+
+  /** `p` with what note() held (which is then written). */
+  private withHeld(p: Partial<DownloadRow>): Partial<DownloadRow> {
+    for (const _ in this.held) {
+      const all = { ...this.held, ...p };
+      this.held = {};
+      return all;
+    }
+    return p;
+  }
+
   private patch(p: Partial<DownloadRow>): void {
     this.row = { ...this.row, ...p };
-    this.deps.journal.downloads.update(this.row.id, p);
+    this.deps.journal.downloads.update(this.row.id, this.withHeld(p));
   }
 
   private setState(state: DownloadState, p: Partial<DownloadRow> = {}): void {
     const from = this.row.state;
-    this.patch({ ...p, state });
+    if (this.small && state === 'downloading' && from === 'queued') this.note({ ...p, state });
+    else if (this.small && (state === 'done' || state === 'conflict' || state === 'skipped')) {
+      const write = this.withHeld({ ...p, state });
+      this.row = { ...this.row, ...p, state };
+      const { journal } = this.deps;
+      const id = this.row.id;
+      journal.later(() => journal.downloads.update(id, write));
+    } else this.patch({ ...p, state });
     if (from !== state || p.error !== undefined) this.deps.onState(this.row, from);
   }
 
@@ -388,8 +426,8 @@ export class DownloadJob {
         if (Number.isFinite(declared) && declared !== this.row.size) throw await this.changed(`its size is now ${declared} bytes`);
       }
       if (offset === 0 && (this.row.bytesDone !== 0 || this.row.bytesSynced !== 0)) this.patch({ bytesDone: 0, bytesSynced: 0 });
-      if (offset === 0 && this.row.size <= SMALL_FILE) await this.receiveSmall(stream, signal, a.ctx);
-      else await this.receive(stream, offset, signal, a.ctx);
+      if (offset === 0 && this.small) return this.place(await this.receiveSmall(stream, signal, a.ctx));
+      await this.receive(stream, offset, signal, a.ctx);
     } finally {
       stream.destroy();
     }
@@ -418,6 +456,11 @@ export class DownloadJob {
   /** Where to continue: what the temp file holds (after a reboot only what had been flushed). */
   private resumeOffset(): number {
     const r = this.row;
+    if (this.small) {
+      // fetched again from its start (a small file is not resumed): its temp file, if one was left, is truncated by the write
+      this.synced = 0;
+      return 0;
+    }
     const st = lstatOrNull(r.tempPath);
     let have = st && st.isFile() ? st.size : 0;
     if (have > 0 && r.bootMs !== null && Math.abs(bootTimeMs() - r.bootMs) > 60_000) have = Math.min(have, r.bytesSynced);
@@ -579,19 +622,22 @@ export class DownloadJob {
   }
 
   /**
-   * receive() for a small file from its start: the answer is gathered in memory, then written to the temp file at once
-   * (synchronously: at most SMALL_FILE bytes into the page cache) whether it ended or broke off, so the temp file
-   * holds what arrived, as receive() leaves it — without a write stream and its three hand-offs to the thread pool,
-   * which cost more than the bytes with many small files. Progress is told per chunk; the journal's bytesDone once.
+   * receive() for a small file from its start, and its finish: the answer is gathered in memory, then written to the
+   * temp file at once (synchronously: at most SMALL_FILE bytes into the page cache) whether it ended or broke off, so the
+   * temp file holds what arrived — without a write stream and its three hand-offs to the thread pool, which cost more
+   * than the bytes with many small files. Complete, the same descriptor gives it its mtime (futimes), flushes it (fsync,
+   * the one call sent to the thread pool), and its fstat checks the size and is the fingerprint of the file put in place
+   * (a link or rename keeps the inode, size and mtime): no second open, no stat by path. Progress is told for the chunks
+   * before the last (the end tells the whole); the journal is not written (see `small`).
    */
-  private async receiveSmall(stream: IncomingMessage, signal: AbortSignal, ctx: RequestContext): Promise<void> {
+  private async receiveSmall(stream: IncomingMessage, signal: AbortSignal, ctx: RequestContext): Promise<Fingerprint> {
     const r = this.row;
     const chunks: Buffer[] = [];
     const onAbort = () => stream.destroy(Object.assign(new Error('This operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
     signal.addEventListener('abort', onAbort, { once: true });
     let got = 0;
     let failure: unknown = null;
-    let written = 0;
+    let fd: number | null = null;
     let localError: unknown = null;
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -600,40 +646,51 @@ export class DownloadJob {
         await this.deps.limiter.take(chunk.length, signal);
         got += chunk.length;
         chunks.push(chunk);
-        this.deps.onProgress(r.id, got);
+        if (got < r.size) this.deps.onProgress(r.id, got);
       }
     } catch (err) {
       failure = err;
     } finally {
       signal.removeEventListener('abort', onAbort);
       stream.destroy();
-      // what arrived is written (and the file closed) before anything else happens
+      // what arrived is written before anything else happens
       try {
-        const fd = openSync(r.tempPath, 'w');
-        try {
-          for (const c of chunks) {
-            for (let at = 0; at < c.length; ) at += writeSync(fd, c, at);
-            written += c.length;
-          }
-        } finally {
-          closeSync(fd);
-        }
+        fd = openSync(r.tempPath, 'w');
+        for (const c of chunks) for (let at = 0; at < c.length; ) at += writeSync(fd, c, at);
       } catch (err) {
         localError = err;
       }
-      this.patch({ bytesDone: written, bootMs: bootTimeMs() });
     }
-    if (localError) throw localWriteError(r.target, localError);
-    if (failure !== null) {
-      if (isAbort(failure) || signal.aborted) throw failure;
-      if (failure instanceof EngineError) throw failure;
-      throw limitError(failure, ctx, { idleMs: this.t.idleMs });
-    }
-    if (got !== r.size) {
-      // the answer ended early (a proxy, a dropped connection the parser did not notice): continue from here
+    const complete = localError === null && failure === null && got === r.size;
+    if (!complete || signal.aborted) {
+      if (fd !== null) closeQuietly(fd);
+      if (localError) throw localWriteError(r.target, localError);
+      if (failure !== null) {
+        if (isAbort(failure) || signal.aborted) throw failure;
+        if (failure instanceof EngineError) throw failure;
+        throw limitError(failure, ctx, { idleMs: this.t.idleMs });
+      }
+      if (signal.aborted) throw Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+      // the answer ended early (a proxy, a dropped connection the parser did not notice): the next try starts over
       throw new EngineError('network', `download ${r.uri}: the connection ended after ${got} of ${r.size} bytes`);
     }
     this.budget.progressed();
+    const file = fd as number;
+    let fp: Fingerprint;
+    try {
+      futimesSync(file, new Date(), mtimeSeconds(r.serverUpdatedAt));
+      await done((cb) => fsync(file, cb));
+      const st = fstatSync(file, { bigint: true });
+      fp = { size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1000n) / 1000, inode: st.ino.toString() };
+    } catch (err) {
+      closeQuietly(file);
+      throw localWriteError(r.target, err);
+    }
+    closeSync(file);
+    if (fp.size !== r.size) throw new EngineError('network', `download ${r.uri}: the temporary file holds ${fp.size} of ${r.size} bytes; downloading it again`);
+    this.note({ bytesDone: r.size, bytesSynced: r.size });
+    this.deps.onProgress(r.id, r.size);
+    return fp;
   }
 
   /** The whole file is in the temp file: check it, give it its mtime, flush it, and put it in place. */
@@ -666,14 +723,20 @@ export class DownloadJob {
   }
 
   /** Renames the finished temp file over the target, or beside it: see the top of this file. */
-  private place(): DownloadOutcome {
+  private place(temp?: Fingerprint): DownloadOutcome {
     const r = this.row;
     const remote = { entity: r.entity, size: r.size, updatedAtMs: r.serverUpdatedAt };
     const done = (result: 'done' | 'conflict', path: string): DownloadOutcome => {
-      const fp = fingerprintSync(path);
+      // the temp file's own fingerprint when known: linked or renamed, it is the same inode, size and mtime
+      const fp = temp ?? fingerprintSync(path);
       this.setState(result, { resultPath: path, error: null });
       return { result, id: r.id, path, fp, remote };
     };
+    if (r.expectLocal === null) {
+      // nothing expected there: link(2) puts it in place unless something is there (then as below: not as expected)
+      if (linkNoClobber(r.tempPath, r.target)) return done('done', r.target);
+      return this.notAsExpected(done);
+    }
     const st = lstatOrNull(r.target);
     if (!st) {
       // absent (expected so, or deleted meanwhile: nothing to lose either way); link(2) never replaces one that appeared
@@ -793,6 +856,14 @@ function bigStat(p: string): Fingerprint | null {
     return fingerprintSync(p);
   } catch {
     return null;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing more to do with it
   }
 }
 

@@ -8,39 +8,19 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Readable, Writable } from 'node:stream';
-import { runCli } from '../../main/cli.js';
 import { changeExcluded } from '../../main/cli/sync-commands.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
+import { cli as runCliIn } from '../helpers/cli-run.js';
 import { tmpDir, type TmpDir } from '../helpers/tmp-tree.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
 describe('excluded folders on the command line', () => {
   let emu: Emulator;
   let dir: TmpDir;
   let home: string;
-  const cli = async (...argv: string[]) => {
-    const stdout = new Sink();
-    const stderr = new Sink();
-    const code = await runCli(['--home', home, ...argv], {
-      stdin: Readable.from([Buffer.from(`${emu.password}\n`)]),
-      stdout,
-      stderr,
-      env: { PATH: process.env.PATH, HOME: '/nonexistent-home' },
-      isTTY: false,
-    });
-    return { code, out: stdout.text, err: stderr.text };
-  };
+  const cli = (...argv: string[]) => runCliIn(['--home', home, ...argv], { stdin: `${emu.password}\n` });
 
   before(async () => {
     emu = await startEmulator();

@@ -6,7 +6,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudreveClient } from '../../../main/engine/api/client.js';
 import type { FileResponse } from '../../../main/engine/api/types.js';
@@ -19,6 +19,7 @@ import { IgnoreRules, normalizeExcluded } from '../../../main/engine/sync/ignore
 import { EngineError } from '../../../main/engine/errors.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { tmpDir, type TmpDir } from '../../helpers/tmp-tree.js';
+import { startTwoWayEnv, type TwoWayEnv } from '../../helpers/two-way-env.js';
 
 const FAST_RETRY = { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 };
 
@@ -121,35 +122,19 @@ describe('excluded folders: the journal', () => {
 });
 
 describe('excluded folders: end to end', () => {
+  let env: TwoWayEnv;
   let emu: Emulator;
   let dir: TmpDir;
   let engine: Engine;
   let other: CloudreveClient;
-  const savedXdg = process.env.XDG_DATA_HOME;
-  let trashDir: string;
-  const trashed = (): string[] => (existsSync(join(trashDir, 'files')) ? readdirSync(join(trashDir, 'files')).sort() : []);
-  const put = async (uri: string, body: string) => {
-    const b = Buffer.from(body);
-    await other.putContent(uri, b, b.length, {});
-  };
+  const trashed = (): string[] => env.trashedFiles();
+  const put = (uri: string, body: string) => env.put(uri, body);
 
   before(async () => {
-    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
-    dir = tmpDir();
-    process.env.XDG_DATA_HOME = join(dir.path, 'xdg');
-    trashDir = join(dir.path, 'xdg', 'Trash');
-    engine = await createEngine({ home: join(dir.path, 'home'), retry: FAST_RETRY, settleMs: 100 });
-    await engine.login(emu.url, emu.email, emu.password);
-    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a13' });
-    await other.login(emu.email, emu.password);
+    env = await startTwoWayEnv();
+    ({ emu, dir, engine, other } = env);
   });
-  after(async () => {
-    await engine.close();
-    await emu.close();
-    dir.cleanup();
-    if (savedXdg === undefined) delete process.env.XDG_DATA_HOME;
-    else process.env.XDG_DATA_HOME = savedXdg;
-  });
+  after(() => env.close());
 
   test('two-way: an excluded folder is neither downloaded, uploaded, trashed here nor deleted there; taken back in, it comes down', async () => {
     const R = 'cloudreve://my/tw';

@@ -10,69 +10,35 @@ import { join } from 'node:path';
 import { CloudreveClient } from '../../../main/engine/api/client.js';
 import { createEngine, type Engine } from '../../../main/engine/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
-import { tmpDir, type TmpDir } from '../../helpers/tmp-tree.js';
-
-const FAST_RETRY = { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 };
+import { tmpDir } from '../../helpers/tmp-tree.js';
+import { FAST_RETRY, startTwoWayEnv, type TwoWayEnv } from '../../helpers/two-way-env.js';
 const R = 'cloudreve://my/tw';
 
 describe('two-way sync', () => {
+  let env: TwoWayEnv;
   let emu: Emulator;
-  let dir: TmpDir;
   let engine: Engine;
   let other: CloudreveClient;
   let local: string;
-  let trashDir: string;
-  const savedXdg = process.env.XDG_DATA_HOME;
   const pass = () => engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'two-way' });
-  const put = async (name: string, body: string) => {
-    const b = Buffer.from(body);
-    let previous: string | undefined;
-    try {
-      previous = (await other.info(`${R}/${name}`)).primary_entity ?? undefined;
-    } catch {
-      previous = undefined;
-    }
-    await other.putContent(`${R}/${name}`, b, b.length, previous ? { previous } : {});
-  };
+  const put = (name: string, body: string) => env.put(`${R}/${name}`, body);
   const read = (rel: string) => readFileSync(join(local, rel), 'utf8');
-  /** the original names of what is in the freedesktop trash (its info files say where each came from) */
-  const trashedPaths = (): Map<string, string> => {
-    const out = new Map<string, string>();
-    const info = join(trashDir, 'info');
-    if (!existsSync(info)) return out;
-    for (const f of readdirSync(info)) {
-      const m = /^Path=(.*)$/m.exec(readFileSync(join(info, f), 'utf8'));
-      if (m) out.set(decodeURIComponent(m[1]).split('/').pop()!, join(trashDir, 'files', f.replace(/\.trashinfo$/, '')));
-    }
-    return out;
-  };
+  const trashedPaths = () => env.trashedPaths();
   const trashed = () => [...trashedPaths().keys()].sort();
 
   before(async () => {
-    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
-    dir = tmpDir();
-    process.env.XDG_DATA_HOME = join(dir.path, 'xdg');
-    trashDir = join(dir.path, 'xdg', 'Trash');
-    local = join(dir.path, 'local');
+    env = await startTwoWayEnv();
+    ({ emu, engine, other } = env);
+    local = join(env.dir.path, 'local');
     mkdirSync(local);
-    engine = await createEngine({ home: join(dir.path, 'home'), retry: FAST_RETRY, settleMs: 100 });
-    await engine.login(emu.url, emu.email, emu.password);
-    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a13' });
-    await other.login(emu.email, emu.password);
-    dir.file('local/mine.txt', 'mine');
+    env.dir.file('local/mine.txt', 'mine');
     await other.createFolder(`${R}/theirs`);
     await put('theirs/a.txt', 'from the web page');
     const first = await pass();
     assert.equal(first.uploads, 1);
     assert.equal(first.downloaded, 2, JSON.stringify(first)); // the folder and its file
   });
-  after(async () => {
-    await engine.close();
-    await emu.close();
-    dir.cleanup();
-    if (savedXdg === undefined) delete process.env.XDG_DATA_HOME;
-    else process.env.XDG_DATA_HOME = savedXdg;
-  });
+  after(() => env.close());
 
   test('a file added and changed on the server comes down; our own download is not sent back up', async () => {
     assert.equal(read('theirs/a.txt'), 'from the web page');

@@ -26,8 +26,9 @@ export interface EngineConfig {
   bandwidthLimit?: number;
   /** Shared download limit in bytes/s; 0 = unlimited (separate from the upload limit). */
   downloadBandwidthLimit?: number;
-  /** Downloads in flight at once (default 3). */
+  /** Downloads in flight at once (default 3), plus `smallDownloadSlots` (default 8) only small files (≤ 64 KiB) may use. */
   maxActiveDownloads?: number;
+  smallDownloadSlots?: number;
   /** What to do when the target exists (default 'rename'). */
   ifExists?: IfExists;
   /** Continue interrupted transfers from the journal at start (the desktop app: true; the CLI: false). */

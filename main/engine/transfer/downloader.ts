@@ -263,7 +263,10 @@ export interface DownloadJobDeps {
 
 /** Flush the temp file to disk (and write it down as safe after a reboot) every this many bytes. */
 export const SYNC_EVERY = 64 * 1024 * 1024;
-/** Files up to this size, downloaded from their start, are gathered in memory and written at once (receiveSmall). */
+/**
+ * Files up to this size, downloaded from their start, are gathered in memory and written at once (receiveSmall), and
+ * fetched again from their start when interrupted (see DownloadJob.small).
+ */
 const SMALL_FILE = 256 * 1024;
 /** The bytes done are written to the journal at most this often. */
 const SAVE_EVERY_MS = 500;

@@ -494,6 +494,8 @@ export class SyncService implements SyncApi {
       // mode, ignore rules and excluded folders (a `sync` of a configured pair may set them for its pass)
       pair = { ...current, mode: pair.mode, ignore: pair.ignore, excludeRemote: pair.excludeRemote };
     }
+    const before = opts.folders !== undefined ? this.deps.journal.pairs.get(pair.id) : undefined;
+    const heldBefore = before?.state === 'needs-confirmation' ? before.stateDetail : null;
     if (!opts.dryRun) this.setState(pair.id, 'scanning', this.busyDetail(pair.id));
     const started = Date.now();
     try {
@@ -503,6 +505,11 @@ export class SyncService implements SyncApi {
         this.tellPass(pair, report);
         if (report.blocked) {
           this.setState(pair.id, 'needs-confirmation', { code: report.blocked.code, message: report.blocked.message, pendingDeletes: report.blocked.pendingDeletes, paths: report.blocked.paths });
+        } else if (heldBefore) {
+          // a pass over some folders does not lift a hold on deletions it did not look at: the pair keeps asking
+          // until a whole pass (the confirmation's, or the next full scan) finds nothing held (it read `idle` while
+          // the mass delete was still held back; found by the two-way soak, seed 4)
+          this.setState(pair.id, 'needs-confirmation', heldBefore);
         } else if (report.remoteRootMissing && this.tracker.pending(pair.id) > 0) {
           this.setState(pair.id, 'remote-missing', {
             code: 'remote-missing',

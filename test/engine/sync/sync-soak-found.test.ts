@@ -22,6 +22,8 @@
  * - the CLI's bundle could not move a file to this computer's trash on Linux (the `trash` package reads the mount
  *   table through a computed require() the bundler cannot follow: "Module not found in bundle"): every local trash
  *   of a two-way pair run by `cloudreve-sync` failed (two-way soak, seeds 2 and 3: nothing ever in the local trash).
+ * - a pass over some folders (the watcher's) right after a pass that held a mass delete back set the pair to `idle`:
+ *   the hold was still in force but nothing asked for the confirmation any more (two-way soak, seed 4).
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -785,5 +787,40 @@ describe('two-way: an upload committed on the server whose answer was lost, its 
     assert.ok(!existsSync(join(local, 'gone.txt')), `deleted here, brought back: ${JSON.stringify(again.actions)}`);
     assert.equal(emu.blob(`${R}/gone.txt`), null, 'its deletion here reaches the server (to its trash)');
     assert.equal(readFileSync(join(local, 'kept.txt'), 'utf8'), 'kept');
+  });
+});
+
+describe('a pass over some folders does not lift a hold on deletions it did not look at', () => {
+  let emu: Emulator;
+  let dir: TmpDir;
+  let engine: Engine;
+  before(async () => {
+    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
+    dir = tmpDir();
+    engine = await createEngine({ home: join(dir.path, 'home'), retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 }, settleMs: 100 });
+    await engine.login(emu.url, emu.email, emu.password);
+  });
+  after(async () => {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  });
+
+  test('mirror: a mass delete held back, then a pass of another folder: the pair still asks for the confirmation', async () => {
+    const local = join(dir.path, 'held');
+    for (let i = 0; i < 12; i++) dir.file(`held/many/f${i}.txt`, `file ${i}`);
+    dir.file('held/other/x.txt', 'x');
+    const R = 'cloudreve://my/held';
+    await engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'mirror' });
+    rmSync(join(local, 'many'), { recursive: true });
+    const blocked = await engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'mirror' });
+    assert.ok(blocked.blocked, 'the guard holds the mass delete');
+    assert.equal(engine.sync.pair(blocked.pairId)!.state, 'needs-confirmation');
+    // the watcher's pass of another folder (the scheduler's scoped pass)
+    appendFileSync(join(local, 'other', 'x.txt'), ' and more');
+    const pass = (engine.sync as unknown as { pass: (p: unknown, o: { folders: string[] }) => Promise<unknown> }).pass.bind(engine.sync);
+    await pass(engine.sync.pair(blocked.pairId)!, { folders: ['other'] });
+    assert.equal(engine.sync.pair(blocked.pairId)!.state, 'needs-confirmation', 'the hold is still in force: the pair must still ask');
+    assert.ok(emu.blob(`${R}/many/f0.txt`), 'nothing of the mass delete trashed');
   });
 });

@@ -253,7 +253,11 @@ export class Downloads implements DownloadsApi {
    * with `smallOnly`, among the small files only. -1: none.
    */
   private nextIndex(smallOnly = false): number {
-    if (this.priorities.size === 0 && !smallOnly) return 0; // all alike (0): the first queued
+    if (this.priorities.size === 0) {
+      // all alike (0): the first queued (that is small)
+      if (!smallOnly) return 0;
+      return this.queue.findIndex((id) => this.queuedSize(id) <= SMALL_SLOT_BYTES);
+    }
     let best = -1;
     let bestPriority = -Infinity;
     for (let i = 0; i < this.queue.length; i++) {

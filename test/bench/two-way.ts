@@ -6,7 +6,7 @@
  *    folder (a fresh home each run, logged in untimed), timed from spawn to exit with the CLI's start-up (the median
  *    `whoami`) subtracted, as in the `cli` section; against the bare node:http client of baseline-http.ts
  *    (baselineTreeDownload: the same listings, then per file POST /file/url and the GET into a file, 3 files in
- *    flight as the CLI's downloads). Same emulator, same run, alternating who goes first; both write into memory
+ *    flight, maxActiveDownloads' default; BENCH_TWO_WAY_IN_FLIGHT sets it: see IN_FLIGHT). Same emulator, same run, alternating who goes first; both write into memory
  *    (/dev/shm when there is one), so the disk's write-back sets the pace of neither (the CLI flushes every file).
  * 2. Nothing changed: BENCH_TWO_WAY_BIG files (default 100,000) of 0–1 KiB in 1,000 folders, the same bytes and
  *    modification times here and on the server; a first two-way pass records them as twins (nothing comes down; not
@@ -29,8 +29,12 @@ const FILES = Number(process.env.BENCH_TWO_WAY_FILES ?? 2000);
 const BIG = Number(process.env.BENCH_TWO_WAY_BIG ?? 100_000);
 const FOLDERS = Number(process.env.BENCH_TWO_WAY_FOLDERS ?? 1000);
 const SMALL = process.env.BENCH_TWO_WAY_SMALL !== '0';
-/** the CLI's downloads in flight (maxActiveDownloads' default) */
-const IN_FLIGHT = 3;
+/**
+ * The bare client's files in flight: 3, maxActiveDownloads' default (the per-file path compared at the concurrency the
+ * CLI gives any file). The CLI also gives files of at most 64 KiB 8 more slots (smallDownloadSlots), so with 4 KiB files
+ * it has up to 11 in flight: BENCH_TWO_WAY_IN_FLIGHT=11 compares with a bare client at that concurrency.
+ */
+const IN_FLIGHT = Number(process.env.BENCH_TWO_WAY_IN_FLIGHT ?? 3);
 const POLICY = { chunkSize: 8 * 1024 * 1024, chunkConcurrency: 3 };
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

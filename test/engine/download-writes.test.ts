@@ -3,6 +3,7 @@
  * not written to the journal while it runs (its row stays queued), its end is written once among the journal's later()
  * writes, and an interrupted one is fetched again from its start (what a temp file left behind holds is not continued
  * with a Range request). The writes are counted by triggers in the journal itself (a second connection adds them).
+ * And the small-file download slots (downloads.ts, smallDownloadSlots).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,6 +87,36 @@ test('small downloads: two row writes each (queued, then its end); an interrupte
     const o = await again.outcome;
     assert.equal(o.result, 'done');
     assert.deepEqual(readFileSync(target), data, 'not continued from the temp file left behind');
+  } finally {
+    await engine.close();
+    await emu.close();
+    dir.cleanup();
+  }
+});
+
+test('small-file download slots: beside maxActiveDownloads, 8 more for files of at most 64 KiB; larger ones wait for theirs', async () => {
+  const emu = await startEmulator({ policy: { type: 'local', chunkSize: 1024 * 1024 } });
+  const dir = tmpDir('crs-dls-');
+  const engine = await createEngine({ home: join(dir.path, 'home'), maxActiveDownloads: 1 });
+  try {
+    await engine.login(emu.url, emu.email, emu.password);
+    const api = new CloudreveClient({ baseUrl: emu.url, clientId: CLIENT_ID });
+    await api.login(emu.email, emu.password);
+    const reqs: DownloadRequest[] = [];
+    const add = async (name: string, size: number) => {
+      const data = randomBytes(size);
+      const f = await api.putContent(`cloudreve://my/s/${name}`, data, data.length);
+      reqs.push({ uri: f.path, target: join(dir.path, 'out', name), size: f.size, entity: f.primary_entity ?? null, updatedAtMs: Date.parse(f.updated_at), expectLocal: null, createFolders: true });
+    };
+    await add('big1.bin', 100 * 1024);
+    await add('big2.bin', 100 * 1024);
+    for (let i = 0; i < 12; i++) await add(`s${i}.bin`, 4096);
+    const handles = engine.downloads.enqueue(reqs);
+    // the pump starts what it may at once: big1 in the one slot any file may use, 8 small ones in their slots
+    const states = handles.map((h) => engine.downloads.get(h.id)!.state);
+    assert.deepEqual(states, ['downloading', 'queued', ...Array(8).fill('downloading'), ...Array(4).fill('queued')]);
+    const outcomes = await Promise.all(handles.map((h) => h.outcome));
+    assert.ok(outcomes.every((o) => o.result === 'done'));
   } finally {
     await engine.close();
     await emu.close();

@@ -102,7 +102,7 @@ export interface CollectedDownloads {
 
 export interface DownloadsApi {
   /**
-   * Queues the requests (at most maxActiveDownloads run at once) and resolves with every outcome, in order. An
+   * Queues the requests (at most maxActiveDownloads run at once, plus smallDownloadSlots for files of at most 64 KiB) and resolves with every outcome, in order. An
    * unfinished download of the same remote file to the same target (an earlier call, a crash) is continued, not
    * started over. `signal` stops these downloads (kept for a resume: outcome 'waiting').
    */

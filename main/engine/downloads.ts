@@ -1,10 +1,10 @@
 /**
  * The engine's downloads (Engine.downloads): a pool of download jobs (transfer/downloader.ts; maxActiveDownloads at
- * once, default 3) over the journal's `downloads` table, with their own bandwidth limit, progress events, pause /
+ * once, default 3, and smallDownloadSlots more, default 8, that only files of at most 64 KiB use) over the journal's `downloads` table, with their own bandwidth limit, progress events, pause /
  * resume / cancel, the continuation of interrupted downloads, and collecting a remote tree into requests (the CLI).
  *
  * A request for a remote file and target that an unfinished download already has (an earlier call, a crash) continues
- * that download (its bytes kept); one for the same target but another remote file supersedes it.
+ * that download (its bytes kept; a small file's are fetched again, see DownloadJob.small); one for the same target but another remote file supersedes it.
  */
 import { isAbsolute, join } from 'node:path';
 import type { AccountSession } from './account.js';

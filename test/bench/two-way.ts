@@ -5,8 +5,8 @@
  *    (Emulator.seed, not timed), then `node bin/cloudreve-sync.js sync LOCAL REMOTE --mode two-way` into an empty
  *    folder (a fresh home each run, logged in untimed), timed from spawn to exit with the CLI's start-up (the median
  *    `whoami`) subtracted, as in the `cli` section; against the bare node:http client of baseline-http.ts
- *    (baselineTreeDownload: the same listings, then per file POST /file/url and the GET into a file, 3 files in
- *    flight, maxActiveDownloads' default; BENCH_TWO_WAY_IN_FLIGHT sets it: see IN_FLIGHT). Same emulator, same run, alternating who goes first; both write into memory
+ *    (baselineTreeDownload: the same listings, then per file POST /file/url and the GET into a file, as many files in
+ *    flight as the CLI: see IN_FLIGHT). Same emulator, same run, alternating who goes first; both write into memory
  *    (/dev/shm when there is one), so the disk's write-back sets the pace of neither (the CLI flushes every file).
  * 2. Nothing changed: BENCH_TWO_WAY_BIG files (default 100,000) of 0–1 KiB in 1,000 folders, the same bytes and
  *    modification times here and on the server; a first two-way pass records them as twins (nothing comes down; not
@@ -30,11 +30,11 @@ const BIG = Number(process.env.BENCH_TWO_WAY_BIG ?? 100_000);
 const FOLDERS = Number(process.env.BENCH_TWO_WAY_FOLDERS ?? 1000);
 const SMALL = process.env.BENCH_TWO_WAY_SMALL !== '0';
 /**
- * The bare client's files in flight: 3, maxActiveDownloads' default (the per-file path compared at the concurrency the
- * CLI gives any file). The CLI also gives files of at most 64 KiB 8 more slots (smallDownloadSlots), so with 4 KiB files
- * it has up to 11 in flight: BENCH_TWO_WAY_IN_FLIGHT=11 compares with a bare client at that concurrency.
+ * The bare client's files in flight: as many as the CLI has for these files (maxActiveDownloads' 3 and the 8
+ * smallDownloadSlots of files of at most 64 KiB: 11), so the ratio compares the per-file cost, not the concurrency.
+ * BENCH_TWO_WAY_IN_FLIGHT=3 runs the bare client at the default for larger files.
  */
-const IN_FLIGHT = Number(process.env.BENCH_TWO_WAY_IN_FLIGHT ?? 3);
+const IN_FLIGHT = Number(process.env.BENCH_TWO_WAY_IN_FLIGHT ?? 11);
 const POLICY = { chunkSize: 8 * 1024 * 1024, chunkConcurrency: 3 };
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

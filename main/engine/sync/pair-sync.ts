@@ -658,6 +658,9 @@ async function execute(
             expectLocal: p.local ? { size: p.local.size, mtimeMs: p.local.mtimeMs, inode: p.local.inode } : null,
             pairId: pair.id,
             onExists: 'conflict',
+            // its folder deleted here meanwhile: made again (their edit wins over our deletion; the pair's root was
+            // found present by this pass, so nothing outside it is made)
+            createFolders: true,
           },
         });
         break;
@@ -746,7 +749,11 @@ async function execute(
         /* gone meanwhile */
       }
     }
+    // two-way: a folder deleted here while something in it changed on the server stays there (their edit wins over
+    // our deletion: the file comes down, its folder made here again)
+    const comingDown = downloads.filter((d) => !d.conflict).map((d) => d.p.rel);
     const ready = deletes.filter((p) => {
+      if (p.record?.kind === 'folder' && comingDown.some((rel) => rel.startsWith(`${p.rel}/`))) return false;
       // a deletion an upload of this pass replaces (the same file under a new name) waits for that upload
       const replacement = p.record ? uploadInodes.get(p.record.inode) : undefined;
       if (replacement !== undefined) return byRel.get(replacement)?.result === 'uploaded';
@@ -817,7 +824,10 @@ async function bringDown(pair: SyncPair, items: Array<{ p: PathState; req: Downl
         deps.onConflict?.(c);
       } else if (o.result === 'failed') {
         report.failed++;
-        report.problems.push({ rel: p.rel, code: o.code === 'quota' || o.code === 'disk-full' ? 'failed' : 'failed', reason: `download: ${o.message}` });
+        report.problems.push({ rel: p.rel, code: 'failed', reason: `download: ${o.message}` });
+        // recorded like an upload's failure, so the pair reads incomplete (not idle) until the file is here; the
+        // next pass tries it again
+        journal.syncIssues.put({ pairId: pair.id, relPath: p.rel, code: 'failed', message: `download: ${o.message}`, size: null, mtimeMs: null, retryAt: null, freeAtFailure: null });
       } else if (o.result === 'waiting') report.waiting++;
     });
   });

@@ -97,8 +97,15 @@ export function planPass(discovery: Discovery, opts: PlanOptions): SyncPlan {
     }
     return { path, action };
   });
-  const deletes = items
-    .filter((i) => destructive(i.action.type))
+  // a folder counts the files recorded under it, so what lies under a folder that goes too is not counted again
+  const doomed = items.filter((i) => destructive(i.action.type));
+  const doomedFolders = new Set(doomed.filter((i) => i.path.record?.kind === 'folder').map((i) => i.path.rel));
+  const underDoomed = (rel: string): boolean => {
+    for (let k = rel.lastIndexOf('/'); k > 0; k = rel.lastIndexOf('/', k - 1)) if (doomedFolders.has(rel.slice(0, k))) return true;
+    return false;
+  };
+  const deletes = doomed
+    .filter((i) => !underDoomed(i.path.rel))
     .reduce((n, i) => n + (i.path.record?.kind === 'folder' ? Math.max(1, recordedFiles(opts.records, i.path.rel)) : 1), 0);
   let blocked: SyncPlan['blocked'] = null;
   if (opts.remoteGone && opts.mode === 'two-way') {
@@ -131,7 +138,8 @@ export function planPass(discovery: Discovery, opts: PlanOptions): SyncPlan {
         paths,
       };
     } else if (deletes > guard.maxDeletes || (deletes >= guard.minDeletesForRatio && deletes > guard.maxDeleteRatio * total)) {
-      blocked = { code: 'mass-delete', message: `this pass would move ${deletes} of ${total} files to the server's trash: confirm to go ahead`, pendingDeletes: deletes, paths };
+      const where = opts.mode === 'two-way' ? 'the trash (here or on the server)' : "the server's trash";
+      blocked = { code: 'mass-delete', message: `this pass would move ${deletes} file(s) of the ${total} recorded to ${where}: confirm to go ahead`, pendingDeletes: deletes, paths };
     }
     if (blocked && opts.confirmedDeletes !== undefined && deletes <= opts.confirmedDeletes) blocked = null;
     if (blocked) {

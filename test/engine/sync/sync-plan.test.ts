@@ -98,3 +98,28 @@ test('conflict names keep the extension last and carry date, time and host', () 
   assert.equal(conflictName('.bashrc', when, 'pc'), '.bashrc (conflict 2026-01-02 030405 pc)');
   assert.equal(conflictName('Makefile', when, 'a:b'), 'Makefile (conflict 2026-01-02 030405 a-b)');
 });
+
+test('a folder deleted with its files counts its files once (not the folder and each file again); two-way says "the trash"', () => {
+  const records = new Map<string, SyncRecord>();
+  const paths: PathState[] = [];
+  const remoteFile = { kind: 'file' as const, id: 'r', size: 1, updatedAtMs: T, primaryEntity: 'E', uploading: false };
+  records.set('d', rec('folder'));
+  paths.push({ rel: 'd', localPath: '/l/d', remoteUri: 'cloudreve://my/r/d', local: null, remote: { ...remoteFile, kind: 'folder' as const }, record: rec('folder') });
+  for (let i = 0; i < 60; i++) {
+    const rel = `d/f${i}`;
+    records.set(rel, rec());
+    paths.push({ rel, localPath: `/l/${rel}`, remoteUri: `cloudreve://my/r/${rel}`, local: null, remote: remoteFile, record: rec() });
+  }
+  for (let i = 0; i < 200; i++) {
+    records.set(`k${i}`, rec());
+    paths.push({ rel: `k${i}`, localPath: `/l/k${i}`, remoteUri: `cloudreve://my/r/k${i}`, local: { kind: 'file' as const, size: 1, mtimeMs: T, inode: '1' }, remote: remoteFile, record: rec() });
+  }
+  const discovery: Discovery = { paths, problems: [], folders: [''], remoteRootMissing: false, unreadable: [], localCount: 200 };
+  const mirror = planPass(discovery, { mode: 'mirror', records, rootEmpty: false });
+  assert.equal(mirror.deletes, 60);
+  assert.equal(mirror.blocked?.code, 'mass-delete');
+  assert.match(mirror.blocked!.message, /60 file\(s\) of the 260 recorded to the server's trash/);
+  const twoWay = planPass(discovery, { mode: 'two-way', records, rootEmpty: false });
+  assert.equal(twoWay.deletes, 60);
+  assert.match(twoWay.blocked!.message, /60 file\(s\) of the 260 recorded to the trash \(here or on the server\)/);
+});

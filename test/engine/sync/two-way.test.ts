@@ -5,7 +5,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudreveClient } from '../../../main/engine/api/client.js';
 import { createEngine, type Engine } from '../../../main/engine/index.js';
@@ -182,5 +182,33 @@ test('two local folders paired two-way with one server folder converge', async (
     dir.cleanup();
     if (savedXdg === undefined) delete process.env.XDG_DATA_HOME;
     else process.env.XDG_DATA_HOME = savedXdg;
+  }
+});
+
+test('a folder deleted here while a file in it changed on the server: the edit comes down (the folder made again), the pair is not idle while it is missing', async () => {
+  const env = await startTwoWayEnv();
+  try {
+    const R2 = 'cloudreve://my/tw2';
+    const local = join(env.dir.path, 'tw2');
+    mkdirSync(local);
+    env.dir.file('tw2/f/a.txt', 'a, first');
+    env.dir.file('tw2/f/b.txt', 'b');
+    const pass = () => env.engine.sync.syncOnce({ localPath: local, remoteUri: R2, mode: 'two-way' });
+    const first = await pass();
+    assert.equal(first.uploads, 2, JSON.stringify(first.problems));
+    rmSync(join(local, 'f'), { recursive: true });
+    await env.put(`${R2}/f/a.txt`, 'a, edited on another computer');
+    const r = await pass();
+    assert.equal(r.failed, 0, JSON.stringify(r.problems));
+    assert.equal(readFileSync(join(local, 'f', 'a.txt'), 'utf8'), 'a, edited on another computer', 'their edit wins over our deletion');
+    assert.equal(env.emu.blob(`${R2}/f/a.txt`)?.toString(), 'a, edited on another computer', 'the folder holding it stays on the server');
+    // b.txt, unchanged there, follows our deletion (to the server's trash) or stays: never lost
+    const b = env.emu.blob(`${R2}/f/b.txt`);
+    if (b !== null) assert.equal(b.toString(), 'b');
+    const again = await pass();
+    assert.deepEqual([again.failed, again.downloaded, again.trashedLocal.length], [0, 0, 0], JSON.stringify(again.actions));
+    assert.deepEqual(env.engine.sync.issues(r.pairId), []);
+  } finally {
+    await env.close();
   }
 });

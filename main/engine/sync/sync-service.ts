@@ -308,6 +308,9 @@ export class SyncService implements SyncApi {
       }
       // keep mine: ours becomes the file's new version, guarded by previous = theirs; the copy goes to the trash after
       const local = resolveLocal(pair.localPath, c.relPath);
+      if (readLocal(local) === null) {
+        throw new EngineError('usage', `keep mine: ours is no longer at ${local} (renamed, moved or deleted since the conflict); keep both ends the conflict, the server's version stays`);
+      }
       this.deps.events.emit('log', { level: 'info', message: `conflict ${c.relPath}: keeping ours (uploading it over the server's version; the conflict copy then goes to the trash)` });
       // resolved when it is: the upload ended and the copy is in the trash (or it waits, paused: it ends when it goes on)
       const outcome = new Promise<FileOutcome>((resolveOutcome) =>

@@ -212,3 +212,27 @@ test('a folder deleted here while a file in it changed on the server: the edit c
     await env.close();
   }
 });
+
+test('keep mine of a conflict whose file is gone here says so and leaves it open; keep both ends it', async () => {
+  const env = await startTwoWayEnv();
+  try {
+    const R3 = 'cloudreve://my/tw3';
+    const local = join(env.dir.path, 'tw3');
+    mkdirSync(local);
+    env.dir.file('tw3/doc.txt', 'first');
+    const pass = () => env.engine.sync.syncOnce({ localPath: local, remoteUri: R3, mode: 'two-way' });
+    await pass();
+    await env.put(`${R3}/doc.txt`, 'their edit');
+    writeFileSync(join(local, 'doc.txt'), 'my edit, longer');
+    const r = await pass();
+    assert.equal(r.conflicts, 1, JSON.stringify(r.actions));
+    const [c] = env.engine.sync.conflicts(r.pairId);
+    rmSync(join(local, 'doc.txt'));
+    await assert.rejects(() => env.engine.sync.resolveConflict(c.id, 'keep-mine'), (e: Error & { code?: string }) => e.code === 'usage' && /no longer at/.test(e.message));
+    assert.equal(env.engine.sync.conflicts(r.pairId).length, 1, 'still open');
+    await env.engine.sync.resolveConflict(c.id, 'keep-both');
+    assert.equal(env.engine.sync.conflicts(r.pairId).length, 0);
+  } finally {
+    await env.close();
+  }
+});

@@ -41,6 +41,7 @@ import { nextRetryAt } from '../../../main/engine/sync/sync-service.js';
 import type { WatchOptions } from '../../../main/engine/watcher/watcher.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { tmpDir, type TmpDir } from '../../helpers/tmp-tree.js';
+import { startTwoWayEnv, type TwoWayEnv } from '../../helpers/two-way-env.js';
 
 function scheduler(now: { t: number }) {
   const timers: Array<{ fn: () => void; ms: number; id: number }> = [];
@@ -599,30 +600,19 @@ describe('earlier names of a file kept by backup mode do not stop its next renam
 
 describe('two-way: keep-mine of a conflict found by the download side trashes the copy here too', () => {
   const R = 'cloudreve://my/tw-keep-mine';
+  let env: TwoWayEnv;
   let emu: Emulator;
   let dir: TmpDir;
   let engine: Engine;
   let other: CloudreveClient;
   let local: string;
-  const savedXdg = process.env.XDG_DATA_HOME;
   before(async () => {
-    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
-    dir = tmpDir();
-    process.env.XDG_DATA_HOME = join(dir.path, 'xdg');
+    env = await startTwoWayEnv();
+    ({ emu, dir, engine, other } = env);
     local = join(dir.path, 'local');
     mkdirSync(local);
-    engine = await createEngine({ home: join(dir.path, 'home'), retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 }, settleMs: 100 });
-    await engine.login(emu.url, emu.email, emu.password);
-    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a13' });
-    await other.login(emu.email, emu.password);
   });
-  after(async () => {
-    await engine.close();
-    await emu.close();
-    dir.cleanup();
-    if (savedXdg === undefined) delete process.env.XDG_DATA_HOME;
-    else process.env.XDG_DATA_HOME = savedXdg;
-  });
+  after(() => env.close());
 
   test('ours at the path on the server, the copy (theirs) in this computer\'s trash, nothing left to do', async () => {
     const pass = () => engine.sync.syncOnce({ localPath: local, remoteUri: R, mode: 'two-way' });
@@ -657,23 +647,15 @@ describe('two-way: keep-mine of a conflict found by the download side trashes th
 });
 
 describe('an upload of ours that ends while the pass looks is not "someone else\'s upload"', () => {
-  let emu: Emulator;
+  let env: TwoWayEnv;
   let dir: TmpDir;
   let engine: Engine;
   let other: CloudreveClient;
   before(async () => {
-    emu = await startEmulator({ policy: { type: 'local', chunkSize: 64 * 1024 } });
-    dir = tmpDir();
-    engine = await createEngine({ home: join(dir.path, 'home'), retry: { baseMs: 20, maxMs: 100, factor: 2, jitter: 0.2, maxAttemptsWithoutProgress: 3 }, settleMs: 100 });
-    await engine.login(emu.url, emu.email, emu.password);
-    other = new CloudreveClient({ baseUrl: emu.url, clientId: '0b3f6a52-8f35-4a5e-9d0a-2f8f3d2d7a13' });
-    await other.login(emu.email, emu.password);
+    env = await startTwoWayEnv();
+    ({ dir, engine, other } = env);
   });
-  after(async () => {
-    await engine.close();
-    await emu.close();
-    dir.cleanup();
-  });
+  after(() => env.close());
 
   test('busy when the pass began, ended before it executed: left to the next pass, not reported locked', async () => {
     const local = join(dir.path, 'busy');

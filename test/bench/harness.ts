@@ -32,7 +32,7 @@ export interface ProcessRun {
 /** The project root (scripts/bench.mjs runs the bundle from dist/bench/, tsx from test/bench/). */
 export const ROOT = new URL('../../', import.meta.url).pathname;
 /** The CLI as the README invokes it from a checkout (the installed `cloudreve-sync` runs this same file). */
-export const CLI = join(ROOT, 'bin/cloudreve-sync.js');
+export const CLI = process.env.BENCH_CLI_ALL ?? join(ROOT, 'bin/cloudreve-sync.js');
 
 export class Harness {
   readonly runs = Number(process.env.BENCH_RUNS ?? 3);

@@ -34,14 +34,19 @@ test('a one-request upload: no session in the journal while it runs; paused, the
     const f = dir.random('one.bin', 64 * 1024);
     const [id] = await engine.enqueue([f.path], 'cloudreve://my/one');
     await until('the part in flight', () => engine.transfer(id)?.state === 'uploading');
-    const peek = () => {
+    const peekRow = () => {
       const j = openJournal(join(home, 'journal.db'), { groupCommit: false });
       try {
-        return j.uploads.get(id)!;
+        return j.uploads.get(id);
       } finally {
         j.close();
       }
     };
+    const peek = () => peekRow()!;
+    // a queued row reaches the file with the turn's group commit (at most LATER_COMMIT_MS after enqueue), which may
+    // come after its one request started
+    await until('its row in the journal', () => peekRow() !== undefined);
+    assert.equal(engine.transfer(id)?.state, 'uploading', 'still in flight');
     assert.equal(peek().session, null, 'not recorded while its one request runs');
     assert.equal(emu.stats().sessions_created, 1);
 

@@ -142,11 +142,11 @@ export class Downloads implements DownloadsApi {
           const patch: Partial<DownloadRow> = { ...fields, error: null };
           // a newer look at the server (the entity was not known, or the request knows more)
           if (reuse.entity === null && req.entity !== null) Object.assign(patch, { entity: req.entity, size: req.size, serverUpdatedAt: req.updatedAtMs });
+          if (req.priority !== undefined) patch.priority = req.priority;
           this.deps.journal.downloads.update(reuse.id, patch);
           this.queuedRows.delete(reuse.id);
           this.running.get(reuse.id)?.job.adopt(patch);
           if (req.conflictName) this.conflictNames.set(reuse.id, req.conflictName);
-          if (req.priority !== undefined) patch.priority = req.priority;
           return reuse.id;
         }
         const id = newDownloadId();

@@ -625,9 +625,9 @@ export class DownloadJob {
   }
 
   /**
-   * receive() for a small file from its start, and its finish: the answer is gathered in memory, then written to the
-   * temp file at once (synchronously: at most SMALL_FILE bytes into the page cache) whether it ended or broke off, so the
-   * temp file holds what arrived — without a write stream and its three hand-offs to the thread pool, which cost more
+   * receive() for a small file from its start, and its finish: the answer is gathered in memory, then, once whole,
+   * written to the temp file at once (synchronously: at most SMALL_FILE bytes into the page cache; an answer that broke
+   * off writes nothing, since a small file is fetched again from its start) — without a write stream and its three hand-offs to the thread pool, which cost more
    * than the bytes with many small files. Complete, the same descriptor gives it its mtime (futimes), flushes it (fsync,
    * the one call sent to the thread pool), and its fstat checks the size and is the fingerprint of the file put in place
    * (a link or rename keeps the inode, size and mtime): no second open, no stat by path. Progress is told for the chunks
@@ -656,7 +656,8 @@ export class DownloadJob {
     } finally {
       signal.removeEventListener('abort', onAbort);
       stream.destroy();
-      // what arrived is written before anything else happens
+    }
+    if (failure === null && got === r.size && !signal.aborted) {
       try {
         fd = openSync(r.tempPath, 'w');
         for (const c of chunks) for (let at = 0; at < c.length; ) at += writeSync(fd, c, at);
@@ -664,8 +665,7 @@ export class DownloadJob {
         localError = err;
       }
     }
-    const complete = localError === null && failure === null && got === r.size;
-    if (!complete || signal.aborted) {
+    if (fd === null || localError !== null) {
       if (fd !== null) closeQuietly(fd);
       if (localError) throw localWriteError(r.target, localError);
       if (failure !== null) {

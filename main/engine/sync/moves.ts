@@ -16,6 +16,7 @@
  * in NFC) and need nothing at all.
  */
 import type { PathState } from './discovery.js';
+import { isUnderFolder } from './ignore-rules.js';
 import { remoteIsOurs } from './reconcile.js';
 
 export interface PlannedMove {
@@ -23,8 +24,6 @@ export interface PlannedMove {
   to: PathState;
   kind: 'file' | 'folder';
 }
-
-const isUnder = (rel: string, folder: string): boolean => rel === folder || rel.startsWith(`${folder}/`);
 
 /** When a record was last written (the journal's rows carry it; 0 when unknown). */
 const recordedAt = (p: PathState): number => (p.record as { updatedAt?: number } | null)?.updatedAt ?? 0;
@@ -56,11 +55,11 @@ export function findMoves(paths: readonly PathState[]): PlannedMove[] {
     const froms = all.filter(same);
     if (froms.length === 0) continue;
     const from = froms.reduce((a, b) => (recordedAt(b) > recordedAt(a) ? b : a));
-    if (isUnder(to.rel, from.rel)) continue; // into itself: impossible locally, never asked of the server
+    if (isUnderFolder(to.rel, from.rel)) continue; // into itself: impossible locally, never asked of the server
     out.push({ from, to, kind: from.record!.kind });
   }
   // a move inside a folder that moves too is carried by the folder's move
-  return out.filter((m) => !out.some((o) => o !== m && o.kind === 'folder' && (isUnder(m.from.rel, o.from.rel) || isUnder(m.to.rel, o.to.rel))));
+  return out.filter((m) => !out.some((o) => o !== m && o.kind === 'folder' && (isUnderFolder(m.from.rel, o.from.rel) || isUnderFolder(m.to.rel, o.to.rel))));
 }
 
 /**
@@ -84,8 +83,8 @@ export function findRemoteMoves(paths: readonly PathState[]): PlannedMove[] {
     const tos = fresh.get(id);
     if (froms.length !== 1 || !tos || tos.length !== 1) continue;
     if (froms[0].record!.kind !== tos[0].remote!.kind) continue;
-    if (isUnder(tos[0].rel, froms[0].rel)) continue;
+    if (isUnderFolder(tos[0].rel, froms[0].rel)) continue;
     out.push({ from: froms[0], to: tos[0], kind: froms[0].record!.kind });
   }
-  return out.filter((m) => !out.some((o) => o !== m && o.kind === 'folder' && (isUnder(m.from.rel, o.from.rel) || isUnder(m.to.rel, o.to.rel))));
+  return out.filter((m) => !out.some((o) => o !== m && o.kind === 'folder' && (isUnderFolder(m.from.rel, o.from.rel) || isUnderFolder(m.to.rel, o.to.rel))));
 }

@@ -23,7 +23,7 @@ import type { SyncConflict, SyncIssue, SyncIssueCode, SyncPair } from '../types.
 import { join } from 'node:path';
 import type { DownloadOutcome, DownloadRequest } from '../download-types.js';
 import { discover, readLocal, toRemote, type Discovery, type PathState } from './discovery.js';
-import { IgnoreRules } from './ignore-rules.js';
+import { IgnoreRules, isUnderFolder } from './ignore-rules.js';
 import { findMoves, findRemoteMoves, type PlannedMove } from './moves.js';
 import { remoteIsOurs, unchangedSince, type SyncAction, type SyncRecord } from './reconcile.js';
 import { UPLOAD_RUNNING, conflictName, planPass, type DeleteGuard, type SyncPlan } from './sync-plan.js';
@@ -271,10 +271,6 @@ function forgetExcluded(pair: SyncPair, entries: Map<string, SyncEntryRow>, igno
   return entries;
 }
 
-function isUnder(rel: string, folder: string): boolean {
-  return rel === folder || rel.startsWith(`${folder}/`);
-}
-
 const parentOf = (rel: string): string => {
   const i = rel.lastIndexOf('/');
   return i < 0 ? '' : rel.slice(0, i);
@@ -338,7 +334,7 @@ export async function runPass(pair: SyncPair, deps: PairSyncDeps, opts: PassOpti
     if (dryRun) {
       moves.push(...remoteMoves);
       const consumed = new Set(moves.flatMap((m) => [m.from.rel, m.to.rel]));
-      discovery = { ...discovery, paths: discovery.paths.filter((p) => !consumed.has(p.rel) && !moves.some((m) => m.kind === 'folder' && isUnder(p.rel, m.to.rel))) };
+      discovery = { ...discovery, paths: discovery.paths.filter((p) => !consumed.has(p.rel) && !moves.some((m) => m.kind === 'folder' && isUnderFolder(p.rel, m.to.rel))) };
       for (const m of moves) movedActions.push({ rel: m.to.rel, action: 'move', from: m.from.rel });
       break;
     }
@@ -475,7 +471,7 @@ async function carryOutMove(pair: SyncPair, m: PlannedMove, entries: Map<string,
   }
   deps.journal.transaction(() => {
     for (const [rel, row] of entries) {
-      if (!isUnder(rel, m.from.rel)) continue;
+      if (!isUnderFolder(rel, m.from.rel)) continue;
       const next = m.to.rel + rel.slice(m.from.rel.length);
       deps.journal.syncEntries.delete(pair.id, rel);
       const local = rel === m.from.rel ? m.to.local! : null;
@@ -513,7 +509,7 @@ function moveHere(pair: SyncPair, m: PlannedMove, entries: Map<string, SyncEntry
   const now = readLocal(target);
   deps.journal.transaction(() => {
     for (const [rel, row] of entries) {
-      if (!isUnder(rel, m.from.rel)) continue;
+      if (!isUnderFolder(rel, m.from.rel)) continue;
       deps.journal.syncEntries.delete(pair.id, rel);
       const own = rel === m.from.rel && now && !('problem' in now) ? now : null;
       deps.journal.syncEntries.upsert({ ...row, relPath: m.to.rel + rel.slice(m.from.rel.length), mtimeMs: own ? own.mtimeMs : row.mtimeMs, inode: own ? own.inode : row.inode });
@@ -861,7 +857,7 @@ async function trashLocally(pair: SyncPair, items: PathState[], entries: Map<str
   await (deps.trashLocal ?? osTrash)(go.map((p) => p.localPath));
   deps.journal.transaction(() => {
     for (const p of go) {
-      for (const k of entries.keys()) if (isUnder(k, p.rel)) deps.journal.syncEntries.delete(pair.id, k);
+      for (const k of entries.keys()) if (isUnderFolder(k, p.rel)) deps.journal.syncEntries.delete(pair.id, k);
       report.trashedLocal.push(p.rel);
     }
   });
@@ -912,7 +908,7 @@ async function trash(
   report.trashed.push(...rels);
   deps.journal.transaction(() => {
     for (const rel of forget) {
-      for (const k of entries.keys()) if (isUnder(k, rel)) deps.journal.syncEntries.delete(pair.id, k);
+      for (const k of entries.keys()) if (isUnderFolder(k, rel)) deps.journal.syncEntries.delete(pair.id, k);
     }
   });
 }

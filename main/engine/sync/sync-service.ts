@@ -19,9 +19,10 @@ import type { Transfers } from '../transfers.js';
 import type { ConflictChoice, PairState, PairStateDetail, SyncConflict, SyncIssue, SyncIssueCode, SyncMode, SyncPair } from '../types.js';
 import { followRemoteChanges, type RemoteHints } from './remote-hints.js';
 import { isNetworkFolder, watchFolder, type Watcher, type WatchOptions } from '../watcher/watcher.js';
-import { IgnoreRules, normalizeExcluded } from './ignore-rules.js';
+import { IgnoreRules, isUnderFolder, normalizeExcluded } from './ignore-rules.js';
 import { FolderUnavailable, osTrash, runPass, type PassOptions, type PassReport } from './pair-sync.js';
 import { readLocal } from './discovery.js';
+import { unchangedSince } from './reconcile.js';
 import { PairScheduler, retryBackoff, type PassOutcome, type PassScope } from './scheduler.js';
 import { SyncTracker, infoOrNull, type FileOutcome } from './sync-tracker.js';
 import { DOWNLOAD_TERMINAL, type DownloadRequest, type DownloadsApi } from '../download-types.js';
@@ -334,7 +335,7 @@ export class SyncService implements SyncApi {
     const rec = this.deps.journal.syncEntries.get(pair.id, copyRel);
     const now = readLocal(copy);
     if (now === null || 'problem' in now) return;
-    if (rec && !(now.kind === 'file' && now.size === rec.size && now.mtimeMs === rec.mtimeMs && now.inode === rec.inode)) return;
+    if (rec && (now.kind !== 'file' || !unchangedSince(now, rec))) return;
     await (this.deps.settings?.trashLocal ?? osTrash)([copy]);
     this.deps.journal.syncEntries.delete(pair.id, copyRel);
   }
@@ -629,7 +630,7 @@ export class SyncService implements SyncApi {
         onFolders: (hinted) => {
           // a change inside an excluded folder asks for nothing (the pair's current list: a pass may have moved it)
           const excluded = this.deps.journal.pairs.get(pair.id)?.excludeRemote ?? ignore.excluded;
-          const folders = hinted.filter((f) => f === '' || !excluded.some((x) => f === x || f.startsWith(`${x}/`)));
+          const folders = hinted.filter((f) => f === '' || !excluded.some((x) => isUnderFolder(f, x)));
           if (folders.length === 0) return;
           this.sawChange(pair.id);
           scheduler.requestFolders(folders);
